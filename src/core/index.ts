@@ -1,0 +1,6 @@
+export * from './error-codes.ts';
+export * from './errors.ts';
+export * from './provider-error.ts';
+export * from './clock.ts';
+export * from './ids.ts';
+export * from './hash.ts';

@@ -1,0 +1,5 @@
+export * from './chat.ts';
+export * from './usage.ts';
+export * from './embeddings.ts';
+export * from './images.ts';
+export * from './validation.ts';
