@@ -1,0 +1,192 @@
+import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
+import { z } from 'zod';
+import { parseConfig, type PipewrightConfig } from '../config/index.ts';
+import { PipewrightError } from '../core/index.ts';
+import { startGateway } from '../main.ts';
+import { startSimServer } from '../providers/sim/index.ts';
+import type { CallRecord } from '../telemetry/index.ts';
+import { formatTable } from './format-table.ts';
+
+/** The demo's configuration: every deployment points at the local sim. */
+export function createDemoConfig(simUrl: string, masterKey: string, storePath: string): PipewrightConfig {
+  const sim = (id: string, model: string, wireFormat: 'openai' | 'anthropic' | 'gemini', extra: Record<string, unknown> = {}) => ({
+    id,
+    provider: 'sim',
+    model,
+    wireFormat,
+    baseUrl: wireFormat === 'gemini' ? `${simUrl}/v1beta` : `${simUrl}/v1`,
+    apiKey: 'sim-key',
+    ...extra,
+  });
+  return parseConfig({
+    server: { masterKey, port: 0 },
+    store: { path: storePath },
+    telemetry: { flushIntervalMs: 200 },
+    deployments: [
+      sim('sim-gpt-4o-mini', 'gpt-4o-mini', 'openai'),
+      sim('sim-claude-haiku', 'claude-3-5-haiku-latest', 'anthropic'),
+      sim('sim-gemini-flash', 'gemini-2.5-flash', 'gemini'),
+      sim('sim-embedding', 'text-embedding-3-small', 'openai'),
+      sim('sim-dall-e', 'dall-e-3', 'openai'),
+      // Every call to this one fails upstream with a 503, to show how errors surface.
+      sim('sim-down', 'gpt-4o', 'openai', { headers: { 'x-sim-fault': 'status=503' } }),
+    ],
+    modelGroups: [
+      { name: 'fast', deployments: ['sim-gpt-4o-mini'] },
+      { name: 'claude', deployments: ['sim-claude-haiku'] },
+      { name: 'gemini', deployments: ['sim-gemini-flash'] },
+      { name: 'embed', deployments: ['sim-embedding'] },
+      { name: 'image', deployments: ['sim-dall-e'] },
+      { name: 'unavailable', deployments: ['sim-down'] },
+    ],
+    stepTypes: [
+      {
+        name: 'support-triage',
+        modelGroup: 'claude',
+        system: 'You triage support tickets for {{context.product}}.',
+        prompt: 'Classify this ticket and suggest a reply: {{input.ticket}}',
+        outputSchema: {
+          type: 'object',
+          required: ['category', 'urgency', 'reply'],
+          properties: {
+            category: { type: 'string', enum: ['billing', 'bug', 'how-to', 'other'] },
+            urgency: { type: 'integer', minimum: 1, maximum: 5 },
+            reply: { type: 'string' },
+          },
+        },
+      },
+    ],
+  });
+}
+
+interface DemoStep {
+  via: 'library' | 'HTTP';
+  what: string;
+  outcome: string;
+}
+
+/** `pipewright demo`: the sim + the gateway + a mix of calls, then a summary read back from the store. */
+export async function runDemo(options: { keepRunning?: boolean } = {}, output: NodeJS.WritableStream = process.stdout): Promise<void> {
+  const write = (text: string) => output.write(`${text}\n`);
+  mkdirSync('.pipewright', { recursive: true });
+  const sim = await startSimServer({ host: '127.0.0.1', port: 0, seed: 7 });
+  const masterKey = `pw-demo-${randomBytes(12).toString('hex')}`;
+  const config = createDemoConfig(sim.url, masterKey, '.pipewright/demo.db');
+  const gateway = await startGateway({ config, port: 0, logger: pino({ level: 'warn' }) });
+  const tenantId = `demo-${Date.now().toString(36)}`;
+  write('Pipewright demo');
+  write('  NOTE: every provider here is SIMULATED (the built-in sim provider). No real model is called,');
+  write('        answers are synthetic, and costs are what the real models would have cost at list price.');
+  write(`  sim provider: ${sim.url}   gateway: ${gateway.url}   store: ${config.store.path}   tenant: ${tenantId}\n`);
+
+  const steps: DemoStep[] = [];
+  const engine = gateway.engine;
+  const http = async (path: string, body: unknown) =>
+    fetch(`${gateway.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json', 'x-pipewright-tenant': tenantId },
+      body: JSON.stringify(body),
+    });
+
+  try {
+    // 1. Library: a plain chat call.
+    const chat = await engine.chat({ model: 'fast', messages: [{ role: 'user', content: 'Give me one tip for writing clear error messages.' }] }, { tenantId });
+    steps.push({ via: 'library', what: 'chat (fast)', outcome: truncate(chat.response.choices[0]?.message.content ?? '') });
+
+    // 2. Library: a step type with a JSON output schema.
+    const triage = await engine.run<{ category: string; urgency: number }>('support-triage', { ticket: 'I was charged twice for my March invoice.' }, { product: 'Acme Cloud' }, { tenantId });
+    steps.push({ via: 'library', what: 'step support-triage (JSON schema)', outcome: `${JSON.stringify(triage.output).slice(0, 60)}… confidence ${triage.confidence}` });
+
+    // 3. Library: a zod-typed step type registered in code.
+    engine.registerStepType({
+      name: 'headline',
+      modelGroup: 'gemini',
+      output: z.object({ headline: z.string(), words: z.number().int() }),
+      buildMessages: (input: { topic: string }) => [{ role: 'user', content: `Write a headline about ${input.topic}` }],
+    });
+    const headline = await engine.run<{ headline: string }>('headline', { topic: 'resilient AI pipelines' }, {}, { tenantId });
+    steps.push({ via: 'library', what: 'step headline (zod, gemini)', outcome: truncate(headline.output.headline) });
+
+    // 4. HTTP: chat completion.
+    const chatResponse = await http('/v1/chat/completions', { model: 'claude', messages: [{ role: 'user', content: 'Summarise why gateways help teams.' }] });
+    const chatBody = (await chatResponse.json()) as { choices: Array<{ message: { content: string } }> };
+    steps.push({ via: 'HTTP', what: 'POST /v1/chat/completions (claude)', outcome: `${chatResponse.status} overhead ${chatResponse.headers.get('x-pipewright-overhead-ms')} ms: ${truncate(chatBody.choices[0]?.message.content ?? '', 40)}` });
+
+    // 5. HTTP: a stream.
+    const streamResponse = await http('/v1/chat/completions', { model: 'fast', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'Count to five.' }] });
+    const streamText = await streamResponse.text();
+    const events = streamText.split('\n\n').filter((event) => event.startsWith('data: '));
+    steps.push({ via: 'HTTP', what: 'POST /v1/chat/completions stream', outcome: `${streamResponse.status}, ${events.length} SSE events, ends with ${events.at(-1)?.slice(6) ?? '?'}` });
+
+    // 6. HTTP: a tool call.
+    const toolResponse = await http('/v1/chat/completions', {
+      model: 'gemini',
+      messages: [{ role: 'user', content: 'What is the weather in Lisbon?' }],
+      tools: [{ type: 'function', function: { name: 'get_weather', description: 'Current weather for a city', parameters: { type: 'object', required: ['city'], properties: { city: { type: 'string' } } } } }],
+    });
+    const toolBody = (await toolResponse.json()) as { choices: Array<{ message: { tool_calls?: Array<{ function: { name: string; arguments: string } }> } }> };
+    const toolCall = toolBody.choices[0]?.message.tool_calls?.[0]?.function;
+    steps.push({ via: 'HTTP', what: 'tool call (gemini)', outcome: toolCall === undefined ? `${toolResponse.status} no tool call` : `${toolCall.name}(${toolCall.arguments})` });
+
+    // 7. HTTP: embeddings.
+    const embedResponse = await http('/v1/embeddings', { model: 'embed', input: ['artificial intelligence', 'machine learning'] });
+    const embedBody = (await embedResponse.json()) as { data: Array<{ embedding: number[] }> };
+    steps.push({ via: 'HTTP', what: 'POST /v1/embeddings', outcome: `${embedResponse.status}, ${embedBody.data.length} vectors of ${embedBody.data[0]?.embedding.length ?? 0} dims` });
+
+    // 8. HTTP: an image.
+    const imageResponse = await http('/v1/images/generations', { model: 'image', prompt: 'a lighthouse at dawn', response_format: 'b64_json', size: '256x256' });
+    const imageBody = (await imageResponse.json()) as { data: Array<{ b64_json?: string }> };
+    steps.push({ via: 'HTTP', what: 'POST /v1/images/generations', outcome: `${imageResponse.status}, PNG of ${Math.round(((imageBody.data[0]?.b64_json?.length ?? 0) * 3) / 4)} bytes` });
+
+    // 9. HTTP: a provider error, surfaced as an OpenAI error envelope.
+    const errorResponse = await http('/v1/chat/completions', { model: 'unavailable', messages: [{ role: 'user', content: 'Hello?' }] });
+    const errorBody = (await errorResponse.json()) as { error: { code: string; message: string } };
+    steps.push({ via: 'HTTP', what: 'provider down (503 upstream)', outcome: `${errorResponse.status} ${errorBody.error.code}` });
+
+    // 10. HTTP: bad input, answered with the field at fault.
+    const badResponse = await http('/v1/chat/completions', { model: 'fast', messages: [{ role: 'user', content: 42 }] });
+    const badBody = (await badResponse.json()) as { error: { param: string } };
+    steps.push({ via: 'HTTP', what: 'bad request (content: 42)', outcome: `${badResponse.status} param ${badBody.error.param}` });
+  } catch (error) {
+    write(`demo failed: ${PipewrightError.isInstance(error) ? `${error.code}: ${error.message}` : String(error)}`);
+    process.exitCode = 1;
+  }
+
+  write(formatTable(['#', 'via', 'what', 'result'], steps.map((step, index) => [index + 1, step.via, step.what, step.outcome])));
+
+  await gateway.recorder.flush();
+  const records = (await gateway.store.callRecords.list({ tenantId, limit: 100 })).reverse();
+  const summary = await gateway.store.callRecords.summarize({ tenantId });
+  write('\nCalls recorded in the store (one row per model call):');
+  write(formatTable(
+    ['model group', 'deployment', 'model', 'op', 'tokens in', 'tokens out', 'cost USD', 'latency', 'outcome'],
+    records.map((record) => [record.modelGroup, record.deployment ?? '-', record.model ?? '-', operationLabel(record), record.inputTokens, record.outputTokens, formatCost(record.costUsd), `${record.latencyMs.toFixed(1)} ms`, record.outcome === 'success' ? 'ok' : (record.errorCode ?? 'error')]),
+  ));
+  write(`\nTotal: ${summary.calls} calls, ${summary.errors} errors, ${summary.inputTokens} input + ${summary.outputTokens} output tokens, $${summary.costUsd.toFixed(6)} (simulated).`);
+  write(`Metrics: ${gateway.url}/metrics   (Authorization: Bearer <master key>)`);
+
+  if (options.keepRunning === true) {
+    write(`\nGateway running. Master key for this run: ${masterKey}\nPress Ctrl+C to stop.`);
+    const stop = () => void Promise.all([gateway.close(), sim.close()]).then(() => process.exit(0));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    return;
+  }
+  await gateway.close();
+  await sim.close();
+}
+
+function operationLabel(record: CallRecord): string {
+  return record.streamed ? `${record.operation}/stream` : record.operation;
+}
+
+function formatCost(cost: number | null): string {
+  return cost === null ? 'n/a' : `$${cost.toFixed(6)}`;
+}
+
+function truncate(text: string, length = 50): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > length ? `${flat.slice(0, length - 1)}…` : flat;
+}

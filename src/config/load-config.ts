@@ -1,0 +1,96 @@
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { ConfigError } from '../core/index.ts';
+import { formatPath } from '../spec/index.ts';
+import { configSchema, type PipewrightConfig } from './config-schema.ts';
+import { expandEnv } from './expand-env.ts';
+
+/**
+ * Validates a config object (already parsed from YAML or written in code) and checks the
+ * references between its parts. Every problem names its path, e.g.
+ * `modelGroups[1].deployments[0]: unknown deployment "gpt-eu"`.
+ *
+ * @example
+ * const config = parseConfig({ deployments: [...], modelGroups: [...] }, process.env);
+ */
+export function parseConfig(raw: unknown, env: Readonly<Record<string, string | undefined>> = {}): PipewrightConfig {
+  const expanded = expandEnv(raw ?? {}, env);
+  // The master key usually lives only in the environment.
+  const masterKey = env.PIPEWRIGHT_MASTER_KEY;
+  if (masterKey !== undefined && masterKey !== '' && isRecord(expanded)) {
+    const server = isRecord(expanded.server) ? expanded.server : {};
+    if (server.masterKey === undefined) expanded.server = { ...server, masterKey };
+  }
+  const result = configSchema.safeParse(expanded);
+  if (!result.success) {
+    const issues = result.error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
+    throw new ConfigError({
+      message: issues.map((issue) => `${issue.path || 'config'}: ${issue.message}`).join('\n'),
+      ...(issues[0]?.path ? { param: issues[0].path } : {}),
+      details: { issues },
+    });
+  }
+  const config = result.data;
+  const problems: Array<{ path: string; message: string }> = [];
+  const deploymentIds = new Set<string>();
+  config.deployments.forEach((deployment, index) => {
+    if (deploymentIds.has(deployment.id)) problems.push({ path: `deployments[${index}].id`, message: `duplicate deployment id "${deployment.id}"` });
+    deploymentIds.add(deployment.id);
+    if (deployment.provider === 'azure' && deployment.apiVersion === undefined) {
+      problems.push({ path: `deployments[${index}].apiVersion`, message: 'is required for azure deployments' });
+    }
+  });
+  const groupNames = new Set<string>();
+  config.modelGroups.forEach((group, index) => {
+    if (groupNames.has(group.name)) problems.push({ path: `modelGroups[${index}].name`, message: `duplicate model group "${group.name}"` });
+    groupNames.add(group.name);
+    group.deployments.forEach((deploymentId, position) => {
+      if (!deploymentIds.has(deploymentId)) {
+        problems.push({ path: `modelGroups[${index}].deployments[${position}]`, message: `unknown deployment "${deploymentId}"` });
+      }
+    });
+  });
+  const stepNames = new Set<string>();
+  config.stepTypes.forEach((stepType, index) => {
+    if (stepNames.has(stepType.name)) problems.push({ path: `stepTypes[${index}].name`, message: `duplicate step type "${stepType.name}"` });
+    stepNames.add(stepType.name);
+    if (!groupNames.has(stepType.modelGroup)) {
+      problems.push({ path: `stepTypes[${index}].modelGroup`, message: `unknown model group "${stepType.modelGroup}"` });
+    }
+  });
+  if (problems.length > 0) {
+    throw new ConfigError({
+      message: problems.map((problem) => `${problem.path}: ${problem.message}`).join('\n'),
+      param: problems[0]?.path ?? '',
+      details: { issues: problems },
+    });
+  }
+  return config;
+}
+
+/** Reads and validates a YAML config file; YAML syntax errors report line and column. */
+export function loadConfigFile(path: string, env: Readonly<Record<string, string | undefined>> = process.env): PipewrightConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError({ message: `cannot read config file ${path}: ${(error as Error).message}`, cause: error });
+  }
+  const document = parseDocument(text, { prettyErrors: true });
+  if (document.errors.length > 0) {
+    const first = document.errors[0];
+    throw new ConfigError({ message: `${path}: invalid YAML: ${first?.message ?? 'parse error'}`, cause: first });
+  }
+  try {
+    return parseConfig(document.toJS(), env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      throw new ConfigError({ message: `${path}:\n${error.message}`, param: error.param ?? '', cause: error, ...(error.details ? { details: error.details } : {}) });
+    }
+    throw error;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}

@@ -1,0 +1,148 @@
+import { createSystemClock, PipewrightError, type Clock } from '../core/index.ts';
+import { parseConfig, type PipewrightConfig, type PipewrightConfigInput } from '../config/index.ts';
+import { createProviderClient, type Deployment, type ProviderClient } from '../providers/index.ts';
+import {
+  parseChatRequest,
+  parseEmbeddingsRequest,
+  parseImagesRequest,
+  type ChatResponse,
+  type EmbeddingsResponse,
+  type ImagesResponse,
+} from '../spec/index.ts';
+import { createPriceCatalog, type Metrics, type ModelPrice, type PriceCatalog, type TelemetryRecorder } from '../telemetry/index.ts';
+import { runAdaptedFunction, type AdaptFunctionOptions } from './adapt-function.ts';
+import { createCallPipeline, type EngineChatStream } from './call-pipeline.ts';
+import type { CallMeta, EngineCallOptions, StepResult } from './engine-types.ts';
+import { createModelCatalog, type ModelGroup } from './model-catalog.ts';
+import { runStep, type RunStepOptions } from './run-step.ts';
+import { createAjv, createConfiguredStepType, normalizeStepType, type RegisteredStepType, type StepContext, type StepTypeDefinition } from './step-type.ts';
+
+export interface EngineOptions {
+  /** Deployments, model groups and step types (the same shape as pipewright.yaml). */
+  config: PipewrightConfig | PipewrightConfigInput;
+  /** Environment for `${VAR}` expansion when `config` is raw input. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Defaults to an undici-based client created (and closed) by the engine. */
+  client?: ProviderClient;
+  recorder?: TelemetryRecorder;
+  metrics?: Metrics;
+  /** Defaults to the maintained catalog with the deployments' price overrides. */
+  prices?: PriceCatalog;
+  clock?: Clock;
+}
+
+type StepEntry =
+  | { kind: 'model'; step: RegisteredStepType<unknown, unknown> }
+  | { kind: 'function'; adapted: AdaptFunctionOptions<unknown, unknown> };
+
+/**
+ * The library API: every AI call of an application goes through one engine.
+ *
+ * @example
+ * const engine = createEngine({ config: { deployments: [...], modelGroups: [...] } });
+ * const { response, meta } = await engine.chat({ model: 'fast', messages: [{ role: 'user', content: 'Hi' }] });
+ * console.log(response.choices[0].message.content, meta.costUsd);
+ */
+export interface Engine {
+  readonly config: PipewrightConfig;
+  chat(request: unknown, options?: EngineCallOptions): Promise<{ response: ChatResponse; meta: CallMeta }>;
+  chatStream(request: unknown, options?: EngineCallOptions): Promise<EngineChatStream>;
+  embed(request: unknown, options?: EngineCallOptions): Promise<{ response: EmbeddingsResponse; meta: CallMeta }>;
+  images(request: unknown, options?: EngineCallOptions): Promise<{ response: ImagesResponse; meta: CallMeta }>;
+  /** Runs a registered step type: prompt builder → model group → validated, typed output. */
+  run<Output = unknown>(stepType: string, input: unknown, context?: StepContext, options?: RunStepOptions): Promise<StepResult<Output>>;
+  registerStepType<Input, Output>(definition: StepTypeDefinition<Input, Output>): void;
+  /**
+   * Wraps an existing model-calling function as a step type (observed, not yet engine-called) and
+   * returns a function with the same call shape that goes through `engine.run`.
+   */
+  adaptFunction<Input, Output>(options: AdaptFunctionOptions<Input, Output>): (input: Input, context?: StepContext) => Promise<Output>;
+  stepTypes(): string[];
+  modelGroups(): ModelGroup[];
+  /** Closes what the engine created itself (the HTTP client). Recorders passed in are the caller's to close. */
+  close(): Promise<void>;
+}
+
+export function createEngine(options: EngineOptions): Engine {
+  const config = isParsed(options.config) ? options.config : parseConfig(options.config, options.env ?? {});
+  const deployments: Deployment[] = config.deployments.map(toDeployment);
+  const catalog = createModelCatalog(config.modelGroups, deployments);
+  const ownsClient = options.client === undefined;
+  const client = options.client ?? createProviderClient();
+  const prices = options.prices ?? createPriceCatalog({ overrides: priceOverrides(config) });
+  const pipeline = createCallPipeline({
+    catalog,
+    client,
+    clock: options.clock ?? createSystemClock(),
+    defaultTenantId: config.defaultTenant,
+    recorder: options.recorder,
+    metrics: options.metrics,
+    prices,
+  });
+  const ajv = createAjv();
+  const steps = new Map<string, StepEntry>();
+  config.stepTypes.forEach((stepType, index) => {
+    steps.set(stepType.name, { kind: 'model', step: createConfiguredStepType(stepType, ajv, `stepTypes[${index}]`) as RegisteredStepType<unknown, unknown> });
+  });
+
+  function register(name: string, entry: StepEntry): void {
+    if (!catalog.has(entry.kind === 'model' ? entry.step.modelGroup : entry.adapted.modelGroup) && entry.kind === 'model') {
+      throw new PipewrightError({ code: 'config.invalid', message: `step type ${name}: unknown model group "${entry.step.modelGroup}"`, param: 'modelGroup' });
+    }
+    steps.set(name, entry);
+  }
+
+  const engine: Engine = {
+    config,
+    chat: (request, callOptions) => pipeline.chat(parseChatRequest(request), callOptions),
+    chatStream: (request, callOptions) => pipeline.chatStream(parseChatRequest(request), callOptions),
+    embed: (request, callOptions) => pipeline.embed(parseEmbeddingsRequest(request), callOptions),
+    images: (request, callOptions) => pipeline.images(parseImagesRequest(request), callOptions),
+
+    async run<Output>(stepType: string, input: unknown, context: StepContext = {}, runOptions: RunStepOptions = {}): Promise<StepResult<Output>> {
+      const entry = steps.get(stepType);
+      if (entry === undefined) {
+        throw new PipewrightError({ code: 'step.unknown_type', message: `unknown step type "${stepType}"; registered: ${[...steps.keys()].join(', ') || '(none)'}`, param: 'stepType' });
+      }
+      const scoped = { ...runOptions, tenantId: runOptions.tenantId ?? config.defaultTenant };
+      if (entry.kind === 'function') return (await runAdaptedFunction(pipeline, entry.adapted, input, context, scoped)) as StepResult<Output>;
+      return (await runStep(pipeline, entry.step, input, context, scoped)) as StepResult<Output>;
+    },
+
+    registerStepType(definition) {
+      register(definition.name, { kind: 'model', step: normalizeStepType(definition) as RegisteredStepType<unknown, unknown> });
+    },
+
+    adaptFunction<Input, Output>(adapted: AdaptFunctionOptions<Input, Output>) {
+      register(adapted.stepType, { kind: 'function', adapted: adapted as AdaptFunctionOptions<unknown, unknown> });
+      return async (input: Input, context: StepContext = {}) => (await engine.run<Output>(adapted.stepType, input, context)).output;
+    },
+
+    stepTypes: () => [...steps.keys()],
+    modelGroups: () => catalog.list(),
+
+    async close() {
+      if (ownsClient) await client.close();
+    },
+  };
+  return engine;
+}
+
+function isParsed(config: PipewrightConfig | PipewrightConfigInput): config is PipewrightConfig {
+  return typeof (config as PipewrightConfig).server === 'object' && typeof (config as PipewrightConfig).defaultTenant === 'string' && Array.isArray((config as PipewrightConfig).stepTypes);
+}
+
+function toDeployment(config: PipewrightConfig['deployments'][number]): Deployment {
+  const { price: _price, ...deployment } = config;
+  return Object.fromEntries(Object.entries(deployment).filter(([, value]) => value !== undefined)) as unknown as Deployment;
+}
+
+function priceOverrides(config: PipewrightConfig): Record<string, ModelPrice> {
+  const overrides: Record<string, ModelPrice> = {};
+  for (const deployment of config.deployments) {
+    if (deployment.price !== undefined) {
+      overrides[deployment.id] = Object.fromEntries(Object.entries(deployment.price).filter(([, value]) => value !== undefined)) as unknown as ModelPrice;
+    }
+  }
+  return overrides;
+}

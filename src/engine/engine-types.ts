@@ -1,0 +1,79 @@
+import type { ProviderErrorKind } from '../core/index.ts';
+import type { TokenUsage } from '../spec/index.ts';
+import type { CacheStatus } from '../telemetry/index.ts';
+
+/** Per-call options shared by every engine method. */
+export interface EngineCallOptions {
+  /** The tenant (workspace) this call belongs to; defaults to the engine's default tenant. */
+  tenantId?: string;
+  /** Correlates logs, telemetry and the `x-request-id` header; generated when absent. */
+  requestId?: string;
+  /** W3C trace id (32 hex chars); generated when absent. */
+  traceId?: string;
+  /** Aborts the call (and the upstream request). */
+  signal?: AbortSignal;
+  /** Extra headers forwarded to the upstream for this call only. */
+  upstreamHeaders?: Record<string, string>;
+  /** The step type this call serves, for telemetry. */
+  stepType?: string;
+}
+
+/** One try at one deployment. */
+export interface CallAttempt {
+  deployment: string;
+  provider: string;
+  /** Null when the attempt succeeded. */
+  errorCode: string | null;
+  errorKind: ProviderErrorKind | null;
+  durationMs: number;
+}
+
+/** What the engine knows about a finished call, returned beside the payload. */
+export interface CallMeta {
+  tenantId: string;
+  requestId: string;
+  traceId: string;
+  modelGroup: string;
+  provider: string;
+  model: string;
+  deployment: string;
+  /** True when the deployment is the sim provider (never a real model). */
+  simulated: boolean;
+  usage: TokenUsage;
+  costUsd: number | null;
+  latencyMs: number;
+  /** Time spent waiting on upstreams, so the rest is our overhead. */
+  upstreamMs: number;
+  timeToFirstTokenMs: number | null;
+  cacheStatus: CacheStatus;
+  attempts: CallAttempt[];
+}
+
+/** Where a step's output came from. */
+export type StepOutputSource = 'model' | 'model-repaired' | 'rule-fallback' | 'function';
+
+/** The result of `engine.run`. */
+export interface StepResult<Output> {
+  output: Output;
+  stepType: string;
+  usage: TokenUsage;
+  costUsd: number | null;
+  latencyMs: number;
+  /** Upstream model name, or null when a rule-based fallback answered. */
+  model: string | null;
+  deployment: string | null;
+  provider: string | null;
+  cacheStatus: CacheStatus;
+  /**
+   * How much to trust the output, 0..1: 1 for a schema-valid first answer, lower after a repair,
+   * a truncated answer or a rule-based fallback (see docs/step-types.md).
+   */
+  confidence: number;
+  source: StepOutputSource;
+  traceId: string;
+  requestId: string;
+  tenantId: string;
+  simulated: boolean;
+  /** Every model call this step made (the repair attempt is a second call). */
+  calls: CallMeta[];
+}

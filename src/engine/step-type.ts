@@ -1,0 +1,133 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { z } from 'zod';
+import { ConfigError, PipewrightError } from '../core/index.ts';
+import { formatPath, type ChatMessage, type ChatRequest } from '../spec/index.ts';
+import { renderTemplate } from './render-template.ts';
+
+/** What a prompt builder sees besides the input: the shared context of the caller or workflow. */
+export type StepContext = Readonly<Record<string, unknown>>;
+
+/** The outcome of validating a model's answer against a step's output schema. */
+export type OutputCheck<Output> = { ok: true; value: Output } | { ok: false; problems: string[] };
+
+/** An output schema in either form: zod for TypeScript authors, JSON Schema for YAML authors. */
+export interface OutputSchema<Output> {
+  /** The JSON Schema sent to the model as `response_format.json_schema.schema`. */
+  readonly jsonSchema: Record<string, unknown>;
+  check(value: unknown): OutputCheck<Output>;
+}
+
+/** How a step's answers may be cached (the caching layer reads this). */
+export interface StepCachePolicy {
+  mode: 'default' | 'off';
+  ttlSeconds?: number;
+}
+
+/**
+ * A step type: a named, reusable AI task. The engine turns (input, context) into messages, calls
+ * the model group, and parses and validates the answer.
+ *
+ * @example
+ * const summarize = defineStepType({
+ *   name: 'summarize',
+ *   modelGroup: 'fast',
+ *   output: z.object({ summary: z.string(), keywords: z.array(z.string()) }),
+ *   buildMessages: (input: { text: string }) => [{ role: 'user', content: `Summarise:\n${input.text}` }],
+ *   fallback: (input) => ({ summary: input.text.slice(0, 200), keywords: [] }),
+ * });
+ */
+export interface StepTypeDefinition<Input = unknown, Output = unknown> {
+  name: string;
+  /** The model group called by default (an option of `engine.run` can override it). */
+  modelGroup: string;
+  description?: string;
+  buildMessages(input: Input, context: StepContext): ChatMessage[];
+  /** Without a schema the output is the answer's text. */
+  output?: OutputSchema<Output> | z.ZodType<Output>;
+  /** Request parameters for this step (temperature, max_tokens, seed…). */
+  parameters?: Partial<Omit<ChatRequest, 'model' | 'messages' | 'stream' | 'response_format'>>;
+  cache?: StepCachePolicy;
+  /** A rule-based answer used when every model route failed. */
+  fallback?: (input: Input, context: StepContext, error: PipewrightError) => Output | Promise<Output>;
+}
+
+/** A step type as the engine holds it: the output schema normalised. */
+export interface RegisteredStepType<Input = unknown, Output = unknown> extends Omit<StepTypeDefinition<Input, Output>, 'output'> {
+  output?: OutputSchema<Output>;
+}
+
+export function defineStepType<Input, Output>(definition: StepTypeDefinition<Input, Output>): StepTypeDefinition<Input, Output> {
+  return definition;
+}
+
+/** Wraps a zod schema as an output schema. */
+export function zodOutputSchema<Output>(schema: z.ZodType<Output>): OutputSchema<Output> {
+  const jsonSchema = z.toJSONSchema(schema, { target: 'draft-7', unrepresentable: 'any' }) as Record<string, unknown>;
+  delete jsonSchema.$schema;
+  return {
+    jsonSchema,
+    check(value) {
+      const result = schema.safeParse(value);
+      if (result.success) return { ok: true, value: result.data };
+      return { ok: false, problems: result.error.issues.map((issue) => `${formatPath(issue.path) || '(root)'}: ${issue.message}`) };
+    },
+  };
+}
+
+/** Wraps a JSON Schema (as written in YAML) as an output schema, validated with Ajv. */
+export function jsonOutputSchema(schema: Record<string, unknown>, ajv: Ajv, where: string): OutputSchema<unknown> {
+  let validate: ValidateFunction;
+  try {
+    validate = ajv.compile(schema);
+  } catch (error) {
+    throw new ConfigError({ message: `${where}: invalid JSON Schema: ${(error as Error).message}`, param: where, cause: error });
+  }
+  return {
+    jsonSchema: schema,
+    check(value) {
+      if (validate(value)) return { ok: true, value };
+      return { ok: false, problems: (validate.errors ?? []).map(describeAjvError) };
+    },
+  };
+}
+
+function describeAjvError(error: ErrorObject): string {
+  const path = error.instancePath === '' ? '(root)' : error.instancePath.slice(1).replace(/\//g, '.');
+  return `${path}: ${error.message ?? 'invalid'}`;
+}
+
+export function normalizeStepType<Input, Output>(definition: StepTypeDefinition<Input, Output>): RegisteredStepType<Input, Output> {
+  const { output, ...rest } = definition;
+  if (output === undefined) return rest;
+  return { ...rest, output: output instanceof z.ZodType ? zodOutputSchema(output) : output };
+}
+
+/** A step type from YAML configuration: templates for the prompt, JSON Schema for the output. */
+export function createConfiguredStepType(
+  config: { name: string; modelGroup: string; description?: string | undefined; system?: string | undefined; prompt: string; outputSchema?: Record<string, unknown> | undefined; temperature?: number | undefined; maxTokens?: number | undefined },
+  ajv: Ajv,
+  where: string,
+): RegisteredStepType<Record<string, unknown>, unknown> {
+  const step: RegisteredStepType<Record<string, unknown>, unknown> = {
+    name: config.name,
+    modelGroup: config.modelGroup,
+    buildMessages(input, context) {
+      const scope = { input, context };
+      const messages: ChatMessage[] = [];
+      if (config.system !== undefined) messages.push({ role: 'system', content: renderTemplate(config.system, scope) });
+      messages.push({ role: 'user', content: renderTemplate(config.prompt, scope) });
+      return messages;
+    },
+    parameters: {
+      ...(config.temperature === undefined ? {} : { temperature: config.temperature }),
+      ...(config.maxTokens === undefined ? {} : { max_tokens: config.maxTokens }),
+    },
+  };
+  if (config.description !== undefined) step.description = config.description;
+  if (config.outputSchema !== undefined) step.output = jsonOutputSchema(config.outputSchema, ajv, `${where}.outputSchema`);
+  return step;
+}
+
+export function createAjv(): Ajv {
+  return new Ajv({ allErrors: true, strict: false });
+}

@@ -1,0 +1,85 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { pino, type Logger } from 'pino';
+import type { PipewrightConfig } from './config/index.ts';
+import { createEngine, type Engine } from './engine/index.ts';
+import { createServer } from './server/index.ts';
+import { createSqliteStore, type Store } from './store/index.ts';
+import { createBatchingRecorder, createMetrics, type Metrics, type TelemetryRecorder } from './telemetry/index.ts';
+
+export interface RunningGateway {
+  /** `http://127.0.0.1:4000` */
+  url: string;
+  port: number;
+  engine: Engine;
+  store: Store;
+  metrics: Metrics;
+  recorder: TelemetryRecorder;
+  /** Graceful: stops accepting, lets in-flight requests finish (up to the grace period), flushes telemetry, closes the store. */
+  close(): Promise<void>;
+}
+
+export interface StartGatewayOptions {
+  config: PipewrightConfig;
+  logger?: Logger;
+  /** Override config.server.host / port (port 0 picks a free one). */
+  host?: string;
+  port?: number;
+}
+
+/**
+ * The composition root: config → store, telemetry, engine → HTTP server.
+ *
+ * @example
+ * const gateway = await startGateway({ config: loadConfigFile('pipewright.yaml') });
+ * process.once('SIGTERM', () => void gateway.close());
+ */
+export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
+  const { config } = options;
+  const logger = options.logger ?? pino({ level: 'info' });
+  if (config.store.path !== ':memory:') mkdirSync(dirname(config.store.path), { recursive: true });
+  const store = await createSqliteStore({ path: config.store.path });
+  const metrics = createMetrics();
+  const recorder = createBatchingRecorder({
+    sink: store.callRecords,
+    flushIntervalMs: config.telemetry.flushIntervalMs,
+    maxBatch: config.telemetry.maxBatch,
+    metrics,
+    onError: (error, dropped) => logger.error({ err: error, dropped }, 'telemetry write failed'),
+  });
+  const engine = createEngine({ config, recorder, metrics });
+  const app = createServer({ engine, config, metrics, logger });
+  const host = options.host ?? config.server.host;
+  await app.listen({ host, port: options.port ?? config.server.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? config.server.port);
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  let closing: Promise<void> | undefined;
+
+  async function shutdown(): Promise<void> {
+    // Fastify's close waits for in-flight requests (streams included); the grace period bounds it.
+    const grace = setTimeout(() => app.server.closeAllConnections(), config.server.shutdownGraceMs);
+    grace.unref();
+    try {
+      await app.close();
+    } finally {
+      clearTimeout(grace);
+      await engine.close();
+      await recorder.close();
+      await store.close();
+    }
+  }
+
+  return {
+    url,
+    port,
+    engine,
+    store,
+    metrics,
+    recorder,
+    close() {
+      closing ??= shutdown();
+      return closing;
+    },
+  };
+}

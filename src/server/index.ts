@@ -1,0 +1,2 @@
+export * from './create-server.ts';
+export * from './error-response.ts';
