@@ -1,0 +1,34 @@
+/**
+ * Pipewright's public API.
+ *
+ * @example
+ * import { createEngine } from 'pipewright';
+ * const engine = createEngine({ config: { deployments: [...], modelGroups: [...] } });
+ * const { response } = await engine.chat({ model: 'fast', messages: [{ role: 'user', content: 'Hi' }] });
+ *
+ * @module
+ */
+export { PipewrightError, ProviderError, InvalidRequestError, ConfigError, errorCodes, providerErrorKinds } from './core/index.ts';
+export type { ErrorCode, ProviderErrorKind, Clock } from './core/index.ts';
+export * from './spec/index.ts';
+export { parseConfig, loadConfigFile } from './config/index.ts';
+export type { PipewrightConfig, PipewrightConfigInput } from './config/index.ts';
+export {
+  createEngine,
+  defineStepType,
+  zodOutputSchema,
+  stepConfidence,
+  type Engine,
+  type EngineOptions,
+  type EngineCallOptions,
+  type EngineChatStream,
+  type CallMeta,
+  type CallAttempt,
+  type StepResult,
+  type StepTypeDefinition,
+  type StepContext,
+  type AdaptFunctionOptions,
+  type RunStepOptions,
+} from './engine/index.ts';
+export { startGateway, type RunningGateway, type StartGatewayOptions } from './main.ts';
+export { createServer } from './server/index.ts';

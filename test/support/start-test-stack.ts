@@ -1,0 +1,67 @@
+import { pino } from 'pino';
+import { parseConfig } from '../../src/config/index.ts';
+import { startGateway, type RunningGateway } from '../../src/main.ts';
+import { startSimServer, type SimServer } from '../../src/providers/sim/index.ts';
+
+export const testMasterKey = 'test-master-key-0123456789';
+
+export interface TestStack {
+  sim: SimServer;
+  gateway: RunningGateway;
+  close(): Promise<void>;
+}
+
+/**
+ * The sim provider plus a real gateway on 127.0.0.1 (in-memory store), with model groups
+ * for each wire format and a few that always fail in a chosen way (through `x-sim-fault`).
+ */
+export async function startTestStack(options: { extraConfig?: Record<string, unknown>; storePath?: string } = {}): Promise<TestStack> {
+  const sim = await startSimServer({ host: '127.0.0.1', port: 0, seed: 1 });
+  const simDeployment = (id: string, model: string, wireFormat: 'openai' | 'anthropic' | 'gemini', fault?: string) => ({
+    id,
+    provider: 'sim',
+    model,
+    wireFormat,
+    baseUrl: wireFormat === 'gemini' ? `${sim.url}/v1beta` : `${sim.url}/v1`,
+    apiKey: 'sim-key',
+    ...(fault === undefined ? {} : { headers: { 'x-sim-fault': fault } }),
+  });
+  const config = parseConfig({
+    server: { masterKey: testMasterKey, port: 0, bodyLimitBytes: 64 * 1024, shutdownGraceMs: 5000 },
+    store: { path: options.storePath ?? ':memory:' },
+    telemetry: { flushIntervalMs: 50 },
+    deployments: [
+      simDeployment('sim-openai', 'gpt-4o-mini', 'openai'),
+      simDeployment('sim-anthropic', 'claude-3-5-haiku-latest', 'anthropic'),
+      simDeployment('sim-gemini', 'gemini-2.5-flash', 'gemini'),
+      simDeployment('sim-rate-limited', 'gpt-4o-mini', 'openai', 'status=429; retry-after=7'),
+      simDeployment('sim-down', 'gpt-4o-mini', 'openai', 'status=503'),
+      simDeployment('sim-quota', 'gpt-4o-mini', 'openai', 'quota'),
+      simDeployment('sim-cut', 'gpt-4o-mini', 'openai', 'cut-stream=after:3'),
+      simDeployment('sim-slow', 'gpt-4o-mini', 'openai', 'latency=300'),
+      simDeployment('sim-bad-key', 'gpt-4o-mini', 'openai'),
+    ].map((deployment) => (deployment.id === 'sim-bad-key' ? { ...deployment, apiKey: 'invalid-key' } : deployment)),
+    modelGroups: [
+      { name: 'gpt-4o-mini', deployments: ['sim-openai'] },
+      { name: 'claude', deployments: ['sim-anthropic'] },
+      { name: 'gemini', deployments: ['sim-gemini'] },
+      { name: 'rate-limited', deployments: ['sim-rate-limited'] },
+      { name: 'down', deployments: ['sim-down'] },
+      { name: 'quota', deployments: ['sim-quota'] },
+      { name: 'cut', deployments: ['sim-cut'] },
+      { name: 'slow', deployments: ['sim-slow'] },
+      { name: 'bad-key', deployments: ['sim-bad-key'] },
+      { name: 'down-then-ok', deployments: ['sim-down', 'sim-openai'] },
+    ],
+    ...options.extraConfig,
+  });
+  const gateway = await startGateway({ config, port: 0, logger: pino({ level: 'silent' }) });
+  return {
+    sim,
+    gateway,
+    async close() {
+      await gateway.close();
+      await sim.close();
+    },
+  };
+}
