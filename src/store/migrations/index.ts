@@ -1,0 +1,15 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import { callRecordsMigration } from './0001-call-records.ts';
+
+/**
+ * Every migration, by name. Names sort in the order they run; a released migration is never
+ * edited, only followed by a new one.
+ */
+export const migrations: Readonly<Record<string, Migration>> = {
+  '0001-call-records': callRecordsMigration,
+};
+
+/** Kysely's Migrator reads migrations from here (in code, so bundling and tsx need no file scan). */
+export function createMigrationProvider(): MigrationProvider {
+  return { getMigrations: () => Promise.resolve({ ...migrations }) };
+}

@@ -1,0 +1,16 @@
+import type { CallRecordStore } from './call-record-store.ts';
+
+/**
+ * The persistence Pipewright needs, behind one interface: SQLite now, PostgreSQL later. Every
+ * implementation must pass `runStoreContract`.
+ *
+ * @example
+ * const store = await createSqliteStore({ path: '.pipewright/pipewright.db' });
+ * await store.callRecords.insertMany(records);
+ * await store.close();
+ */
+export interface Store {
+  readonly callRecords: CallRecordStore;
+  /** Closes the connection; the store cannot be used afterwards. */
+  close(): Promise<void>;
+}

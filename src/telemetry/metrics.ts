@@ -1,0 +1,218 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CallRecord } from './call-record.ts';
+
+/** Token-count buckets from the OpenTelemetry GenAI conventions (`gen_ai.client.token.usage`). */
+export const tokenUsageBuckets = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
+
+/** Duration buckets (seconds) from the OpenTelemetry GenAI conventions (`gen_ai.client.operation.duration`). */
+export const operationDurationBuckets = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
+
+/** The gateway's own overhead is sub-millisecond to a few ms; these buckets resolve that range. */
+const overheadBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
+const requestDurationBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/** One finished HTTP request, as the gateway reports it. */
+export interface HttpRequestObservation {
+  /** The route pattern (`/v1/chat/completions`), never the raw URL (bounded label values). */
+  route: string;
+  status: number;
+  /** The PipewrightError code when the request failed. */
+  errorCode?: string | undefined;
+  durationMs: number;
+  /** Time spent in the gateway itself, excluding upstream time. */
+  overheadMs?: number | undefined;
+}
+
+/**
+ * Prometheus metrics for one Pipewright instance, in a registry of its own (never prom-client's
+ * global default), so two instances in one process never collide.
+ */
+export interface Metrics {
+  readonly registry: Registry;
+  /** The `content-type` to answer `/metrics` with. */
+  readonly contentType: string;
+  /** Counts one model call (cheap: safe on the hot path). */
+  observeCall(record: CallRecord): void;
+  observeHttpRequest(observation: HttpRequestObservation): void;
+  /** Counts call records the telemetry recorder had to drop. */
+  observeTelemetryDropped(count: number): void;
+  /** The exposition text for `/metrics`. */
+  render(): Promise<string>;
+}
+
+export interface MetricsOptions {
+  /** Collect Node process metrics (CPU, memory, event loop lag) into the registry. Default true. */
+  defaultMetrics?: boolean;
+}
+
+/** The OTel `gen_ai.provider.name` for an adapter name; adapters without a registered value keep their own. */
+const genAiProviderNames: Readonly<Record<string, string>> = {
+  openai: 'openai',
+  anthropic: 'anthropic',
+  gemini: 'gcp.gemini',
+  azure: 'azure.ai.openai',
+};
+
+/** Label children are cached by key; the bound keeps a runaway label value from growing memory forever. */
+const maxCachedChildren = 10_000;
+
+/**
+ * Creates the metrics of one instance: the GenAI client metrics (`gen_ai_client_token_usage`,
+ * `gen_ai_client_operation_duration_seconds`, `gen_ai_client_operation_time_to_first_chunk_seconds`)
+ * and Pipewright's own counters.
+ *
+ * @example
+ * const metrics = createMetrics();
+ * metrics.observeCall(record);
+ * metrics.observeHttpRequest({ route: '/v1/chat/completions', status: 200, durationMs: 412, overheadMs: 0.4 });
+ * reply.header('content-type', metrics.contentType).send(await metrics.render());
+ */
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+
+  const genAiLabels = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_response_model'] as const;
+
+  const tokenUsage = new Histogram({
+    name: 'gen_ai_client_token_usage',
+    help: 'Number of input and output tokens used per model call ({token}).',
+    labelNames: [...genAiLabels, 'gen_ai_token_type'],
+    buckets: tokenUsageBuckets,
+    registers: [registry],
+  });
+  const operationDuration = new Histogram({
+    name: 'gen_ai_client_operation_duration_seconds',
+    help: 'Duration of model calls, in seconds.',
+    labelNames: [...genAiLabels, 'error_type'],
+    buckets: operationDurationBuckets,
+    registers: [registry],
+  });
+  const timeToFirstChunk = new Histogram({
+    name: 'gen_ai_client_operation_time_to_first_chunk_seconds',
+    help: 'Time from the start of a streamed model call to its first chunk, in seconds.',
+    labelNames: genAiLabels,
+    buckets: operationDurationBuckets,
+    registers: [registry],
+  });
+  const requests = new Counter({
+    name: 'pipewright_requests_total',
+    help: 'HTTP requests answered by the gateway.',
+    labelNames: ['route', 'status'],
+    registers: [registry],
+  });
+  const requestErrors = new Counter({
+    name: 'pipewright_request_errors_total',
+    help: 'HTTP requests that failed, by Pipewright error code.',
+    labelNames: ['code'],
+    registers: [registry],
+  });
+  const requestDuration = new Histogram({
+    name: 'pipewright_request_duration_seconds',
+    help: 'Duration of HTTP requests answered by the gateway, in seconds.',
+    labelNames: ['route'],
+    buckets: requestDurationBuckets,
+    registers: [registry],
+  });
+  const calls = new Counter({
+    name: 'pipewright_calls_total',
+    help: 'Model calls handled by the engine, including cache hits.',
+    labelNames: ['tenant', 'model_group', 'deployment', 'outcome', 'cache_status'],
+    registers: [registry],
+  });
+  const cost = new Counter({
+    name: 'pipewright_cost_usd_total',
+    help: 'Estimated spend in USD on model calls (calls with an unknown price are not counted).',
+    labelNames: ['tenant', 'model_group'],
+    registers: [registry],
+  });
+  const overhead = new Histogram({
+    name: 'pipewright_gateway_overhead_seconds',
+    help: 'Time spent inside the gateway per request, excluding upstream time, in seconds.',
+    buckets: overheadBuckets,
+    registers: [registry],
+  });
+  const telemetryDropped = new Counter({
+    name: 'pipewright_telemetry_dropped_total',
+    help: 'Call records dropped because the telemetry queue was full.',
+    registers: [registry],
+  });
+
+  // prom-client hashes and validates a labels object on every call; binding children once per
+  // label combination keeps observeCall to a string join and a Map lookup.
+  const children = new Map<string, { observe(value: number): void } | { inc(value?: number): void }>();
+  function child<T extends { observe(value: number): void } | { inc(value?: number): void }>(key: string, create: () => T): T {
+    const found = children.get(key);
+    if (found !== undefined) return found as T;
+    if (children.size >= maxCachedChildren) children.clear();
+    const created = create();
+    children.set(key, created);
+    return created;
+  }
+
+  function observeCall(record: CallRecord): void {
+    countCall(record);
+    if (record.costUsd !== null && record.costUsd > 0) {
+      child(`cost\u0001${record.tenantId}\u0001${record.modelGroup}`, () =>
+        cost.labels({ tenant: record.tenantId, model_group: record.modelGroup }),
+      ).inc(record.costUsd);
+    }
+    // The GenAI client metrics describe upstream calls; a cache hit made none.
+    if (record.provider === null) return;
+    const provider = genAiProviderNames[record.provider] ?? record.provider;
+    const responseModel = record.model ?? '';
+    const base = `${record.operation}\u0001${provider}\u0001${record.modelGroup}\u0001${responseModel}`;
+    const labels = {
+      gen_ai_operation_name: record.operation,
+      gen_ai_provider_name: provider,
+      gen_ai_request_model: record.modelGroup,
+      gen_ai_response_model: responseModel,
+    };
+    if (record.outcome === 'success' || record.inputTokens > 0 || record.outputTokens > 0) {
+      child(`tok\u0001${base}\u0001input`, () => tokenUsage.labels({ ...labels, gen_ai_token_type: 'input' })).observe(record.inputTokens);
+      child(`tok\u0001${base}\u0001output`, () => tokenUsage.labels({ ...labels, gen_ai_token_type: 'output' })).observe(record.outputTokens);
+    }
+    if (record.outcome === 'error') {
+      const errorType = record.errorCode ?? '_OTHER';
+      child(`dur\u0001${base}\u0001${errorType}`, () => operationDuration.labels({ ...labels, error_type: errorType })).observe(record.latencyMs / 1000);
+    } else {
+      child(`dur\u0001${base}`, () => operationDuration.labels(labels)).observe(record.latencyMs / 1000);
+    }
+    if (record.streamed && record.timeToFirstTokenMs !== null) {
+      child(`ttfc\u0001${base}`, () => timeToFirstChunk.labels(labels)).observe(record.timeToFirstTokenMs / 1000);
+    }
+  }
+
+  function countCall(record: CallRecord): void {
+    const deployment = record.deployment ?? '';
+    child(`calls\u0001${record.tenantId}\u0001${record.modelGroup}\u0001${deployment}\u0001${record.outcome}\u0001${record.cacheStatus}`, () =>
+      calls.labels({
+        tenant: record.tenantId,
+        model_group: record.modelGroup,
+        deployment,
+        outcome: record.outcome,
+        cache_status: record.cacheStatus,
+      }),
+    ).inc();
+  }
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    observeCall,
+    observeHttpRequest(observation) {
+      const status = String(observation.status);
+      child(`req\u0001${observation.route}\u0001${status}`, () => requests.labels({ route: observation.route, status })).inc();
+      child(`reqdur\u0001${observation.route}`, () => requestDuration.labels({ route: observation.route })).observe(observation.durationMs / 1000);
+      if (observation.errorCode !== undefined) {
+        const code = observation.errorCode;
+        child(`err\u0001${code}`, () => requestErrors.labels({ code })).inc();
+      }
+      if (observation.overheadMs !== undefined) overhead.observe(observation.overheadMs / 1000);
+    },
+    observeTelemetryDropped(count) {
+      if (count > 0) telemetryDropped.inc(count);
+    },
+    render: () => registry.metrics(),
+  };
+}
