@@ -1,0 +1,315 @@
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { createId, createSystemClock, PipewrightError, ProviderError, type Clock } from '../core/index.ts';
+import type { ChatChunk, ChatResponse, ChunkChoice } from '../spec/index.ts';
+import { createHttpTransport, mapTransportError, type HttpTransport, type HttpTransportOptions, type TransportBody, type TransportResponse } from './http-transport.ts';
+import { createProviderRegistry, type ProviderRegistry } from './registry.ts';
+import { createMalformedResponseError, isRecord, parseJsonBody } from './shared/index.ts';
+import type {
+  CallOptions,
+  ChatStreamResult,
+  Deployment,
+  HttpRequestSpec,
+  ProviderAdapter,
+  ProviderClient,
+  SseEvent,
+  StreamTransformer,
+  TransformContext,
+  UpstreamMeta,
+} from './types.ts';
+
+export interface ProviderClientOptions {
+  /** Chooses the adapter for a deployment; defaults to every built-in adapter. */
+  registry?: ProviderRegistry;
+  /** Sends the HTTP requests; defaults to an undici transport the client owns (and closes). */
+  transport?: HttpTransport;
+  /** Options for the default transport (ignored when `transport` is given). */
+  transportOptions?: HttpTransportOptions;
+  clock?: Clock;
+}
+
+// An upstream that streams forever without a newline must not exhaust memory.
+const maxSseBufferChars = 16 * 1024 * 1024;
+// Error bodies are read for mapping only; a proxy's huge HTML page is cut here.
+const maxErrorBodyChars = 64 * 1024;
+
+/**
+ * The provider client: adapter transforms + HTTP transport. Errors before a stream starts
+ * reject the returned promise (so callers can still fall back); errors mid-stream are thrown
+ * from the chunk iterator, a stream that ends before its terminator throws `stream_cut`.
+ *
+ * @example
+ * const client = createProviderClient();
+ * const deployment = { id: 'local', provider: 'openai-compatible', model: 'llama3.2', baseUrl: 'http://127.0.0.1:11434/v1' } as const;
+ * const { chunks } = await client.chatStream({ model: 'llama3.2', messages: [{ role: 'user', content: 'Hi' }] }, deployment);
+ * for await (const chunk of chunks) process.stdout.write(chunk.choices[0]?.delta.content ?? '');
+ * await client.close();
+ */
+export function createProviderClient(options: ProviderClientOptions = {}): ProviderClient {
+  const registry = options.registry ?? createProviderRegistry();
+  const ownsTransport = options.transport === undefined;
+  const transport = options.transport ?? createHttpTransport(options.transportOptions);
+  const clock = options.clock ?? createSystemClock();
+
+  function createContext(deployment: Deployment, prefix: string): TransformContext {
+    return { deployment, created: Math.floor(clock.now() / 1000), fallbackId: createId(prefix) };
+  }
+
+  async function send(adapter: ProviderAdapter, spec: HttpRequestSpec, deployment: Deployment, callOptions: CallOptions | undefined): Promise<TransportResponse> {
+    const extraDeploymentHeaders = deployment.headers;
+    const extraCallHeaders = callOptions?.headers;
+    const headers =
+      extraDeploymentHeaders === undefined && extraCallHeaders === undefined ? spec.headers : { ...spec.headers, ...extraDeploymentHeaders, ...extraCallHeaders };
+    const signal = callOptions?.signal;
+    const response = await transport.send(headers === spec.headers ? spec : { ...spec, headers }, {
+      signal,
+      provider: adapter.name,
+      deployment: deployment.id,
+    });
+    if (response.status >= 200 && response.status < 300) return response;
+    const body = await readErrorBody(response.body);
+    throw toDeploymentError(adapter.parseError({ status: response.status, headers: response.headers, body }, deployment), adapter, deployment);
+  }
+
+  async function readWholeBody(adapter: ProviderAdapter, response: TransportResponse, deployment: Deployment, signal: AbortSignal | undefined): Promise<unknown> {
+    let text: string;
+    try {
+      text = await response.body.text();
+    } catch (error) {
+      throw mapTransportError(error, { signal, provider: adapter.name, deployment: deployment.id, phase: 'body' });
+    }
+    return parseJsonBody(text, { provider: adapter.name, deployment: deployment.id, upstreamStatus: response.status });
+  }
+
+  function metaOf(response: TransportResponse): UpstreamMeta {
+    return { status: response.status, headers: response.headers };
+  }
+
+  return {
+    async chat(request, deployment, callOptions) {
+      const adapter = registry.getAdapter(deployment);
+      const spec = adapter.buildChatRequest(request, deployment, { stream: false });
+      const response = await send(adapter, spec, deployment, callOptions);
+      const body = await readWholeBody(adapter, response, deployment, callOptions?.signal);
+      const parsed = runParse(adapter, deployment, response.status, () => adapter.parseChatResponse(body, createContext(deployment, 'chatcmpl')));
+      return { response: parsed, meta: metaOf(response) };
+    },
+
+    async chatStream(request, deployment, callOptions): Promise<ChatStreamResult> {
+      const adapter = registry.getAdapter(deployment);
+      const spec = adapter.buildChatRequest(request, deployment, { stream: true });
+      const response = await send(adapter, spec, deployment, callOptions);
+      const context = createContext(deployment, 'chatcmpl');
+      const contentType = response.headers['content-type'] ?? '';
+      // Some OpenAI-compatible servers ignore `stream: true` and answer with one JSON body.
+      if (contentType.includes('application/json')) {
+        const body = await readWholeBody(adapter, response, deployment, callOptions?.signal);
+        if (isRecord(body) && body['error'] !== undefined && body['choices'] === undefined) {
+          throw toDeploymentError(adapter.parseError({ status: response.status, headers: response.headers, body: JSON.stringify(body) }, deployment), adapter, deployment);
+        }
+        const whole = runParse(adapter, deployment, response.status, () => adapter.parseChatResponse(body, context));
+        return { meta: metaOf(response), chunks: iterateArray(convertResponseToChunks(whole)) };
+      }
+      const transformer = adapter.createStreamTransformer(context);
+      return {
+        meta: metaOf(response),
+        chunks: releaseWhenAbandoned(streamChunks(response.body, transformer, { adapter, deployment, status: response.status, signal: callOptions?.signal }), response.body),
+      };
+    },
+
+    async embed(request, deployment, callOptions) {
+      const adapter = registry.getAdapter(deployment);
+      if (adapter.buildEmbeddingsRequest === undefined || adapter.parseEmbeddingsResponse === undefined) throw unsupported(adapter, deployment, 'embeddings');
+      const parse = adapter.parseEmbeddingsResponse.bind(adapter);
+      const response = await send(adapter, adapter.buildEmbeddingsRequest(request, deployment), deployment, callOptions);
+      const body = await readWholeBody(adapter, response, deployment, callOptions?.signal);
+      const parsed = runParse(adapter, deployment, response.status, () => parse(body, createContext(deployment, 'emb')));
+      return { response: parsed, meta: metaOf(response) };
+    },
+
+    async images(request, deployment, callOptions) {
+      const adapter = registry.getAdapter(deployment);
+      if (adapter.buildImagesRequest === undefined || adapter.parseImagesResponse === undefined) throw unsupported(adapter, deployment, 'image generation');
+      const parse = adapter.parseImagesResponse.bind(adapter);
+      const response = await send(adapter, adapter.buildImagesRequest(request, deployment), deployment, callOptions);
+      const body = await readWholeBody(adapter, response, deployment, callOptions?.signal);
+      const parsed = runParse(adapter, deployment, response.status, () => parse(body, createContext(deployment, 'img')));
+      return { response: parsed, meta: metaOf(response) };
+    },
+
+    async close() {
+      if (ownsTransport) await transport.close();
+    },
+  };
+}
+
+/**
+ * A generator's `finally` never runs if it was never started, so `return()` before the first
+ * `next()` would leave the upstream socket open until its body timeout. This wrapper closes it.
+ */
+function releaseWhenAbandoned(generator: AsyncGenerator<ChatChunk, void, undefined>, body: TransportBody): AsyncGenerator<ChatChunk, void, undefined> {
+  let started = false;
+  const wrapper: AsyncGenerator<ChatChunk, void, undefined> = {
+    next() {
+      started = true;
+      return generator.next();
+    },
+    return(value) {
+      if (!started) body.destroy();
+      return generator.return(value);
+    },
+    throw(error: unknown) {
+      if (!started) body.destroy();
+      return generator.throw(error);
+    },
+    [Symbol.asyncIterator]() {
+      return wrapper;
+    },
+  };
+  return wrapper;
+}
+
+interface StreamContext {
+  adapter: ProviderAdapter;
+  deployment: Deployment;
+  status: number;
+  signal: AbortSignal | undefined;
+}
+
+/**
+ * Body bytes → SSE events → the adapter's transformer → canonical chunks. The upstream body
+ * is destroyed whenever iteration stops before the end (consumer `return()`, an error, an
+ * abort), which closes the upstream socket.
+ */
+async function* streamChunks(body: TransportBody, transformer: StreamTransformer, context: StreamContext): AsyncGenerator<ChatChunk, void, undefined> {
+  const { adapter, deployment } = context;
+  const pending: SseEvent[] = [];
+  let parseFailure: Error | undefined;
+  const parser = createParser({
+    onEvent: (message: EventSourceMessage) => {
+      pending.push(message.event === undefined ? { data: message.data } : { event: message.event, data: message.data });
+    },
+    onError: (error) => {
+      if (error.type === 'max-buffer-size-exceeded') parseFailure = error;
+    },
+    maxBufferSize: maxSseBufferChars,
+  });
+  const decoder = new TextDecoder();
+  const iterator = body[Symbol.asyncIterator]();
+  let finished = false;
+  try {
+    for (;;) {
+      let step: IteratorResult<Uint8Array>;
+      try {
+        step = await iterator.next();
+      } catch (error) {
+        throw mapTransportError(error, { signal: context.signal, provider: adapter.name, deployment: deployment.id, phase: 'stream' });
+      }
+      if (step.done === true) break;
+      parser.feed(decoder.decode(step.value, { stream: true }));
+      if (parseFailure !== undefined) {
+        throw createMalformedResponseError({ provider: adapter.name, deployment: deployment.id, upstreamStatus: context.status }, `SSE event larger than ${maxSseBufferChars} characters`);
+      }
+      if (pending.length === 0) continue;
+      for (const event of pending.splice(0)) {
+        const chunks = pushEvent(transformer, event, context);
+        for (const chunk of chunks) yield chunk;
+      }
+    }
+    // The body ended. A last event without its blank line still counts, but if it cannot be
+    // parsed the cause is the cut, not the provider's JSON.
+    // Two line ends dispatch a last event that lacked its blank line (and are a no-op otherwise).
+    parser.feed(`${decoder.decode()}\n\n`);
+    const tail: ChatChunk[] = [];
+    for (const event of pending.splice(0)) {
+      try {
+        tail.push(...pushEvent(transformer, event, context));
+      } catch (error) {
+        if (ProviderError.isProviderError(error) && error.kind === 'malformed_response' && !transformer.done) {
+          throw new ProviderError({ ...error.toOptions(), kind: 'stream_cut', message: `${adapter.name} stream ended mid-event: ${error.message}`, deployment: deployment.id });
+        }
+        throw error;
+      }
+    }
+    try {
+      tail.push(...transformer.finish());
+    } catch (error) {
+      throw toTransformError(error, context);
+    }
+    finished = true;
+    for (const chunk of tail) yield chunk;
+  } finally {
+    if (!finished) body.destroy();
+  }
+}
+
+function pushEvent(transformer: StreamTransformer, event: SseEvent, context: StreamContext): ChatChunk[] {
+  try {
+    return transformer.push(event);
+  } catch (error) {
+    throw toTransformError(error, context);
+  }
+}
+
+function toTransformError(error: unknown, context: StreamContext): PipewrightError {
+  const { adapter, deployment } = context;
+  if (ProviderError.isProviderError(error)) return error.withDeployment(deployment.id);
+  if (PipewrightError.isInstance(error)) return error;
+  // A transformer that threw something other than a ProviderError met data it did not expect.
+  const detail = error instanceof Error ? error.message : String(error);
+  return createMalformedResponseError({ provider: adapter.name, deployment: deployment.id, upstreamStatus: context.status }, `stream chunk could not be converted: ${detail}`, error);
+}
+
+function runParse<T>(adapter: ProviderAdapter, deployment: Deployment, status: number, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (ProviderError.isProviderError(error)) throw error.withDeployment(deployment.id);
+    const detail = error instanceof Error ? error.message : String(error);
+    throw createMalformedResponseError({ provider: adapter.name, deployment: deployment.id, upstreamStatus: status }, detail, error);
+  }
+}
+
+function toDeploymentError(error: ProviderError, adapter: ProviderAdapter, deployment: Deployment): ProviderError {
+  // parseError is pure; guard against an adapter that returns something odd anyway.
+  if (!ProviderError.isProviderError(error)) {
+    return new ProviderError({ kind: 'server_error', message: `${adapter.name} error could not be mapped`, provider: adapter.name, deployment: deployment.id });
+  }
+  return error.withDeployment(deployment.id);
+}
+
+async function readErrorBody(body: TransportBody): Promise<string> {
+  try {
+    const text = await body.text();
+    return text.length > maxErrorBodyChars ? text.slice(0, maxErrorBodyChars) : text;
+  } catch {
+    // The status alone still maps to a kind.
+    return '';
+  }
+}
+
+function unsupported(adapter: ProviderAdapter, deployment: Deployment, operation: string): PipewrightError {
+  return new PipewrightError({
+    code: 'gateway.unsupported_operation',
+    message: `${operation} is not supported by provider ${adapter.name} (deployment ${deployment.id})`,
+  });
+}
+
+/** A whole response as the chunks a stream would have carried (for servers that ignore `stream: true`). */
+export function convertResponseToChunks(response: ChatResponse): ChatChunk[] {
+  const base = { id: response.id, object: 'chat.completion.chunk' as const, created: response.created, model: response.model };
+  const choices: ChunkChoice[] = response.choices.map((choice) => {
+    const delta: ChunkChoice['delta'] = { role: 'assistant', content: choice.message.content };
+    if (choice.message.tool_calls !== undefined && choice.message.tool_calls.length > 0) {
+      delta.tool_calls = choice.message.tool_calls.map((call, index) => ({ index, id: call.id, type: 'function', function: { name: call.function.name, arguments: call.function.arguments } }));
+    }
+    if (choice.message.refusal !== undefined && choice.message.refusal !== null) delta.refusal = choice.message.refusal;
+    return { index: choice.index, delta, finish_reason: choice.finish_reason };
+  });
+  const chunks: ChatChunk[] = [{ ...base, choices }];
+  if (response.usage !== undefined) chunks.push({ ...base, choices: [], usage: response.usage });
+  return chunks;
+}
+
+async function* iterateArray<T>(items: T[]): AsyncGenerator<T, void, undefined> {
+  for (const item of items) yield item;
+}

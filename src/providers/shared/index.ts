@@ -1,0 +1,3 @@
+export * from './parse-retry-after.ts';
+export * from './json-body.ts';
+export * from './error-classification.ts';
