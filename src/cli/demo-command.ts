@@ -28,7 +28,8 @@ export function createDemoConfig(simUrl: string, masterKey: string, storePath: s
       sim('sim-gpt-4o-mini', 'gpt-4o-mini', 'openai'),
       sim('sim-claude-haiku', 'claude-3-5-haiku-latest', 'anthropic'),
       sim('sim-gemini-flash', 'gemini-2.5-flash', 'gemini'),
-      sim('sim-embedding', 'text-embedding-3-small', 'openai'),
+      // The catalog has no embedding prices, so this deployment states OpenAI's list price itself.
+      sim('sim-embedding', 'text-embedding-3-small', 'openai', { price: { inputPerMillion: 0.02, outputPerMillion: 0 } }),
       sim('sim-dall-e', 'dall-e-3', 'openai'),
       // Every call to this one fails upstream with a 503, to show how errors surface.
       sim('sim-down', 'gpt-4o', 'openai', { headers: { 'x-sim-fault': 'status=503' } }),

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { PipewrightError, ProviderError } from '../core/index.ts';
 import type { CallRecord, TelemetryRecorder } from '../telemetry/index.ts';
-import { chunk, createFakeProviderClient, textResponse, usageChunk } from '../../test/support/fake-provider-client.ts';
+import { chunk, createFakeProviderClient, textResponse } from '../../test/support/fake-provider-client.ts';
 import { createEngine } from './create-engine.ts';
 
 function collectingRecorder(): TelemetryRecorder & { records: CallRecord[] } {

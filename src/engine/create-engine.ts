@@ -94,10 +94,11 @@ export function createEngine(options: EngineOptions): Engine {
 
   const engine: Engine = {
     config,
-    chat: (request, callOptions) => pipeline.chat(parseChatRequest(request), callOptions),
-    chatStream: (request, callOptions) => pipeline.chatStream(parseChatRequest(request), callOptions),
-    embed: (request, callOptions) => pipeline.embed(parseEmbeddingsRequest(request), callOptions),
-    images: (request, callOptions) => pipeline.images(parseImagesRequest(request), callOptions),
+    // async so that validation errors reject the promise rather than throw synchronously.
+    chat: async (request, callOptions) => pipeline.chat(parseChatRequest(request), callOptions),
+    chatStream: async (request, callOptions) => pipeline.chatStream(parseChatRequest(request), callOptions),
+    embed: async (request, callOptions) => pipeline.embed(parseEmbeddingsRequest(request), callOptions),
+    images: async (request, callOptions) => pipeline.images(parseImagesRequest(request), callOptions),
 
     async run<Output>(stepType: string, input: unknown, context: StepContext = {}, runOptions: RunStepOptions = {}): Promise<StepResult<Output>> {
       const entry = steps.get(stepType);

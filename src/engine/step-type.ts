@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { z } from 'zod';
-import { ConfigError, PipewrightError } from '../core/index.ts';
+import type { PipewrightError } from '../core/index.ts';
+import { ConfigError } from '../core/index.ts';
 import { formatPath, type ChatMessage, type ChatRequest } from '../spec/index.ts';
 import { renderTemplate } from './render-template.ts';
 
