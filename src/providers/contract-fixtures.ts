@@ -139,7 +139,12 @@ export interface ProviderContractFixtures {
   jsonOutput: ChatScenario & { expect: ChatExpectation & { json: unknown } };
   streamText: StreamScenario & { sent: SentRequestExpectation };
   /** Tool-call arguments split over several events; the suite checks the first fragment per index has id + name. */
-  streamToolCall: StreamScenario & { sent?: SentRequestExpectation };
+  /**
+   * `wholeArguments`: the provider sends each tool call whole in one event (Gemini does); the
+   * suite then checks the single fragment carries id, name and complete arguments instead of
+   * requiring the arguments to be split.
+   */
+  streamToolCall: StreamScenario & { sent?: SentRequestExpectation; wholeArguments?: boolean };
   /** A stream whose final usage must be captured. */
   streamUsage: StreamScenario & { expect: ChatExpectation & { usage: UsageExpectation } };
   errors: {

@@ -111,7 +111,11 @@ export function runProviderContract(options: ProviderContractOptions): void {
       const { chunks } = await client.chatStream(request('toolCall'), deployment, callOptions);
       const assembled = await collectStream(chunks);
       assert.ok(assembled.toolCalls.length > 0, 'expected tool calls in the stream');
-      assert.ok(assembled.toolCallDeltaCount > assembled.toolCalls.length, 'the fixture must split tool-call arguments over several events');
+      if (fixtures.streamToolCall.wholeArguments === true) {
+        assert.equal(assembled.toolCallDeltaCount, assembled.toolCalls.length, 'each tool call arrives whole in one fragment');
+      } else {
+        assert.ok(assembled.toolCallDeltaCount > assembled.toolCalls.length, 'the fixture must split tool-call arguments over several events');
+      }
       assertAssembled(assembled, fixtures.streamToolCall.expect);
       if (fixtures.streamToolCall.sent !== undefined) assertSentRequest(upstream.requestFor(id), fixtures.streamToolCall.sent);
     });

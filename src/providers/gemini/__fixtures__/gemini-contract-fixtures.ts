@@ -139,6 +139,7 @@ export const geminiContractFixtures: ProviderContractFixtures = {
 
   // Gemini sends each function call whole; two calls in two events are the closest it comes to fragments.
   streamToolCall: {
+    wholeArguments: true,
     response: {
       headers: streamHeaders,
       sseEvents: [
