@@ -60,10 +60,15 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     // Fastify's close waits for in-flight requests (streams included); the grace period bounds it.
     const grace = setTimeout(() => app.server.closeAllConnections(), config.server.shutdownGraceMs);
     grace.unref();
+    // Keep-alive sockets whose last request finishes during shutdown would otherwise hold the
+    // server open until the keep-alive timeout; close each as soon as it goes idle.
+    const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+    sweep.unref();
     try {
       await app.close();
     } finally {
       clearTimeout(grace);
+      clearInterval(sweep);
       await engine.close();
       await recorder.close();
       await store.close();

@@ -229,11 +229,18 @@ export function createCallPipeline(dependencies: CallPipelineDependencies) {
       return runWhole('chat', request.model, options, (deployment) => client.chat(request, deployment, upstreamOptions(options)), (response) => normalizeUsage(response.usage));
     },
 
-    embed(request: EmbeddingsRequest, options: EngineCallOptions = {}): Promise<{ response: EmbeddingsResponse; meta: CallMeta }> {
-      return runWhole('embeddings', request.model, options, (deployment) => client.embed(request, deployment, upstreamOptions(options)), (response) => ({
+    async embed(request: EmbeddingsRequest, options: EngineCallOptions = {}): Promise<{ response: EmbeddingsResponse; meta: CallMeta }> {
+      const result = await runWhole('embeddings', request.model, options, (deployment) => client.embed(request, deployment, upstreamOptions(options)), (response) => ({
         ...emptyUsage,
         inputTokens: response.usage.prompt_tokens,
       }));
+      // Providers without base64 output (Gemini) answer floats; the caller asked for base64.
+      if (request.encoding_format === 'base64') {
+        for (const item of result.response.data) {
+          if (Array.isArray(item.embedding)) item.embedding = Buffer.from(new Float32Array(item.embedding).buffer).toString('base64');
+        }
+      }
+      return result;
     },
 
     images(request: ImagesRequest, options: EngineCallOptions = {}): Promise<{ response: ImagesResponse; meta: CallMeta }> {

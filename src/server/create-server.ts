@@ -57,6 +57,8 @@ export function createServer(dependencies: ServerDependencies): FastifyInstance 
     forceCloseConnections: 'idle',
   });
 
+  // The API speaks JSON only; anything else is a 415 rather than a confusing validation error.
+  app.removeContentTypeParser('text/plain');
   app.decorateRequest('principal', undefined);
   app.decorateRequest('startedAt', 0);
   app.decorateRequest('observed', undefined as unknown as FastifyRequest['observed']);
