@@ -155,6 +155,36 @@ describe('errors arrive as the SDK own error classes', () => {
   });
 });
 
+describe('client aborts', () => {
+  test('a client that leaves mid-stream aborts the upstream call, recorded as provider.aborted', async () => {
+    const controller = new AbortController();
+    const stream = await client.chat.completions.create(
+      { model: 'trickle', stream: true, messages: [{ role: 'user', content: 'Write a very long essay about the history of bridges and tunnels.' }] },
+      { signal: controller.signal, headers: { 'x-pipewright-tenant': 'tenant-abort' } },
+    );
+    let received = 0;
+    try {
+      for await (const _part of stream) {
+        received += 1;
+        if (received === 2) controller.abort();
+      }
+    } catch {
+      // the SDK may surface the abort as an error or simply end the iteration
+    }
+    assert.ok(received >= 2 && received < 20, `stopped early (received ${received} chunks)`);
+    // The gateway notices the closed socket, aborts upstream and records the call.
+    let records: Awaited<ReturnType<typeof stack.gateway.store.callRecords.list>> = [];
+    for (let attempt = 0; attempt < 40 && records.length === 0; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      await stack.gateway.recorder.flush();
+      records = await stack.gateway.store.callRecords.list({ tenantId: 'tenant-abort' });
+    }
+    assert.equal(records.length, 1);
+    assert.equal(records[0]?.outcome, 'error');
+    assert.equal(records[0]?.errorCode, 'provider.aborted');
+  });
+});
+
 describe('bad input never takes the server down', () => {
   const post = (body: string, headers: Record<string, string> = {}) =>
     fetch(`${stack.gateway.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${testMasterKey}`, 'content-type': 'application/json', ...headers }, body });

@@ -39,6 +39,7 @@ export async function startTestStack(options: { extraConfig?: Record<string, unk
       simDeployment('sim-quota', 'gpt-4o-mini', 'openai', 'quota'),
       simDeployment('sim-cut', 'gpt-4o-mini', 'openai', 'cut-stream=after:3'),
       simDeployment('sim-slow', 'gpt-4o-mini', 'openai', 'latency=300'),
+      simDeployment('sim-trickle', 'gpt-4o-mini', 'openai', 'chunk-delay=30'),
       simDeployment('sim-bad-key', 'gpt-4o-mini', 'openai'),
     ].map((deployment) => (deployment.id === 'sim-bad-key' ? { ...deployment, apiKey: 'invalid-key' } : deployment)),
     modelGroups: [
@@ -50,6 +51,7 @@ export async function startTestStack(options: { extraConfig?: Record<string, unk
       { name: 'quota', deployments: ['sim-quota'] },
       { name: 'cut', deployments: ['sim-cut'] },
       { name: 'slow', deployments: ['sim-slow'] },
+      { name: 'trickle', deployments: ['sim-trickle'] },
       { name: 'bad-key', deployments: ['sim-bad-key'] },
       { name: 'down-then-ok', deployments: ['sim-down', 'sim-openai'] },
     ],
