@@ -31,8 +31,8 @@ export async function runCli(argv: string[]): Promise<void> {
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('-p, --port <port>', 'port to listen on', parsePort, 4010)
     .option('-c, --config <file>', 'fault-injection config (YAML or JSON)')
-    .option('--seed <seed>', 'random seed for injected faults', '1')
-    .action(async (options: { host: string; port: number; config?: string; seed: string }) => runSim(options));
+    .option('--seed <seed>', 'random seed for injected faults (default: the config file\'s, else 1)')
+    .action(async (options: { host: string; port: number; config?: string; seed?: string }) => runSim(options));
 
   program
     .command('demo')

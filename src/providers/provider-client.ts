@@ -51,7 +51,16 @@ export function createProviderClient(options: ProviderClientOptions = {}): Provi
   const clock = options.clock ?? createSystemClock();
 
   function createContext(deployment: Deployment, prefix: string): TransformContext {
-    return { deployment, created: Math.floor(clock.now() / 1000), fallbackId: createId(prefix) };
+    let fallbackId: string | undefined;
+    return {
+      deployment,
+      created: Math.floor(clock.now() / 1000),
+      // Most upstreams send their own id; only make one when an adapter asks for it.
+      get fallbackId() {
+        fallbackId ??= createId(prefix);
+        return fallbackId;
+      },
+    };
   }
 
   async function send(adapter: ProviderAdapter, spec: HttpRequestSpec, deployment: Deployment, callOptions: CallOptions | undefined): Promise<TransportResponse> {
