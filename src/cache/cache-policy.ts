@@ -1,0 +1,160 @@
+import { z } from 'zod';
+import { parseWithSchema } from '../spec/index.ts';
+import type { ChatRequest } from '../spec/index.ts';
+import { maxTtlSeconds, type CacheControl } from './cache-control.ts';
+import type { CacheScope } from './cache-key.ts';
+
+/**
+ * Cache rules. Resolution order, later wins: built-in defaults ← `defaults` ← `modelGroups[group]`
+ * ← `stepTypes[stepType]`.
+ *
+ * The built-in default caches only requests whose answer is meant to be repeatable: an explicit
+ * `temperature: 0` or a `seed`. A request with temperature > 0 (or none, which means the
+ * provider's default of 1) and no seed asks for variety; serving it a stored answer would quietly
+ * take that away, so it is not cached unless `cacheNonDeterministic` is set for its model group or
+ * step type, or the request itself sends `ttl=<seconds>`.
+ */
+export const cacheRuleSchema = z.strictObject({
+  /** Exact cache on or off. */
+  enabled: z.boolean().optional(),
+  /** Cache requests with temperature > 0 and no seed. */
+  cacheNonDeterministic: z.boolean().optional(),
+  /** Time to live of a stored answer. */
+  ttlSeconds: z.number().int().min(1).max(maxTtlSeconds).optional(),
+  /** Identical concurrent calls share one upstream call. */
+  singleFlight: z.boolean().optional(),
+  semantic: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      /** Cosine similarity a neighbour needs to be served (0–1). */
+      threshold: z.number().min(0).max(1).optional(),
+      /** Refuse neighbours whose numbers, negations, names or key words differ. */
+      guard: z.boolean().optional(),
+      /** Also serve multi-turn conversations (the earlier turns must then match exactly). */
+      multiTurn: z.boolean().optional(),
+    })
+    .optional(),
+});
+
+export const cachePolicyConfigSchema = z.strictObject({
+  defaults: cacheRuleSchema.optional(),
+  modelGroups: z.record(z.string(), cacheRuleSchema).optional(),
+  stepTypes: z.record(z.string(), cacheRuleSchema).optional(),
+});
+
+export type CacheRule = z.infer<typeof cacheRuleSchema>;
+export type CachePolicyConfig = z.infer<typeof cachePolicyConfigSchema>;
+
+/** A rule with every field decided. */
+export interface ResolvedCacheRule {
+  enabled: boolean;
+  cacheNonDeterministic: boolean;
+  ttlSeconds: number;
+  singleFlight: boolean;
+  semantic: { enabled: boolean; threshold: number; guard: boolean; multiTurn: boolean };
+}
+
+/**
+ * The semantic threshold chosen from bench/semantic-cache (bench/results/semantic-cache.md): the
+ * lowest threshold whose precision on STS-B (local embedder, guard on) reaches 0.95. That is 0.98,
+ * where recall is low (about 1.4%): the local model cannot tell STS-B's close non-duplicates from
+ * duplicates well enough, so precision is preferred to savings and the semantic cache stays off
+ * unless a model group or step type turns it on (with a threshold of its own if it accepts the risk).
+ */
+export const defaultSemanticThreshold = 0.98;
+
+/** What holds when nothing is configured. */
+export const builtInCacheRule: ResolvedCacheRule = {
+  enabled: true,
+  cacheNonDeterministic: false,
+  ttlSeconds: 3600,
+  singleFlight: true,
+  semantic: { enabled: false, threshold: defaultSemanticThreshold, guard: true, multiTurn: false },
+};
+
+/**
+ * Validates a cache policy configuration; errors name the bad field (`modelGroups.fast.ttlSeconds`).
+ *
+ * @example
+ * parseCachePolicyConfig({ modelGroups: { creative: { cacheNonDeterministic: true } } });
+ */
+export function parseCachePolicyConfig(value: unknown, prefix = 'cache'): CachePolicyConfig {
+  return parseWithSchema(cachePolicyConfigSchema, value ?? {}, { prefix });
+}
+
+/**
+ * The rule that applies to a scope.
+ *
+ * @example
+ * resolveCacheRule({ stepTypes: { summarize: { ttlSeconds: 60 } } }, { stepType: 'summarize', modelGroup: 'fast' }).ttlSeconds; // 60
+ */
+export function resolveCacheRule(config: CachePolicyConfig, scope: Pick<CacheScope, 'stepType' | 'modelGroup'>): ResolvedCacheRule {
+  const layers = [config.defaults, config.modelGroups?.[scope.modelGroup], config.stepTypes?.[scope.stepType]];
+  const rule: ResolvedCacheRule = { ...builtInCacheRule, semantic: { ...builtInCacheRule.semantic } };
+  for (const layer of layers) {
+    if (layer === undefined) continue;
+    const { semantic, ...flat } = layer;
+    Object.assign(rule, dropUndefined(flat));
+    if (semantic !== undefined) Object.assign(rule.semantic, dropUndefined(semantic));
+  }
+  return rule;
+}
+
+/** What the cache does for one request. */
+export interface CacheDecision {
+  /** Look up a stored answer (exact, then semantic when `semantic`). */
+  read: boolean;
+  /** Use the semantic cache for the lookup and the store. */
+  semantic: boolean;
+  /** Store the fresh answer. */
+  write: boolean;
+  /** Join an identical call in flight instead of calling upstream. */
+  joinInFlight: boolean;
+  ttlMs: number;
+  /** Why the cache is bypassed or partly skipped, for logs and the status header. */
+  reason: string;
+}
+
+/**
+ * True when the request asks for a repeatable answer: explicit temperature 0, or a seed.
+ *
+ * @example
+ * isDeterministicRequest({ model: 'm', messages: [{ role: 'user', content: 'hi' }], temperature: 0 }); // true
+ */
+export function isDeterministicRequest(request: ChatRequest): boolean {
+  return request.temperature === 0 || (request.seed !== undefined && request.seed !== null);
+}
+
+/**
+ * Decides what the cache does for a request under a rule and the request's own directives.
+ *
+ * @example
+ * decideCaching(request, resolveCacheRule({}, scope), parseCacheControl('no-store')).write; // false
+ */
+export function decideCaching(request: ChatRequest, rule: ResolvedCacheRule, control: CacheControl): CacheDecision {
+  const ttlSeconds = control.ttlSeconds ?? rule.ttlSeconds;
+  const ttlMs = ttlSeconds * 1000;
+  if (!rule.enabled) return { read: false, semantic: false, write: false, joinInFlight: rule.singleFlight, ttlMs, reason: 'cache disabled for this model group or step type' };
+  const optedIn = control.ttlSeconds !== undefined;
+  if (!isDeterministicRequest(request) && !rule.cacheNonDeterministic && !optedIn) {
+    // Sharing one in-flight call would also hand two callers the same sampled answer.
+    return { read: false, semantic: false, write: false, joinInFlight: false, ttlMs, reason: 'temperature > 0 without a seed is not cached by default' };
+  }
+  const read = !control.noCache && !control.forceRefresh;
+  const write = !control.noStore;
+  const reasons: string[] = [];
+  if (!read) reasons.push(control.forceRefresh ? 'force-refresh' : 'no-cache');
+  if (!write) reasons.push('no-store');
+  return {
+    read,
+    semantic: rule.semantic.enabled && read,
+    write,
+    joinInFlight: rule.singleFlight && !control.forceRefresh,
+    ttlMs,
+    reason: reasons.join(', '),
+  };
+}
+
+function dropUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as Partial<T>;
+}

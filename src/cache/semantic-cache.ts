@@ -1,0 +1,315 @@
+import { hashValue, type Clock } from '../core/index.ts';
+import type { ChatMessage, ChatRequest } from '../spec/index.ts';
+import { selectAnswerFields, type CacheScope } from './cache-key.ts';
+import type { AvoidedCost, CachedAnswer } from './cached-answer.ts';
+import type { Embedder } from './embedder.ts';
+import { createConceptNormalizer, type ConceptNormalizer } from './normalize-concepts.ts';
+import { createPrecisionGuard, type GuardVerdict, type PrecisionGuard } from './precision-guard.ts';
+import { createVectorIndex, type VectorIndex } from './vector-index.ts';
+
+/** Per-lookup settings (from the resolved cache rule's `semantic` part). */
+export interface SemanticSettings {
+  threshold: number;
+  guard: boolean;
+  multiTurn: boolean;
+}
+
+/** One stored semantic entry as persistence hooks see it (JSON-serialisable). */
+export interface SemanticCacheRecord {
+  id: string;
+  namespace: string;
+  tenant: string;
+  /** The request text as asked (the guard compares it; the index holds its vector). */
+  text: string;
+  vector: number[];
+  answer: CachedAnswer;
+  createdAt: number;
+  expiresAt: number;
+  avoided: AvoidedCost;
+}
+
+/**
+ * Where semantic entries are persisted (the store implements it). Vectors are saved with the
+ * entries and the HNSW indexes are rebuilt from them at start by `restore()`.
+ */
+export interface SemanticCachePersistence {
+  save(record: SemanticCacheRecord): Promise<void>;
+  delete(id: string): Promise<void>;
+  loadAll(): Promise<SemanticCacheRecord[]>;
+}
+
+export interface SemanticHit {
+  hit: true;
+  answer: CachedAnswer;
+  avoided: AvoidedCost;
+  /** Cosine similarity of the request to the stored one. */
+  similarity: number;
+  /**
+   * 0–1: how far above the threshold the similarity is, weighted by the guard's content-word
+   * overlap. A heuristic to rank and log hits, not a calibrated probability.
+   */
+  confidence: number;
+  /** The stored request text that matched. */
+  matchedText: string;
+  ageMs: number;
+}
+
+export interface SemanticMiss {
+  hit: false;
+  /** Why: the request is not a single-turn text request, nothing is close enough, or the guard refused. */
+  reason: 'not-eligible' | 'empty' | 'below-threshold' | 'guard';
+  /** The guard's reason for the best refused neighbour. */
+  guardReason?: GuardVerdict['reason'];
+  bestSimilarity?: number;
+  /** The request's embedding, reused by `store` so the text is embedded once. */
+  vector?: Float32Array;
+}
+
+export interface SemanticCache {
+  lookup(scope: CacheScope, request: ChatRequest, settings: SemanticSettings, signal?: AbortSignal): Promise<SemanticHit | SemanticMiss>;
+  /** Stores an answer; returns false when the request is not eligible. */
+  store(scope: CacheScope, request: ChatRequest, answer: CachedAnswer, avoided: AvoidedCost, options: { ttlMs: number; multiTurn: boolean; vector?: Float32Array }): Promise<boolean>;
+  /** Loads persisted entries and rebuilds the indexes (expired entries are dropped). */
+  restore(): Promise<number>;
+  stats(): { entries: number; namespaces: number };
+}
+
+export interface SemanticCacheOptions {
+  embedder: Embedder;
+  clock: Clock;
+  normalizer?: ConceptNormalizer;
+  guard?: PrecisionGuard;
+  /** Most entries in one namespace; the least recently used goes first. */
+  maxEntriesPerNamespace?: number;
+  /** Most entries in all. */
+  maxEntries?: number;
+  persistence?: SemanticCachePersistence;
+  /** Neighbours examined per lookup (the guard may refuse the nearest). */
+  neighbours?: number;
+}
+
+interface Namespace {
+  id: string;
+  index: VectorIndex;
+  labels: Map<number, Entry>;
+  nextLabel: number;
+}
+
+interface Entry {
+  record: SemanticCacheRecord;
+  namespace: Namespace;
+  label: number;
+  vector: Float32Array;
+}
+
+/** A request's semantic query: the text to embed and the namespace it may match in. */
+export interface SemanticQuery {
+  text: string;
+  namespace: string;
+}
+
+/**
+ * The namespace and text of a request, or undefined when it cannot be served semantically: the
+ * last message must be a user message of plain text; earlier messages must be system/developer
+ * prompts unless `multiTurn`. The namespace hashes the tenant, step type, model group,
+ * configuration, embedder and every answer-deciding field except the last user text (so the system
+ * prompt, earlier turns, tools and sampling parameters must match exactly).
+ *
+ * @example
+ * extractSemanticQuery(scope, request, 'local:use', false)?.text; // "How do I reset my password?"
+ */
+export function extractSemanticQuery(scope: CacheScope, request: ChatRequest, embedderId: string, multiTurn: boolean): SemanticQuery | undefined {
+  const messages = request.messages;
+  const last = messages.at(-1);
+  if (last?.role !== 'user') return undefined;
+  const text = textOf(last);
+  if (text === undefined || text.trim() === '') return undefined;
+  const earlier = messages.slice(0, -1);
+  if (!multiTurn && earlier.some((message) => message.role !== 'system' && message.role !== 'developer')) return undefined;
+  const { messages: _messages, ...rest } = selectAnswerFields(request);
+  const namespace = hashValue({
+    scope: { tenant: scope.tenant, stepType: scope.stepType, modelGroup: scope.modelGroup, configFingerprint: scope.configFingerprint },
+    embedderId,
+    earlier,
+    lastUserName: last.name,
+    rest,
+  });
+  return { text, namespace };
+}
+
+/**
+ * The semantic cache: per-namespace HNSW indexes over embeddings of concept-normalised request
+ * texts, a similarity threshold, and the precision guard on every candidate.
+ *
+ * @example
+ * const semantic = createSemanticCache({ embedder: createLocalEmbedder(), clock });
+ * const result = await semantic.lookup(scope, request, { threshold: 0.85, guard: true, multiTurn: false });
+ * if (!result.hit) await semantic.store(scope, request, answer, avoided, { ttlMs: 3_600_000, multiTurn: false, ...(result.vector ? { vector: result.vector } : {}) });
+ */
+export function createSemanticCache(options: SemanticCacheOptions): SemanticCache {
+  const { embedder, clock } = options;
+  const normalizer = options.normalizer ?? createConceptNormalizer();
+  const guard = options.guard ?? createPrecisionGuard(normalizer);
+  const maxPerNamespace = options.maxEntriesPerNamespace ?? 10_000;
+  const maxEntries = options.maxEntries ?? 100_000;
+  const neighbours = options.neighbours ?? 8;
+  const persistence = options.persistence;
+  const namespaces = new Map<string, Namespace>();
+  // Every entry by id, least recently used first (a Map keeps insertion order).
+  const entries = new Map<string, Entry>();
+
+  const namespaceFor = (id: string, dimensions: number): Namespace => {
+    let namespace = namespaces.get(id);
+    if (namespace === undefined) {
+      namespace = { id, index: createVectorIndex({ dimensions, initialCapacity: 64 }), labels: new Map(), nextLabel: 0 };
+      namespaces.set(id, namespace);
+    }
+    return namespace;
+  };
+
+  const removeEntry = (entry: Entry): string => {
+    entries.delete(entry.record.id);
+    entry.namespace.labels.delete(entry.label);
+    entry.namespace.index.remove(entry.label);
+    if (entry.namespace.labels.size === 0) namespaces.delete(entry.namespace.id);
+    return entry.record.id;
+  };
+
+  const touch = (entry: Entry) => {
+    entries.delete(entry.record.id);
+    entries.set(entry.record.id, entry);
+  };
+
+  const insert = (record: SemanticCacheRecord, vector: Float32Array): string[] => {
+    const namespace = namespaceFor(record.namespace, vector.length);
+    const evicted: string[] = [];
+    while (namespace.labels.size >= maxPerNamespace) {
+      const oldest = [...entries.values()].find((entry) => entry.namespace === namespace);
+      if (oldest === undefined) break;
+      evicted.push(removeEntry(oldest));
+    }
+    while (entries.size >= maxEntries) {
+      const oldest = entries.values().next().value;
+      if (oldest === undefined) break;
+      evicted.push(removeEntry(oldest));
+    }
+    // Eviction may have dropped the namespace: look it up again.
+    const target = namespaceFor(record.namespace, vector.length);
+    const label = target.nextLabel++;
+    target.index.add(label, vector);
+    const entry: Entry = { record, namespace: target, label, vector };
+    target.labels.set(label, entry);
+    entries.set(record.id, entry);
+    return evicted;
+  };
+
+  const embedOne = async (text: string, signal?: AbortSignal): Promise<Float32Array> => {
+    const [vector] = await embedder.embed([normalizer.normalize(text)], signal);
+    if (vector === undefined) throw new Error(`embedder ${embedder.id} returned no vector`);
+    return vector;
+  };
+
+  return {
+    lookup: async (scope, request, settings, signal) => {
+      const query = extractSemanticQuery(scope, request, embedder.id, settings.multiTurn);
+      if (query === undefined) return { hit: false, reason: 'not-eligible' };
+      const vector = await embedOne(query.text, signal);
+      const namespace = namespaces.get(query.namespace);
+      if (namespace === undefined) return { hit: false, reason: 'empty', vector };
+      const now = clock.now();
+      let best: number | undefined;
+      let refused: GuardVerdict['reason'];
+      for (const neighbour of namespace.index.search(vector, neighbours)) {
+        const entry = namespace.labels.get(neighbour.label);
+        if (entry === undefined) continue;
+        if (entry.record.expiresAt <= now) {
+          removeEntry(entry);
+          void persistence?.delete(entry.record.id);
+          continue;
+        }
+        // The namespace hashes the tenant already; the entry's own tenant is checked again anyway.
+        if (entry.record.tenant !== scope.tenant) continue;
+        best ??= neighbour.similarity;
+        if (neighbour.similarity < settings.threshold) break;
+        let overlap = 1;
+        if (settings.guard) {
+          const verdict = guard.check(query.text, entry.record.text);
+          if (!verdict.ok) {
+            refused ??= verdict.reason;
+            continue;
+          }
+          overlap = verdict.overlap;
+        }
+        touch(entry);
+        const margin = settings.threshold >= 1 ? 1 : (neighbour.similarity - settings.threshold) / (1 - settings.threshold);
+        const confidence = Math.min(1, Math.max(0, (0.5 + 0.5 * margin) * (0.5 + 0.5 * overlap)));
+        return {
+          hit: true,
+          answer: entry.record.answer,
+          avoided: entry.record.avoided,
+          similarity: neighbour.similarity,
+          confidence,
+          matchedText: entry.record.text,
+          ageMs: Math.max(0, now - entry.record.createdAt),
+        };
+      }
+      const miss: SemanticMiss = { hit: false, reason: refused === undefined ? 'below-threshold' : 'guard', vector };
+      if (refused !== undefined) miss.guardReason = refused;
+      if (best !== undefined) miss.bestSimilarity = best;
+      return miss;
+    },
+
+    store: async (scope, request, answer, avoided, storeOptions) => {
+      const query = extractSemanticQuery(scope, request, embedder.id, storeOptions.multiTurn);
+      if (query === undefined) return false;
+      const vector = storeOptions.vector ?? (await embedOne(query.text));
+      const now = clock.now();
+      const record: SemanticCacheRecord = {
+        id: hashValue({ namespace: query.namespace, text: query.text }),
+        namespace: query.namespace,
+        tenant: scope.tenant,
+        text: query.text,
+        vector: Array.from(vector),
+        answer,
+        createdAt: now,
+        expiresAt: now + storeOptions.ttlMs,
+        avoided,
+      };
+      const previous = entries.get(record.id);
+      if (previous !== undefined) removeEntry(previous);
+      const evicted = insert(record, vector);
+      await Promise.all([...evicted.map((id) => persistence?.delete(id)), persistence?.save(record)]);
+      return true;
+    },
+
+    restore: async () => {
+      if (persistence === undefined) return 0;
+      const now = clock.now();
+      let restored = 0;
+      for (const record of await persistence.loadAll()) {
+        if (record.expiresAt <= now) {
+          await persistence.delete(record.id);
+          continue;
+        }
+        const previous = entries.get(record.id);
+        if (previous !== undefined) removeEntry(previous);
+        insert(record, Float32Array.from(record.vector));
+        restored += 1;
+      }
+      return restored;
+    },
+
+    stats: () => ({ entries: entries.size, namespaces: namespaces.size }),
+  };
+}
+
+function textOf(message: ChatMessage): string | undefined {
+  if (typeof message.content === 'string') return message.content;
+  if (!Array.isArray(message.content)) return undefined;
+  const texts: string[] = [];
+  for (const part of message.content) {
+    if (part.type !== 'text') return undefined;
+    texts.push(part.text);
+  }
+  return texts.join('\n');
+}
