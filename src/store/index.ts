@@ -4,3 +4,15 @@ export { createSqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-stor
 export { createKyselyCallRecordStore, defaultListLimit, maxListLimit, type StoreDatabase, type CallRecordsTable } from './kysely-call-record-store.ts';
 export { migrations, createMigrationProvider } from './migrations/index.ts';
 export { toStoreError } from './store-error.ts';
+export type {
+  ContextWriteRecord,
+  WorkflowCommit,
+  WorkflowErrorRecord,
+  WorkflowEventRecord,
+  WorkflowNodeRecord,
+  WorkflowNodeStatus,
+  WorkflowRunRecord,
+  WorkflowRunStatus,
+  WorkflowStore,
+} from './workflow-store.ts';
+export { createKyselyWorkflowStore, type WorkflowDatabase } from './kysely-workflow-store.ts';

@@ -1,4 +1,5 @@
 import type { CallRecordStore } from './call-record-store.ts';
+import type { WorkflowStore } from './workflow-store.ts';
 
 /**
  * The persistence Pipewright needs, behind one interface: SQLite now, PostgreSQL later. Every
@@ -11,6 +12,8 @@ import type { CallRecordStore } from './call-record-store.ts';
  */
 export interface Store {
   readonly callRecords: CallRecordStore;
+  /** Workflow runs, node states, context versions, blobs and events. */
+  readonly workflows: WorkflowStore;
   /** Closes the connection; the store cannot be used afterwards. */
   close(): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { callRecordsMigration } from './0001-call-records.ts';
+import { workflowRunsMigration } from './0002-workflow-runs.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run; a released migration is never
@@ -7,6 +8,7 @@ import { callRecordsMigration } from './0001-call-records.ts';
  */
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001-call-records': callRecordsMigration,
+  '0002-workflow-runs': workflowRunsMigration,
 };
 
 /** Kysely's Migrator reads migrations from here (in code, so bundling and tsx need no file scan). */

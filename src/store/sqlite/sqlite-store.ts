@@ -1,9 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, type SqliteDatabase } from 'kysely';
+import { LRUCache } from 'lru-cache';
 import { ConfigError, PipewrightError } from '../../core/index.ts';
 import { createKyselyCallRecordStore, type StoreDatabase } from '../kysely-call-record-store.ts';
+import { createKyselyWorkflowStore, type WorkflowDatabase } from '../kysely-workflow-store.ts';
 import { createMigrationProvider } from '../migrations/index.ts';
 import type { Store } from '../store.ts';
 import { toStoreError } from '../store-error.ts';
@@ -37,7 +39,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     throw toStoreError(error, `open of ${options.path}`);
   }
 
-  const db = new Kysely<StoreDatabase>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<StoreDatabase>({ dialect: new SqliteDialect({ database: reusingStatements(database) }) });
   try {
     await migrateToLatest(db);
   } catch (error) {
@@ -48,11 +50,31 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
   let closing: Promise<void> | undefined;
   return {
     callRecords: createKyselyCallRecordStore(db),
+    workflows: createKyselyWorkflowStore(db.withTables<WorkflowDatabase>()),
     close() {
       closing ??= db.destroy().catch((error: unknown) => {
         throw toStoreError(error, 'close');
       });
       return closing;
+    },
+  };
+}
+
+/**
+ * Kysely prepares every query anew; better-sqlite3 statements are reusable, and keeping the few
+ * hundred distinct ones saves the parse on every query (a workflow commits several per node).
+ */
+function reusingStatements(database: Database.Database): SqliteDatabase {
+  const statements = new LRUCache<string, Database.Statement>({ max: 500 });
+  return {
+    close: () => database.close(),
+    prepare(sql) {
+      let statement = statements.get(sql);
+      if (statement === undefined) {
+        statement = database.prepare(sql);
+        statements.set(sql, statement);
+      }
+      return statement;
     },
   };
 }

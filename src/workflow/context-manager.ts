@@ -1,0 +1,253 @@
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import { stableStringify } from '../core/index.ts';
+import type { ContextWriteRecord } from '../store/index.ts';
+import type { CompiledWorkflow } from './compile-workflow.ts';
+import { createWorkflowError } from './workflow-definition-error.ts';
+
+/** A node's view of the context: the snapshot of its start version, within its read permissions. */
+export interface ContextReader {
+  /** The version this reader sees. */
+  readonly version: number;
+  /** A field's value (loading it from the blob store when kept by reference). */
+  get(field: string): Promise<unknown>;
+}
+
+/** Writes checked and versioned, ready to be committed with the node's transition. */
+export interface PreparedWrites {
+  version: number;
+  records: ContextWriteRecord[];
+  blobs: Array<{ hash: string; content: string }>;
+  /** Older rows the history bound lets go (field, version). */
+  truncated: Array<{ field: string; version: number }>;
+}
+
+export interface ContextManagerOptions {
+  workflow: CompiledWorkflow;
+  tenantId: string;
+  runId: string;
+  /** Loads a blob's JSON by hash (the store). */
+  loadBlob: (hash: string) => Promise<string | undefined>;
+  /** Writes already persisted (a resumed run), in any order. */
+  history?: readonly ContextWriteRecord[];
+  /** The run's latest committed version (a version may write no field, e.g. an empty input). */
+  latestVersion?: number;
+  now: () => number;
+}
+
+/**
+ * The versioned, permissioned context of one run. Every write (one per node commit) creates a
+ * new version; readers see the snapshot of a version; values larger than the workflow's
+ * `blobThresholdBytes` are kept by reference (sha256 of their JSON) and loaded on read; history
+ * beyond `history.maxVersions` is truncated, never below a version a running node still reads.
+ *
+ * @example
+ * const context = createContextManager({ workflow, tenantId, runId, loadBlob, now: Date.now });
+ * const initial = context.prepareWrites(null, { brief: 'Tea for all' }); // version 0
+ * context.apply(initial); // after the store committed it
+ * await context.reader('draft', initial.version).get('brief');
+ */
+export interface ContextManager {
+  /** The latest committed version (-1 before the initial write). */
+  readonly version: number;
+  /** The oldest version still readable. */
+  readonly oldestVersion: number;
+  reader(nodeId: string, version: number): ContextReader;
+  /** Every field's value at `version` (no permission check: outputs, the API). */
+  snapshot(version?: number): Promise<Record<string, unknown>>;
+  /** Checks permissions, schemas and rules; `nodeId` null is the run's initial write. */
+  prepareWrites(nodeId: string | null, values: Readonly<Record<string, unknown>>): Promise<PreparedWrites>;
+  /** Makes prepared writes visible, once the store has committed them. */
+  apply(prepared: PreparedWrites): void;
+  /** Keeps `version` readable while a node runs on it. */
+  pin(version: number): void;
+  unpin(version: number): void;
+}
+
+type Stored = { version: number; inline: true; value: unknown } | { version: number; inline: false; hash: string };
+
+export function createContextManager(options: ContextManagerOptions): ContextManager {
+  const { workflow } = options;
+  const writes = new Map<string, Stored[]>();
+  const blobs = new LRUCache<string, { value: unknown }>({ max: 256 });
+  const pins = new Map<number, number>();
+  let version = -1;
+  let oldestVersion = 0;
+
+  for (const record of [...(options.history ?? [])].sort((a, b) => a.version - b.version)) {
+    const list = writes.get(record.field) ?? [];
+    list.push(record.blobHash === null ? { version: record.version, inline: true, value: parseJson(record.valueJson) } : { version: record.version, inline: false, hash: record.blobHash });
+    writes.set(record.field, list);
+    version = Math.max(version, record.version);
+  }
+  version = Math.max(version, options.latestVersion ?? -1);
+  if (version >= 0) {
+    // After truncation the oldest readable version is the oldest version every field still covers.
+    oldestVersion = Math.max(0, version - workflow.maxVersions + 1);
+  }
+
+  function storedAt(field: string, at: number): Stored | undefined {
+    const list = writes.get(field);
+    if (list === undefined) return undefined;
+    for (let index = list.length - 1; index >= 0; index -= 1) {
+      const entry = list[index] as Stored;
+      if (entry.version <= at) return entry;
+    }
+    return undefined;
+  }
+
+  async function valueOf(stored: Stored | undefined, field: string): Promise<unknown> {
+    if (stored === undefined) return undefined;
+    if (stored.inline) return stored.value;
+    const cached = blobs.get(stored.hash);
+    if (cached !== undefined) return cached.value;
+    const content = await options.loadBlob(stored.hash);
+    if (content === undefined) throw createWorkflowError('store.failure', `context field "${field}": blob ${stored.hash} is missing from the store`);
+    const value = parseJson(content);
+    blobs.set(stored.hash, { value });
+    return value;
+  }
+
+  function checkVersion(at: number): void {
+    if (at < oldestVersion || at > version) {
+      throw createWorkflowError('workflow.context_version_gone', `context version ${at} of run ${options.runId} is not readable (readable: ${oldestVersion}..${version})`, { details: { version: at, oldestVersion, latestVersion: version } });
+    }
+  }
+
+  async function snapshot(at = version): Promise<Record<string, unknown>> {
+    checkVersion(at);
+    const values: Record<string, unknown> = {};
+    for (const field of workflow.fields.keys()) {
+      const value = await valueOf(storedAt(field, at), field);
+      if (value !== undefined) values[field] = value;
+    }
+    return values;
+  }
+
+  function minimumPinned(): number {
+    let minimum = Number.POSITIVE_INFINITY;
+    for (const pinned of pins.keys()) minimum = Math.min(minimum, pinned);
+    return minimum;
+  }
+
+  return {
+    get version() {
+      return version;
+    },
+    get oldestVersion() {
+      return oldestVersion;
+    },
+
+    reader(nodeId, at) {
+      const node = workflow.nodes.get(nodeId);
+      return {
+        version: at,
+        async get(field) {
+          const compiled = workflow.fields.get(field);
+          if (compiled === undefined) throw createWorkflowError('workflow.permission_denied', `node ${nodeId} read unknown context field "${field}"`, { param: field });
+          const allowed = node !== undefined && (node.reads === '*' || node.reads.has(field)) && (compiled.readers === undefined || compiled.readers.has(nodeId));
+          if (!allowed) throw createWorkflowError('workflow.permission_denied', `node ${nodeId} may not read context field "${field}"`, { param: field, details: { nodeId, field } });
+          checkVersion(at);
+          return valueOf(storedAt(field, at), field);
+        },
+      };
+    },
+
+    snapshot,
+
+    async prepareWrites(nodeId, values) {
+      const next = version + 1;
+      const node = nodeId === null ? undefined : workflow.nodes.get(nodeId);
+      const problems: string[] = [];
+      for (const [field, value] of Object.entries(values)) {
+        const compiled = workflow.fields.get(field);
+        if (compiled === undefined) {
+          problems.push(`${field}: not a context field`);
+          continue;
+        }
+        if (nodeId !== null) {
+          const declared = node?.writes.some((write) => write.field === field) === true;
+          if (!declared || (compiled.writers !== undefined && !compiled.writers.has(nodeId))) {
+            throw createWorkflowError('workflow.permission_denied', `node ${nodeId} may not write context field "${field}"`, { param: field, details: { nodeId, field } });
+          }
+        }
+        if (value === undefined) {
+          problems.push(`${field}: no value (the node's output lacks it)`);
+          continue;
+        }
+        const result = compiled.check?.check(value);
+        if (result !== undefined && !result.ok) problems.push(...result.problems.map((problem) => `${field}: ${problem}`));
+      }
+      if (problems.length === 0 && workflow.rules.length > 0) {
+        const after = version < 0 ? {} : await snapshot(version);
+        Object.assign(after, values);
+        for (const rule of workflow.rules) {
+          let verdict: true | string;
+          try {
+            verdict = rule.check(after);
+          } catch (error) {
+            verdict = (error as Error).message;
+          }
+          if (verdict !== true) problems.push(`rule ${rule.id}: ${rule.message ?? verdict}`);
+        }
+      }
+      if (problems.length > 0) {
+        throw createWorkflowError('workflow.context_invalid', `${nodeId === null ? 'run input' : `node ${nodeId}`}: ${problems.join('; ')}`, { details: { problems, nodeId } });
+      }
+
+      const records: ContextWriteRecord[] = [];
+      const newBlobs: Array<{ hash: string; content: string }> = [];
+      const time = options.now();
+      for (const [field, value] of Object.entries(values)) {
+        const json = stableStringify(value);
+        if (Buffer.byteLength(json) > workflow.blobThresholdBytes) {
+          const hash = createHash('sha256').update(json).digest('hex');
+          newBlobs.push({ hash, content: json });
+          blobs.set(hash, { value });
+          records.push({ tenantId: options.tenantId, runId: options.runId, version: next, field, valueJson: null, blobHash: hash, nodeId, time });
+        } else {
+          records.push({ tenantId: options.tenantId, runId: options.runId, version: next, field, valueJson: json, blobHash: null, nodeId, time });
+        }
+      }
+
+      // The history bound: keep versions above the floor, plus each field's value at the floor.
+      const floor = Math.min(next - workflow.maxVersions + 1, minimumPinned());
+      const truncated: Array<{ field: string; version: number }> = [];
+      if (floor > oldestVersion) {
+        for (const [field, list] of writes) {
+          let keepFrom = 0;
+          for (let index = 0; index < list.length; index += 1) if ((list[index] as Stored).version <= floor) keepFrom = index;
+          for (let index = 0; index < keepFrom; index += 1) truncated.push({ field, version: (list[index] as Stored).version });
+        }
+      }
+      return { version: next, records, blobs: newBlobs, truncated };
+    },
+
+    apply(prepared) {
+      for (const record of prepared.records) {
+        const list = writes.get(record.field) ?? [];
+        list.push(record.blobHash === null ? { version: record.version, inline: true, value: parseJson(record.valueJson) } : { version: record.version, inline: false, hash: record.blobHash });
+        writes.set(record.field, list);
+      }
+      if (prepared.truncated.length > 0) {
+        const gone = new Set(prepared.truncated.map((entry) => `${entry.field}\u0000${entry.version}`));
+        for (const [field, list] of writes) writes.set(field, list.filter((entry) => !gone.has(`${field}\u0000${entry.version}`)));
+      }
+      version = Math.max(version, prepared.version);
+      oldestVersion = Math.max(oldestVersion, Math.min(version - workflow.maxVersions + 1, minimumPinned()));
+    },
+
+    pin(at) {
+      pins.set(at, (pins.get(at) ?? 0) + 1);
+    },
+    unpin(at) {
+      const count = (pins.get(at) ?? 0) - 1;
+      if (count <= 0) pins.delete(at);
+      else pins.set(at, count);
+    },
+  };
+}
+
+function parseJson(text: string | null): unknown {
+  return text === null ? null : (JSON.parse(text) as unknown);
+}
