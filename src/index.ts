@@ -32,3 +32,16 @@ export {
 } from './engine/index.ts';
 export { startGateway, type RunningGateway, type StartGatewayOptions } from './main.ts';
 export { createServer } from './server/index.ts';
+export {
+  createWorkflowRunner,
+  defineWorkflow,
+  loadWorkflow,
+  compileWorkflow,
+  WorkflowDefinitionError,
+  type WorkflowDefinition,
+  type WorkflowFunctions,
+  type WorkflowRunner,
+  type WorkflowRunnerOptions,
+  type WorkflowRunResult,
+  type CompiledWorkflow,
+} from './workflow/index.ts';

@@ -47,7 +47,12 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     metrics,
     onError: (error, dropped) => logger.error({ err: error, dropped }, 'telemetry write failed'),
   });
-  const engine = createEngine({ config, recorder, metrics });
+  const engine = createEngine({
+    config,
+    recorder,
+    metrics,
+    onBreakerTransition: (transition) => logger[transition.to === 'open' ? 'warn' : 'info']({ breaker: transition }, `circuit breaker ${transition.deployment}: ${transition.from} → ${transition.to} (${transition.reason})`),
+  });
   const app = createServer({ engine, config, metrics, logger });
   const host = options.host ?? config.server.host;
   await app.listen({ host, port: options.port ?? config.server.port });

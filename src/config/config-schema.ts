@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { providerNames } from '../providers/types.ts';
+import { balancingStrategies } from '../resilience/load-balancer.ts';
 
 const idPattern = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
 const id = z.string().regex(idPattern, 'must be 1-128 letters, digits or . _ : / - (starting with a letter or digit)');
@@ -10,6 +11,57 @@ export const priceSchema = z.object({
   cachedInputPerMillion: z.number().nonnegative().optional(),
   cacheWritePerMillion: z.number().nonnegative().optional(),
   reasoningPerMillion: z.number().nonnegative().optional(),
+});
+
+const milliseconds = z.number().int().nonnegative();
+const positiveMilliseconds = z.number().int().positive();
+
+/** Retries of one deployment (see docs/configuration.md#resilience). */
+export const retrySchema = z.strictObject({
+  maxAttempts: z.number().int().min(1).max(20).optional(),
+  initialDelayMs: milliseconds.optional(),
+  maxDelayMs: milliseconds.optional(),
+  maxRetryAfterMs: milliseconds.optional(),
+});
+
+export const timeoutsSchema = z.strictObject({
+  /** Streams: from the call's start to the first content chunk. */
+  firstTokenMs: positiveMilliseconds.optional(),
+  /** Streams: the longest silence between two chunks. */
+  idleMs: positiveMilliseconds.optional(),
+});
+
+export const breakerSchema = z.strictObject({
+  consecutiveFailures: z.number().int().min(1).optional(),
+  failureRate: z.number().gt(0).max(1).optional(),
+  minimumCalls: z.number().int().min(1).optional(),
+  windowMs: positiveMilliseconds.optional(),
+  openMs: positiveMilliseconds.optional(),
+  maxOpenMs: positiveMilliseconds.optional(),
+  halfOpenProbes: z.number().int().min(1).optional(),
+});
+
+/** Our own limits (the provider's are enforced by the provider). */
+export const rateLimitsSchema = z.strictObject({
+  requestsPerMinute: z.number().int().positive().optional(),
+  tokensPerMinute: z.number().int().positive().optional(),
+});
+
+export const resilienceSchema = z.strictObject({
+  /** The default overall deadline of a request; none when unset. */
+  deadlineMs: positiveMilliseconds.optional(),
+  retry: retrySchema.optional(),
+  timeouts: timeoutsSchema.optional(),
+  breaker: breakerSchema.optional(),
+  /** Calls in flight per tenant; unlimited when unset. */
+  maxInFlightPerTenant: z.number().int().positive().optional(),
+  /** Requests and tokens per minute per tenant. */
+  tenantLimits: rateLimitsSchema.optional(),
+  /** Over a bulkhead cap: wait in line (up to maxQueueMs and the deadline) or answer 429 at once. */
+  overflow: z.enum(['queue', 'reject']).default('queue'),
+  maxQueueMs: milliseconds.default(10_000),
+  /** When every deployment's breaker is open: wait this long at most for the first to half-open. */
+  waitForRecoveryMs: milliseconds.default(30_000),
 });
 
 export const deploymentSchema = z.strictObject({
@@ -26,13 +78,29 @@ export const deploymentSchema = z.strictObject({
   contextWindow: z.number().int().positive().optional(),
   /** Price override in USD per million tokens; otherwise the maintained catalog is used. */
   price: priceSchema.optional(),
+  /** Share of traffic under the `weighted` strategy (default 1; 0 = only as a fallback). */
+  weight: z.number().nonnegative().optional(),
+  /** Calls in flight on this deployment at most; when full the next deployment is tried. */
+  maxInFlight: z.number().int().positive().optional(),
+  /** Requests and tokens per minute we send to this deployment at most. */
+  limits: rateLimitsSchema.optional(),
+  retry: retrySchema.optional(),
+  timeouts: timeoutsSchema.optional(),
+  breaker: breakerSchema.optional(),
 });
 
 export const modelGroupSchema = z.strictObject({
   name: id,
-  /** Deployment ids, tried in order (the resilience layer adds weights and policies). */
+  /** Deployment ids; the strategy orders them per call, the rest of the order is the fallback chain. */
   deployments: z.array(id).min(1, 'must list at least one deployment'),
   description: z.string().optional(),
+  strategy: z.enum(balancingStrategies).default('ordered'),
+  /** Model groups tried in order when every deployment of this one failed with an error another could avoid. */
+  fallbacks: z.array(id).default([]),
+  /** The group to try when the prompt is too long (a larger context window). */
+  contextLengthFallback: id.optional(),
+  /** The group to try when a content filter refused the prompt or the answer. */
+  contentFilterFallback: id.optional(),
 });
 
 export const stepTypeConfigSchema = z.strictObject({
@@ -46,6 +114,11 @@ export const stepTypeConfigSchema = z.strictObject({
   outputSchema: z.record(z.string(), z.unknown()).optional(),
   temperature: z.number().min(0).max(2).optional(),
   maxTokens: z.number().int().positive().optional(),
+  /** This step type's deadline (wins over resilience.deadlineMs). */
+  deadlineMs: positiveMilliseconds.optional(),
+  /** Retry and timeout policy for this step type's calls (wins over the deployment's). */
+  retry: retrySchema.optional(),
+  timeouts: timeoutsSchema.optional(),
 });
 
 export const configSchema = z.strictObject({
@@ -74,6 +147,7 @@ export const configSchema = z.strictObject({
       maxBatch: z.number().int().positive().default(500),
     })
     .prefault({}),
+  resilience: resilienceSchema.prefault({}),
   defaultTenant: id.default('default'),
   deployments: z.array(deploymentSchema).default([]),
   modelGroups: z.array(modelGroupSchema).default([]),
@@ -85,4 +159,5 @@ export type DeploymentConfig = z.infer<typeof deploymentSchema>;
 export type ModelGroupConfig = z.infer<typeof modelGroupSchema>;
 export type StepTypeConfig = z.infer<typeof stepTypeConfigSchema>;
 export type PriceConfig = z.infer<typeof priceSchema>;
+export type ResilienceConfig = z.infer<typeof resilienceSchema>;
 export type PipewrightConfigInput = z.input<typeof configSchema>;

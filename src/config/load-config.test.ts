@@ -67,6 +67,36 @@ test('references between parts are checked', () => {
   );
 });
 
+test('resilience settings: defaults, per-deployment and per-group keys, and checked references', () => {
+  const env = { OPENAI_API_KEY: 'k' };
+  const config = parseConfig(valid, env);
+  assert.equal(config.resilience.overflow, 'queue');
+  assert.equal(config.resilience.waitForRecoveryMs, 30_000);
+  assert.equal(config.modelGroups[0]?.strategy, 'ordered');
+  assert.deepEqual(config.modelGroups[0]?.fallbacks, []);
+  const tuned = parseConfig(
+    {
+      deployments: [{ ...valid.deployments[0], weight: 2, maxInFlight: 8, retry: { maxAttempts: 4 }, timeouts: { firstTokenMs: 5000 }, breaker: { openMs: 1000 } }, { ...valid.deployments[0], id: 'b' }],
+      modelGroups: [
+        { name: 'fast', deployments: ['a', 'b'], strategy: 'weighted', fallbacks: ['long'], contextLengthFallback: 'long' },
+        { name: 'long', deployments: ['b'] },
+      ],
+      resilience: { deadlineMs: 30_000, maxInFlightPerTenant: 50, overflow: 'reject' },
+    },
+    env,
+  );
+  assert.equal(tuned.deployments[0]?.retry?.maxAttempts, 4);
+  assert.equal(tuned.modelGroups[0]?.strategy, 'weighted');
+  const rejects = (input: unknown, param: string) =>
+    assert.throws(() => parseConfig(input, env), (error: unknown) => error instanceof ConfigError && error.param === param, param);
+  rejects({ ...valid, modelGroups: [{ name: 'fast', deployments: ['a'], fallbacks: ['nowhere'] }] }, 'modelGroups[0].fallbacks[0]');
+  rejects({ ...valid, modelGroups: [{ name: 'fast', deployments: ['a'], contentFilterFallback: 'fast' }] }, 'modelGroups[0].contentFilterFallback');
+  rejects({ ...valid, modelGroups: [{ name: 'fast', deployments: ['a'], strategy: 'random' }] }, 'modelGroups[0].strategy');
+  rejects({ ...valid, resilience: { retry: { maxAttempts: 0 } } }, 'resilience.retry.maxAttempts');
+  rejects({ ...valid, resilience: { breaker: { failureRate: 1.5 } } }, 'resilience.breaker.failureRate');
+  rejects({ ...valid, resilience: { retries: 3 } }, 'resilience');
+});
+
 test('loadConfigFile reports YAML syntax errors with the file name', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pw-config-'));
   const bad = join(dir, 'bad.yaml');

@@ -50,6 +50,18 @@ export function parseConfig(raw: unknown, env: Readonly<Record<string, string | 
       }
     });
   });
+  config.modelGroups.forEach((group, index) => {
+    const references: Array<[string, string | undefined]> = [
+      ...group.fallbacks.map((name, position): [string, string] => [`fallbacks[${position}]`, name]),
+      ['contextLengthFallback', group.contextLengthFallback],
+      ['contentFilterFallback', group.contentFilterFallback],
+    ];
+    for (const [field, name] of references) {
+      if (name === undefined) continue;
+      if (!groupNames.has(name)) problems.push({ path: `modelGroups[${index}].${field}`, message: `unknown model group "${name}"` });
+      else if (name === group.name) problems.push({ path: `modelGroups[${index}].${field}`, message: 'a model group cannot fall back to itself' });
+    }
+  });
   const stepNames = new Set<string>();
   config.stepTypes.forEach((stepType, index) => {
     if (stepNames.has(stepType.name)) problems.push({ path: `stepTypes[${index}].name`, message: `duplicate step type "${stepType.name}"` });

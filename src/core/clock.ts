@@ -8,6 +8,25 @@ export interface Clock {
   monotonic(): number;
   /** Resolves after `ms`, or rejects with the signal's reason when aborted. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Calls `callback` after `ms` unless cancelled first: a plain timer, much cheaper than an
+   * aborted `sleep` on hot paths (deadlines). Optional; `scheduleOnClock` falls back to `sleep`.
+   */
+  schedule?(ms: number, callback: () => void): () => void;
+}
+
+/**
+ * Runs `callback` after `ms` on the given clock; returns the cancel function.
+ *
+ * @example
+ * const cancel = scheduleOnClock(clock, 30_000, () => controller.abort());
+ * cancel(); // the request finished first
+ */
+export function scheduleOnClock(clock: Clock, ms: number, callback: () => void): () => void {
+  if (clock.schedule !== undefined) return clock.schedule(ms, callback);
+  const timer = new AbortController();
+  clock.sleep(ms, timer.signal).then(callback, () => undefined);
+  return () => timer.abort();
 }
 
 /** The real clock. */
@@ -17,6 +36,10 @@ export function createSystemClock(): Clock {
     monotonic: () => performance.now(),
     sleep: async (ms, signal) => {
       await sleepTimer(ms, undefined, signal === undefined ? undefined : { signal });
+    },
+    schedule: (ms, callback) => {
+      const timer = setTimeout(callback, ms);
+      return () => clearTimeout(timer);
     },
   };
 }

@@ -15,6 +15,10 @@ export const errorCodes = {
   'gateway.unsupported_operation': { status: 400, type: 'invalid_request_error', retryable: false },
   'gateway.shutting_down': { status: 503, type: 'server_error', retryable: true },
   'gateway.internal': { status: 500, type: 'server_error', retryable: false },
+  'gateway.overloaded': { status: 429, type: 'rate_limit_error', retryable: true },
+  'gateway.rate_limited': { status: 429, type: 'rate_limit_error', retryable: true },
+  'gateway.deadline_exceeded': { status: 504, type: 'timeout_error', retryable: true },
+  'gateway.circuit_open': { status: 503, type: 'server_error', retryable: true },
   // configuration
   'config.invalid': { status: 500, type: 'server_error', retryable: false },
   // providers (the taxonomy every adapter maps into)
@@ -36,6 +40,19 @@ export const errorCodes = {
   // step types and output validation
   'step.unknown_type': { status: 404, type: 'invalid_request_error', retryable: false },
   'step.output_invalid': { status: 422, type: 'invalid_response_error', retryable: false },
+  // workflows
+  'workflow.definition_invalid': { status: 400, type: 'invalid_request_error', retryable: false },
+  'workflow.input_invalid': { status: 400, type: 'invalid_request_error', retryable: false },
+  'workflow.not_found': { status: 404, type: 'not_found_error', retryable: false },
+  'workflow.run_not_found': { status: 404, type: 'not_found_error', retryable: false },
+  'workflow.run_conflict': { status: 409, type: 'invalid_request_error', retryable: false },
+  'workflow.definition_changed': { status: 409, type: 'invalid_request_error', retryable: false },
+  'workflow.permission_denied': { status: 403, type: 'permission_error', retryable: false },
+  'workflow.context_invalid': { status: 422, type: 'invalid_response_error', retryable: false },
+  'workflow.context_version_gone': { status: 410, type: 'invalid_request_error', retryable: false },
+  'workflow.node_failed': { status: 500, type: 'server_error', retryable: false },
+  'workflow.gate_rejected': { status: 422, type: 'invalid_response_error', retryable: false },
+  'workflow.cancelled': { status: 499, type: 'request_aborted', retryable: false },
   // store
   'store.failure': { status: 500, type: 'server_error', retryable: false },
 } as const;

@@ -36,6 +36,8 @@ export interface ProviderErrorOptions {
   providerCode?: string;
   /** The provider's request id, for support tickets. */
   requestId?: string;
+  /** Structured details safe to show to the caller (the engine adds `attempts`). */
+  details?: Record<string, unknown>;
   cause?: unknown;
 }
 
@@ -54,7 +56,7 @@ export class ProviderError extends PipewrightError {
   readonly requestId: string | undefined;
 
   constructor(options: ProviderErrorOptions) {
-    super({ code: `provider.${options.kind}` as ErrorCode, message: options.message, cause: options.cause });
+    super({ code: `provider.${options.kind}` as ErrorCode, message: options.message, cause: options.cause, ...(options.details === undefined ? {} : { details: options.details }) });
     this.name = 'ProviderError';
     this.kind = options.kind;
     this.provider = options.provider;
@@ -78,6 +80,7 @@ export class ProviderError extends PipewrightError {
     if (this.retryAfterMs !== undefined) options.retryAfterMs = this.retryAfterMs;
     if (this.providerCode !== undefined) options.providerCode = this.providerCode;
     if (this.requestId !== undefined) options.requestId = this.requestId;
+    if (this.details !== undefined) options.details = this.details;
     return options;
   }
 

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { PipewrightError, ProviderError } from '../core/index.ts';
 import type { CallRecord, TelemetryRecorder } from '../telemetry/index.ts';
 import { chunk, createFakeProviderClient, textResponse } from '../../test/support/fake-provider-client.ts';
+import { createFakeClock } from '../../test/support/fake-clock.ts';
 import { createEngine } from './create-engine.ts';
 
 function collectingRecorder(): TelemetryRecorder & { records: CallRecord[] } {
@@ -59,12 +60,16 @@ test('bad requests are rejected before any call, naming the field', async () => 
   assert.equal(client.calls.length, 0);
 });
 
-test('falls back to the next deployment when the first is overloaded, and records both attempts', async () => {
+test('retries an overloaded deployment, then falls back to the next, and records every attempt', async () => {
+  const clock = createFakeClock();
   const client = createFakeProviderClient({ chat: (request, deployment) => (deployment.id === 'primary' ? overloaded() : textResponse('from secondary')) });
-  const engine = createEngine({ config, client });
-  const { response, meta } = await engine.chat({ model: 'fast', messages: [{ role: 'user', content: 'hi' }] });
+  const engine = createEngine({ config, client, clock, random: () => 0.5 });
+  const { response, meta } = await clock.run(engine.chat({ model: 'fast', messages: [{ role: 'user', content: 'hi' }] }));
   assert.equal(response.choices[0]?.message.content, 'from secondary');
-  assert.deepEqual(meta.attempts.map((attempt) => [attempt.deployment, attempt.errorCode]), [['primary', 'provider.overloaded'], ['secondary', null]]);
+  assert.deepEqual(
+    meta.attempts.map((attempt) => [attempt.deployment, attempt.errorCode, attempt.retry]),
+    [['primary', 'provider.overloaded', false], ['primary', 'provider.overloaded', true], ['primary', 'provider.overloaded', true], ['secondary', null, false]],
+  );
 });
 
 test('does not fall back on errors about the request itself', async () => {
@@ -77,9 +82,9 @@ test('does not fall back on errors about the request itself', async () => {
 test('when every deployment fails, the error lists every attempt', async () => {
   const recorder = collectingRecorder();
   const client = createFakeProviderClient({ chat: (_request, deployment) => overloaded(deployment.id) });
-  const engine = createEngine({ config, client, recorder });
+  const engine = createEngine({ config: { ...config, resilience: { retry: { maxAttempts: 1 } } }, client, recorder });
   await assert.rejects(engine.chat({ model: 'fast', messages: [{ role: 'user', content: 'hi' }] }), (error: unknown) => {
-    assert.ok(PipewrightError.isInstance(error));
+    assert.ok(ProviderError.isProviderError(error), 'the last provider error keeps its class (and its retry-after)');
     assert.equal(error.code, 'provider.overloaded');
     const attempts = error.details?.attempts as Array<{ deployment: string }>;
     assert.deepEqual(attempts.map((attempt) => attempt.deployment), ['primary', 'secondary']);

@@ -1,4 +1,4 @@
-import { createSystemClock, PipewrightError, type Clock } from '../core/index.ts';
+import { createSystemClock, hashValue, PipewrightError, type Clock } from '../core/index.ts';
 import { parseConfig, type PipewrightConfig, type PipewrightConfigInput } from '../config/index.ts';
 import { createProviderClient, type Deployment, type ProviderClient } from '../providers/index.ts';
 import {
@@ -9,6 +9,7 @@ import {
   type EmbeddingsResponse,
   type ImagesResponse,
 } from '../spec/index.ts';
+import { createResilience, type BreakerSnapshot, type BreakerTransition, type RateLimitStore, type Resilience } from '../resilience/index.ts';
 import { createPriceCatalog, type Metrics, type ModelPrice, type PriceCatalog, type TelemetryRecorder } from '../telemetry/index.ts';
 import { runAdaptedFunction, type AdaptFunctionOptions } from './adapt-function.ts';
 import { createCallPipeline, type EngineChatStream } from './call-pipeline.ts';
@@ -29,6 +30,12 @@ export interface EngineOptions {
   /** Defaults to the maintained catalog with the deployments' price overrides. */
   prices?: PriceCatalog;
   clock?: Clock;
+  /** Source of randomness for backoff jitter and weighted balancing (tests pass a seeded one). Default Math.random. */
+  random?: () => number;
+  /** Called on every circuit-breaker transition (the gateway logs them). */
+  onBreakerTransition?: (transition: BreakerTransition) => void;
+  /** Where rate-limit counters live; in memory by default. */
+  rateLimitStore?: RateLimitStore;
 }
 
 type StepEntry =
@@ -59,6 +66,8 @@ export interface Engine {
   adaptFunction<Input, Output>(options: AdaptFunctionOptions<Input, Output>): (input: Input, context?: StepContext) => Promise<Output>;
   stepTypes(): string[];
   modelGroups(): ModelGroup[];
+  /** Circuit-breaker state per deployment (for `/admin/breakers` and the `pipewright_circuit_state` gauge). */
+  readonly resilience: { snapshot(): BreakerSnapshot[] };
   /** Closes what the engine created itself (the HTTP client). Recorders passed in are the caller's to close. */
   close(): Promise<void>;
 }
@@ -70,10 +79,14 @@ export function createEngine(options: EngineOptions): Engine {
   const ownsClient = options.client === undefined;
   const client = options.client ?? createProviderClient();
   const prices = options.prices ?? createPriceCatalog({ overrides: priceOverrides(config) });
+  const clock = options.clock ?? createSystemClock();
+  const resilience = createResilienceFromConfig(config, clock, options);
+  options.metrics?.trackCircuitBreakers(() => resilience.snapshot());
   const pipeline = createCallPipeline({
     catalog,
     client,
-    clock: options.clock ?? createSystemClock(),
+    clock,
+    resilience,
     defaultTenantId: config.defaultTenant,
     recorder: options.recorder,
     metrics: options.metrics,
@@ -121,6 +134,7 @@ export function createEngine(options: EngineOptions): Engine {
 
     stepTypes: () => [...steps.keys()],
     modelGroups: () => catalog.list(),
+    resilience: { snapshot: () => resilience.snapshot() },
 
     async close() {
       if (ownsClient) await client.close();
@@ -133,8 +147,33 @@ function isParsed(config: PipewrightConfig | PipewrightConfigInput): config is P
   return typeof (config as PipewrightConfig).server === 'object' && typeof (config as PipewrightConfig).defaultTenant === 'string' && Array.isArray((config as PipewrightConfig).stepTypes);
 }
 
+function createResilienceFromConfig(config: PipewrightConfig, clock: Clock, options: EngineOptions): Resilience {
+  const settings = config.resilience;
+  return createResilience({
+    clock,
+    ...(options.random === undefined ? {} : { random: options.random }),
+    onTransition: options.onBreakerTransition,
+    defaults: { retry: settings.retry, timeouts: settings.timeouts, breaker: settings.breaker, deadlineMs: settings.deadlineMs },
+    deployments: config.deployments.map((deployment) => ({
+      id: deployment.id,
+      // What identifies the credentials and endpoint: a new key lifts a 401/403 exclusion.
+      configHash: hashValue([deployment.provider, deployment.baseUrl, deployment.apiKey ?? null, deployment.headers ?? null, deployment.apiVersion ?? null, deployment.azureDeployment ?? null]),
+      weight: deployment.weight,
+      maxInFlight: deployment.maxInFlight,
+      limits: deployment.limits,
+      retry: deployment.retry,
+      timeouts: deployment.timeouts,
+      breaker: deployment.breaker,
+    })),
+    stepTypes: config.stepTypes.map((stepType) => ({ name: stepType.name, deadlineMs: stepType.deadlineMs, retry: stepType.retry, timeouts: stepType.timeouts })),
+    tenants: { maxInFlight: settings.maxInFlightPerTenant, limits: settings.tenantLimits, overflow: settings.overflow, maxQueueMs: settings.maxQueueMs },
+    rateLimitStore: options.rateLimitStore,
+    waitForRecoveryMs: settings.waitForRecoveryMs,
+  });
+}
+
 function toDeployment(config: PipewrightConfig['deployments'][number]): Deployment {
-  const { price: _price, ...deployment } = config;
+  const { price: _price, weight: _weight, maxInFlight: _maxInFlight, limits: _limits, retry: _retry, timeouts: _timeouts, breaker: _breaker, ...deployment } = config;
   return Object.fromEntries(Object.entries(deployment).filter(([, value]) => value !== undefined)) as unknown as Deployment;
 }
 

@@ -14,18 +14,27 @@ export interface EngineCallOptions {
   signal?: AbortSignal;
   /** Extra headers forwarded to the upstream for this call only. */
   upstreamHeaders?: Record<string, string>;
-  /** The step type this call serves, for telemetry. */
+  /** The step type this call serves, for telemetry and its resilience policy. */
   stepType?: string;
+  /**
+   * The overall time budget of this call in ms (retries, fallbacks and, for streams, the whole
+   * stream included). Wins over the step type's and the configured default.
+   */
+  deadlineMs?: number;
 }
 
-/** One try at one deployment. */
+/** One try at one deployment (or one deployment skipped because its breaker was open or it was full). */
 export interface CallAttempt {
   deployment: string;
   provider: string;
-  /** Null when the attempt succeeded. */
+  /** The model group the deployment was tried for (differs from the request's after a group fallback). */
+  modelGroup: string;
+  /** Null when the attempt succeeded; `gateway.circuit_open` / `gateway.overloaded` when skipped. */
   errorCode: string | null;
   errorKind: ProviderErrorKind | null;
   durationMs: number;
+  /** True when this was a retry on the same deployment (after a backoff). */
+  retry: boolean;
 }
 
 /** What the engine knows about a finished call, returned beside the payload. */

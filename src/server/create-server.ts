@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { createId, PipewrightError, toPipewrightError } from '../core/index.ts';
+import { createId, InvalidRequestError, PipewrightError, toPipewrightError } from '../core/index.ts';
 import type { PipewrightConfig } from '../config/index.ts';
 import type { CallMeta, Engine, EngineCallOptions } from '../engine/index.ts';
 import type { Metrics } from '../telemetry/index.ts';
@@ -27,6 +27,9 @@ declare module 'fastify' {
 }
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
+const timeoutHeader = 'x-pipewright-timeout-ms';
+/** A client may shorten or lengthen its own deadline, up to one hour. */
+const maxTimeoutMs = 3_600_000;
 
 /**
  * The OpenAI-compatible HTTP gateway. Routes translate HTTP to engine calls; every error becomes
@@ -97,6 +100,14 @@ export function createServer(dependencies: ServerDependencies): FastifyInstance 
   function callOptions(request: FastifyRequest, signal?: AbortSignal): EngineCallOptions {
     const options: EngineCallOptions = { requestId: request.id, tenantId: request.principal?.tenantId ?? config.defaultTenant };
     if (signal !== undefined) options.signal = signal;
+    const timeout = request.headers[timeoutHeader];
+    if (timeout !== undefined) {
+      const value = typeof timeout === 'string' && /^\d{1,7}$/.test(timeout.trim()) ? Number(timeout) : Number.NaN;
+      if (!(value >= 1 && value <= maxTimeoutMs)) {
+        throw new InvalidRequestError({ message: `${timeoutHeader} must be a whole number of milliseconds between 1 and ${maxTimeoutMs}`, param: timeoutHeader });
+      }
+      options.deadlineMs = value;
+    }
     const traceparent = request.headers.traceparent;
     if (typeof traceparent === 'string') {
       const traceId = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(traceparent)?.[1];
@@ -182,6 +193,9 @@ export function createServer(dependencies: ServerDependencies): FastifyInstance 
     object: 'list',
     data: engine.modelGroups().map((group) => ({ id: group.name, object: 'model', created: 0, owned_by: 'pipewright' })),
   }));
+
+  // Circuit-breaker state per deployment (authenticated like every route but health and metrics).
+  app.get('/admin/breakers', async () => ({ object: 'list', data: engine.resilience.snapshot() }));
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 

@@ -28,9 +28,12 @@ const fastifyCodes: Record<string, PipewrightError['code']> = {
 export function toErrorResponse(error: unknown): ErrorResponse {
   const failure = normalize(error);
   const headers: Record<string, string> = {};
-  if (ProviderError.isProviderError(failure) && failure.retryAfterMs !== undefined) {
-    headers['retry-after'] = String(Math.max(1, Math.ceil(failure.retryAfterMs / 1000)));
-    headers['retry-after-ms'] = String(Math.ceil(failure.retryAfterMs));
+  // Gateway errors (bulkhead, open breakers) carry their hint in details.retryAfterMs.
+  const detailHint = failure.details?.['retryAfterMs'];
+  const retryAfterMs = ProviderError.isProviderError(failure) ? failure.retryAfterMs : typeof detailHint === 'number' ? detailHint : undefined;
+  if (retryAfterMs !== undefined) {
+    headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
+    headers['retry-after-ms'] = String(Math.ceil(retryAfterMs));
   }
   const body: ErrorEnvelope = {
     error: {

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CallRecord } from './call-record.ts';
 
 /** Token-count buckets from the OpenTelemetry GenAI conventions (`gen_ai.client.token.usage`). */
@@ -37,6 +37,11 @@ export interface Metrics {
   observeHttpRequest(observation: HttpRequestObservation): void;
   /** Counts call records the telemetry recorder had to drop. */
   observeTelemetryDropped(count: number): void;
+  /**
+   * Reads circuit-breaker states at each scrape into `pipewright_circuit_state{deployment}`
+   * (0 closed, 1 half-open, 2 open). A later call replaces the source.
+   */
+  trackCircuitBreakers(source: () => ReadonlyArray<{ deployment: string; state: 'closed' | 'half_open' | 'open' }>): void;
   /** The exposition text for `/metrics`. */
   render(): Promise<string>;
 }
@@ -138,6 +143,20 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers: [registry],
   });
 
+  let breakerSource: (() => ReadonlyArray<{ deployment: string; state: 'closed' | 'half_open' | 'open' }>) | undefined;
+  const circuitStateValues = { closed: 0, half_open: 1, open: 2 } as const;
+  new Gauge({
+    name: 'pipewright_circuit_state',
+    help: 'Circuit breaker state per deployment: 0 closed, 1 half-open, 2 open.',
+    labelNames: ['deployment'],
+    registers: [registry],
+    collect() {
+      if (breakerSource === undefined) return;
+      this.reset();
+      for (const entry of breakerSource()) this.labels({ deployment: entry.deployment }).set(circuitStateValues[entry.state]);
+    },
+  });
+
   // prom-client hashes and validates a labels object on every call; binding children once per
   // label combination keeps observeCall to a string join and a Map lookup.
   const children = new Map<string, { observe(value: number): void } | { inc(value?: number): void }>();
@@ -212,6 +231,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     observeTelemetryDropped(count) {
       if (count > 0) telemetryDropped.inc(count);
+    },
+    trackCircuitBreakers(source) {
+      breakerSource = source;
     },
     render: () => registry.metrics(),
   };

@@ -2,8 +2,12 @@ import { ProviderError } from '../../src/core/index.ts';
 import type { CallOptions, ChatStreamResult, Deployment, ProviderClient, UpstreamMeta } from '../../src/providers/types.ts';
 import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingsRequest, EmbeddingsResponse, ImagesRequest, ImagesResponse } from '../../src/spec/index.ts';
 
-export type ChatScript = (request: ChatRequest, deployment: Deployment) => ChatResponse | ProviderError;
-export type StreamScript = (request: ChatRequest, deployment: Deployment) => Array<ChatChunk | ProviderError> | ProviderError;
+/** A script may answer later (a Promise) to model a slow or hanging upstream. */
+export type ChatScript = (request: ChatRequest, deployment: Deployment) => ChatResponse | ProviderError | Promise<ChatResponse | ProviderError>;
+export type StreamScript = (
+  request: ChatRequest,
+  deployment: Deployment,
+) => Array<ChatChunk | ProviderError | Promise<ChatChunk | ProviderError>> | ProviderError | Promise<Array<ChatChunk | ProviderError | Promise<ChatChunk | ProviderError>> | ProviderError>;
 
 const meta: UpstreamMeta = { status: 200, headers: {} };
 
@@ -14,18 +18,19 @@ export function createFakeProviderClient(scripts: { chat?: ChatScript; stream?: 
     calls,
     async chat(request, deployment, options) {
       calls.push({ operation: 'chat', deployment: deployment.id, request, options });
-      const answer = (scripts.chat ?? defaultChat)(request, deployment);
+      const answer = await (scripts.chat ?? defaultChat)(request, deployment);
       if (answer instanceof ProviderError) throw answer;
       return { response: answer, meta };
     },
     async chatStream(request, deployment, options): Promise<ChatStreamResult> {
       calls.push({ operation: 'stream', deployment: deployment.id, request, options });
-      const script = (scripts.stream ?? defaultStream)(request, deployment);
+      const script = await (scripts.stream ?? defaultStream)(request, deployment);
       if (script instanceof ProviderError) throw script;
       return {
         meta,
         chunks: (async function* () {
-          for (const item of script) {
+          for (const pending of script) {
+            const item = await pending;
             if (item instanceof ProviderError) throw item;
             yield item;
           }

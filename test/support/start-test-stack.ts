@@ -41,7 +41,10 @@ export async function startTestStack(options: { extraConfig?: Record<string, unk
       simDeployment('sim-slow', 'gpt-4o-mini', 'openai', 'latency=300'),
       simDeployment('sim-trickle', 'gpt-4o-mini', 'openai', 'chunk-delay=30'),
       simDeployment('sim-bad-key', 'gpt-4o-mini', 'openai'),
-    ].map((deployment) => (deployment.id === 'sim-bad-key' ? { ...deployment, apiKey: 'invalid-key' } : deployment)),
+    ]
+      .map((deployment) => (deployment.id === 'sim-bad-key' ? { ...deployment, apiKey: 'invalid-key' } : deployment))
+      // These always fail on purpose: the e2e tests check how a failure surfaces, not retries (test/chaos does).
+      .map((deployment) => (deployment.headers === undefined || deployment.id === 'sim-slow' || deployment.id === 'sim-trickle' ? deployment : { ...deployment, retry: { maxAttempts: 1 } })),
     modelGroups: [
       { name: 'gpt-4o-mini', deployments: ['sim-openai'] },
       { name: 'claude', deployments: ['sim-anthropic'] },

@@ -1,0 +1,33 @@
+/**
+ * Resilience: retries with backoff, deadlines and stream timeouts, circuit breakers, bulkheads
+ * and load balancing. The engine's call pipeline composes them; each module is usable alone.
+ */
+export { decideRetry, computeBackoffMs, isRetryableOnSameDeployment, defaultRetryPolicy, type RetryPolicy, type RetryDecision } from './retry-policy.ts';
+export { createDeadline, createAttemptGuard, createDeadlineExceededError, type Deadline, type AttemptGuard, type AttemptTimeouts, type CreateDeadlineOptions } from './deadline.ts';
+export {
+  createCircuitBreakers,
+  countsAgainstDeployment,
+  defaultBreakerPolicy,
+  circuitStates,
+  type CircuitBreakers,
+  type CircuitState,
+  type BreakerPolicy,
+  type BreakerSnapshot,
+  type BreakerTransition,
+  type BreakerAdmission,
+} from './circuit-breaker.ts';
+export { createBulkhead, createOverloadedError, type Bulkhead } from './bulkhead.ts';
+export { orderDeployments, createDeploymentStats, balancingStrategies, type BalancingStrategy, type DeploymentStats } from './load-balancer.ts';
+export { createResilience, type Resilience, type ResilienceOptions, type AttemptPolicy, type PolicyOverride } from './create-resilience.ts';
+export {
+  createRateLimiter,
+  createMemoryRateLimitStore,
+  createRateLimitedError,
+  estimateRequestTokens,
+  type RateLimiter,
+  type RateLimitStore,
+  type RateLimits,
+  type RateLimitReservation,
+} from './rate-limiter.ts';
+export { createRedisRateLimitStore } from './redis-rate-limit-store.ts';
+export { readRateLimitPause } from './read-rate-limit-pause.ts';
