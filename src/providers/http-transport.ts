@@ -1,4 +1,4 @@
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { ProviderError, type ProviderErrorKind } from '../core/index.ts';
 import type { HttpRequestSpec } from './types.ts';
 
@@ -68,6 +68,20 @@ export function createHttpTransport(options: HttpTransportOptions = {}): HttpTra
       ...(options.connectionsPerOrigin === undefined ? {} : { connections: options.connectionsPerOrigin }),
     });
 
+  // `undici.request(url)` parses the URL on every call; deployments call a handful of fixed URLs,
+  // so their origin and path are parsed once (bounded, in case URLs carry per-call query strings).
+  const targets = new Map<string, { origin: string; path: string }>();
+  function targetOf(url: string): { origin: string; path: string } {
+    let target = targets.get(url);
+    if (target === undefined) {
+      const parsed = new URL(url);
+      target = { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+      if (targets.size >= maxCachedTargets) targets.clear();
+      targets.set(url, target);
+    }
+    return target;
+  }
+
   return {
     async send(spec, sendOptions = {}) {
       let headers = spec.headers;
@@ -77,13 +91,8 @@ export function createHttpTransport(options: HttpTransportOptions = {}): HttpTra
         if (headers['content-type'] === undefined) headers = { ...headers, 'content-type': 'application/json' };
       }
       try {
-        const response = await request(spec.url, {
-          dispatcher,
-          method: spec.method,
-          headers,
-          ...(body === undefined ? {} : { body }),
-          ...(sendOptions.signal === undefined ? {} : { signal: sendOptions.signal }),
-        });
+        const { origin, path } = targetOf(spec.url);
+        const response = await dispatcher.request({ origin, path, method: spec.method, headers, body: body ?? null, signal: sendOptions.signal ?? null });
         return { status: response.statusCode, headers: flattenHeaders(response.headers), body: response.body };
       } catch (error) {
         throw mapTransportError(error, { ...sendOptions, phase: 'request' });
@@ -97,6 +106,8 @@ export function createHttpTransport(options: HttpTransportOptions = {}): HttpTra
     },
   };
 }
+
+const maxCachedTargets = 1_000;
 
 function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};

@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { createFastHistogram } from './fast-histogram.ts';
 import type { CallRecord } from './call-record.ts';
 
 /** Token-count buckets from the OpenTelemetry GenAI conventions (`gen_ai.client.token.usage`). */
@@ -79,26 +80,26 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 
   const genAiLabels = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_response_model'] as const;
 
-  const tokenUsage = new Histogram({
+  const tokenUsage = createFastHistogram({
     name: 'gen_ai_client_token_usage',
     help: 'Number of input and output tokens used per model call ({token}).',
     labelNames: [...genAiLabels, 'gen_ai_token_type'],
     buckets: tokenUsageBuckets,
-    registers: [registry],
+    registry,
   });
-  const operationDuration = new Histogram({
+  const operationDuration = createFastHistogram({
     name: 'gen_ai_client_operation_duration_seconds',
     help: 'Duration of model calls, in seconds.',
     labelNames: [...genAiLabels, 'error_type'],
     buckets: operationDurationBuckets,
-    registers: [registry],
+    registry,
   });
-  const timeToFirstChunk = new Histogram({
+  const timeToFirstChunk = createFastHistogram({
     name: 'gen_ai_client_operation_time_to_first_chunk_seconds',
     help: 'Time from the start of a streamed model call to its first chunk, in seconds.',
     labelNames: genAiLabels,
     buckets: operationDurationBuckets,
-    registers: [registry],
+    registry,
   });
   const requests = new Counter({
     name: 'pipewright_requests_total',
@@ -112,12 +113,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['code'],
     registers: [registry],
   });
-  const requestDuration = new Histogram({
+  const requestDuration = createFastHistogram({
     name: 'pipewright_request_duration_seconds',
     help: 'Duration of HTTP requests answered by the gateway, in seconds.',
     labelNames: ['route'],
     buckets: requestDurationBuckets,
-    registers: [registry],
+    registry,
   });
   const calls = new Counter({
     name: 'pipewright_calls_total',
@@ -131,11 +132,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['tenant', 'model_group'],
     registers: [registry],
   });
-  const overhead = new Histogram({
+  const overhead = createFastHistogram({
     name: 'pipewright_gateway_overhead_seconds',
     help: 'Time spent inside the gateway per request, excluding upstream time, in seconds.',
     buckets: overheadBuckets,
-    registers: [registry],
+    registry,
   });
   const telemetryDropped = new Counter({
     name: 'pipewright_telemetry_dropped_total',
