@@ -6,7 +6,9 @@ import type { CallMeta, Engine, EngineCallOptions } from '../engine/index.ts';
 import type { Metrics } from '../telemetry/index.ts';
 import { createAuthenticator, type Principal } from './authenticate.ts';
 import { isServerFault, toErrorResponse } from './error-response.ts';
+import { registerJsonBodyParser } from './parse-json-body.ts';
 import { writeSseData } from './write-sse.ts';
+import { registerWorkflowRoutes, type WorkflowRoutesOptions } from './workflow-routes.ts';
 
 export interface ServerDependencies {
   engine: Engine;
@@ -15,6 +17,8 @@ export interface ServerDependencies {
   logger?: Logger;
   /** Extra readiness checks (the store is open, …). */
   isReady?: () => boolean;
+  /** Serves the workflow API (`/v1/workflows/…`) when given. */
+  workflows?: WorkflowRoutesOptions;
 }
 
 declare module 'fastify' {
@@ -62,21 +66,31 @@ export function createServer(dependencies: ServerDependencies): FastifyInstance 
 
   // The API speaks JSON only; anything else is a 415 rather than a confusing validation error.
   app.removeContentTypeParser('text/plain');
+  registerJsonBodyParser(app);
   app.decorateRequest('principal', undefined);
   app.decorateRequest('startedAt', 0);
   app.decorateRequest('observed', undefined as unknown as FastifyRequest['observed']);
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback-style hooks: an async hook costs Fastify a promise and extra microtask turns per request.
+  app.addHook('onRequest', (request, reply, done) => {
     request.startedAt = performance.now();
     request.observed = {};
     void reply.header('x-request-id', request.id);
     const path = request.routeOptions.url ?? request.url;
-    if (path === '/healthz' || path === '/readyz') return;
-    if (path === '/metrics' && config.server.publicMetrics) return;
-    request.principal = authenticate(request.headers.authorization, request.headers['x-pipewright-tenant']);
+    if (path === '/healthz' || path === '/readyz' || (path === '/metrics' && config.server.publicMetrics)) {
+      done();
+      return;
+    }
+    try {
+      request.principal = authenticate(request.headers.authorization, request.headers['x-pipewright-tenant']);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    done();
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     metrics?.observeHttpRequest({
       route: request.routeOptions.url ?? 'unmatched',
       status: reply.statusCode,
@@ -84,6 +98,7 @@ export function createServer(dependencies: ServerDependencies): FastifyInstance 
       errorCode: request.observed.errorCode,
       overheadMs: request.observed.overheadMs,
     });
+    done();
   });
 
   app.setErrorHandler(async (error, request, reply) => {
@@ -196,6 +211,8 @@ export function createServer(dependencies: ServerDependencies): FastifyInstance 
 
   // Circuit-breaker state per deployment (authenticated like every route but health and metrics).
   app.get('/admin/breakers', async () => ({ object: 'list', data: engine.resilience.snapshot() }));
+
+  if (dependencies.workflows !== undefined) registerWorkflowRoutes(app, engine, dependencies.workflows);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 

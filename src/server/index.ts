@@ -1,2 +1,3 @@
 export * from './create-server.ts';
 export * from './error-response.ts';
+export * from './workflow-routes.ts';

@@ -17,7 +17,7 @@ export function registerJsonBodyParser(app: FastifyInstance): void {
       return;
     }
     if (text.includes('__proto__') || text.includes('constructor') || text.includes('\\u')) {
-      secureParse(request, text, done);
+      void secureParse(request, text, done);
       return;
     }
     let parsed: unknown;

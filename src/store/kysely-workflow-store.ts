@@ -199,6 +199,17 @@ export function createKyselyWorkflowStore(db: Kysely<WorkflowDatabase>): Workflo
       }
     },
 
+    async listTenants(query = {}) {
+      try {
+        let builder = db.selectFrom('workflow_runs').select('tenant_id').distinct();
+        if (query.status !== undefined) builder = builder.where('status', '=', query.status);
+        const rows = await builder.orderBy('tenant_id').execute();
+        return rows.map((row) => row.tenant_id);
+      } catch (error) {
+        throw toStoreError(error, 'list of tenants with runs');
+      }
+    },
+
     async listNodes(tenantId, runId) {
       checkTenant(tenantId);
       try {

@@ -141,6 +141,18 @@ export function runWorkflowStoreContract(options: WorkflowStoreContractOptions):
       });
     });
 
+    test('tenants with runs are listed once each, filtered by status', async () => {
+      await withStore(async (store) => {
+        assert.deepEqual(await store.workflows.listTenants(), []);
+        await store.workflows.createRun(runRecord({ runId: 'run_1', status: 'succeeded' }));
+        await store.workflows.createRun(runRecord({ runId: 'run_2' }));
+        await store.workflows.createRun(runRecord({ tenantId: 'tenant_b', runId: 'run_1', status: 'failed' }));
+        assert.deepEqual(await store.workflows.listTenants(), ['tenant_a', 'tenant_b']);
+        assert.deepEqual(await store.workflows.listTenants({ status: 'running' }), ['tenant_a']);
+        assert.deepEqual(await store.workflows.listTenants({ status: 'cancelled' }), []);
+      });
+    });
+
     test('runs, nodes and context survive a reopen', { skip: persistent ? false : 'not a persistent store' }, async () => {
       const location = `workflow_${randomBytes(6).toString('hex')}`;
       const run = runRecord();

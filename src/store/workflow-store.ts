@@ -116,6 +116,11 @@ export interface WorkflowStore {
   getRun(tenantId: string, runId: string): Promise<WorkflowRunRecord | undefined>;
   /** The tenant's runs, newest first. */
   listRuns(tenantId: string, query?: { status?: WorkflowRunStatus; limit?: number }): Promise<WorkflowRunRecord[]>;
+  /**
+   * The tenants having runs (of a status): the one cross-tenant read, for a process recovering
+   * every tenant's interrupted runs at start-up. It returns tenant ids only, never their data.
+   */
+  listTenants(query?: { status?: WorkflowRunStatus }): Promise<string[]>;
   listNodes(tenantId: string, runId: string): Promise<WorkflowNodeRecord[]>;
   /** Every retained context write of the run, by version. */
   listContext(tenantId: string, runId: string): Promise<ContextWriteRecord[]>;

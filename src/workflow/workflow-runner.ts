@@ -81,8 +81,11 @@ export interface WorkflowRunner {
   get(runId: string, options?: { tenantId?: string }): Promise<WorkflowRunView>;
   /** The context of a run at a version (default: the latest still readable). */
   context(runId: string, options?: { tenantId?: string; version?: number }): Promise<Record<string, unknown>>;
-  /** The run's events from `afterSeq`, then live ones, ending when the run finishes or the runner closes. */
-  events(runId: string, options?: { tenantId?: string; afterSeq?: number }): AsyncIterable<WorkflowEventRecord>;
+  /**
+   * The run's events from `afterSeq`, then live ones, ending when the run finishes, the runner
+   * closes or `signal` aborts (a client that went away).
+   */
+  events(runId: string, options?: { tenantId?: string; afterSeq?: number; signal?: AbortSignal }): AsyncIterable<WorkflowEventRecord>;
   /** Stops scheduling and aborts running nodes without recording them as cancelled (like a crash). */
   close(): Promise<void>;
 }
@@ -908,7 +911,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     return manager.snapshot(contextOptions.version ?? manager.version);
   }
 
-  function events(runId: string, eventOptions: { tenantId?: string; afterSeq?: number } = {}): AsyncIterable<WorkflowEventRecord> {
+  function events(runId: string, eventOptions: { tenantId?: string; afterSeq?: number; signal?: AbortSignal } = {}): AsyncIterable<WorkflowEventRecord> {
     const tenantId = tenantOf(eventOptions.tenantId);
     return {
       async *[Symbol.asyncIterator]() {
@@ -918,6 +921,11 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
           live.push(emitted);
           wake?.();
         };
+        const { signal } = eventOptions;
+        const onAbort = () => wake?.();
+        // A function, not a property read: TypeScript would narrow `aborted` across the awaits.
+        const stopped = () => signal?.aborted === true;
+        signal?.addEventListener('abort', onAbort, { once: true });
         const run = active.get(key(tenantId, runId));
         run?.listeners.add(listener);
         try {
@@ -936,6 +944,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
           }
           if (run === undefined) return;
           for (;;) {
+            if (stopped()) return;
             while (live.length > 0) {
               const next = live.shift();
               if (next === undefined) return;
@@ -944,11 +953,13 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
               yield next;
               if (next.type === 'run-finished') return;
             }
+            if (stopped()) return;
             await new Promise<void>((resolve) => (wake = resolve));
             wake = undefined;
           }
         } finally {
           run?.listeners.delete(listener);
+          signal?.removeEventListener('abort', onAbort);
         }
       },
     };
