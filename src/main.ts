@@ -1,11 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino, type Logger } from 'pino';
+import { createSystemClock } from './core/index.ts';
 import type { PipewrightConfig } from './config/index.ts';
 import { createEngine, type Engine } from './engine/index.ts';
-import { createServer } from './server/index.ts';
+import { createSharedRateLimitStore } from './resilience/index.ts';
+import { createServer, loadConfiguredWorkflows, resumeInterruptedRuns } from './server/index.ts';
 import { createSqliteStore, type Store } from './store/index.ts';
 import { createBatchingRecorder, createMetrics, type Metrics, type TelemetryRecorder } from './telemetry/index.ts';
+import { createWorkflowRunner, type WorkflowRunner } from './workflow/index.ts';
 
 export interface RunningGateway {
   /** `http://127.0.0.1:4000` */
@@ -15,6 +18,8 @@ export interface RunningGateway {
   store: Store;
   metrics: Metrics;
   recorder: TelemetryRecorder;
+  /** Runs the config's workflows and inline ones posted to `/v1/workflows/runs`. */
+  workflows: WorkflowRunner;
   /** Graceful: stops accepting, lets in-flight requests finish (up to the grace period), flushes telemetry, closes the store. */
   close(): Promise<void>;
 }
@@ -37,6 +42,8 @@ export interface StartGatewayOptions {
 export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const { config } = options;
   const logger = options.logger ?? pino({ level: 'info' });
+  // Workflow files are checked before anything opens: a bad one stops the start-up with its path.
+  const definitions = loadConfiguredWorkflows(config);
   if (config.store.path !== ':memory:') mkdirSync(dirname(config.store.path), { recursive: true });
   const store = await createSqliteStore({ path: config.store.path });
   const metrics = createMetrics();
@@ -47,19 +54,25 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     metrics,
     onError: (error, dropped) => logger.error({ err: error, dropped }, 'telemetry write failed'),
   });
+  // With `redis` configured, rate limits hold across gateway processes (in-process while Redis is down).
+  const sharedLimits = config.redis === undefined ? undefined : createSharedRateLimitStore({ ...config.redis, clock: createSystemClock(), logger, registry: metrics.registry });
   const engine = createEngine({
     config,
     recorder,
     metrics,
+    ...(sharedLimits === undefined ? {} : { rateLimitStore: sharedLimits.store }),
     onBreakerTransition: (transition) => logger[transition.to === 'open' ? 'warn' : 'info']({ breaker: transition }, `circuit breaker ${transition.deployment}: ${transition.from} → ${transition.to} (${transition.reason})`),
   });
-  const app = createServer({ engine, config, metrics, logger });
+  const workflows = createWorkflowRunner({ engine, store: store.workflows, workflows: definitions });
+  const app = createServer({ engine, config, metrics, logger, workflows: { runner: workflows, store: store.workflows, definitions } });
   const host = options.host ?? config.server.host;
   await app.listen({ host, port: options.port ?? config.server.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? config.server.port);
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   let closing: Promise<void> | undefined;
+  // Runs a crash or restart left running continue here (this process owns the store).
+  await resumeInterruptedRuns({ runner: workflows, store: store.workflows, logger });
 
   async function shutdown(): Promise<void> {
     // Fastify's close waits for in-flight requests (streams included); the grace period bounds it.
@@ -74,7 +87,10 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     } finally {
       clearTimeout(grace);
       clearInterval(sweep);
+      // Running workflow nodes stop as in a crash: their runs stay `running`, resumed at the next start.
+      await workflows.close();
       await engine.close();
+      await sharedLimits?.close();
       await recorder.close();
       await store.close();
     }
@@ -87,6 +103,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     store,
     metrics,
     recorder,
+    workflows,
     close() {
       closing ??= shutdown();
       return closing;

@@ -148,10 +148,20 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   resilience: resilienceSchema.prefault({}),
+  /** Shared state across gateway processes: when set, rate limits are counted in Redis. */
+  redis: z
+    .strictObject({
+      url: z.string().regex(/^rediss?:\/\/[^\s]+$/, 'must be a redis:// or rediss:// URL'),
+      /** Prefix of every key Pipewright writes (every key also has a TTL). */
+      keyPrefix: z.string().min(1).max(100).default('pipewright:'),
+    })
+    .optional(),
   defaultTenant: id.default('default'),
   deployments: z.array(deploymentSchema).default([]),
   modelGroups: z.array(modelGroupSchema).default([]),
   stepTypes: z.array(stepTypeConfigSchema).default([]),
+  /** YAML workflow files the gateway serves (`POST /v1/workflows/runs` by id), relative to the working directory. */
+  workflows: z.array(z.string().min(1)).default([]),
 });
 
 export type PipewrightConfig = z.infer<typeof configSchema>;

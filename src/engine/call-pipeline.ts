@@ -13,6 +13,7 @@ import {
   type AttemptGuard,
   type Deadline,
   type RateLimitReservation,
+  type RateLimits,
   type Resilience,
 } from '../resilience/index.ts';
 import {
@@ -241,8 +242,14 @@ export function createCallPipeline(dependencies: CallPipelineDependencies) {
     let minimumWindow: number | undefined;
     /** The group where the prompt was found too long, if it was. */
     let contextExceededIn: string | undefined;
+    /** Every skipped deployment was out for a refused key: surface that (401/403), not a 503. */
+    let refusal: PipewrightError | null | undefined;
+    /** The rate-limited deployment to wait for in its fair queue, and the room taken there for the next pass. */
+    let queuedTurn: { deployment: string; subject: string; limits: RateLimits; retryInMs: number } | undefined;
+    let heldTurn: { deployment: string; reservation: RateLimitReservation } | undefined;
 
     const fail = (error: PipewrightError): never => {
+      heldTurn?.reservation.cancel();
       throw withAttempts(error, attempts);
     };
 
@@ -251,6 +258,7 @@ export function createCallPipeline(dependencies: CallPipelineDependencies) {
       let soonestRecoveryMs: number | null = null;
       let stopGroup = false;
       passes += 1;
+      queuedTurn = undefined;
       for (const deployment of candidates) {
         if (stopGroup) break;
         if (doneWith?.has(deployment.id) === true) continue;
@@ -263,6 +271,7 @@ export function createCallPipeline(dependencies: CallPipelineDependencies) {
         let admission = breakers.admit(deployment.id);
         if (!admission.admitted) {
           openReason = `${deployment.id}: ${admission.reason}`;
+          refusal = refusal === undefined || refusal !== null ? (admission.refusal ?? null) : null;
           // One entry per deployment skipped in a row: waiting passes do not repeat it.
           const previous = attempts.at(-1);
           if (previous?.deployment !== deployment.id || previous.errorCode !== 'gateway.circuit_open') attempts.push(skipped(deployment, group.name, 'gateway.circuit_open'));
@@ -282,7 +291,10 @@ export function createCallPipeline(dependencies: CallPipelineDependencies) {
         const limits = resilience.limitsOf(deployment.id);
         for (let tries = 1; ; tries++) {
           let reservation: RateLimitReservation | null = null;
-          if (limits !== undefined) {
+          if (heldTurn?.deployment === deployment.id) {
+            reservation = heldTurn.reservation;
+            heldTurn = undefined;
+          } else if (limits !== undefined) {
             const subject = `deployment:${deployment.id}`;
             const taken = await resilience.rateLimiter.tryAcquire(subject, limits, scope.estimateTokens());
             if (taken.reservation === null) {
@@ -292,6 +304,7 @@ export function createCallPipeline(dependencies: CallPipelineDependencies) {
               // Queue mode: come back when there is room, if that fits in the deadline.
               if (resilience.tenants.overflow === 'queue' && Number.isFinite(taken.retryInMs)) {
                 soonestRecoveryMs = soonestRecoveryMs === null ? taken.retryInMs : Math.min(soonestRecoveryMs, taken.retryInMs);
+                if (queuedTurn === undefined || taken.retryInMs < queuedTurn.retryInMs) queuedTurn = { deployment: deployment.id, subject, limits, retryInMs: taken.retryInMs };
               }
               break;
             }
@@ -306,6 +319,7 @@ export function createCallPipeline(dependencies: CallPipelineDependencies) {
             upstreamMs += durationMs;
             attempts.push({ deployment: deployment.id, provider: deployment.provider, modelGroup: group.name, errorCode: null, errorKind: null, durationMs, retry: tries > 1 });
             const probe = admission.probe;
+            heldTurn?.reservation.cancel();
             let settled = false;
             return {
               value,
@@ -386,24 +400,33 @@ export function createCallPipeline(dependencies: CallPipelineDependencies) {
           else minimumWindow = Math.max(minimumWindow ?? 0, deployment.contextWindow);
         }
       }
+      heldTurn?.reservation.cancel(); // a turn taken for a deployment this pass did not reach
+      heldTurn = undefined;
       // A deployment of this group recovers soon (its breaker half-opens, a 429's retry-after ends):
       // wait for it when that fits in the deadline, rather than failing at once.
       if (soonestRecoveryMs !== null && passes < 100 && waitedMs + soonestRecoveryMs <= resilience.waitForRecoveryMs && soonestRecoveryMs < deadline.remainingMs()) {
         const pause = Math.max(1, soonestRecoveryMs);
+        const waitStart = clock.monotonic();
         try {
-          await clock.sleep(pause, deadline.signal);
+          // Waiting for a rate limit: in the deployment's queue, taking turns fairly with other tenants.
+          if (queuedTurn?.retryInMs === soonestRecoveryMs) {
+            const wait = { maxWaitMs: Math.min(resilience.waitForRecoveryMs - waitedMs, deadline.remainingMs()), signal: deadline.signal, tenant: scope.tenantId };
+            heldTurn = { deployment: queuedTurn.deployment, reservation: await resilience.rateLimiter.acquire(queuedTurn.subject, queuedTurn.limits, scope.estimateTokens(), wait) };
+          } else await clock.sleep(pause, deadline.signal);
         } catch (aborted) {
+          if (!deadline.expired() && scope.options.signal?.aborted !== true && PipewrightError.isInstance(aborted)) return fail(aborted);
           return fail(
             deadline.expired()
               ? createDeadlineExceededError(deadline.timeoutMs, aborted)
               : new ProviderError({ kind: 'aborted', message: 'the caller aborted the call while it waited for a deployment to recover', provider: 'pipewright', cause: aborted }),
           );
         }
-        waitedMs += pause;
-        upstreamMs += pause;
+        const waited = Math.max(1, clock.monotonic() - waitStart);
+        waitedMs += waited;
+        upstreamMs += waited;
         continue;
       }
-      if (lastError === undefined && openReason !== undefined) lastError = createCircuitOpenError(group.name, soonestRecoveryMs, openReason);
+      if (lastError === undefined && openReason !== undefined) lastError = refusal ?? createCircuitOpenError(group.name, soonestRecoveryMs, openReason);
       // The next group, by the class of the last error.
       visited ??= new Set([scope.group.name]);
       visited.add(group.name);

@@ -49,3 +49,33 @@ test('a waiter whose request is aborted leaves the line', async () => {
   await assert.rejects(waiting, (error: unknown) => PipewrightError.isInstance(error) && error.code === 'gateway.overloaded');
   assert.equal(bulkhead.queued('k'), 0);
 });
+
+test('a shared key hands freed slots round-robin between tenants: 100 noisy waiters do not starve one quiet waiter', async () => {
+  const clock = createFakeClock();
+  const bulkhead = createBulkhead({ clock });
+  assert.ok(bulkhead.tryAcquire('deployment:shared', 1));
+  const served: string[] = [];
+  const noisy = Array.from({ length: 100 }, (_, index) => bulkhead.acquire('deployment:shared', 1, { maxWaitMs: 60_000, tenant: 'noisy' }).then(() => served.push(`noisy ${index}`)));
+  const quiet = bulkhead.acquire('deployment:shared', 1, { maxWaitMs: 60_000, tenant: 'quiet' }).then(() => served.push('quiet'));
+  for (let index = 0; index < 101; index++) {
+    bulkhead.release('deployment:shared');
+    await clock.advance(0);
+  }
+  await Promise.all([...noisy, quiet]);
+  assert.ok(served.indexOf('quiet') <= 1, `quiet served at turn ${served.indexOf('quiet')}`);
+  assert.equal(bulkhead.queued('deployment:shared'), 0);
+  bulkhead.release('deployment:shared');
+  assert.equal(bulkhead.inFlight('deployment:shared'), 0);
+  assert.equal(clock.pendingTimers(), 0, 'every wait timer was cancelled');
+});
+
+test('the line is bounded: past it a waiter is refused at once', async () => {
+  const bulkhead = createBulkhead({ clock: createFakeClock(), queue: { maxPerTenant: 2 } });
+  assert.ok(bulkhead.tryAcquire('k', 1));
+  const waiting = [bulkhead.acquire('k', 1, { maxWaitMs: 1_000, tenant: 't' }), bulkhead.acquire('k', 1, { maxWaitMs: 1_000, tenant: 't' })];
+  await assert.rejects(bulkhead.acquire('k', 1, { maxWaitMs: 1_000, tenant: 't' }), (error: unknown) => PipewrightError.isInstance(error) && error.code === 'gateway.overloaded');
+  assert.equal(bulkhead.queued('k'), 2);
+  bulkhead.release('k');
+  bulkhead.release('k');
+  await Promise.all(waiting);
+});

@@ -1,12 +1,14 @@
 import { PipewrightError, scheduleOnClock, type Clock } from '../core/index.ts';
+import { createFairQueue, type FairQueue, type FairQueueBounds } from './fair-queue.ts';
 
 interface Waiter {
+  tenant: string;
   grant(): void;
 }
 
 interface Compartment {
   inFlight: number;
-  queue: Waiter[];
+  queue: FairQueue<Waiter>;
 }
 
 /**
@@ -17,10 +19,11 @@ export interface Bulkhead {
   /** Takes a slot when fewer than `limit` calls are in flight under `key`. */
   tryAcquire(key: string, limit: number): boolean;
   /**
-   * Takes a slot, waiting in line (first come, first served) for at most `maxWaitMs` or until the
-   * signal aborts. Rejects with `gateway.overloaded` when the wait ends without a slot.
+   * Takes a slot, waiting in line for at most `maxWaitMs` or until the signal aborts: waiters
+   * take turns by `tenant` (round-robin), first come first served within a tenant. Rejects with
+   * `gateway.overloaded` when the wait ends without a slot or the line is full.
    */
-  acquire(key: string, limit: number, wait: { maxWaitMs: number; signal?: AbortSignal | undefined }): Promise<void>;
+  acquire(key: string, limit: number, wait: { maxWaitMs: number; signal?: AbortSignal | undefined; tenant?: string | undefined }): Promise<void>;
   release(key: string): void;
   inFlight(key: string): number;
   /** Requests waiting for a slot under `key`. */
@@ -28,22 +31,23 @@ export interface Bulkhead {
 }
 
 /**
- * Creates a keyed bulkhead. Slots are handed over to the oldest waiter on release, so a waiter
- * can never be overtaken by a newcomer.
+ * Creates a keyed bulkhead. On release a slot is handed over to the next waiter in turn (round-
+ * robin between tenants), so a waiter is never overtaken by a newcomer and a tenant with many
+ * waiters cannot starve one with a single waiter. The line is bounded (`queue`).
  *
  * @example
  * const bulkhead = createBulkhead({ clock });
  * await bulkhead.acquire(`tenant:${tenantId}`, 20, { maxWaitMs: 5_000, signal });
  * try { await call(); } finally { bulkhead.release(`tenant:${tenantId}`); }
  */
-export function createBulkhead(options: { clock: Clock }): Bulkhead {
+export function createBulkhead(options: { clock: Clock; queue?: FairQueueBounds | undefined }): Bulkhead {
   const { clock } = options;
   const compartments = new Map<string, Compartment>();
 
   function compartment(key: string): Compartment {
     let found = compartments.get(key);
     if (found === undefined) {
-      found = { inFlight: 0, queue: [] };
+      found = { inFlight: 0, queue: createFairQueue<Waiter>(options.queue) };
       compartments.set(key, found);
     }
     return found;
@@ -52,14 +56,14 @@ export function createBulkhead(options: { clock: Clock }): Bulkhead {
   return {
     tryAcquire(key, limit) {
       const found = compartment(key);
-      if (found.inFlight >= limit || found.queue.length > 0) return false;
+      if (found.inFlight >= limit || found.queue.size > 0) return false;
       found.inFlight += 1;
       return true;
     },
 
     acquire(key, limit, wait) {
       const found = compartment(key);
-      if (found.inFlight < limit && found.queue.length === 0) {
+      if (found.inFlight < limit && found.queue.size === 0) {
         found.inFlight += 1;
         return Promise.resolve();
       }
@@ -68,6 +72,7 @@ export function createBulkhead(options: { clock: Clock }): Bulkhead {
         let cancelTimer: () => void = () => undefined;
         const onAbort = (): void => giveUp();
         const waiter: Waiter = {
+          tenant: wait.tenant ?? '',
           grant() {
             cleanup();
             resolve();
@@ -78,13 +83,14 @@ export function createBulkhead(options: { clock: Clock }): Bulkhead {
           wait.signal?.removeEventListener('abort', onAbort);
         }
         function giveUp(): void {
-          const index = found.queue.indexOf(waiter);
-          if (index === -1) return;
-          found.queue.splice(index, 1);
+          if (!found.queue.remove(waiter.tenant, waiter)) return;
           cleanup();
           reject(createOverloadedError(key, limit));
         }
-        found.queue.push(waiter);
+        if (!found.queue.push(waiter.tenant, waiter)) {
+          reject(createOverloadedError(key, limit));
+          return;
+        }
         wait.signal?.addEventListener('abort', onAbort, { once: true });
         cancelTimer = scheduleOnClock(clock, wait.maxWaitMs, giveUp);
       });
@@ -104,7 +110,7 @@ export function createBulkhead(options: { clock: Clock }): Bulkhead {
     },
 
     inFlight: (key) => compartments.get(key)?.inFlight ?? 0,
-    queued: (key) => compartments.get(key)?.queue.length ?? 0,
+    queued: (key) => compartments.get(key)?.queue.size ?? 0,
   };
 }
 

@@ -95,7 +95,14 @@ test('a 401/403 takes the deployment out until its configuration changes', async
   fail(breakers, 'authentication', 1);
   assert.equal(breakers.state('d'), 'open');
   await clock.advance(3_600_000);
-  assert.deepEqual(breakers.admit('d'), { admitted: false, retryInMs: null, reason: 'credentials refused (provider.authentication): out until its configuration changes' });
+  const admission = breakers.admit('d');
+  assert.ok(!admission.admitted);
+  assert.equal(admission.retryInMs, null);
+  assert.equal(admission.reason, 'credentials refused (provider.authentication): out until its configuration changes');
+  // What the caller is told: the original class, not "circuit open".
+  assert.equal(admission.refusal?.code, 'provider.authentication');
+  assert.equal(admission.refusal?.deployment, 'd');
+  assert.match(admission.refusal?.message ?? '', /refused the key of deployment d.*until its configuration/);
   breakers.register('d', defaultBreakerPolicy, 'hash-1');
   assert.equal(breakers.state('d'), 'open', 'the same key stays out');
   breakers.register('d', defaultBreakerPolicy, 'hash-2');

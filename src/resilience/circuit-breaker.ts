@@ -58,7 +58,15 @@ export interface BreakerSnapshot {
   retryInMs: number | null;
 }
 
-export type BreakerAdmission = { admitted: true; probe: boolean } | { admitted: false; retryInMs: number | null; reason: string };
+export type BreakerAdmission =
+  | { admitted: true; probe: boolean }
+  | {
+      admitted: false;
+      retryInMs: number | null;
+      reason: string;
+      /** Set when it is out because the provider refused its credentials: the error to surface, in its own class (401/403). */
+      refusal?: ProviderError | undefined;
+    };
 
 export interface CircuitBreakers {
   /** Declares a deployment. A changed configuration hash lifts a 401/403 exclusion. */
@@ -100,6 +108,8 @@ interface Breaker {
   openUntil: number;
   /** Open only because a 429 asked us to wait: closes by itself when the wait is over, no probe needed. */
   paused: boolean;
+  /** While out for refused credentials: what the caller is told instead of "circuit open". */
+  refusal: ProviderError | undefined;
   probesInFlight: number;
   probeSuccesses: number;
   lastProbeAt: number;
@@ -138,6 +148,7 @@ export function createCircuitBreakers(options: { clock: Clock; onTransition?: ((
       opens: 0,
       openUntil: 0,
       paused: false,
+      refusal: undefined,
       probesInFlight: 0,
       probeSuccesses: 0,
       lastProbeAt: 0,
@@ -247,7 +258,7 @@ export function createCircuitBreakers(options: { clock: Clock; onTransition?: ((
       if (breaker.state === 'closed') return { admitted: true, probe: false };
       const now = clock.monotonic();
       if (breaker.state === 'open') {
-        if (now < breaker.openUntil) return { admitted: false, retryInMs: retryIn(breaker), reason: breaker.reason ?? 'open' };
+        if (now < breaker.openUntil) return { admitted: false, retryInMs: retryIn(breaker), reason: breaker.reason ?? 'open', ...(breaker.openUntil === Infinity ? { refusal: breaker.refusal } : {}) };
         if (breaker.paused) {
           breaker.paused = false;
           transition(deployment, breaker, 'closed', "the provider's retry-after has passed");
@@ -292,6 +303,7 @@ export function createCircuitBreakers(options: { clock: Clock; onTransition?: ((
       const providerError = error as ProviderError;
       if (credentialKinds.has(providerError.kind)) {
         breaker.openUntil = Infinity;
+        breaker.refusal = createCredentialsRefusedError(deployment, providerError);
         breaker.paused = false;
         breaker.opens += 1;
         breaker.probesInFlight = 0;
@@ -362,4 +374,21 @@ export function createCircuitBreakers(options: { clock: Clock; onTransition?: ((
       return out;
     },
   };
+}
+
+/**
+ * What a caller is told about a deployment that is out because the provider refused its key: the
+ * original class (401 `provider.authentication`, 403 `provider.permission_denied`), not a 503.
+ *
+ * @example
+ * createCredentialsRefusedError('gpt-eu', refusal).message; // "the provider refused the key of deployment gpt-eu (…); it stays out until its configuration changes"
+ */
+export function createCredentialsRefusedError(deployment: string, refusal: ProviderError): ProviderError {
+  const { details: _details, ...options } = refusal.toOptions();
+  return new ProviderError({
+    ...options,
+    deployment,
+    message: `the provider refused the key of deployment ${deployment} (${refusal.upstreamStatus ?? refusal.code}: ${refusal.message}); it stays out until its configuration (key, URL or headers) changes`,
+    cause: refusal,
+  });
 }

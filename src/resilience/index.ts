@@ -17,6 +17,7 @@ export {
   type BreakerAdmission,
 } from './circuit-breaker.ts';
 export { createBulkhead, createOverloadedError, type Bulkhead } from './bulkhead.ts';
+export { createCredentialsRefusedError } from './circuit-breaker.ts';
 export { orderDeployments, createDeploymentStats, balancingStrategies, type BalancingStrategy, type DeploymentStats } from './load-balancer.ts';
 export { createResilience, type Resilience, type ResilienceOptions, type AttemptPolicy, type PolicyOverride } from './create-resilience.ts';
 export {
@@ -28,6 +29,9 @@ export {
   type RateLimitStore,
   type RateLimits,
   type RateLimitReservation,
+  type RateLimitWait,
 } from './rate-limiter.ts';
 export { createRedisRateLimitStore } from './redis-rate-limit-store.ts';
 export { readRateLimitPause } from './read-rate-limit-pause.ts';
+export { createFairQueue, type FairQueue, type FairQueueBounds } from './fair-queue.ts';
+export { createFallbackRateLimitStore, createSharedRateLimitStore, type SharedRateLimitStore, type SharedRateLimitStoreOptions, type StoreLogger } from './create-shared-rate-limit-store.ts';

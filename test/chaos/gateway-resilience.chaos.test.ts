@@ -2,6 +2,7 @@
 // and a bulkhead's 429 with retry-after, against the real sim.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { countSimRequests } from '../../src/providers/sim/index.ts';
 import { startTestStack, testMasterKey, type TestStack } from '../support/start-test-stack.ts';
 
 let stack: TestStack;
@@ -54,9 +55,15 @@ describe('gateway resilience', () => {
     assert.equal(badKey?.retryInMs, null);
     assert.match(badKey?.reason ?? '', /credentials refused/);
     assert.equal(body.data.find((entry) => entry.deployment === 'sim-openai')?.state, 'closed');
+    const callsBefore = countSimRequests(stack.sim.stats());
     const again = await chat('bad-key');
-    assert.equal(again.status, 503, 'no call is made with a key known to be refused');
-    assert.equal(((await again.json()) as { error: { code: string } }).error.code, 'gateway.circuit_open');
+    assert.equal(countSimRequests(stack.sim.stats()), callsBefore, 'no call is made with a key known to be refused');
+    // The only reason the group cannot answer is the refused key: the caller is told so, as a 401.
+    assert.equal(again.status, 401);
+    const { error } = (await again.json()) as { error: { code: string; message: string; details?: { attempts?: Array<{ deployment: string; errorCode: string }> } } };
+    assert.equal(error.code, 'provider.authentication');
+    assert.deepEqual(error.details?.attempts?.map((attempt) => [attempt.deployment, attempt.errorCode]), [['sim-bad-key', 'gateway.circuit_open']]);
+    assert.match(error.message, /refused the key of deployment sim-bad-key.*until its configuration .*changes/);
   });
 
   test('/metrics exposes pipewright_circuit_state per deployment', async () => {

@@ -213,6 +213,59 @@ describe('chaos: the sim injects faults, the engine absorbs them', () => {
     assert.equal(countSimRequests(sim.stats(), { model: 'model-unused' }), 0, 'nothing is replayed once content was sent');
   });
 
+  test('a malformed chunk after content has been sent ends the stream with an error, never a clean finish', async () => {
+    const engine = engineFor({
+      deployments: [simDeployment('garbled-late', 'model-garbled-late', { fault: 'malformed-chunk=4' }), simDeployment('untouched', 'model-untouched')],
+      modelGroups: [{ name: 'main', deployments: ['garbled-late', 'untouched'] }],
+    });
+    const stream = await engine.chatStream({ ...ask('main', 'a long story about mountains and rivers'), stream: true });
+    let received = '';
+    let finishReason: string | null | undefined;
+    const error = await (async () => {
+      for await (const part of stream.chunks) {
+        received += part.choices[0]?.delta.content ?? '';
+        finishReason ??= part.choices[0]?.finish_reason;
+      }
+    })().then(
+      () => null,
+      (caught: unknown) => caught,
+    );
+    assert.ok(received.length > 0, 'content had reached the client');
+    assert.ok(PipewrightError.isInstance(error), 'the stream did not end cleanly');
+    assert.equal(error.code, 'provider.malformed_response');
+    assert.equal(finishReason ?? null, null, 'no finish_reason was ever sent: the answer is not passed off as complete');
+    assert.deepEqual(failedAttempts(error).map((attempt) => attempt.deployment), ['garbled-late']);
+    assert.equal(countSimRequests(sim.stats(), { model: 'model-untouched' }), 0, 'nothing is replayed once content was sent');
+    const done = await stream.done;
+    assert.equal(done.deployment, 'garbled-late');
+  });
+
+  test('a stream during an outage of the primary falls back before its first byte: one complete answer from the secondary', async () => {
+    const engine = engineFor({
+      deployments: [simDeployment('down-primary', 'model-down-primary'), simDeployment('up-secondary', 'model-up-secondary')],
+      modelGroups: [{ name: 'main', deployments: ['down-primary', 'up-secondary'] }],
+      resilience: { retry: { maxAttempts: 2, initialDelayMs: 5, maxDelayMs: 10 } },
+    });
+    sim.setConfig({ rules: [{ match: { model: 'model-down-primary' }, outages: [{ fromMs: 0, toMs: 3_600_000 }] }] });
+    try {
+      const stream = await engine.chatStream({ ...ask('main', 'stream through the outage'), stream: true });
+      assert.equal(stream.meta.deployment, 'up-secondary', 'the headers already name the deployment that answers');
+      const text = await drain(stream.chunks);
+      assert.match(text, /^\[simulated\].*stream through the outage/s, 'one complete answer, nothing from the failed attempts');
+      assert.deepEqual(
+        stream.meta.attempts.map((attempt) => [attempt.deployment, attempt.errorCode]),
+        [
+          ['down-primary', 'provider.overloaded'],
+          ['down-primary', 'provider.overloaded'],
+          ['up-secondary', null],
+        ],
+      );
+      assert.equal(countSimRequests(sim.stats(), { model: 'model-down-primary', outcome: 'ok' }), 0);
+    } finally {
+      sim.setConfig({ rules: [] });
+    }
+  });
+
   test('a slow first token times out and falls back; the deadline header bounds a hanging upstream', async () => {
     const engine = engineFor({
       deployments: [simDeployment('sluggish', 'model-sluggish', { fault: 'ttft=2000' }), simDeployment('quick', 'model-quick'), simDeployment('hang', 'model-hang', { fault: 'timeout' })],

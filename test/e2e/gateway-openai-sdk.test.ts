@@ -125,8 +125,11 @@ describe('errors arrive as the SDK own error classes', () => {
     await assert.rejects(client.chat.completions.create({ model: 'down', messages: [{ role: 'user', content: 'x' }] }), OpenAI.InternalServerError);
   });
 
-  test('a bad upstream key is reported, not hidden', async () => {
-    await assert.rejects(client.chat.completions.create({ model: 'bad-key', messages: [{ role: 'user', content: 'x' }] }), (error: unknown) => error instanceof OpenAI.APIError && (error as InstanceType<typeof OpenAI.APIError>).code === 'provider.authentication');
+  test('a bad upstream key is reported, not hidden, also once the breaker has taken the deployment out', async () => {
+    const refused = (error: unknown) => error instanceof OpenAI.APIError && error.status === 401 && error.code === 'provider.authentication';
+    await assert.rejects(client.chat.completions.create({ model: 'bad-key', messages: [{ role: 'user', content: 'x' }] }), refused);
+    // The second call makes no upstream call (the key is known to be refused) but says why, as a 401.
+    await assert.rejects(client.chat.completions.create({ model: 'bad-key', messages: [{ role: 'user', content: 'x' }] }), (error: unknown) => refused(error) && /until its configuration/.test((error as Error).message));
   });
 
   test('a group falls back past a down deployment', async () => {
