@@ -27,7 +27,8 @@ export const defaultBreakerPolicy: Readonly<BreakerPolicy> = {
   minimumCalls: 10,
   windowMs: 60_000,
   openMs: 5_000,
-  maxOpenMs: 60_000,
+  // Short enough that a recovered deployment is probed within seconds of an outage ending.
+  maxOpenMs: 10_000,
   halfOpenProbes: 1,
 };
 
