@@ -50,6 +50,8 @@ export const rateLimitsSchema = z.strictObject({
 export const resilienceSchema = z.strictObject({
   /** The default overall deadline of a request; none when unset. */
   deadlineMs: positiveMilliseconds.optional(),
+  /** TCP (and TLS) connect timeout for every upstream; a slow connect is a retryable `provider.timeout`. */
+  connectTimeoutMs: positiveMilliseconds.default(10_000),
   retry: retrySchema.optional(),
   timeouts: timeoutsSchema.optional(),
   breaker: breakerSchema.optional(),

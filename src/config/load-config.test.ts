@@ -107,3 +107,8 @@ test('loadConfigFile reports YAML syntax errors with the file name', () => {
   assert.deepEqual(loadConfigFile(good, {}).modelGroups, []);
   assert.throws(() => loadConfigFile(join(dir, 'missing.yaml'), {}), (error: unknown) => error instanceof ConfigError && /cannot read/.test(error.message));
 });
+
+test('resilience.connectTimeoutMs defaults to 10 s and must be positive', () => {
+  assert.equal(parseConfig({}).resilience.connectTimeoutMs, 10_000);
+  assert.throws(() => parseConfig({ resilience: { connectTimeoutMs: 0 } }), (error: unknown) => error instanceof ConfigError && error.param === 'resilience.connectTimeoutMs');
+});

@@ -77,7 +77,7 @@ export function createEngine(options: EngineOptions): Engine {
   const deployments: Deployment[] = config.deployments.map(toDeployment);
   const catalog = createModelCatalog(config.modelGroups, deployments);
   const ownsClient = options.client === undefined;
-  const client = options.client ?? createProviderClient();
+  const client = options.client ?? createProviderClient({ transportOptions: { connectTimeoutMs: config.resilience.connectTimeoutMs } });
   const prices = options.prices ?? createPriceCatalog({ overrides: priceOverrides(config) });
   const clock = options.clock ?? createSystemClock();
   const resilience = createResilienceFromConfig(config, clock, options);
