@@ -31,6 +31,7 @@ export {
   type RunStepOptions,
 } from './engine/index.ts';
 export { startGateway, type RunningGateway, type StartGatewayOptions } from './main.ts';
+export { createPipewright, type Pipewright, type PipewrightOptions, type PipewrightWorkflows } from './pipewright.ts';
 export { createServer } from './server/index.ts';
 export {
   createWorkflowRunner,

@@ -6,6 +6,7 @@ export { migrations, createMigrationProvider } from './migrations/index.ts';
 export { toStoreError } from './store-error.ts';
 export type {
   ContextWriteRecord,
+  ModelCallRecord,
   WorkflowCommit,
   WorkflowErrorRecord,
   WorkflowEventRecord,

@@ -3,6 +3,7 @@ import { InvalidRequestError, PipewrightError } from '../core/index.ts';
 import { toStoreError } from './store-error.ts';
 import type {
   ContextWriteRecord,
+  ModelCallRecord,
   WorkflowCommit,
   WorkflowErrorRecord,
   WorkflowEventRecord,
@@ -81,6 +82,16 @@ export interface WorkflowEventsTable {
   data_json: string;
 }
 
+export interface WorkflowModelCallsTable {
+  tenant_id: string;
+  idempotency_key: string;
+  run_id: string;
+  node_id: string;
+  output_json: string;
+  cost_usd: number;
+  created_at: BigInt;
+}
+
 // A type alias (not an interface) so it satisfies `Kysely.withTables`' index-signature constraint.
 export type WorkflowDatabase = {
   workflow_runs: WorkflowRunsTable;
@@ -88,6 +99,7 @@ export type WorkflowDatabase = {
   workflow_context: WorkflowContextTable;
   workflow_blobs: WorkflowBlobsTable;
   workflow_events: WorkflowEventsTable;
+  workflow_model_calls: WorkflowModelCallsTable;
 };
 
 const maxRunsLimit = 1_000;
@@ -150,6 +162,9 @@ export function createKyselyWorkflowStore(db: Kysely<WorkflowDatabase>): Workflo
     events.forEach((event) => checkOwner(event, tenantId, runId, 'event'));
     for (let start = 0; start < events.length; start += rowsPerStatement) {
       await transaction.insertInto('workflow_events').values(events.slice(start, start + rowsPerStatement).map(toEventRow)).execute();
+    }
+    if (commit.clearModelCalls === true) {
+      await transaction.deleteFrom('workflow_model_calls').where('tenant_id', '=', tenantId).where('run_id', '=', runId).execute();
     }
   }
 
@@ -256,6 +271,32 @@ export function createKyselyWorkflowStore(db: Kysely<WorkflowDatabase>): Workflo
         return rows.map(toEventRecord);
       } catch (error) {
         throw toStoreError(error, `list of events of run ${runId}`);
+      }
+    },
+
+    async saveModelCall(record) {
+      checkTenant(record.tenantId);
+      if (typeof record.idempotencyKey !== 'string' || record.idempotencyKey.length === 0) {
+        throw new InvalidRequestError({ message: 'idempotencyKey is required to store a model call', param: 'idempotencyKey' });
+      }
+      try {
+        await db
+          .insertInto('workflow_model_calls')
+          .values(toModelCallRow(record))
+          .onConflict((conflict) => conflict.columns(['tenant_id', 'idempotency_key']).doNothing())
+          .execute();
+      } catch (error) {
+        throw toStoreError(error, `save of model call ${record.idempotencyKey}`);
+      }
+    },
+
+    async getModelCall(tenantId, idempotencyKey) {
+      checkTenant(tenantId);
+      try {
+        const row = await db.selectFrom('workflow_model_calls').selectAll().where('tenant_id', '=', tenantId).where('idempotency_key', '=', idempotencyKey).executeTakeFirst();
+        return row === undefined ? undefined : toModelCallRecord(row);
+      } catch (error) {
+        throw toStoreError(error, `read of model call ${idempotencyKey}`);
       }
     },
   };
@@ -410,5 +451,29 @@ function toEventRecord(row: Selectable<WorkflowEventsTable>): WorkflowEventRecor
     type: row.type,
     nodeId: row.node_id,
     data: JSON.parse(row.data_json) as Record<string, unknown>,
+  };
+}
+
+function toModelCallRow(record: ModelCallRecord): Insertable<WorkflowModelCallsTable> {
+  return {
+    tenant_id: record.tenantId,
+    idempotency_key: record.idempotencyKey,
+    run_id: record.runId,
+    node_id: record.nodeId,
+    output_json: record.outputJson,
+    cost_usd: record.costUsd,
+    created_at: record.createdAt,
+  };
+}
+
+function toModelCallRecord(row: Selectable<WorkflowModelCallsTable>): ModelCallRecord {
+  return {
+    tenantId: row.tenant_id,
+    idempotencyKey: row.idempotency_key,
+    runId: row.run_id,
+    nodeId: row.node_id,
+    outputJson: row.output_json,
+    costUsd: Number(row.cost_usd),
+    createdAt: Number(row.created_at),
   };
 }

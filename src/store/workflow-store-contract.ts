@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { PipewrightError } from '../core/index.ts';
 import type { Store } from './store.ts';
-import type { ContextWriteRecord, WorkflowEventRecord, WorkflowNodeRecord, WorkflowRunRecord } from './workflow-store.ts';
+import type { ContextWriteRecord, ModelCallRecord, WorkflowEventRecord, WorkflowNodeRecord, WorkflowRunRecord } from './workflow-store.ts';
 
 export interface WorkflowStoreContractOptions {
   /** Shown in the test names. */
@@ -153,6 +153,32 @@ export function runWorkflowStoreContract(options: WorkflowStoreContractOptions):
       });
     });
 
+    test('a model call result is stored once per tenant and key, read back, and cleared with its finished run', async () => {
+      await withStore(async (store) => {
+        const run = runRecord();
+        await store.workflows.createRun(run);
+        assert.equal(await store.workflows.getModelCall('tenant_a', 'run_1:draft:1'), undefined);
+        const paid = modelCall();
+        await store.workflows.saveModelCall(paid);
+        assert.deepEqual(await store.workflows.getModelCall('tenant_a', 'run_1:draft:1'), paid);
+        // The first result of a key wins: a replayed save cannot overwrite what was paid for.
+        await store.workflows.saveModelCall(modelCall({ outputJson: '"another answer"', costUsd: 9 }));
+        assert.deepEqual(await store.workflows.getModelCall('tenant_a', 'run_1:draft:1'), paid);
+        // Tenant-scoped: the same key of another tenant is another call.
+        assert.equal(await store.workflows.getModelCall('tenant_b', 'run_1:draft:1'), undefined);
+        await store.workflows.saveModelCall(modelCall({ tenantId: 'tenant_b', outputJson: '"b"' }));
+        assert.equal((await store.workflows.getModelCall('tenant_b', 'run_1:draft:1'))?.outputJson, '"b"');
+        await assert.rejects(store.workflows.getModelCall('', 'run_1:draft:1'), (error: unknown) => isCode(error, 'request.invalid', 'tenantId'));
+        await assert.rejects(store.workflows.saveModelCall(modelCall({ idempotencyKey: '' })), (error: unknown) => isCode(error, 'request.invalid', 'idempotencyKey'));
+
+        await store.workflows.saveModelCall(modelCall({ idempotencyKey: 'run_2:draft:1', runId: 'run_2' }));
+        await store.workflows.commit('tenant_a', run.runId, { run: { ...run, status: 'succeeded' }, clearModelCalls: true });
+        assert.equal(await store.workflows.getModelCall('tenant_a', 'run_1:draft:1'), undefined);
+        assert.notEqual(await store.workflows.getModelCall('tenant_a', 'run_2:draft:1'), undefined, 'another run keeps its calls');
+        assert.notEqual(await store.workflows.getModelCall('tenant_b', 'run_1:draft:1'), undefined, 'another tenant keeps its calls');
+      });
+    });
+
     test('runs, nodes and context survive a reopen', { skip: persistent ? false : 'not a persistent store' }, async () => {
       const location = `workflow_${randomBytes(6).toString('hex')}`;
       const run = runRecord();
@@ -221,6 +247,10 @@ function nodeRecord(fields: Partial<WorkflowNodeRecord> = {}): WorkflowNodeRecor
 
 function contextWrite(fields: Partial<ContextWriteRecord> = {}): ContextWriteRecord {
   return { tenantId: 'tenant_a', runId: 'run_1', version: 0, field: 'topic', valueJson: '"tea"', blobHash: null, nodeId: null, time: 1_700_000_000_000, ...fields };
+}
+
+function modelCall(fields: Partial<ModelCallRecord> = {}): ModelCallRecord {
+  return { tenantId: 'tenant_a', idempotencyKey: 'run_1:draft:1', runId: 'run_1', nodeId: 'draft', outputJson: '{"text":"paid once"}', costUsd: 0.0042, createdAt: 1_700_000_000_000, ...fields };
 }
 
 function eventRecord(fields: Partial<WorkflowEventRecord> = {}): WorkflowEventRecord {

@@ -83,6 +83,23 @@ export interface WorkflowEventRecord {
   data: Record<string, unknown>;
 }
 
+/**
+ * The result of a completed model call of a node, kept under its idempotency key so a resume that
+ * re-issues the call replays it instead of paying again.
+ */
+export interface ModelCallRecord {
+  tenantId: string;
+  /** `runId:nodeId:attempt` (plus `:item` in a map, `:substitute` for a substitute). */
+  idempotencyKey: string;
+  runId: string;
+  nodeId: string;
+  /** The model's answer as JSON (a step type's output, or a chat answer's text). */
+  outputJson: string;
+  /** What the call cost when it was paid. */
+  costUsd: number;
+  createdAt: number;
+}
+
 /** Everything one node transition changes, written in one transaction. */
 export interface WorkflowCommit {
   /** The whole run record, inserted or replaced. */
@@ -95,6 +112,8 @@ export interface WorkflowCommit {
   deleteContext?: Array<{ field: string; version: number }>;
   blobs?: Array<{ hash: string; content: string }>;
   events?: WorkflowEventRecord[];
+  /** Deletes the run's stored model-call results (the run finished: nothing will replay them). */
+  clearModelCalls?: boolean;
 }
 
 /**
@@ -127,4 +146,11 @@ export interface WorkflowStore {
   getBlob(tenantId: string, hash: string): Promise<string | undefined>;
   /** Events after `afterSeq` (exclusive), oldest first. */
   listEvents(tenantId: string, runId: string, query?: { afterSeq?: number; limit?: number }): Promise<WorkflowEventRecord[]>;
+  /**
+   * Stores a completed model call's result under (tenant, idempotency key), durably before it
+   * resolves. The first result stored for a key wins: a second save of the key changes nothing.
+   */
+  saveModelCall(record: ModelCallRecord): Promise<void>;
+  /** The stored result of a model call, or undefined when the key never completed. */
+  getModelCall(tenantId: string, idempotencyKey: string): Promise<ModelCallRecord | undefined>;
 }

@@ -55,6 +55,25 @@ function lookup(reference: Reference, scope: BindingScope, loaded: ReadonlyMap<s
 export interface NodeCallResult {
   output: unknown;
   costUsd: number;
+  /** The model call was not made: its stored result (paid once, before a crash) was replayed. */
+  replayed?: boolean;
+  /** Why a completed model call's result could not be stored (a resume would pay for it again). */
+  notStored?: string;
+}
+
+/** The model's answer and what it cost: what a node's model call stores under its idempotency key. */
+export interface ModelCallResult {
+  output: unknown;
+  costUsd: number;
+}
+
+/**
+ * Where a run keeps its completed model calls by idempotency key, so a call re-issued after a
+ * crash returns the paid result instead of calling the provider again.
+ */
+export interface ModelCallJournal {
+  find(idempotencyKey: string): Promise<ModelCallResult | undefined>;
+  save(idempotencyKey: string, result: ModelCallResult): Promise<void>;
 }
 
 /** The context a step type's prompt builder sees: the fields the node may read. */
@@ -81,6 +100,8 @@ export async function callNodeFunction(options: {
   readableFields: Iterable<string>;
   /** Overrides of this attempt (`onError.adjust`). */
   adjust: { modelGroup?: string; parameters?: Record<string, unknown> };
+  /** Completed model calls by idempotency key (none: every call goes to the engine). */
+  journal?: ModelCallJournal;
 }): Promise<NodeCallResult> {
   const { definition, call } = options;
   if (definition.type === 'transform') {
@@ -90,6 +111,35 @@ export async function callNodeFunction(options: {
   }
   const engine = options.engine;
   if (engine === undefined) throw createWorkflowError('workflow.node_failed', `node ${call.nodeId} is a model node but the runner has no engine`);
+  const journal = options.journal;
+  const stored = await journal?.find(call.idempotencyKey);
+  let answer: ModelCallResult;
+  let notStored: string | undefined;
+  if (stored !== undefined) {
+    answer = stored;
+  } else {
+    answer = await callModel(engine, options);
+    try {
+      // Stored before the node's transition: a crash from here on replays instead of paying again.
+      await journal?.save(call.idempotencyKey, answer);
+    } catch (error) {
+      // The answer is paid for and in hand: use it (the node's own commit may still store it).
+      notStored = error instanceof Error ? error.message : String(error);
+    }
+  }
+  const marks = { ...(stored === undefined ? {} : { replayed: true }), ...(notStored === undefined ? {} : { notStored }) };
+  if (definition.stepType !== undefined || definition.responseFormat !== 'json') return { output: answer.output, costUsd: answer.costUsd, ...marks };
+  try {
+    return { output: JSON.parse(typeof answer.output === 'string' ? answer.output : '') as unknown, costUsd: answer.costUsd, ...marks };
+  } catch (error) {
+    throw createWorkflowError('step.output_invalid', `node ${call.nodeId}: the model's answer is not JSON`, { cause: error, details: { nodeId: call.nodeId } });
+  }
+}
+
+/** Calls the engine: a step type's output, or a chat answer's text (parsed by the caller). */
+async function callModel(engine: WorkflowEngine, options: Parameters<typeof callNodeFunction>[0]): Promise<ModelCallResult> {
+  const { definition, call } = options;
+  if (definition.type === 'transform') throw new Error('not a model node');
   const modelGroup = options.adjust.modelGroup ?? definition.modelGroup;
   const callOptions = {
     tenantId: call.tenantId,
@@ -118,13 +168,7 @@ export async function callNodeFunction(options: {
   };
   const { response, meta } = await engine.chat(request, callOptions);
   const text = response.choices[0]?.message.content;
-  const content = typeof text === 'string' ? text : '';
-  if (definition.responseFormat !== 'json') return { output: content, costUsd: meta.costUsd ?? 0 };
-  try {
-    return { output: JSON.parse(content) as unknown, costUsd: meta.costUsd ?? 0 };
-  } catch (error) {
-    throw createWorkflowError('step.output_invalid', `node ${call.nodeId}: the model's answer is not JSON`, { cause: error, details: { nodeId: call.nodeId } });
-  }
+  return { output: typeof text === 'string' ? text : '', costUsd: meta.costUsd ?? 0 };
 }
 
 /** Evaluates a branch condition (a comparison on a reference, or a registered function). */

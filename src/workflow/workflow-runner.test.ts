@@ -6,7 +6,7 @@ import { after, describe, test } from 'node:test';
 import { createFakeProviderClient, textResponse } from '../../test/support/fake-provider-client.ts';
 import { PipewrightError, ProviderError } from '../core/index.ts';
 import { createEngine, type RunStepOptions, type StepContext, type StepResult } from '../engine/index.ts';
-import { createSqliteStore, type Store } from '../store/index.ts';
+import { createSqliteStore, type Store, type WorkflowCommit, type WorkflowEventRecord, type WorkflowStore } from '../store/index.ts';
 import type { CallRecord } from '../telemetry/index.ts';
 import type { WorkflowEngine } from './call-node-function.ts';
 import { loadWorkflow } from './load-workflow.ts';
@@ -839,6 +839,96 @@ nodes:
       // An interrupted run can be cancelled from any runner.
       await second.cancel(handle.runId);
       assert.equal((await second.get(handle.runId)).run.status, 'cancelled');
+    } finally {
+      await second.close();
+      await store.close();
+    }
+  });
+});
+
+describe('workflow runner: a paid model call is not paid twice', () => {
+  /** The store as a process that dies at the commit `dies` picks: that commit and every later one fail. */
+  function dyingStore(inner: WorkflowStore, dies: (change: WorkflowCommit) => boolean): WorkflowStore {
+    let dead = false;
+    return {
+      ...inner,
+      commit: async (tenantId, runId, change) => {
+        if (dead || dies(change)) {
+          dead = true;
+          throw new PipewrightError({ code: 'store.failure', message: 'the process died' });
+        }
+        return inner.commit(tenantId, runId, change);
+      },
+    };
+  }
+
+  test('a call that completed before the crash is replayed on resume from its stored result, not re-sent', async () => {
+    const path = join(directory, 'paid-once.db');
+    const { engine, calls } = fakeEngine(() => ({ headline: 'Tea, slowly' }));
+    const definition = flow({ draft: { type: 'model', stepType: 'tagline', input: { subject: '$context.topic' }, writes: { result: '$output.headline' } } }, { outputs: { headline: '$context.result' } });
+    const store = await createSqliteStore({ path });
+    // The engine answers (and is paid), then the process dies before the node's success is stored.
+    const dying = dyingStore(store.workflows, (change) => change.nodes?.some((node) => node.nodeId === 'draft' && node.status === 'succeeded') === true);
+    const first = createWorkflowRunner({ engine, store: dying });
+    const handle = await first.start(definition, { topic: 'tea' }, { tenantId: 'acme' });
+    assert.equal((await handle.result).status, 'failed');
+    await first.close();
+    assert.equal(calls.length, 1);
+    assert.equal((await store.workflows.listNodes('acme', handle.runId)).find((node) => node.nodeId === 'draft')?.status, 'running', 'the success was never stored');
+    const key = `${handle.runId}:draft:1`;
+    assert.deepEqual(JSON.parse((await store.workflows.getModelCall('acme', key))?.outputJson ?? 'null'), { headline: 'Tea, slowly' });
+
+    const second = createWorkflowRunner({ engine, store: store.workflows });
+    try {
+      const result = await (await second.resume(handle.runId, { tenantId: 'acme' })).result;
+      assert.equal(result.status, 'succeeded', String(result.error?.message));
+      assert.equal(result.outputs.headline, 'Tea, slowly');
+      assert.equal(calls.length, 1, 'the engine was called once in total');
+      assert.equal(result.costUsd, 0.01, 'the one payment is counted once');
+      const draft = (await second.get(handle.runId, { tenantId: 'acme' })).nodes.find((node) => node.nodeId === 'draft');
+      assert.deepEqual([draft?.status, draft?.attempt, JSON.parse(draft?.outputJson ?? 'null')], ['succeeded', 1, { headline: 'Tea, slowly' }]);
+      const succeeded: WorkflowEventRecord[] = [];
+      for await (const event of second.events(handle.runId, { tenantId: 'acme' })) if (event.type === 'node-succeeded') succeeded.push(event);
+      assert.deepEqual(succeeded.map((event) => [event.nodeId, event.data.replayed, event.data.costUsd]), [['draft', true, 0.01]]);
+      assert.equal(await store.workflows.getModelCall('acme', key), undefined, 'a finished run lets its stored calls go');
+    } finally {
+      await second.close();
+      await store.close();
+    }
+  });
+
+  test('map items: a chat answer stored before the crash is replayed (and parsed) on resume; the others are called once', async () => {
+    const path = join(directory, 'paid-once-map.db');
+    const { engine, calls } = fakeEngine((_kind, request) => {
+      const content = String((request as { messages: Array<{ content: string }> }).messages.at(-1)?.content);
+      return JSON.stringify({ line: `about ${content}` });
+    });
+    const definition = flow(
+      { lines: { type: 'map', over: '$context.items', concurrency: 1, node: { type: 'model', modelGroup: 'fast', prompt: '{{input}}', responseFormat: 'json' } } },
+      { inputs: ['items'], context: { fields: { items: { schema: { type: 'array', items: { type: 'string' } } } } }, outputs: { lines: '$nodes.lines.output' } },
+    );
+    const store = await createSqliteStore({ path });
+    // Dies as the first item's progress is committed: that answer is paid but not in the node's progress.
+    const first = createWorkflowRunner({ engine, store: dyingStore(store.workflows, (change) => change.events?.some((event) => event.type === 'map-item-succeeded') === true) });
+    const handle = await first.start(definition, { items: ['green', 'black'] });
+    assert.equal((await handle.result).status, 'failed');
+    await first.close();
+    assert.equal(calls.length, 1);
+
+    const second = createWorkflowRunner({ engine, store: store.workflows });
+    try {
+      const result = await (await second.resume(handle.runId)).result;
+      assert.equal(result.status, 'succeeded', String(result.error?.message));
+      assert.deepEqual(result.outputs.lines, [{ line: 'about green' }, { line: 'about black' }]);
+      assert.deepEqual(
+        calls.map((call) => (call.options.requestId as string).slice(handle.runId.length)),
+        [':lines:1:0', ':lines:1:1'],
+        'item 0 was called once (before the crash), item 1 once (after)',
+      );
+      const items: Array<[unknown, unknown]> = [];
+      for await (const event of second.events(handle.runId)) if (event.type === 'map-item-succeeded') items.push([event.data.index, event.data.replayed]);
+      assert.deepEqual(items, [[0, true], [1, undefined]]);
+      assert.equal(result.costUsd, 0.004, 'two calls paid, two counted');
     } finally {
       await second.close();
       await store.close();

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createId, createSystemClock, stableStringify, toPipewrightError, type Clock, type PipewrightError } from '../core/index.ts';
 import type { WorkflowCommit, WorkflowEventRecord, WorkflowNodeRecord, WorkflowRunRecord, WorkflowRunStatus, WorkflowStore } from '../store/index.ts';
-import { callNodeFunction, evaluateCondition, resolveNodeBinding, type BindingScope, type WorkflowEngine } from './call-node-function.ts';
+import { callNodeFunction, evaluateCondition, resolveNodeBinding, type BindingScope, type ModelCallJournal, type NodeCallResult, type WorkflowEngine } from './call-node-function.ts';
 import { compileWorkflow, type CompiledNode, type CompiledWorkflow } from './compile-workflow.ts';
 import { createContextManager, type ContextManager, type PreparedWrites } from './context-manager.ts';
 import { readPath } from './parse-reference.ts';
@@ -609,7 +609,8 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
       case 'model':
       case 'transform': {
         const input = definition.input === undefined ? undefined : await resolveNodeBinding(definition.input, bindingScope);
-        return callNodeFunction({ definition, transform: node.transform, engine: options.engine, input, call, readableFields: readable, adjust });
+        const result = await callNodeFunction({ definition, transform: node.transform, engine: options.engine, input, call, readableFields: readable, adjust, journal: journal(run, node.id) });
+        return { output: result.output, costUsd: result.costUsd, extra: { data: replayMarks(result) } };
       }
       case 'branch': {
         for (const [index, branchCase] of definition.cases.entries()) {
@@ -635,6 +636,19 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
         return { output: Object.fromEntries(members.map(([id, member]) => [id, member?.output])), costUsd: 0 };
       }
     }
+  }
+
+  /** The run's completed model calls, stored by idempotency key before the node's transition. */
+  function journal(run: ActiveRun, nodeId: string): ModelCallJournal {
+    const { tenantId, runId } = run.record;
+    return {
+      async find(idempotencyKey) {
+        const stored = await store.getModelCall(tenantId, idempotencyKey);
+        return stored === undefined ? undefined : { output: JSON.parse(stored.outputJson) as unknown, costUsd: stored.costUsd };
+      },
+      save: (idempotencyKey, result) =>
+        store.saveModelCall({ tenantId, idempotencyKey, runId, nodeId, outputJson: JSON.stringify(result.output) ?? 'null', costUsd: result.costUsd, createdAt: clock.now() }),
+    };
   }
 
   function readableFields(run: ActiveRun, node: CompiledNode): string[] {
@@ -679,7 +693,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
         const itemScope = { ...bindingScope, item: items[index], index };
         const input = definition.node.input === undefined ? items[index] : await resolveNodeBinding(definition.node.input, itemScope);
         const call = callContext(run, state, node.id, feedback, signal, `:${index}`);
-        const result = await callNodeFunction({ definition: definition.node, transform: node.itemTransform, engine: options.engine, input, call, readableFields: readable, adjust });
+        const result = await callNodeFunction({ definition: definition.node, transform: node.itemTransform, engine: options.engine, input, call, readableFields: readable, adjust, journal: journal(run, node.id) });
         results[index] = result.output;
         costUsd += result.costUsd;
         done[String(index)] = result.output;
@@ -688,7 +702,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
           state.record.costUsd += result.costUsd;
           run.record.costUsd += result.costUsd;
           state.record.updatedAt = clock.now();
-          await commit(run, { nodes: [{ ...state.record }], events: [event(run, 'map-item-succeeded', node.id, { index, costUsd: result.costUsd })] });
+          await commit(run, { nodes: [{ ...state.record }], events: [event(run, 'map-item-succeeded', node.id, { index, costUsd: result.costUsd, ...replayMarks(result) })] });
         });
       }
     };
@@ -818,7 +832,8 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
         const failure = run.stop === 'cancel' ? createWorkflowError('workflow.cancelled', `run ${run.record.runId} was cancelled`) : run.failure;
         run.record.error = failure === undefined || status === 'succeeded' || status === 'partial' ? null : { code: failure.code, message: failure.message, ...(typeof failure.details?.nodeId === 'string' ? { nodeId: failure.details.nodeId } : {}) };
         events.push(event(run, 'run-finished', null, { status, costUsd: run.record.costUsd, ...(run.record.error === null ? {} : { error: run.record.error }) }));
-        await commit(run, { nodes: closed, events }, true);
+        // Finished: nothing resumes the run, so its stored model calls are let go with the same commit.
+        await commit(run, { nodes: closed, events, clearModelCalls: true }, true);
       });
     } catch (error) {
       // The end of the run is not stored: that is what the caller must hear (resume will finish it).
@@ -889,6 +904,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
       run: { ...record, status: 'cancelled', eventSeq: seq, updatedAt: now, finishedAt: now, error: { code: 'workflow.cancelled', message: `run ${runId} was cancelled` } },
       nodes: nodes.map((node) => ({ ...node, status: 'cancelled', reason: 'the run was cancelled', updatedAt: now })),
       events,
+      clearModelCalls: true,
     });
   }
 
@@ -998,6 +1014,14 @@ function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
       },
     );
   });
+}
+
+/**
+ * Event data marking a replayed model call (its cost was paid once, before a crash, and is counted
+ * once in the run) or a result that could not be stored.
+ */
+function replayMarks(result: NodeCallResult): Record<string, unknown> {
+  return { ...(result.replayed === true ? { replayed: true } : {}), ...(result.notStored === undefined ? {} : { modelCallNotStored: result.notStored }) };
 }
 
 /** Whether a node's final failure fails the run or lets it continue. */

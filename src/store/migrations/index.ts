@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { callRecordsMigration } from './0001-call-records.ts';
 import { workflowRunsMigration } from './0002-workflow-runs.ts';
+import { workflowModelCallsMigration } from './0003-workflow-model-calls.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run; a released migration is never
@@ -9,6 +10,7 @@ import { workflowRunsMigration } from './0002-workflow-runs.ts';
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001-call-records': callRecordsMigration,
   '0002-workflow-runs': workflowRunsMigration,
+  '0003-workflow-model-calls': workflowModelCallsMigration,
 };
 
 /** Kysely's Migrator reads migrations from here (in code, so bundling and tsx need no file scan). */
