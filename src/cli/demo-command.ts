@@ -143,8 +143,9 @@ export async function runDemo(options: { keepRunning?: boolean } = {}, output: N
 
     // 9. HTTP: a provider error, surfaced as an OpenAI error envelope.
     const errorResponse = await http('/v1/chat/completions', { model: 'unavailable', messages: [{ role: 'user', content: 'Hello?' }] });
-    const errorBody = (await errorResponse.json()) as { error: { code: string; message: string } };
-    steps.push({ via: 'HTTP', what: 'provider down (503 upstream)', outcome: `${errorResponse.status} ${errorBody.error.code}` });
+    const errorBody = (await errorResponse.json()) as { error: { code: string; message: string; details?: { attempts?: unknown[] } } };
+    const attempts = errorBody.error.details?.attempts?.length ?? 1;
+    steps.push({ via: 'HTTP', what: 'provider down (503 upstream)', outcome: `${errorResponse.status} ${errorBody.error.code} after ${attempts} attempt${attempts === 1 ? '' : 's'} (retried with backoff)` });
 
     // 10. HTTP: bad input, answered with the field at fault.
     const badResponse = await http('/v1/chat/completions', { model: 'fast', messages: [{ role: 'user', content: 42 }] });
@@ -165,7 +166,7 @@ export async function runDemo(options: { keepRunning?: boolean } = {}, output: N
     ['model group', 'deployment', 'model', 'op', 'tokens in', 'tokens out', 'cost USD', 'latency', 'outcome'],
     records.map((record) => [record.modelGroup, record.deployment ?? '-', record.model ?? '-', operationLabel(record), record.inputTokens, record.outputTokens, formatCost(record.costUsd), `${record.latencyMs.toFixed(1)} ms`, record.outcome === 'success' ? 'ok' : (record.errorCode ?? 'error')]),
   ));
-  write(`\nTotal: ${summary.calls} calls, ${summary.errors} errors, ${summary.inputTokens} input + ${summary.outputTokens} output tokens, $${summary.costUsd.toFixed(6)} (simulated).`);
+  write(`\nTotal: ${summary.calls} calls, ${summary.errors} error${summary.errors === 1 ? '' : 's'}, ${summary.inputTokens} input + ${summary.outputTokens} output tokens, $${summary.costUsd.toFixed(6)} (simulated).`);
   write(`Metrics: ${gateway.url}/metrics   (Authorization: Bearer <master key>)`);
 
   if (options.keepRunning === true) {
@@ -184,7 +185,9 @@ function operationLabel(record: CallRecord): string {
 }
 
 function formatCost(cost: number | null): string {
-  return cost === null ? 'n/a' : `$${cost.toFixed(6)}`;
+  if (cost === null) return 'n/a';
+  // Tiny costs (embeddings) keep two significant digits instead of rounding to zero.
+  return cost > 0 && cost < 0.000001 ? `$${cost.toFixed(10).replace(/0+$/, '')}` : `$${cost.toFixed(6)}`;
 }
 
 function truncate(text: string, length = 50): string {
