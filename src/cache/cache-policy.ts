@@ -134,7 +134,11 @@ export function isDeterministicRequest(request: ChatRequest): boolean {
 export function decideCaching(request: ChatRequest, rule: ResolvedCacheRule, control: CacheControl): CacheDecision {
   const ttlSeconds = control.ttlSeconds ?? rule.ttlSeconds;
   const ttlMs = ttlSeconds * 1000;
-  if (!rule.enabled) return { read: false, semantic: false, write: false, joinInFlight: rule.singleFlight, ttlMs, reason: 'cache disabled for this model group or step type' };
+  if (!rule.enabled) {
+    // Sharing one in-flight call hands every caller the same answer: only for repeatable requests.
+    const joinInFlight = rule.singleFlight && (isDeterministicRequest(request) || rule.cacheNonDeterministic);
+    return { read: false, semantic: false, write: false, joinInFlight, ttlMs, reason: 'cache disabled for this model group or step type' };
+  }
   const optedIn = control.ttlSeconds !== undefined;
   if (!isDeterministicRequest(request) && !rule.cacheNonDeterministic && !optedIn) {
     // Sharing one in-flight call would also hand two callers the same sampled answer.

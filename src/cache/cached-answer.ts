@@ -9,6 +9,14 @@ export interface AvoidedCost {
   latencyMs: number;
 }
 
+/** Which deployment produced a stored answer (so a hit still says, for example, that it was simulated). */
+export interface CacheOrigin {
+  provider: string;
+  model: string;
+  deployment: string;
+  simulated: boolean;
+}
+
 /** One cache entry, as a backend stores it (JSON-serialisable). */
 export interface CacheEntry {
   answer: CachedAnswer;
@@ -18,6 +26,7 @@ export interface CacheEntry {
   /** The tenant, kept in the entry too, so a read can double-check isolation. */
   tenant: string;
   avoided: AvoidedCost;
+  origin?: CacheOrigin;
 }
 
 /**

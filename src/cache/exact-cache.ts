@@ -4,11 +4,12 @@ import type { CacheBackend } from './cache-backend.ts';
 import type { CacheControl } from './cache-control.ts';
 import { createCacheKey, type CacheScope } from './cache-key.ts';
 import { decideCaching, parseCachePolicyConfig, resolveCacheRule, type CacheDecision, type CachePolicyConfig, type ResolvedCacheRule } from './cache-policy.ts';
-import type { AvoidedCost, CachedAnswer, CacheEntry } from './cached-answer.ts';
+import type { AvoidedCost, CachedAnswer, CacheEntry, CacheOrigin } from './cached-answer.ts';
 
 /** A request's cache plan: its key, the rule that applies and what the cache will do. */
 export interface CachePlan {
   scope: CacheScope;
+  /** Empty when the plan neither reads, writes nor joins a flight: no hashing for a bypass. */
   key: string;
   rule: ResolvedCacheRule;
   decision: CacheDecision;
@@ -27,7 +28,7 @@ export interface ExactCache {
   /** A stored answer for the plan, or undefined (always undefined when the plan does not read). */
   lookup(plan: CachePlan): Promise<ExactCacheHit | undefined>;
   /** Stores a fresh answer when the plan writes; `avoided` is what a later hit will save. */
-  store(plan: CachePlan, answer: CachedAnswer, avoided: AvoidedCost): Promise<boolean>;
+  store(plan: CachePlan, answer: CachedAnswer, avoided: AvoidedCost, origin?: CacheOrigin): Promise<boolean>;
   /** Drops the plan's entry (force-refresh does this before calling upstream). */
   invalidate(plan: CachePlan): Promise<void>;
 }
@@ -55,10 +56,13 @@ export function createExactCache(options: ExactCacheOptions): ExactCache {
   return {
     plan: (scope, request, control) => {
       const rule = resolveCacheRule(policy, scope);
-      return { scope, key: createCacheKey(scope, request), rule, decision: decideCaching(request, rule, control) };
+      const decision = decideCaching(request, rule, control);
+      // A bypass (for example temperature > 0 without a seed) costs no hashing on the hot path.
+      const needsKey = decision.read || decision.write || decision.joinInFlight;
+      return { scope, key: needsKey ? createCacheKey(scope, request) : '', rule, decision };
     },
     lookup: async (plan) => {
-      if (!plan.decision.read) return undefined;
+      if (!plan.decision.read || plan.key === '') return undefined;
       const entry = await backend.get(plan.key);
       // The tenant is in the key already; checking it again costs nothing and guards a shared backend.
       if (entry === undefined || entry.tenant !== plan.scope.tenant) return undefined;
@@ -66,13 +70,16 @@ export function createExactCache(options: ExactCacheOptions): ExactCache {
       if (entry.expiresAt <= now) return undefined;
       return { key: plan.key, entry, ageMs: Math.max(0, now - entry.createdAt) };
     },
-    store: async (plan, answer, avoided) => {
-      if (!plan.decision.write) return false;
+    store: async (plan, answer, avoided, origin) => {
+      if (!plan.decision.write || plan.key === '') return false;
       const now = clock.now();
-      await backend.set(plan.key, { answer, createdAt: now, expiresAt: now + plan.decision.ttlMs, tenant: plan.scope.tenant, avoided });
+      const entry: CacheEntry = { answer, createdAt: now, expiresAt: now + plan.decision.ttlMs, tenant: plan.scope.tenant, avoided };
+      if (origin !== undefined) entry.origin = origin;
+      await backend.set(plan.key, entry);
       return true;
     },
     invalidate: async (plan) => {
+      if (plan.key === '') return;
       await backend.delete(plan.key);
     },
   };

@@ -45,7 +45,7 @@ export {
   type CacheRule,
   type ResolvedCacheRule,
 } from './cache-policy.ts';
-export { assembleChunks, replayChunks, toChatChunks, toChatResponse, type AvoidedCost, type CachedAnswer, type CacheEntry } from './cached-answer.ts';
+export { assembleChunks, replayChunks, toChatChunks, toChatResponse, type AvoidedCost, type CachedAnswer, type CacheEntry, type CacheOrigin } from './cached-answer.ts';
 export { createMemoryCacheBackend, type CacheBackend, type MemoryCacheBackendOptions } from './cache-backend.ts';
 export { createExactCache, type CachePlan, type ExactCache, type ExactCacheHit, type ExactCacheOptions } from './exact-cache.ts';
 export { createSingleFlight, type FlightKey, type FlightResult, type FlightStream, type SingleFlight } from './single-flight.ts';

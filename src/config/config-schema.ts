@@ -123,6 +123,29 @@ export const stepTypeConfigSchema = z.strictObject({
   timeouts: timeoutsSchema.optional(),
 });
 
+/** Per model group or step type: only the fields given override the section's defaults. */
+const cacheOverrideSchema = z.strictObject({
+  enabled: z.boolean().optional(),
+  cacheNonDeterministic: z.boolean().optional(),
+  ttlSeconds: z.number().int().min(1).max(30 * 24 * 3600).optional(),
+  singleFlight: z.boolean().optional(),
+});
+
+export const cacheConfigSchema = z.strictObject({
+  /** The exact cache on or off for every model group (overridable per group and step type). */
+  enabled: z.boolean().default(true),
+  /** Upper bound of the in-process cache in bytes; least recently used entries go first. */
+  maxBytes: z.number().int().positive().default(64 * 1024 * 1024),
+  /** How long a stored answer is served. */
+  ttlSeconds: z.number().int().min(1).max(30 * 24 * 3600).default(3600),
+  /** Also cache requests with temperature > 0 and no seed (off: they ask for variety). */
+  cacheNonDeterministic: z.boolean().default(false),
+  /** Identical concurrent calls share one upstream call. */
+  singleFlight: z.boolean().default(true),
+  modelGroups: z.record(z.string(), cacheOverrideSchema).default({}),
+  stepTypes: z.record(z.string(), cacheOverrideSchema).default({}),
+});
+
 export const configSchema = z.strictObject({
   server: z
     .strictObject({
@@ -150,6 +173,8 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   resilience: resilienceSchema.prefault({}),
+  /** The exact cache and single-flight of chat calls (see docs/configuration.md#cache). */
+  cache: cacheConfigSchema.prefault({}),
   /** Shared state across gateway processes: when set, rate limits are counted in Redis. */
   redis: z
     .strictObject({
@@ -172,4 +197,5 @@ export type ModelGroupConfig = z.infer<typeof modelGroupSchema>;
 export type StepTypeConfig = z.infer<typeof stepTypeConfigSchema>;
 export type PriceConfig = z.infer<typeof priceSchema>;
 export type ResilienceConfig = z.infer<typeof resilienceSchema>;
+export type CacheConfig = z.infer<typeof cacheConfigSchema>;
 export type PipewrightConfigInput = z.input<typeof configSchema>;

@@ -11,6 +11,10 @@ import {
 } from '../spec/index.ts';
 import { createResilience, type BreakerSnapshot, type BreakerTransition, type RateLimitStore, type Resilience } from '../resilience/index.ts';
 import { createPriceCatalog, type Metrics, type ModelPrice, type PriceCatalog, type TelemetryRecorder } from '../telemetry/index.ts';
+// One by one: the cache folder's index also loads the semantic cache's native modules.
+import { createMemoryCacheBackend } from '../cache/cache-backend.ts';
+import { createExactCache } from '../cache/exact-cache.ts';
+import { createSingleFlight } from '../cache/single-flight.ts';
 import { runAdaptedFunction, type AdaptFunctionOptions } from './adapt-function.ts';
 import { createCallPipeline, type EngineChatStream } from './call-pipeline.ts';
 import type { CallMeta, EngineCallOptions, StepResult } from './engine-types.ts';
@@ -91,6 +95,7 @@ export function createEngine(options: EngineOptions): Engine {
     recorder: options.recorder,
     metrics: options.metrics,
     prices,
+    cache: createCacheFromConfig(config, clock),
   });
   const ajv = createAjv();
   const steps = new Map<string, StepEntry>();
@@ -145,6 +150,14 @@ export function createEngine(options: EngineOptions): Engine {
 
 function isParsed(config: PipewrightConfig | PipewrightConfigInput): config is PipewrightConfig {
   return typeof (config as PipewrightConfig).server === 'object' && typeof (config as PipewrightConfig).defaultTenant === 'string' && Array.isArray((config as PipewrightConfig).stepTypes);
+}
+
+function createCacheFromConfig(config: PipewrightConfig, clock: Clock) {
+  const { maxBytes, modelGroups, stepTypes, ...defaults } = config.cache;
+  return {
+    exact: createExactCache({ backend: createMemoryCacheBackend({ maxBytes, clock }), clock, policy: { defaults, modelGroups, stepTypes } }),
+    flights: createSingleFlight(),
+  };
 }
 
 function createResilienceFromConfig(config: PipewrightConfig, clock: Clock, options: EngineOptions): Resilience {

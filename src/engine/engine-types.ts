@@ -21,6 +21,11 @@ export interface EngineCallOptions {
    * stream included). Wins over the step type's and the configured default.
    */
   deadlineMs?: number;
+  /**
+   * Cache directives for this call, as in the `x-pipewright-cache-control` header: `no-store`,
+   * `no-cache`, `force-refresh`, `ttl=<seconds>`, comma-separated. A bad directive is a 400 naming `cache`.
+   */
+  cache?: string;
 }
 
 /** One try at one deployment (or one deployment skipped because its breaker was open or it was full). */
@@ -55,6 +60,10 @@ export interface CallMeta {
   upstreamMs: number;
   timeToFirstTokenMs: number | null;
   cacheStatus: CacheStatus;
+  /** On a cache hit: what the original call cost (USD), now avoided; null otherwise. */
+  savedCostUsd: number | null;
+  /** On a cache hit: how long the original call took (ms), now avoided; null otherwise. */
+  savedLatencyMs: number | null;
   attempts: CallAttempt[];
 }
 

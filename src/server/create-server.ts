@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import { createId, InvalidRequestError, PipewrightError, toPipewrightError } from '../core/index.ts';
 import type { PipewrightConfig } from '../config/index.ts';
 import type { CallMeta, Engine, EngineCallOptions } from '../engine/index.ts';
+// Not through the cache folder's index: that one also loads the semantic cache's native modules.
+import { cacheControlHeader, parseCacheControl } from '../cache/cache-control.ts';
 import type { Metrics } from '../telemetry/index.ts';
 import { createAuthenticator, type Principal } from './authenticate.ts';
 import { isServerFault, toErrorResponse } from './error-response.ts';
@@ -127,6 +129,12 @@ export function createServer(dependencies: ServerDependencies): FastifyInstance 
     if (typeof traceparent === 'string') {
       const traceId = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(traceparent)?.[1];
       if (traceId !== undefined) options.traceId = traceId;
+    }
+    const cacheControl = request.headers[cacheControlHeader];
+    if (cacheControl !== undefined) {
+      // Validated here so that a bad directive is a 400 naming the header, not the library option.
+      parseCacheControl(cacheControl, cacheControlHeader);
+      options.cache = typeof cacheControl === 'string' ? cacheControl : cacheControl.join(',');
     }
     return options;
   }

@@ -31,6 +31,8 @@ export interface CallRecordsTable {
   time_to_first_token_ms: number | null;
   cost_usd: number | null;
   cache_status: string;
+  saved_cost_usd: number | null;
+  saved_latency_ms: number | null;
   outcome: string;
   error_code: string | null;
   simulated: ColumnType<number | boolean, number, never>;
@@ -43,7 +45,7 @@ export interface StoreDatabase {
 export const defaultListLimit = 100;
 export const maxListLimit = 10_000;
 
-/** Rows per INSERT statement: 24 columns × 400 stays under every driver's bound-parameter limit. */
+/** Rows per INSERT statement: 26 columns × 400 stays under every driver's bound-parameter limit. */
 const rowsPerStatement = 400;
 
 /**
@@ -171,6 +173,8 @@ function toRow(record: CallRecord): Insertable<CallRecordsTable> {
     time_to_first_token_ms: record.timeToFirstTokenMs,
     cost_usd: record.costUsd,
     cache_status: record.cacheStatus,
+    saved_cost_usd: record.savedCostUsd ?? null,
+    saved_latency_ms: record.savedLatencyMs ?? null,
     outcome: record.outcome,
     error_code: record.errorCode,
     simulated: record.simulated ? 1 : 0,
@@ -200,6 +204,8 @@ function toCallRecord(row: Selectable<CallRecordsTable>): CallRecord {
     timeToFirstTokenMs: row.time_to_first_token_ms,
     costUsd: row.cost_usd,
     cacheStatus: row.cache_status as CacheStatus,
+    savedCostUsd: row.saved_cost_usd,
+    savedLatencyMs: row.saved_latency_ms,
     outcome: row.outcome as CallOutcome,
     errorCode: row.error_code,
     simulated: row.simulated === true || row.simulated === 1,

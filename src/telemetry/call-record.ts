@@ -52,6 +52,10 @@ export interface CallRecord {
   /** Null when the price is unknown. */
   costUsd: number | null;
   cacheStatus: CacheStatus;
+  /** On a cache hit: the cost (USD) of the original call, avoided by this one; null otherwise. */
+  savedCostUsd?: number | null;
+  /** On a cache hit: the latency (ms) of the original call, avoided by this one; null otherwise. */
+  savedLatencyMs?: number | null;
   outcome: CallOutcome;
   /** PipewrightError code. */
   errorCode: string | null;

@@ -132,6 +132,17 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['tenant', 'model_group'],
     registers: [registry],
   });
+  const cacheRequests = new Counter({
+    name: 'pipewright_cache_requests_total',
+    help: 'Chat calls by what the cache did: hit, semantic-hit, miss (looked up, not found) or bypass (not looked up). Hit ratio = hit / (hit + miss).',
+    labelNames: ['status'],
+    registers: [registry],
+  });
+  const cacheSavedCost = new Counter({
+    name: 'pipewright_cache_saved_cost_usd_total',
+    help: 'Estimated spend in USD avoided by cache hits (the original calls\' cost).',
+    registers: [registry],
+  });
   const overhead = createFastHistogram({
     name: 'pipewright_gateway_overhead_seconds',
     help: 'Time spent inside the gateway per request, excluding upstream time, in seconds.',
@@ -172,6 +183,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 
   function observeCall(record: CallRecord): void {
     countCall(record);
+    if (record.operation === 'chat') {
+      child(`cache\u0001${record.cacheStatus}`, () => cacheRequests.labels({ status: record.cacheStatus })).inc();
+      if (record.savedCostUsd !== undefined && record.savedCostUsd !== null && record.savedCostUsd > 0) cacheSavedCost.inc(record.savedCostUsd);
+    }
     if (record.costUsd !== null && record.costUsd > 0) {
       child(`cost\u0001${record.tenantId}\u0001${record.modelGroup}`, () =>
         cost.labels({ tenant: record.tenantId, model_group: record.modelGroup }),
