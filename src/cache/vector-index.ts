@@ -1,4 +1,8 @@
-import hnswlib from 'hnswlib-node';
+import { createRequire } from 'node:module';
+import type HnswLib from 'hnswlib-node';
+
+// The native HNSW module is loaded on first use, so importing the cache folder stays cheap.
+const requireModule = createRequire(import.meta.url);
 
 export interface VectorNeighbour {
   label: number;
@@ -38,6 +42,7 @@ export interface VectorIndexOptions {
 export function createVectorIndex(options: VectorIndexOptions): VectorIndex {
   const { dimensions } = options;
   let capacity = Math.max(16, options.initialCapacity ?? 1024);
+  const hnswlib = requireModule('hnswlib-node') as typeof HnswLib;
   const index = new hnswlib.HierarchicalNSW('cosine', dimensions);
   index.initIndex({ maxElements: capacity, m: options.m ?? 16, efConstruction: options.efConstruction ?? 200, randomSeed: 42, allowReplaceDeleted: true });
   const efSearch = options.efSearch ?? 64;

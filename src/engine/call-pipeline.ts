@@ -29,13 +29,7 @@ import {
   type TokenUsage,
 } from '../spec/index.ts';
 import type { CacheStatus, CallOperation, CallRecord, Metrics, PriceCatalog, TelemetryRecorder } from '../telemetry/index.ts';
-// The cache modules are imported one by one: the folder's index also loads the semantic cache's
-// embedder and HNSW native module, which the exact cache does not need at start.
-import { parseCacheControl, type CacheControl } from '../cache/cache-control.ts';
-import { fingerprintConfig } from '../cache/cache-key.ts';
-import { toChatChunks, toChatResponse, type AvoidedCost, type CacheOrigin } from '../cache/cached-answer.ts';
-import type { CachePlan, ExactCache, ExactCacheHit } from '../cache/exact-cache.ts';
-import type { SingleFlight } from '../cache/single-flight.ts';
+import { parseCacheControl, fingerprintConfig, toChatChunks, toChatResponse, type CacheControl, type AvoidedCost, type CacheOrigin, type CachePlan, type ExactCache, type ExactCacheHit, type SingleFlight } from '../cache/index.ts';
 import type { CallAttempt, CallMeta, EngineCallOptions } from './engine-types.ts';
 import type { ModelCatalog, ModelGroup } from './model-catalog.ts';
 

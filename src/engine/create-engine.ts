@@ -11,10 +11,7 @@ import {
 } from '../spec/index.ts';
 import { createResilience, type BreakerSnapshot, type BreakerTransition, type RateLimitStore, type Resilience } from '../resilience/index.ts';
 import { createPriceCatalog, type Metrics, type ModelPrice, type PriceCatalog, type TelemetryRecorder } from '../telemetry/index.ts';
-// One by one: the cache folder's index also loads the semantic cache's native modules.
-import { createMemoryCacheBackend } from '../cache/cache-backend.ts';
-import { createExactCache } from '../cache/exact-cache.ts';
-import { createSingleFlight } from '../cache/single-flight.ts';
+import { createMemoryCacheBackend, createExactCache, createSingleFlight } from '../cache/index.ts';
 import { runAdaptedFunction, type AdaptFunctionOptions } from './adapt-function.ts';
 import { createCallPipeline, type EngineChatStream } from './call-pipeline.ts';
 import type { CallMeta, EngineCallOptions, StepResult } from './engine-types.ts';

@@ -3,8 +3,7 @@ import type { Logger } from 'pino';
 import { createId, InvalidRequestError, PipewrightError, toPipewrightError } from '../core/index.ts';
 import type { PipewrightConfig } from '../config/index.ts';
 import type { CallMeta, Engine, EngineCallOptions } from '../engine/index.ts';
-// Not through the cache folder's index: that one also loads the semantic cache's native modules.
-import { cacheControlHeader, parseCacheControl } from '../cache/cache-control.ts';
+import { cacheControlHeader, parseCacheControl } from '../cache/index.ts';
 import type { Metrics } from '../telemetry/index.ts';
 import { createAuthenticator, type Principal } from './authenticate.ts';
 import { isServerFault, toErrorResponse } from './error-response.ts';
