@@ -1,5 +1,5 @@
 import { ConfigError, toPipewrightError } from './core/index.ts';
-import { parseConfig, type PipewrightConfig, type PipewrightConfigInput } from './config/index.ts';
+import { isParsedConfig, parseConfig, type PipewrightConfig, type PipewrightConfigInput } from './config/index.ts';
 import { createEngine, type Engine, type EngineOptions } from './engine/index.ts';
 import { createSqliteStore, type Store, type WorkflowRunRecord, type WorkflowRunStatus } from './store/index.ts';
 import { createBatchingRecorder, type TelemetryRecorder } from './telemetry/index.ts';
@@ -50,7 +50,7 @@ export interface Pipewright extends Engine {
  */
 export async function createPipewright(options: PipewrightOptions): Promise<Pipewright> {
   const { store: givenStore, storePath, recorder: givenRecorder, functions, workflows: extraWorkflows, concurrency, config: rawConfig, ...engineOptions } = options;
-  const config = isParsed(rawConfig) ? rawConfig : parseConfig(rawConfig, options.env ?? {});
+  const config = isParsedConfig(rawConfig) ? rawConfig : parseConfig(rawConfig, options.env ?? {});
   // Workflow files are checked before anything opens: a bad one fails here, naming its entry.
   const definitions = config.workflows.map((path, index) => {
     try {
@@ -120,7 +120,3 @@ export async function createPipewright(options: PipewrightOptions): Promise<Pipe
   };
 }
 
-function isParsed(config: PipewrightConfig | PipewrightConfigInput): config is PipewrightConfig {
-  const parsed = config as PipewrightConfig;
-  return typeof parsed.server === 'object' && typeof parsed.defaultTenant === 'string' && Array.isArray(parsed.stepTypes) && Array.isArray(parsed.workflows);
-}

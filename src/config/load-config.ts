@@ -77,7 +77,18 @@ export function parseConfig(raw: unknown, env: Readonly<Record<string, string | 
       details: { issues: problems },
     });
   }
+  Object.defineProperty(config, parsedMarker, { value: true, enumerable: false });
   return config;
+}
+
+const parsedMarker = Symbol.for('pipewright.parsed-config');
+
+/**
+ * True only for a config object `parseConfig` returned (a copy made by spreading is parsed
+ * again), so raw input that merely looks complete is never used unvalidated.
+ */
+export function isParsedConfig(config: unknown): config is PipewrightConfig {
+  return typeof config === 'object' && config !== null && parsedMarker in config;
 }
 
 /** Reads and validates a YAML config file; YAML syntax errors report line and column. */

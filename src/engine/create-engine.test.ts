@@ -228,3 +228,11 @@ test('embeddings and images go through the same pipeline', async () => {
   assert.equal(image.response.data.length, 1);
   assert.deepEqual(recorder.records.map((record) => record.operation), ['embeddings', 'images']);
 });
+
+test('raw config that merely looks parsed is still validated', () => {
+  const looksParsed = { server: {}, defaultTenant: 'default', stepTypes: [], deployments: [{ id: 'a', provider: 'nope', model: 'm', baseUrl: 'http://127.0.0.1:1' }], modelGroups: [] };
+  assert.throws(
+    () => createEngine({ config: looksParsed as never, client: createFakeProviderClient() }),
+    (error: unknown) => PipewrightError.isInstance(error) && error.code === 'config.invalid' && error.param === 'deployments[0].provider',
+  );
+});

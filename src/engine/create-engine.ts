@@ -1,5 +1,5 @@
 import { createSystemClock, hashValue, PipewrightError, type Clock } from '../core/index.ts';
-import { parseConfig, type PipewrightConfig, type PipewrightConfigInput } from '../config/index.ts';
+import { isParsedConfig, parseConfig, type PipewrightConfig, type PipewrightConfigInput } from '../config/index.ts';
 import { createProviderClient, type Deployment, type ProviderClient } from '../providers/index.ts';
 import {
   parseChatRequest,
@@ -74,7 +74,7 @@ export interface Engine {
 }
 
 export function createEngine(options: EngineOptions): Engine {
-  const config = isParsed(options.config) ? options.config : parseConfig(options.config, options.env ?? {});
+  const config = isParsedConfig(options.config) ? options.config : parseConfig(options.config, options.env ?? {});
   const deployments: Deployment[] = config.deployments.map(toDeployment);
   const catalog = createModelCatalog(config.modelGroups, deployments);
   const ownsClient = options.client === undefined;
@@ -145,9 +145,6 @@ export function createEngine(options: EngineOptions): Engine {
   return engine;
 }
 
-function isParsed(config: PipewrightConfig | PipewrightConfigInput): config is PipewrightConfig {
-  return typeof (config as PipewrightConfig).server === 'object' && typeof (config as PipewrightConfig).defaultTenant === 'string' && Array.isArray((config as PipewrightConfig).stepTypes);
-}
 
 function createCacheFromConfig(config: PipewrightConfig, clock: Clock) {
   const { maxBytes, modelGroups, stepTypes, ...defaults } = config.cache;
