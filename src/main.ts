@@ -5,6 +5,7 @@ import { createSystemClock } from './core/index.ts';
 import type { PipewrightConfig } from './config/index.ts';
 import { createEngine, type Engine } from './engine/index.ts';
 import { createSharedRateLimitStore } from './resilience/index.ts';
+import { createRedisCacheBackend } from './cache/index.ts';
 import { createServer, loadConfiguredWorkflows, resumeInterruptedRuns } from './server/index.ts';
 import { createSqliteStore, type Store } from './store/index.ts';
 import { createBatchingRecorder, createMetrics, type Metrics, type TelemetryRecorder } from './telemetry/index.ts';
@@ -56,11 +57,17 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   });
   // With `redis` configured, rate limits hold across gateway processes (in-process while Redis is down).
   const sharedLimits = config.redis === undefined ? undefined : createSharedRateLimitStore({ ...config.redis, clock: createSystemClock(), logger, registry: metrics.registry });
+  // `cache.backend: redis` shares exact-cache entries across gateway processes (misses while Redis is down).
+  const sharedCache =
+    config.cache.backend === 'redis' && config.redis !== undefined ? createRedisCacheBackend({ ...config.redis, clock: createSystemClock(), logger, registry: metrics.registry }) : undefined;
   const engine = createEngine({
     config,
     recorder,
     metrics,
     ...(sharedLimits === undefined ? {} : { rateLimitStore: sharedLimits.store }),
+    ...(sharedCache === undefined ? {} : { cacheBackend: sharedCache }),
+    semanticCachePersistence: store.semanticCache,
+    onCacheError: throttled((error, operation) => logger.warn({ err: error, operation }, `cache: ${operation} failed; calls go on without it (logged at most once a minute per operation)`)),
     onBreakerTransition: (transition) => logger[transition.to === 'open' ? 'warn' : 'info']({ breaker: transition }, `circuit breaker ${transition.deployment}: ${transition.from} → ${transition.to} (${transition.reason})`),
   });
   const workflows = createWorkflowRunner({ engine, store: store.workflows, workflows: definitions });
@@ -91,6 +98,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       await workflows.close();
       await engine.close();
       await sharedLimits?.close();
+      await sharedCache?.close();
       await recorder.close();
       await store.close();
     }
@@ -108,5 +116,16 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       closing ??= shutdown();
       return closing;
     },
+  };
+}
+
+/** One log line per operation per minute: an embedder outage must not write a line per call. */
+function throttled(log: (error: unknown, operation: string) => void, intervalMs = 60_000): (error: unknown, operation: string) => void {
+  const last = new Map<string, number>();
+  return (error, operation) => {
+    const now = Date.now();
+    if (now - (last.get(operation) ?? -Infinity) < intervalMs) return;
+    last.set(operation, now);
+    log(error, operation);
   };
 }

@@ -64,7 +64,7 @@ export async function createPipewright(options: PipewrightOptions): Promise<Pipe
   let engine: Engine;
   let runner: WorkflowRunner;
   try {
-    engine = createEngine({ ...engineOptions, config, recorder });
+    engine = createEngine({ semanticCachePersistence: store.semanticCache, ...engineOptions, config, recorder });
     runner = createWorkflowRunner({
       engine,
       store: store.workflows,

@@ -46,13 +46,19 @@ export async function startSim(repoDir: string): Promise<{ process: SpawnedProce
  * @example
  * const pipewright = await startPipewright('/work/main', 'bench/.tmp/gateway-overhead', sim.url);
  */
-export async function startPipewright(repoDir: string, workDir: string, simUrl: string, options: { nodeArgs?: readonly string[] } = {}): Promise<Target> {
-  const configPath = join(workDir, 'pipewright.json');
+export async function startPipewright(
+  repoDir: string,
+  workDir: string,
+  simUrl: string,
+  options: { nodeArgs?: readonly string[]; configName?: string; extraConfig?: Record<string, unknown> } = {},
+): Promise<Target> {
+  const configPath = join(workDir, options.configName ?? 'pipewright.json');
   const config = {
     server: { host: '127.0.0.1', port: 0, masterKey },
-    store: { path: join(workDir, 'pipewright.db') },
+    store: { path: join(workDir, `${(options.configName ?? 'pipewright.json').replace(/\.json$/, '')}.db`) },
     deployments: [{ id: 'sim-openai', provider: 'openai', model: benchModel, baseUrl: `${simUrl}/v1`, apiKey: simKey }],
     modelGroups: [{ name: benchModel, deployments: ['sim-openai'] }],
+    ...options.extraConfig,
   };
   writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
   const child = await spawnProcess({

@@ -6,6 +6,9 @@ import { createCacheKey, type CacheScope } from './cache-key.ts';
 import { decideCaching, parseCachePolicyConfig, resolveCacheRule, type CacheDecision, type CachePolicyConfig, type ResolvedCacheRule } from './cache-policy.ts';
 import type { AvoidedCost, CachedAnswer, CacheEntry, CacheOrigin } from './cached-answer.ts';
 
+/** Bound of the resolved-rule memo (step type names come from callers; keep it from growing without end). */
+const maxResolvedRules = 10_000;
+
 /** A request's cache plan: its key, the rule that applies and what the cache will do. */
 export interface CachePlan {
   scope: CacheScope;
@@ -53,9 +56,21 @@ export interface ExactCacheOptions {
 export function createExactCache(options: ExactCacheOptions): ExactCache {
   const { backend, clock } = options;
   const policy = parseCachePolicyConfig(options.policy ?? {});
+  // The policy is fixed for the cache's life: resolve each (model group, step type) once, off the hot path.
+  const rules = new Map<string, ResolvedCacheRule>();
+  const ruleFor = (scope: CacheScope): ResolvedCacheRule => {
+    const id = `${scope.modelGroup}\u0001${scope.stepType}`;
+    let rule = rules.get(id);
+    if (rule === undefined) {
+      if (rules.size >= maxResolvedRules) rules.clear();
+      rule = resolveCacheRule(policy, scope);
+      rules.set(id, rule);
+    }
+    return rule;
+  };
   return {
     plan: (scope, request, control) => {
-      const rule = resolveCacheRule(policy, scope);
+      const rule = ruleFor(scope);
       const decision = decideCaching(request, rule, control);
       // A bypass (for example temperature > 0 without a seed) costs no hashing on the hot path.
       const needsKey = decision.read || decision.write || decision.joinInFlight;

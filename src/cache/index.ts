@@ -4,9 +4,13 @@
  *
  * ```ts
  * // once, at start (main.ts / createEngine):
- * const exact = createExactCache({ backend: createMemoryCacheBackend({ maxBytes, clock }), clock, policy: config.cache });
- * const semantic = createSemanticCache({ embedder: createLocalEmbedder(), clock, persistence });
+ * const backend = config.redis                     // shared by every gateway process, or in-process
+ *   ? createRedisCacheBackend({ url: config.redis.url, keyPrefix: config.redis.keyPrefix, clock, logger, registry })
+ *   : createMemoryCacheBackend({ maxBytes, clock });
+ * const exact = createExactCache({ backend, clock, policy: config.cache });
+ * const semantic = createSemanticCache({ embedder: createLocalEmbedder(), clock, persistence: store.semanticCache });
  * await semantic.restore();                        // rebuild the HNSW indexes from the store
+ * // at shutdown: await backend.close?.()          (the Redis backend has close())
  * const flights = createSingleFlight();
  *
  * // per chat call, after authentication, validation and budget reservation:
@@ -36,6 +40,9 @@ export {
   cachePolicyConfigSchema,
   cacheRuleSchema,
   decideCaching,
+  defaultSemanticFallbackThreshold,
+  ruleGuardSemanticFallbackThreshold,
+  ruleGuardSemanticThreshold,
   defaultSemanticThreshold,
   isDeterministicRequest,
   parseCachePolicyConfig,
@@ -47,10 +54,21 @@ export {
 } from './cache-policy.ts';
 export { assembleChunks, replayChunks, toChatChunks, toChatResponse, type AvoidedCost, type CachedAnswer, type CacheEntry, type CacheOrigin } from './cached-answer.ts';
 export { createMemoryCacheBackend, type CacheBackend, type MemoryCacheBackendOptions } from './cache-backend.ts';
+export { createRedisCacheBackend, defaultMaxEntryBytes, type CacheStoreLogger, type RedisCacheBackend, type RedisCacheBackendOptions } from './redis-cache-backend.ts';
 export { createExactCache, type CachePlan, type ExactCache, type ExactCacheHit, type ExactCacheOptions } from './exact-cache.ts';
 export { createSingleFlight, type FlightKey, type FlightResult, type FlightStream, type SingleFlight } from './single-flight.ts';
 export { createConceptNormalizer, defaultConcepts, type ConceptNormalizer, type ConceptNormalizerOptions, type ConceptTable } from './normalize-concepts.ts';
-export { createPrecisionGuard, type GuardVerdict, type PrecisionGuard, type PrecisionGuardOptions } from './precision-guard.ts';
+export { analyzeText, createPrecisionGuard, type GuardVerdict, type PrecisionGuard, type PrecisionGuardOptions, type TextAnalysis } from './precision-guard.ts';
+export {
+  createDuplicateVerifier,
+  pairFeatures,
+  scoreFeatures,
+  verifierFeatureNames,
+  type DuplicateVerifier,
+  type DuplicateVerifierOptions,
+  type VerifierModel,
+  type VerifierTreeNode,
+} from './duplicate-verifier.ts';
 export { cosineSimilarity, normalizeVector, type Embedder } from './embedder.ts';
 export { createLocalEmbedder, type LocalEmbedder, type LocalEmbedderOptions } from './local-embedder.ts';
 export { createProviderEmbedder, type EmbedFunction, type ProviderEmbedderOptions } from './provider-embedder.ts';

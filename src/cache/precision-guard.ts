@@ -8,10 +8,15 @@ import type { ConceptNormalizer } from './normalize-concepts.ts';
  */
 export interface GuardVerdict {
   ok: boolean;
-  /** Why the neighbour was refused: `numbers`, `negation`, `entities` or `content`. */
-  reason?: 'numbers' | 'negation' | 'entities' | 'content';
+  /**
+   * Why the neighbour was refused: `numbers`, `negation`, `entities` or `content` (the rules), or
+   * `verifier` (the learned duplicate verifier scored the pair below its threshold).
+   */
+  reason?: 'numbers' | 'negation' | 'entities' | 'content' | 'verifier';
   /** Share of content words the two texts have in common (0–1). */
   overlap: number;
+  /** The learned verifier's probability that the pair is a duplicate (verifier only). */
+  score?: number;
 }
 
 export interface PrecisionGuardOptions {
@@ -23,7 +28,11 @@ export interface PrecisionGuardOptions {
 }
 
 export interface PrecisionGuard {
-  check(request: string, candidate: string): GuardVerdict;
+  /**
+   * `similarity` is the embedders' cosine similarity of the two (normalised) texts, when the caller
+   * has it: the rule guard ignores it, the learned verifier needs it.
+   */
+  check(request: string, candidate: string, similarity?: number): GuardVerdict;
 }
 
 const negations = new Set(['not', 'no', 'never', 'none', 'nobody', 'nothing', 'neither', 'nor', 'nowhere', 'without', "n't"]);
@@ -54,28 +63,43 @@ export function createPrecisionGuard(normalizer: ConceptNormalizer, options: Pre
   const minOverlap = options.minContentOverlap ?? 0.5;
   return {
     check: (request, candidate) => {
-      const a = analyze(request, normalizer);
-      const b = analyze(candidate, normalizer);
+      const a = analyzeText(request, normalizer);
+      const b = analyzeText(candidate, normalizer);
       const overlap = jaccard(a.content, b.content);
-      if (!sameSet(a.numbers, b.numbers)) return { ok: false, reason: 'numbers', overlap };
-      if (a.negations !== b.negations) return { ok: false, reason: 'negation', overlap };
-      if (!entitiesFound(a.entities, b.stemmedText) || !entitiesFound(b.entities, a.stemmedText)) return { ok: false, reason: 'entities', overlap };
+      const rule = ruleMismatch(a, b);
+      if (rule !== undefined) return { ok: false, reason: rule, overlap };
       if (overlap < minOverlap) return { ok: false, reason: 'content', overlap };
       return { ok: true, overlap };
     },
   };
 }
 
-interface Analysis {
-  /** The normalised, stemmed tokens joined with spaces and padded: ` word word `. */
+/** What the guard and the verifier compare in one text. */
+export interface TextAnalysis {
+  /** The normalised tokens, lightly stemmed. */
+  stemmed: string[];
+  /** The stemmed tokens joined with spaces and padded: ` word word `. */
   stemmedText: string;
   numbers: Set<string>;
   negations: number;
   entities: Set<string>;
+  /** Stemmed words that are not function words, numbers or negations. */
   content: Set<string>;
 }
 
-function analyze(text: string, normalizer: ConceptNormalizer): Analysis {
+/** The first hard rule two texts break (numbers, negations, entities), or undefined. */
+export function ruleMismatch(a: TextAnalysis, b: TextAnalysis): 'numbers' | 'negation' | 'entities' | undefined {
+  if (!sameSet(a.numbers, b.numbers)) return 'numbers';
+  if (a.negations !== b.negations) return 'negation';
+  if (!entitiesFound(a.entities, b.stemmedText) || !entitiesFound(b.entities, a.stemmedText)) return 'entities';
+  return undefined;
+}
+
+/**
+ * @example
+ * analyzeText('Is NASA not sending 2 rockets?', createConceptNormalizer()).numbers; // Set { '2' }
+ */
+export function analyzeText(text: string, normalizer: ConceptNormalizer): TextAnalysis {
   const tokens = normalizer.tokenize(text);
   const numbers = new Set<string>();
   let negationCount = 0;
@@ -87,8 +111,8 @@ function analyze(text: string, normalizer: ConceptNormalizer): Analysis {
     else if (!stopWords.has(token)) content.add(stem(token));
   }
   // "do not" is the canonical form of "don't": both count once, through "not".
-  const stemmedText = ` ${tokens.map(stem).join(' ')} `;
-  return { stemmedText, numbers, negations: negationCount, entities: findEntities(text, normalizer), content };
+  const stemmed = tokens.map(stem);
+  return { stemmed, stemmedText: ` ${stemmed.join(' ')} `, numbers, negations: negationCount, entities: findEntities(text, normalizer), content };
 }
 
 /**
@@ -142,7 +166,8 @@ function sameSet(a: Set<string>, b: Set<string>): boolean {
   return true;
 }
 
-function jaccard(a: Set<string>, b: Set<string>): number {
+/** |a ∩ b| / |a ∪ b|; 1 when both are empty. */
+export function jaccard(a: ReadonlySet<string>, b: ReadonlySet<string>): number {
   if (a.size === 0 && b.size === 0) return 1;
   let common = 0;
   for (const item of a) if (b.has(item)) common += 1;

@@ -170,3 +170,71 @@ test('the local embedder (Universal Sentence Encoder, offline) places paraphrase
   assert.equal(result.hit, true);
 });
 
+
+test('a full namespace evicts its own least recently used entry, never another namespace’s', async () => {
+  const { cache } = setup({ maxEntriesPerNamespace: 3 });
+  const chat = scopeFor('t1');
+  const other = scopeFor('t1', { stepType: 'other' });
+  const store = (text: string, target = chat) => cache.store(target, chatRequest(text), answer(text), avoided, { ttlMs: 60_000, multiTurn: false });
+  const hit = async (text: string, target = chat) => (await cache.lookup(target, chatRequest(text), { ...settings, threshold: 0.99 })).hit;
+  await store('oldest entry of all about oranges', other); // the least recently used overall, in the other namespace
+  await store('first question about apples');
+  await store('second question about bananas');
+  await store('third question about cherries');
+  assert.equal(await hit('first question about apples'), true); // now the second is the namespace's least recently used
+  await store('fourth question about dates');
+  assert.equal(cache.stats().entries, 4);
+  assert.equal(await hit('second question about bananas'), false);
+  for (const text of ['first question about apples', 'third question about cherries', 'fourth question about dates']) assert.equal(await hit(text), true, text);
+  assert.equal(await hit('oldest entry of all about oranges', other), true);
+});
+
+function storedRecord(id: number, namespace: string, createdAt: number, expiresAt = createdAt + 3_600_000): SemanticCacheRecord {
+  const angle = id / 1_000;
+  return { id: `record-${id}`, namespace, tenant: 't1', text: `question ${id}`, vector: [Math.cos(angle), Math.sin(angle), 0, 0], answer: answer(`answer ${id}`), createdAt, expiresAt, avoided };
+}
+
+test('restore keeps the newest entries each bound allows, drops the rest from the store, and rebuilds the LRU order', async () => {
+  const persistence = memoryPersistence();
+  const clock = createManualClock();
+  const now = clock.now();
+  // Stored in no particular order: restore orders by creation time.
+  const ids = Array.from({ length: 3_000 }, (_, index) => (index * 7_919) % 3_000);
+  for (const id of ids) await persistence.save(storedRecord(id, id % 3 === 0 ? 'small' : 'large', now - 10_000 + id));
+  await persistence.save(storedRecord(9_999, 'large', now - 20_000, now - 1));
+  const cache = createSemanticCache({ embedder: simEmbedder(), clock, persistence, maxEntriesPerNamespace: 1_500, maxEntries: 1_600 });
+  const started = performance.now();
+  assert.equal(await cache.restore(), 1_600);
+  const elapsedMs = performance.now() - started;
+  assert.deepEqual(cache.stats(), { entries: 1_600, namespaces: 2 });
+  const kept = [...persistence.records.values()];
+  assert.equal(kept.length, 1_600);
+  // The 1,600 newest across both namespaces (ids 1,400..2,999), the expired one gone.
+  assert.deepEqual(
+    kept.map((record) => Number(record.id.slice('record-'.length))).sort((a, b) => a - b),
+    Array.from({ length: 1_600 }, (_, index) => 1_400 + index),
+  );
+  assert.ok(elapsedMs < 5_000, `restore took ${elapsedMs} ms`);
+});
+
+test('restore caps a namespace at its bound, and the oldest restored entry is the first evicted afterwards', async () => {
+  const persistence = memoryPersistence();
+  const first = setup({ persistence });
+  const scope = scopeFor('t1');
+  const texts = ['apples are red fruit', 'bananas are yellow fruit', 'cherries are small fruit', 'dates are sweet fruit'];
+  for (const text of texts) {
+    await first.cache.store(scope, chatRequest(text), answer(text), avoided, { ttlMs: 60_000, multiTurn: false });
+    first.clock.advance(1);
+  }
+  const clock = createManualClock();
+  clock.advance(10);
+  const second = createSemanticCache({ embedder: simEmbedder(), clock, persistence, maxEntriesPerNamespace: 3 });
+  assert.equal(await second.restore(), 3);
+  assert.equal(persistence.records.size, 3, 'the entry over the bound is deleted from the store');
+  const hit = async (text: string) => (await second.lookup(scope, chatRequest(text), { ...settings, threshold: 0.99 })).hit;
+  assert.equal(await hit('apples are red fruit'), false);
+  await second.store(scope, chatRequest('elderberries are dark fruit'), answer('e'), avoided, { ttlMs: 60_000, multiTurn: false });
+  assert.equal(await hit('bananas are yellow fruit'), false, 'the oldest restored entry went first');
+  assert.equal(await hit('cherries are small fruit'), true);
+  assert.equal(await hit('dates are sweet fruit'), true);
+});

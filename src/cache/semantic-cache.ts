@@ -1,7 +1,7 @@
 import { hashValue, type Clock } from '../core/index.ts';
 import type { ChatMessage, ChatRequest } from '../spec/index.ts';
 import { selectAnswerFields, type CacheScope } from './cache-key.ts';
-import type { AvoidedCost, CachedAnswer } from './cached-answer.ts';
+import type { AvoidedCost, CachedAnswer, CacheOrigin } from './cached-answer.ts';
 import type { Embedder } from './embedder.ts';
 import { createConceptNormalizer, type ConceptNormalizer } from './normalize-concepts.ts';
 import { createPrecisionGuard, type GuardVerdict, type PrecisionGuard } from './precision-guard.ts';
@@ -26,6 +26,8 @@ export interface SemanticCacheRecord {
   createdAt: number;
   expiresAt: number;
   avoided: AvoidedCost;
+  /** Which deployment produced the answer (a hit still names it). */
+  origin?: CacheOrigin;
 }
 
 /**
@@ -33,15 +35,20 @@ export interface SemanticCacheRecord {
  * entries and the HNSW indexes are rebuilt from them at start by `restore()`.
  */
 export interface SemanticCachePersistence {
+  /** Inserts the record, or replaces the one with its id. */
   save(record: SemanticCacheRecord): Promise<void>;
   delete(id: string): Promise<void>;
+  /** Every stored record, oldest `createdAt` first (so a restore rebuilds the LRU order). */
   loadAll(): Promise<SemanticCacheRecord[]>;
+  /** Drops every record expired at `now` in one go; `restore()` calls it first when present. Returns how many. */
+  deleteExpired?(now: number): Promise<number>;
 }
 
 export interface SemanticHit {
   hit: true;
   answer: CachedAnswer;
   avoided: AvoidedCost;
+  origin?: CacheOrigin;
   /** Cosine similarity of the request to the stored one. */
   similarity: number;
   /**
@@ -68,7 +75,7 @@ export interface SemanticMiss {
 export interface SemanticCache {
   lookup(scope: CacheScope, request: ChatRequest, settings: SemanticSettings, signal?: AbortSignal): Promise<SemanticHit | SemanticMiss>;
   /** Stores an answer; returns false when the request is not eligible. */
-  store(scope: CacheScope, request: ChatRequest, answer: CachedAnswer, avoided: AvoidedCost, options: { ttlMs: number; multiTurn: boolean; vector?: Float32Array }): Promise<boolean>;
+  store(scope: CacheScope, request: ChatRequest, answer: CachedAnswer, avoided: AvoidedCost, options: { ttlMs: number; multiTurn: boolean; vector?: Float32Array; origin?: CacheOrigin }): Promise<boolean>;
   /** Loads persisted entries and rebuilds the indexes (expired entries are dropped). */
   restore(): Promise<number>;
   stats(): { entries: number; namespaces: number };
@@ -90,16 +97,18 @@ export interface SemanticCacheOptions {
 
 interface Namespace {
   id: string;
+  dimensions: number;
   index: VectorIndex;
+  /** The namespace's entries by label, least recently used first (so its eviction is O(1)). */
   labels: Map<number, Entry>;
   nextLabel: number;
 }
 
 interface Entry {
-  record: SemanticCacheRecord;
+  /** Without its vector: the index holds it, and a copy per entry would double the memory held. */
+  record: Omit<SemanticCacheRecord, 'vector'>;
   namespace: Namespace;
   label: number;
-  vector: Float32Array;
 }
 
 /** A request's semantic query: the text to embed and the namespace it may match in. */
@@ -161,7 +170,7 @@ export function createSemanticCache(options: SemanticCacheOptions): SemanticCach
   const namespaceFor = (id: string, dimensions: number): Namespace => {
     let namespace = namespaces.get(id);
     if (namespace === undefined) {
-      namespace = { id, index: createVectorIndex({ dimensions, initialCapacity: 64 }), labels: new Map(), nextLabel: 0 };
+      namespace = { id, dimensions, index: createVectorIndex({ dimensions, initialCapacity: 64 }), labels: new Map(), nextLabel: 0 };
       namespaces.set(id, namespace);
     }
     return namespace;
@@ -175,16 +184,19 @@ export function createSemanticCache(options: SemanticCacheOptions): SemanticCach
     return entry.record.id;
   };
 
+  // Both orders (global and the namespace's) move the entry to the most recently used end.
   const touch = (entry: Entry) => {
     entries.delete(entry.record.id);
     entries.set(entry.record.id, entry);
+    entry.namespace.labels.delete(entry.label);
+    entry.namespace.labels.set(entry.label, entry);
   };
 
   const insert = (record: SemanticCacheRecord, vector: Float32Array): string[] => {
     const namespace = namespaceFor(record.namespace, vector.length);
     const evicted: string[] = [];
     while (namespace.labels.size >= maxPerNamespace) {
-      const oldest = [...entries.values()].find((entry) => entry.namespace === namespace);
+      const oldest = namespace.labels.values().next().value;
       if (oldest === undefined) break;
       evicted.push(removeEntry(oldest));
     }
@@ -197,7 +209,8 @@ export function createSemanticCache(options: SemanticCacheOptions): SemanticCach
     const target = namespaceFor(record.namespace, vector.length);
     const label = target.nextLabel++;
     target.index.add(label, vector);
-    const entry: Entry = { record, namespace: target, label, vector };
+    const { vector: _vector, ...withoutVector } = record;
+    const entry: Entry = { record: withoutVector, namespace: target, label };
     target.labels.set(label, entry);
     entries.set(record.id, entry);
     return evicted;
@@ -224,7 +237,8 @@ export function createSemanticCache(options: SemanticCacheOptions): SemanticCach
         if (entry === undefined) continue;
         if (entry.record.expiresAt <= now) {
           removeEntry(entry);
-          void persistence?.delete(entry.record.id);
+          // Not awaited on the lookup path; a failing store must not become an unhandled rejection.
+          persistence?.delete(entry.record.id).catch(() => undefined);
           continue;
         }
         // The namespace hashes the tenant already; the entry's own tenant is checked again anyway.
@@ -233,7 +247,7 @@ export function createSemanticCache(options: SemanticCacheOptions): SemanticCach
         if (neighbour.similarity < settings.threshold) break;
         let overlap = 1;
         if (settings.guard) {
-          const verdict = guard.check(query.text, entry.record.text);
+          const verdict = guard.check(query.text, entry.record.text, neighbour.similarity);
           if (!verdict.ok) {
             refused ??= verdict.reason;
             continue;
@@ -247,6 +261,7 @@ export function createSemanticCache(options: SemanticCacheOptions): SemanticCach
           hit: true,
           answer: entry.record.answer,
           avoided: entry.record.avoided,
+          ...(entry.record.origin === undefined ? {} : { origin: entry.record.origin }),
           similarity: neighbour.similarity,
           confidence,
           matchedText: entry.record.text,
@@ -274,6 +289,7 @@ export function createSemanticCache(options: SemanticCacheOptions): SemanticCach
         createdAt: now,
         expiresAt: now + storeOptions.ttlMs,
         avoided,
+        ...(storeOptions.origin === undefined ? {} : { origin: storeOptions.origin }),
       };
       const previous = entries.get(record.id);
       if (previous !== undefined) removeEntry(previous);
@@ -285,18 +301,37 @@ export function createSemanticCache(options: SemanticCacheOptions): SemanticCach
     restore: async () => {
       if (persistence === undefined) return 0;
       const now = clock.now();
-      let restored = 0;
-      for (const record of await persistence.loadAll()) {
-        if (record.expiresAt <= now) {
-          await persistence.delete(record.id);
+      if (persistence.deleteExpired !== undefined) await persistence.deleteExpired(now);
+      const records = await persistence.loadAll();
+      // Newest first, keep what the bounds let stay: adding an HNSW entry only to evict it again
+      // is the slow part of a large restore. Expired, duplicate and unusable records are dropped.
+      const ordered = records.map((record, position) => ({ record, position })).sort((a, b) => b.record.createdAt - a.record.createdAt || b.position - a.position);
+      const kept: SemanticCacheRecord[] = [];
+      const dropped: string[] = [];
+      const keptByNamespace = new Map<string, { count: number; dimensions: number }>();
+      const seenIds = new Set<string>();
+      for (const { record } of ordered) {
+        if (seenIds.has(record.id)) continue;
+        seenIds.add(record.id);
+        const namespace = keptByNamespace.get(record.namespace);
+        const dimensions = namespaces.get(record.namespace)?.dimensions ?? namespace?.dimensions ?? record.vector.length;
+        const usable = record.vector.length > 0 && record.vector.length === dimensions;
+        if (record.expiresAt <= now || !usable || (namespace?.count ?? 0) >= maxPerNamespace || kept.length >= maxEntries) {
+          dropped.push(record.id);
           continue;
         }
+        keptByNamespace.set(record.namespace, { count: (namespace?.count ?? 0) + 1, dimensions });
+        kept.push(record);
+      }
+      const evicted: string[] = [];
+      for (let position = kept.length - 1; position >= 0; position -= 1) {
+        const record = kept[position]!;
         const previous = entries.get(record.id);
         if (previous !== undefined) removeEntry(previous);
-        insert(record, Float32Array.from(record.vector));
-        restored += 1;
+        evicted.push(...insert(record, Float32Array.from(record.vector)));
       }
-      return restored;
+      await Promise.all([...dropped, ...evicted].map((id) => persistence.delete(id)));
+      return kept.length;
     },
 
     stats: () => ({ entries: entries.size, namespaces: namespaces.size }),

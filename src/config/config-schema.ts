@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { providerNames } from '../providers/types.ts';
 import { balancingStrategies } from '../resilience/load-balancer.ts';
+import { cacheRuleSchema } from '../cache/cache-policy.ts';
 
 const idPattern = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
 const id = z.string().regex(idPattern, 'must be 1-128 letters, digits or . _ : / - (starting with a letter or digit)');
@@ -123,17 +124,30 @@ export const stepTypeConfigSchema = z.strictObject({
   timeouts: timeoutsSchema.optional(),
 });
 
-/** Per model group or step type: only the fields given override the section's defaults. */
-const cacheOverrideSchema = z.strictObject({
-  enabled: z.boolean().optional(),
-  cacheNonDeterministic: z.boolean().optional(),
-  ttlSeconds: z.number().int().min(1).max(30 * 24 * 3600).optional(),
-  singleFlight: z.boolean().optional(),
+/** The semantic cache's defaults (the rule part) and its index and embedder settings. */
+const semanticCacheSchema = z.strictObject({
+  ...cacheRuleSchema.shape.semantic.unwrap().shape,
+  /**
+   * Which embedder turns requests into vectors: `local` (Universal Sentence Encoder, offline, in
+   * process) or a model group of this config that serves embeddings (`modelGroup: embed`).
+   */
+  embedder: z.union([z.literal('local'), z.strictObject({ modelGroup: z.string().min(1) })]).default('local'),
+  /**
+   * The time budget of one provider embedding call (retries included): a slow or failing embedder
+   * turns a lookup into a miss quickly instead of holding the chat call.
+   */
+  embedTimeoutMs: z.number().int().positive().default(2_000),
+  /** Most entries held in all; least recently used first. */
+  maxEntries: z.number().int().positive().default(100_000),
+  /** Most entries per namespace (tenant + step type + model group + system prompt). */
+  maxEntriesPerNamespace: z.number().int().positive().default(10_000),
 });
 
 export const cacheConfigSchema = z.strictObject({
   /** The exact cache on or off for every model group (overridable per group and step type). */
   enabled: z.boolean().default(true),
+  /** Where exact-cache entries live: in this process, or in Redis (needs the `redis` section) so gateway processes share them. */
+  backend: z.enum(['memory', 'redis']).default('memory'),
   /** Upper bound of the in-process cache in bytes; least recently used entries go first. */
   maxBytes: z.number().int().positive().default(64 * 1024 * 1024),
   /** How long a stored answer is served. */
@@ -142,8 +156,11 @@ export const cacheConfigSchema = z.strictObject({
   cacheNonDeterministic: z.boolean().default(false),
   /** Identical concurrent calls share one upstream call. */
   singleFlight: z.boolean().default(true),
-  modelGroups: z.record(z.string(), cacheOverrideSchema).default({}),
-  stepTypes: z.record(z.string(), cacheOverrideSchema).default({}),
+  /** The semantic cache (off unless enabled here, or for a model group or step type). */
+  semantic: semanticCacheSchema.prefault({}),
+  /** Per model group or step type: only the fields given override the defaults above. */
+  modelGroups: z.record(z.string(), cacheRuleSchema).default({}),
+  stepTypes: z.record(z.string(), cacheRuleSchema).default({}),
 });
 
 export const configSchema = z.strictObject({

@@ -70,6 +70,16 @@ export function parseConfig(raw: unknown, env: Readonly<Record<string, string | 
       problems.push({ path: `stepTypes[${index}].modelGroup`, message: `unknown model group "${stepType.modelGroup}"` });
     }
   });
+  for (const name of Object.keys(config.cache.modelGroups)) {
+    if (!groupNames.has(name)) problems.push({ path: `cache.modelGroups.${name}`, message: `unknown model group "${name}"` });
+  }
+  const embedder = config.cache.semantic.embedder;
+  if (embedder !== 'local' && !groupNames.has(embedder.modelGroup)) {
+    problems.push({ path: 'cache.semantic.embedder.modelGroup', message: `unknown model group "${embedder.modelGroup}"` });
+  }
+  if (config.cache.backend === 'redis' && config.redis === undefined) {
+    problems.push({ path: 'cache.backend', message: 'the redis backend needs the `redis` section (url)' });
+  }
   if (problems.length > 0) {
     throw new ConfigError({
       message: problems.map((problem) => `${problem.path}: ${problem.message}`).join('\n'),

@@ -4,3 +4,4 @@ export * from './provider-error.ts';
 export * from './clock.ts';
 export * from './ids.ts';
 export * from './hash.ts';
+export * from './redis-connection.ts';

@@ -29,9 +29,9 @@ import {
   type TokenUsage,
 } from '../spec/index.ts';
 import type { CacheStatus, CallOperation, CallRecord, Metrics, PriceCatalog, TelemetryRecorder } from '../telemetry/index.ts';
-import { parseCacheControl, fingerprintConfig, toChatChunks, toChatResponse, type CacheControl, type AvoidedCost, type CacheOrigin, type CachePlan, type ExactCache, type ExactCacheHit, type SingleFlight } from '../cache/index.ts';
 import type { CallAttempt, CallMeta, EngineCallOptions } from './engine-types.ts';
 import type { ModelCatalog, ModelGroup } from './model-catalog.ts';
+import { createCachedChat, finishWhenAbandoned, type CachedChatDependencies, type ChatCache } from './cached-chat.ts';
 
 export interface CallPipelineDependencies {
   catalog: ModelCatalog;
@@ -42,8 +42,10 @@ export interface CallPipelineDependencies {
   recorder?: TelemetryRecorder | undefined;
   metrics?: Metrics | undefined;
   prices?: PriceCatalog | undefined;
-  /** The exact cache and single-flight for chat calls; absent: no caching, no sharing. */
-  cache?: { exact: ExactCache; flights: SingleFlight } | undefined;
+  /** The caches of chat calls (exact, single-flight, semantic); absent: no caching, no sharing. */
+  cache?: ChatCache | undefined;
+  /** A cache that failed (the call went on without it): for logs. */
+  onCacheError?: CachedChatDependencies['onCacheError'];
 }
 
 /** A stream the engine has started: headers are known, chunks follow. */
@@ -100,8 +102,11 @@ export function createCallPipeline(dependencies: CallPipelineDependencies) {
   const { catalog, client, clock, recorder, metrics, prices, resilience } = dependencies;
   const { breakers, bulkhead, stats } = resilience;
   const balancing = { stats, random: resilience.random, weightOf: (deployment: Deployment) => resilience.weightOf(deployment.id) };
-  /** Config fingerprints of the model groups (fixed for the engine's life), computed once each. */
-  const fingerprints = new Map<string, string>();
+  // The cache layer sits in front of the resilience pipeline; it calls back into it on a miss.
+  const cached =
+    dependencies.cache === undefined
+      ? undefined
+      : createCachedChat({ cache: dependencies.cache, catalog, clock, defaultTenantId: dependencies.defaultTenantId, recorder, metrics, chatUpstream, streamUpstream, onCacheError: dependencies.onCacheError });
 
   async function openScope(modelGroup: string, options: EngineCallOptions, estimate: () => number, cacheStatus: CacheStatus): Promise<CallScope> {
     const group = catalog.resolve(modelGroup);
@@ -537,30 +542,8 @@ export function createCallPipeline(dependencies: CallPipelineDependencies) {
       recorder?.record(callRecord);
     },
 
-    async chat(request: ChatRequest, options: EngineCallOptions = {}): Promise<{ response: ChatResponse; meta: CallMeta }> {
-      const planned = planCache(request, options);
-      if (planned === undefined) return chatUpstream(request, options, 'bypass');
-      const { plan, control, exact, flights } = planned;
-      const status = statusOf(plan);
-      const startedAt = clock.now();
-      const startedMonotonic = clock.monotonic();
-      const hit = await exact.lookup(plan);
-      if (hit !== undefined) {
-        const meta = serveHit(request, options, plan, hit, false, startedAt, startedMonotonic);
-        return { response: toChatResponse(hit.entry.answer), meta };
-      }
-      if (control.forceRefresh) await exact.invalidate(plan);
-      const source = async (signal: AbortSignal | undefined) => {
-        const result = await chatUpstream(request, withSignal(options, signal), status);
-        // A cache that fails to store must not fail a call that succeeded.
-        await exact.store(plan, { kind: 'response', response: result.response }, avoidedBy(result.meta), originOf(result.meta)).catch(() => false);
-        return result;
-      };
-      if (!plan.decision.joinInFlight) return source(options.signal);
-      const { value, shared } = await flights.run({ tenant: plan.scope.tenant, key: plan.key }, source, options.signal);
-      if (!shared) return value;
-      // Each caller gets its own copy and its own ids; telemetry recorded the one upstream call.
-      return { response: structuredClone(value.response), meta: joinedMeta(value.meta, options, startedMonotonic) };
+    chat(request: ChatRequest, options: EngineCallOptions = {}): Promise<{ response: ChatResponse; meta: CallMeta }> {
+      return cached === undefined ? chatUpstream(request, options, 'bypass') : cached.chat(request, options);
     },
 
     async embed(request: EmbeddingsRequest, options: EngineCallOptions = {}): Promise<{ response: EmbeddingsResponse; meta: CallMeta }> {
@@ -592,83 +575,9 @@ export function createCallPipeline(dependencies: CallPipelineDependencies) {
       );
     },
 
-    /**
-     * Starts a stream. Resolves once a deployment sent its first content chunk (or ended without
-     * content): every failure before that (an error status, a reset, a cut or error event, a
-     * first-token timeout) is retried and falls back like a whole call, and nothing has reached
-     * the caller yet. After that, a failure throws from the iterator (the gateway turns it into an
-     * error event), never a clean end. Usage is always captured; the usage-only chunk reaches the
-     * caller only when the request asked for it (`stream_options.include_usage`). The breaker
-     * records success only when the stream ended complete. Iterate `chunks` to its end or call
-     * its `return()`: that releases the upstream socket and the call's slots.
-     */
-    async chatStream(request: ChatRequest, options: EngineCallOptions = {}): Promise<EngineChatStream> {
-      const planned = planCache(request, options);
-      if (planned === undefined) return streamUpstream(request, options, 'bypass');
-      const { plan, control, exact, flights } = planned;
-      const status = statusOf(plan);
-      const startedAt = clock.now();
-      const startedMonotonic = clock.monotonic();
-      const wantsUsage = request.stream_options?.include_usage === true;
-      const hit = await exact.lookup(plan);
-      if (hit !== undefined) {
-        const meta = serveHit(request, options, plan, hit, true, startedAt, startedMonotonic);
-        const chunks = toChatChunks(hit.entry.answer);
-        return {
-          meta,
-          chunks: (async function* () {
-            for (const chunk of chunks) {
-              const shown = presentChunk(chunk, wantsUsage);
-              if (shown !== null) yield shown;
-            }
-          })(),
-          done: Promise.resolve(meta),
-        };
-      }
-      if (control.forceRefresh) await exact.invalidate(plan);
-      // The shared upstream stream always carries usage (for the stored answer and for any caller
-      // that asked for it); each caller's view drops it unless it asked.
-      const upstreamRequest: ChatRequest = { ...request, stream_options: { ...(request.stream_options ?? {}), include_usage: true } };
-      async function* source(signal: AbortSignal | undefined): AsyncGenerator<StreamItem> {
-        const started = await streamUpstream(upstreamRequest, withSignal(options, signal), status);
-        yield { kind: 'start', meta: started.meta, done: started.done };
-        const seen: ChatChunk[] = [];
-        for await (const chunk of started.chunks) {
-          seen.push(chunk);
-          yield { kind: 'chunk', chunk };
-        }
-        // Only a stream that ended complete is stored: a cut or failed one threw above.
-        if (signal?.aborted === true) return;
-        const meta = await started.done;
-        await exact.store(plan, { kind: 'stream', chunks: seen }, avoidedBy(meta), originOf(meta)).catch(() => false);
-      }
-      const flight = plan.decision.joinInFlight ? flights.stream({ tenant: plan.scope.tenant, key: plan.key }, source, options.signal) : { chunks: source(options.signal), shared: false };
-      const iterator = flight.chunks[Symbol.asyncIterator]();
-      // Fails like an unshared stream when the upstream fails before its first content.
-      const first = await iterator.next();
-      if (first.done === true || first.value.kind !== 'start') {
-        throw new PipewrightError({ code: 'gateway.internal', message: 'the shared stream ended before it started' });
-      }
-      const start = first.value;
-      const meta = flight.shared ? joinedMeta(start.meta, options, startedMonotonic) : start.meta;
-      async function* relay(): AsyncGenerator<ChatChunk> {
-        try {
-          for (;;) {
-            const step = await iterator.next();
-            if (step.done === true) return;
-            if (step.value.kind !== 'chunk') continue;
-            const shown = presentChunk(step.value.chunk, wantsUsage);
-            if (shown !== null) yield shown;
-          }
-        } finally {
-          await iterator.return?.();
-        }
-      }
-      return {
-        meta,
-        chunks: finishWhenAbandoned(relay(), () => void Promise.resolve(iterator.return?.()).catch(() => undefined)),
-        done: flight.shared ? start.done.then((final) => joinedMeta(final, options, startedMonotonic)) : start.done,
-      };
+  /** A stream through the resilience pipeline, without the cache (see `chatStream`). */
+    chatStream(request: ChatRequest, options: EngineCallOptions = {}): Promise<EngineChatStream> {
+      return cached === undefined ? streamUpstream(request, options, 'bypass') : cached.chatStream(request, options);
     },
   };
 
@@ -684,104 +593,7 @@ export function createCallPipeline(dependencies: CallPipelineDependencies) {
     );
   }
 
-  /**
-   * The cache plan of a chat call, or undefined when nothing about the cache applies (no cache
-   * configured, or a bypass that neither reads, writes nor joins a flight).
-   */
-  function planCache(request: ChatRequest, options: EngineCallOptions): { plan: CachePlan; control: CacheControl; exact: ExactCache; flights: SingleFlight } | undefined {
-    const cache = dependencies.cache;
-    if (cache === undefined) return undefined;
-    const control = parseCacheControl(options.cache, 'cache');
-    const group = catalog.resolve(request.model);
-    let configFingerprint = fingerprints.get(group.name);
-    if (configFingerprint === undefined) {
-      configFingerprint = fingerprintConfig(group);
-      fingerprints.set(group.name, configFingerprint);
-    }
-    const tenant = options.tenantId ?? dependencies.defaultTenantId;
-    const plan = cache.exact.plan({ tenant, stepType: options.stepType ?? 'chat', modelGroup: group.name, configFingerprint }, request, control);
-    if (plan.key === '') return undefined;
-    return { plan, control, exact: cache.exact, flights: cache.flights };
-  }
-
-  /** Answers from a stored entry: no upstream call, nothing spent; records what it saved. */
-  function serveHit(request: ChatRequest, options: EngineCallOptions, plan: CachePlan, hit: ExactCacheHit, streamed: boolean, startedAt: number, startedMonotonic: number): CallMeta {
-    const origin = hit.entry.origin;
-    const meta: CallMeta = {
-      tenantId: plan.scope.tenant,
-      requestId: options.requestId ?? createId('req'),
-      traceId: options.traceId ?? createTraceId(),
-      modelGroup: plan.scope.modelGroup,
-      provider: origin?.provider ?? 'cache',
-      model: origin?.model ?? request.model,
-      deployment: origin?.deployment ?? 'cache',
-      simulated: origin?.simulated ?? false,
-      usage: { ...emptyUsage },
-      costUsd: 0,
-      latencyMs: clock.monotonic() - startedMonotonic,
-      upstreamMs: 0,
-      timeToFirstTokenMs: null,
-      cacheStatus: 'hit',
-      savedCostUsd: hit.entry.avoided.costUsd,
-      savedLatencyMs: hit.entry.avoided.latencyMs,
-      attempts: [],
-    };
-    const callRecord: CallRecord = {
-      id: createId('call'),
-      time: startedAt,
-      tenantId: meta.tenantId,
-      requestId: meta.requestId,
-      traceId: meta.traceId,
-      operation: 'chat',
-      stepType: options.stepType ?? null,
-      modelGroup: meta.modelGroup,
-      // No deployment was called: the GenAI upstream metrics skip records without a provider.
-      provider: null,
-      model: origin?.model ?? null,
-      deployment: null,
-      streamed,
-      inputTokens: 0,
-      outputTokens: 0,
-      cachedInputTokens: 0,
-      cacheWriteTokens: 0,
-      reasoningTokens: 0,
-      latencyMs: meta.latencyMs,
-      timeToFirstTokenMs: null,
-      costUsd: 0,
-      cacheStatus: 'hit',
-      savedCostUsd: meta.savedCostUsd,
-      savedLatencyMs: meta.savedLatencyMs,
-      outcome: 'success',
-      errorCode: null,
-      simulated: meta.simulated,
-    };
-    metrics?.observeCall(callRecord);
-    recorder?.record(callRecord);
-    return meta;
-  }
-
-  /** The meta a caller that joined an identical call in flight receives: the shared call's, under its own ids. */
-  function joinedMeta(shared: CallMeta, options: EngineCallOptions, startedMonotonic: number): CallMeta {
-    return {
-      ...shared,
-      tenantId: options.tenantId ?? dependencies.defaultTenantId,
-      requestId: options.requestId ?? createId('req'),
-      traceId: options.traceId ?? createTraceId(),
-      latencyMs: clock.monotonic() - startedMonotonic,
-      attempts: [...shared.attempts],
-    };
-  }
-
-    /**
-     * Starts a stream. Resolves once a deployment sent its first content chunk (or ended without
-     * content): every failure before that (an error status, a reset, a cut or error event, a
-     * first-token timeout) is retried and falls back like a whole call, and nothing has reached
-     * the caller yet. After that, a failure throws from the iterator (the gateway turns it into an
-     * error event), never a clean end. Usage is always captured; the usage-only chunk reaches the
-     * caller only when the request asked for it (`stream_options.include_usage`). The breaker
-     * records success only when the stream ended complete. Iterate `chunks` to its end or call
-     * its `return()`: that releases the upstream socket and the call's slots.
-     */
+  /** A stream through the resilience pipeline, without the cache (see `chatStream`). */
   async function streamUpstream(request: ChatRequest, options: EngineCallOptions, cacheStatus: CacheStatus): Promise<EngineChatStream> {
       const scope = await openScope(request.model, options, () => estimateRequestTokens(request), cacheStatus);
       let lastDeployment: Deployment | null = null;
@@ -911,66 +723,7 @@ interface OpenedStream {
   firstTokenMs: number | null;
 }
 
-/**
- * A generator's `finally` never runs if it was never started; a caller that drops the stream
- * without reading it must still release the upstream socket and the call's slots.
- */
-function finishWhenAbandoned(generator: AsyncGenerator<ChatChunk>, onAbandoned: () => void): AsyncGenerator<ChatChunk> {
-  let started = false;
-  const wrapper: AsyncGenerator<ChatChunk> = {
-    next() {
-      started = true;
-      return generator.next();
-    },
-    return(value) {
-      if (!started) onAbandoned();
-      return generator.return(value);
-    },
-    throw(error: unknown) {
-      if (!started) onAbandoned();
-      return generator.throw(error);
-    },
-    [Symbol.asyncIterator]() {
-      return wrapper;
-    },
-  };
-  return wrapper;
-}
-
 export type CallPipeline = ReturnType<typeof createCallPipeline>;
-
-/** What a (possibly shared) upstream stream carries: its start (meta) once, then its chunks. */
-type StreamItem = { kind: 'start'; meta: CallMeta; done: Promise<CallMeta> } | { kind: 'chunk'; chunk: ChatChunk };
-
-function withSignal(options: EngineCallOptions, signal: AbortSignal | undefined): EngineCallOptions {
-  if (signal === options.signal) return options;
-  const { signal: _signal, ...rest } = options;
-  return signal === undefined ? rest : { ...rest, signal };
-}
-
-/** A chunk as a caller sees it: the usage-only chunk and usage fields only when it asked for them. */
-function presentChunk(chunk: ChatChunk, wantsUsage: boolean): ChatChunk | null {
-  if (wantsUsage) return chunk;
-  if (chunk.choices.length === 0) return null;
-  if (chunk.usage !== undefined) {
-    const { usage: _usage, ...rest } = chunk;
-    return rest;
-  }
-  return chunk;
-}
-
-/** `miss` when the cache was read and had nothing; `bypass` when it was not read at all. */
-function statusOf(plan: CachePlan): CacheStatus {
-  return plan.decision.read ? 'miss' : 'bypass';
-}
-
-function avoidedBy(meta: CallMeta): AvoidedCost {
-  return { costUsd: meta.costUsd ?? 0, latencyMs: meta.latencyMs };
-}
-
-function originOf(meta: CallMeta): CacheOrigin {
-  return { provider: meta.provider, model: meta.model, deployment: meta.deployment, simulated: meta.simulated };
-}
 
 function memoize(compute: () => number): () => number {
   let value: number | undefined;

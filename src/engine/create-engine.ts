@@ -11,7 +11,9 @@ import {
 } from '../spec/index.ts';
 import { createResilience, type BreakerSnapshot, type BreakerTransition, type RateLimitStore, type Resilience } from '../resilience/index.ts';
 import { createPriceCatalog, type Metrics, type ModelPrice, type PriceCatalog, type TelemetryRecorder } from '../telemetry/index.ts';
-import { createMemoryCacheBackend, createExactCache, createSingleFlight } from '../cache/index.ts';
+import type { CacheBackend, SemanticCachePersistence } from '../cache/index.ts';
+import { createChatCache } from './create-chat-cache.ts';
+import type { CachedChatDependencies } from './cached-chat.ts';
 import { runAdaptedFunction, type AdaptFunctionOptions } from './adapt-function.ts';
 import { createCallPipeline, type EngineChatStream } from './call-pipeline.ts';
 import type { CallMeta, EngineCallOptions, StepResult } from './engine-types.ts';
@@ -37,6 +39,12 @@ export interface EngineOptions {
   onBreakerTransition?: (transition: BreakerTransition) => void;
   /** Where rate-limit counters live; in memory by default. */
   rateLimitStore?: RateLimitStore;
+  /** Where exact-cache entries live (a Redis backend shares them across processes); in memory by default. */
+  cacheBackend?: CacheBackend;
+  /** Where semantic-cache entries are persisted (the store), so the index survives a restart. */
+  semanticCachePersistence?: SemanticCachePersistence;
+  /** Called when a cache fails and the call goes on without it (the gateway logs it). */
+  onCacheError?: CachedChatDependencies['onCacheError'];
 }
 
 type StepEntry =
@@ -92,7 +100,18 @@ export function createEngine(options: EngineOptions): Engine {
     recorder: options.recorder,
     metrics: options.metrics,
     prices,
-    cache: createCacheFromConfig(config, clock),
+    cache: createChatCache({
+      config,
+      clock,
+      backend: options.cacheBackend,
+      persistence: options.semanticCachePersistence,
+      // Provider embeddings go through this engine (resilience, telemetry) under the default tenant.
+      embedThrough: (modelGroup, deadlineMs) => async (inputs, signal) => {
+        const { response } = await pipeline.embed({ model: modelGroup, input: inputs }, { stepType: 'semantic-cache', deadlineMs, ...(signal === undefined ? {} : { signal }) });
+        return response.data.map((item) => (typeof item.embedding === 'string' ? decodeBase64Floats(item.embedding) : item.embedding));
+      },
+    }),
+    onCacheError: options.onCacheError,
   });
   const ajv = createAjv();
   const steps = new Map<string, StepEntry>();
@@ -146,12 +165,10 @@ export function createEngine(options: EngineOptions): Engine {
 }
 
 
-function createCacheFromConfig(config: PipewrightConfig, clock: Clock) {
-  const { maxBytes, modelGroups, stepTypes, ...defaults } = config.cache;
-  return {
-    exact: createExactCache({ backend: createMemoryCacheBackend({ maxBytes, clock }), clock, policy: { defaults, modelGroups, stepTypes } }),
-    flights: createSingleFlight(),
-  };
+/** An embedding sent as base64 little-endian float32. */
+function decodeBase64Floats(text: string): Float32Array {
+  const bytes = Buffer.from(text, 'base64');
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
 function createResilienceFromConfig(config: PipewrightConfig, clock: Clock, options: EngineOptions): Resilience {

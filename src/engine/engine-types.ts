@@ -65,6 +65,20 @@ export interface CallMeta {
   /** On a cache hit: how long the original call took (ms), now avoided; null otherwise. */
   savedLatencyMs: number | null;
   attempts: CallAttempt[];
+  /** On a semantic hit: how close the stored request was and how far to trust the answer. */
+  semantic?: SemanticMatch;
+}
+
+/** A semantic-cache answer: a stored answer to a request similar enough to this one. */
+export interface SemanticMatch {
+  /** Cosine similarity of this request to the stored one (after concept normalisation). */
+  similarity: number;
+  /** 0–1; halved when the answer was served only because every route failed (`degraded`). */
+  confidence: number;
+  /** The stored request whose answer was served. */
+  matchedText: string;
+  /** True when every route failed and this neighbour was served instead of an error. */
+  degraded: boolean;
 }
 
 /** Where a step's output came from. */

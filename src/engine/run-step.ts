@@ -34,8 +34,9 @@ export async function runStep<Input, Output>(
 ): Promise<StepResult<Output>> {
   const ids: StepIds = { tenantId: options.tenantId, requestId: options.requestId ?? createId('req'), traceId: options.traceId ?? createTraceId() };
   const callOptions: EngineCallOptions = { ...options, ...ids, stepType: step.name };
+  // A semantic-cache answer is only as trustworthy as the match (lower still when served degraded).
   const result = (output: Output, source: StepResult<Output>['source'], confidence: number, calls: CallMeta[], started: number) =>
-    buildResult(step.name, ids, output, source, confidence, calls, started);
+    buildResult(step.name, ids, output, source, Math.min(confidence, calls.at(-1)?.semantic?.confidence ?? 1), calls, started);
   const calls: CallMeta[] = [];
   const started = performance.now();
   const messages = step.buildMessages(input, context);

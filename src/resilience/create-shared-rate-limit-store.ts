@@ -1,6 +1,5 @@
-import type { Redis, RedisOptions } from 'ioredis';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Clock } from '../core/index.ts';
+import { createRedisConnection, redactRedisUrl, type Clock } from '../core/index.ts';
 import { createMemoryRateLimitStore, type RateLimitStore } from './rate-limiter.ts';
 import { createRedisRateLimitStore } from './redis-rate-limit-store.ts';
 
@@ -103,7 +102,8 @@ export interface SharedRateLimitStore {
 export function createSharedRateLimitStore(options: SharedRateLimitStoreOptions): SharedRateLimitStore {
   const { clock, logger } = options;
   const prefix = `${options.keyPrefix ?? 'pipewright:'}ratelimit:`;
-  let client: Promise<{ redis: Redis; store: RateLimitStore }> | undefined;
+  const connection = createRedisConnection({ url: options.url, commandTimeoutMs: options.commandTimeoutMs ?? 500, maxReconnectDelayMs: options.maxReconnectDelayMs });
+  let shared: RateLimitStore | undefined;
   let closed = false;
   const degradedGauge =
     options.registry === undefined
@@ -115,28 +115,10 @@ export function createSharedRateLimitStore(options: SharedRateLimitStoreOptions)
       : new Counter({ name: 'pipewright_rate_limit_store_fallbacks_total', help: 'Times the rate limiter fell back from Redis to in-process counters', registers: [options.registry] });
   degradedGauge?.set(0);
 
-  function connect(): Promise<{ redis: Redis; store: RateLimitStore }> {
-    client ??= import('ioredis').then(async ({ Redis }) => {
-      const redisOptions: RedisOptions = {
-        lazyConnect: true,
-        // Fail at once while disconnected (the fallback answers) instead of queueing commands.
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 0,
-        connectTimeout: 1_000,
-        // ioredis waits this long (a live timer) for a closing socket; closing must not hold the process.
-        disconnectTimeout: 100,
-        commandTimeout: options.commandTimeoutMs ?? 500,
-        // Keep trying in the background, at most every 2 s: the limiter recovers by itself.
-        retryStrategy: (times) => Math.min(100 * times, options.maxReconnectDelayMs ?? 2_000),
-      };
-      const redis = new Redis(options.url, redisOptions);
-      // Failures surface through the commands (and are logged once by the fallback); without a
-      // listener ioredis would print every reconnection error.
-      redis.on('error', () => undefined);
-      await redis.connect().catch(() => undefined);
-      return { redis, store: createRedisRateLimitStore({ redis, prefix }) };
-    });
-    return client;
+  async function connect(): Promise<{ store: RateLimitStore }> {
+    const redis = await connection.client();
+    shared ??= createRedisRateLimitStore({ redis, prefix });
+    return { store: shared };
   }
 
   const redisStore: RateLimitStore = {
@@ -158,11 +140,11 @@ export function createSharedRateLimitStore(options: SharedRateLimitStoreOptions)
     onDegraded(error) {
       degradedGauge?.set(1);
       fallbacks?.inc();
-      logger?.warn({ err: error, redis: redactUrl(options.url) }, 'rate limits: Redis is unreachable; using in-process counters (limits hold per process) until it is back');
+      logger?.warn({ err: error, redis: redactRedisUrl(options.url) }, 'rate limits: Redis is unreachable; using in-process counters (limits hold per process) until it is back');
     },
     onRecovered() {
       degradedGauge?.set(0);
-      logger?.info({ redis: redactUrl(options.url) }, 'rate limits: Redis is back; limits are shared again');
+      logger?.info({ redis: redactRedisUrl(options.url) }, 'rate limits: Redis is back; limits are shared again');
     },
   });
 
@@ -171,22 +153,7 @@ export function createSharedRateLimitStore(options: SharedRateLimitStoreOptions)
     degraded: store.degraded,
     async close() {
       closed = true;
-      if (client === undefined) return;
-      const { redis } = await client;
-      // Not connected: stop the reconnection loop at once (a quit would wait for a connection).
-      if (redis.status !== 'ready') redis.disconnect();
-      else await redis.quit().catch(() => redis.disconnect());
+      await connection.close();
     },
   };
-}
-
-/** The URL without its password, for logs. */
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'redis';
-  }
 }

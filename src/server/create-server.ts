@@ -147,6 +147,13 @@ export function createServer(dependencies: ServerDependencies): FastifyInstance 
       'x-pipewright-cache': meta.cacheStatus,
       'x-pipewright-trace-id': meta.traceId,
       ...(meta.simulated ? { 'x-pipewright-simulated': 'true' } : {}),
+      ...(meta.semantic === undefined
+        ? {}
+        : {
+            'x-pipewright-cache-similarity': meta.semantic.similarity.toFixed(4),
+            'x-pipewright-cache-confidence': meta.semantic.confidence.toFixed(3),
+            ...(meta.semantic.degraded ? { 'x-pipewright-degraded': 'true' } : {}),
+          }),
     });
   }
 

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { PipewrightError } from '../core/index.ts';
 import type { CallRecord } from '../telemetry/index.ts';
+import { runSemanticCacheStoreContract } from './semantic-cache-store-contract.ts';
 import type { Store } from './store.ts';
 
 export interface StoreContractOptions {
@@ -26,6 +27,7 @@ export interface StoreContractOptions {
  */
 export function runStoreContract(options: StoreContractOptions): void {
   const { createStore, persistent = false } = options;
+  runSemanticCacheStoreContract(options);
 
   async function withStore<T>(run: (store: Store, location: string) => Promise<T>): Promise<T> {
     const location = `contract_${randomBytes(6).toString('hex')}`;

@@ -1,4 +1,5 @@
 import type { CallRecordStore } from './call-record-store.ts';
+import type { SemanticCacheStore } from './semantic-cache-store.ts';
 import type { WorkflowStore } from './workflow-store.ts';
 
 /**
@@ -14,6 +15,8 @@ export interface Store {
   readonly callRecords: CallRecordStore;
   /** Workflow runs, node states, context versions, blobs and events. */
   readonly workflows: WorkflowStore;
+  /** The semantic cache's persisted entries (the cache's `persistence` option). */
+  readonly semanticCache: SemanticCacheStore;
   /** Closes the connection; the store cannot be used afterwards. */
   close(): Promise<void>;
 }

@@ -143,6 +143,31 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     help: 'Estimated spend in USD avoided by cache hits (the original calls\' cost).',
     registers: [registry],
   });
+  const cacheSavedLatency = new Counter({
+    name: 'pipewright_cache_saved_latency_seconds_total',
+    help: 'Model latency avoided by cache hits (the original calls\' latency), in seconds.',
+    registers: [registry],
+  });
+  // Counted here as well as in the counter above so the ratios are ready to read on a dashboard.
+  const cacheCounts = { hit: 0, 'semantic-hit': 0, miss: 0 };
+  new Gauge({
+    name: 'pipewright_cache_hit_ratio',
+    help: 'Share of cache lookups (hit + semantic-hit + miss) answered by the exact cache, since start.',
+    registers: [registry],
+    collect() {
+      const lookups = cacheCounts.hit + cacheCounts['semantic-hit'] + cacheCounts.miss;
+      this.set(lookups === 0 ? 0 : cacheCounts.hit / lookups);
+    },
+  });
+  new Gauge({
+    name: 'pipewright_cache_semantic_hit_ratio',
+    help: 'Share of cache lookups (hit + semantic-hit + miss) answered by the semantic cache, since start.',
+    registers: [registry],
+    collect() {
+      const lookups = cacheCounts.hit + cacheCounts['semantic-hit'] + cacheCounts.miss;
+      this.set(lookups === 0 ? 0 : cacheCounts['semantic-hit'] / lookups);
+    },
+  });
   const overhead = createFastHistogram({
     name: 'pipewright_gateway_overhead_seconds',
     help: 'Time spent inside the gateway per request, excluding upstream time, in seconds.',
@@ -185,7 +210,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     countCall(record);
     if (record.operation === 'chat') {
       child(`cache\u0001${record.cacheStatus}`, () => cacheRequests.labels({ status: record.cacheStatus })).inc();
+      if (record.cacheStatus !== 'bypass') cacheCounts[record.cacheStatus] += 1;
       if (record.savedCostUsd !== undefined && record.savedCostUsd !== null && record.savedCostUsd > 0) cacheSavedCost.inc(record.savedCostUsd);
+      if (record.savedLatencyMs !== undefined && record.savedLatencyMs !== null && record.savedLatencyMs > 0) cacheSavedLatency.inc(record.savedLatencyMs / 1000);
     }
     if (record.costUsd !== null && record.costUsd > 0) {
       child(`cost\u0001${record.tenantId}\u0001${record.modelGroup}`, () =>

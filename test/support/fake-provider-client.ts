@@ -12,7 +12,9 @@ export type StreamScript = (
 const meta: UpstreamMeta = { status: 200, headers: {} };
 
 /** A scriptable ProviderClient for engine unit tests: records every call, answers from scripts. */
-export function createFakeProviderClient(scripts: { chat?: ChatScript; stream?: StreamScript } = {}) {
+export type EmbedScript = (input: string, deployment: Deployment) => number[] | ProviderError;
+
+export function createFakeProviderClient(scripts: { chat?: ChatScript; stream?: StreamScript; embed?: EmbedScript } = {}) {
   const calls: Array<{ operation: string; deployment: string; request: unknown; options: CallOptions | undefined }> = [];
   const client: ProviderClient & { calls: typeof calls } = {
     calls,
@@ -40,8 +42,12 @@ export function createFakeProviderClient(scripts: { chat?: ChatScript; stream?: 
     async embed(request: EmbeddingsRequest, deployment): Promise<{ response: EmbeddingsResponse; meta: UpstreamMeta }> {
       calls.push({ operation: 'embed', deployment: deployment.id, request, options: undefined });
       const inputs = Array.isArray(request.input) ? request.input : [request.input];
+      const embed = scripts.embed;
+      const vectors = inputs.map((input, index) => (embed === undefined ? [index, 1] : embed(String(input), deployment)));
+      const failure = vectors.find((vector) => vector instanceof ProviderError);
+      if (failure !== undefined) throw failure;
       return {
-        response: { object: 'list', model: deployment.model, data: inputs.map((_, index) => ({ object: 'embedding', index, embedding: [index, 1] })), usage: { prompt_tokens: 3 * inputs.length, total_tokens: 3 * inputs.length } },
+        response: { object: 'list', model: deployment.model, data: vectors.map((embedding, index) => ({ object: 'embedding', index, embedding: embedding as number[] })), usage: { prompt_tokens: 3 * inputs.length, total_tokens: 3 * inputs.length } },
         meta,
       };
     },

@@ -8,6 +8,8 @@ export const testMasterKey = 'test-master-key-0123456789';
 export interface TestStack {
   sim: SimServer;
   gateway: RunningGateway;
+  /** Stops the gateway gracefully and starts a new one on the same config, store and sim. */
+  restartGateway(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -60,13 +62,18 @@ export async function startTestStack(options: { extraConfig?: Record<string, unk
     ],
     ...options.extraConfig,
   });
-  const gateway = await startGateway({ config, port: 0, logger: pino({ level: 'silent' }) });
-  return {
+  const start = () => startGateway({ config, port: 0, logger: pino({ level: 'silent' }) });
+  const stack: TestStack = {
     sim,
-    gateway,
+    gateway: await start(),
+    async restartGateway() {
+      await stack.gateway.close();
+      stack.gateway = await start();
+    },
     async close() {
-      await gateway.close();
+      await stack.gateway.close();
       await sim.close();
     },
   };
+  return stack;
 }

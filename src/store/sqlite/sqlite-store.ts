@@ -5,6 +5,7 @@ import { Kysely, Migrator, SqliteDialect, type SqliteDatabase } from 'kysely';
 import { LRUCache } from 'lru-cache';
 import { ConfigError, PipewrightError } from '../../core/index.ts';
 import { createKyselyCallRecordStore, type StoreDatabase } from '../kysely-call-record-store.ts';
+import { createKyselySemanticCacheStore, type SemanticCacheDatabase } from '../kysely-semantic-cache-store.ts';
 import { createKyselyWorkflowStore, type WorkflowDatabase } from '../kysely-workflow-store.ts';
 import { createMigrationProvider } from '../migrations/index.ts';
 import type { Store } from '../store.ts';
@@ -51,6 +52,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
   return {
     callRecords: createKyselyCallRecordStore(db),
     workflows: createKyselyWorkflowStore(db.withTables<WorkflowDatabase>()),
+    semanticCache: createKyselySemanticCacheStore(db.withTables<SemanticCacheDatabase>()),
     close() {
       closing ??= db.destroy().catch((error: unknown) => {
         throw toStoreError(error, 'close');

@@ -1,0 +1,219 @@
+// Integration tests against the real Redis on 127.0.0.1:6379 (a unique key prefix per run).
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, connect as connectTcp, type Server, type Socket } from 'node:net';
+import { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
+import { createSystemClock } from '../core/index.ts';
+import { cacheEntry, runCacheBackendContract } from './cache-backend-contract.ts';
+import { createRedisCacheBackend, type RedisCacheBackendOptions } from './redis-cache-backend.ts';
+import { createManualClock } from './test-support.ts';
+
+const prefix = `pipewright-test:${process.pid}:${Date.now()}:`;
+const url = 'redis://127.0.0.1:6379';
+const raw = new Redis({ host: '127.0.0.1', port: 6379, maxRetriesPerRequest: 1 });
+const opened: { close(): Promise<void> }[] = [];
+
+function backend(options: Partial<RedisCacheBackendOptions> = {}) {
+  const created = createRedisCacheBackend({ url, keyPrefix: prefix, clock: createSystemClock(), ...options });
+  opened.push(created);
+  return created;
+}
+
+after(async () => {
+  await Promise.all(opened.map((item) => item.close()));
+  const keys = await raw.keys(`${prefix}*`);
+  if (keys.length > 0) await raw.del(...keys);
+  await raw.quit();
+});
+
+runCacheBackendContract({ name: 'redis', createBackend: (clock) => createRedisCacheBackend({ url, keyPrefix: prefix, clock }) });
+
+function recordingLogger() {
+  const lines: string[] = [];
+  return { lines, warn: (_details: object, message: string) => lines.push(`warn: ${message}`), info: (_details: object, message: string) => lines.push(`info: ${message}`) };
+}
+
+test('an entry is stored under ${keyPrefix}cache:${key} as JSON with a PX expiry from expiresAt, and Redis expires it', async () => {
+  const clock = createSystemClock();
+  const cache = backend({ clock });
+  const entry = cacheEntry(clock.now(), { expiresAt: clock.now() + 60 });
+  await cache.set('short', entry);
+  assert.deepEqual(JSON.parse((await raw.get(`${prefix}cache:short`)) ?? 'null'), entry);
+  const ttl = await raw.pttl(`${prefix}cache:short`);
+  assert.ok(ttl > 0 && ttl <= 60, `pttl ${ttl}`);
+  // Redis itself removes it (no process-side sweep): wait for that, bounded.
+  const deadline = Date.now() + 2_000;
+  while ((await raw.exists(`${prefix}cache:short`)) === 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(await raw.exists(`${prefix}cache:short`), 0);
+  assert.equal(await cache.get('short'), undefined);
+});
+
+test('an entry larger than maxEntryBytes is not stored, and the entry already there stays', async () => {
+  const clock = createManualClock();
+  const cache = backend({ clock, maxEntryBytes: 1_024 });
+  const small = cacheEntry(clock.now());
+  await cache.set('sized', small);
+  const large = cacheEntry(clock.now(), { tenant: 'x'.repeat(1_024) });
+  await cache.set('sized', large);
+  await cache.set('large', large);
+  assert.deepEqual(await cache.get('sized'), small);
+  assert.equal(await raw.exists(`${prefix}cache:large`), 0);
+  assert.equal(cache.degraded(), false);
+  assert.throws(() => createRedisCacheBackend({ url, clock, maxEntryBytes: 0 }), /maxEntryBytes/);
+});
+
+test('two backends (two gateway processes) share entries through Redis', async () => {
+  const clock = createManualClock();
+  const [first, second] = [backend({ clock }), backend({ clock })];
+  const entry = cacheEntry(clock.now(), { tenant: 'shared' });
+  await first.set('shared', entry);
+  assert.deepEqual(await second.get('shared'), entry);
+  await second.delete('shared');
+  assert.equal(await first.get('shared'), undefined);
+});
+
+test('an entry is never readable under another key prefix', async () => {
+  const clock = createManualClock();
+  const ofA = backend({ clock, keyPrefix: `${prefix}a:` });
+  const ofB = backend({ clock, keyPrefix: `${prefix}b:` });
+  await ofA.set('same-key', cacheEntry(clock.now(), { tenant: 'a' }));
+  assert.equal(await ofB.get('same-key'), undefined);
+  await ofB.set('same-key', cacheEntry(clock.now(), { tenant: 'b' }));
+  assert.equal((await ofA.get('same-key'))?.tenant, 'a');
+  assert.equal((await ofB.get('same-key'))?.tenant, 'b');
+  await ofB.delete('same-key');
+  assert.equal((await ofA.get('same-key'))?.tenant, 'a');
+});
+
+test('a value that is not an entry (foreign or corrupt) reads as a miss', async () => {
+  const cache = backend({ clock: createManualClock() });
+  await raw.set(`${prefix}cache:corrupt`, '{"not json');
+  await raw.set(`${prefix}cache:foreign`, '{"hello":"world"}');
+  assert.equal(await cache.get('corrupt'), undefined);
+  assert.equal(await cache.get('foreign'), undefined);
+  assert.equal(cache.degraded(), false);
+});
+
+test('with Redis unreachable no call fails: reads miss, writes are dropped, the outage is logged once and shown in /metrics', async () => {
+  const registry = new Registry();
+  const logger = recordingLogger();
+  const cache = backend({ url: 'redis://:secret@127.0.0.1:1', clock: createManualClock(), registry, logger, probeIntervalMs: 0 });
+  assert.equal(cache.degraded(), false);
+  for (let call = 0; call < 3; call += 1) {
+    await cache.set('k', cacheEntry(Date.now()));
+    assert.equal(await cache.get('k'), undefined);
+    await cache.delete('k');
+  }
+  assert.deepEqual(await cache.stats(), { entries: 0, bytes: 0 });
+  assert.equal(cache.degraded(), true);
+  assert.deepEqual(logger.lines, ['warn: exact cache: Redis is unreachable; every lookup misses until it is back']);
+  const metrics = await registry.metrics();
+  assert.match(metrics, /^pipewright_cache_store_degraded 1$/m);
+  assert.match(metrics, /^pipewright_cache_store_fallbacks_total 10$/m);
+});
+
+test('while degraded, calls skip Redis until the probe interval has passed', async () => {
+  const registry = new Registry();
+  const clock = createManualClock();
+  const cache = backend({ url: 'redis://127.0.0.1:1', clock, registry, probeIntervalMs: 1_000 });
+  assert.equal(await cache.get('k'), undefined);
+  assert.equal(cache.degraded(), true);
+  const started = performance.now();
+  for (let call = 0; call < 100; call += 1) assert.equal(await cache.get('k'), undefined);
+  assert.ok(performance.now() - started < 50, 'skipped calls do not touch the network');
+  clock.advance(1_000);
+  assert.equal(await cache.get('k'), undefined);
+  assert.match(await registry.metrics(), /^pipewright_cache_store_fallbacks_total 102$/m);
+});
+
+test('a Redis that accepts connections but never answers costs a call at most about the command timeout', async () => {
+  const silent = createServer(() => undefined);
+  await listen(silent, 0);
+  try {
+    const cache = backend({ url: `redis://127.0.0.1:${port(silent)}`, clock: createManualClock(), commandTimeoutMs: 50 });
+    const started = performance.now();
+    assert.equal(await cache.get('k'), undefined);
+    await cache.set('k', cacheEntry(Date.now()));
+    assert.ok(performance.now() - started < 500, `took ${performance.now() - started} ms`);
+    assert.equal(cache.degraded(), true);
+    await cache.close();
+  } finally {
+    silent.close();
+  }
+});
+
+test('Redis going away and coming back: calls never fail, one log line for each, entries shared again', async () => {
+  // A TCP proxy in front of Redis stands in for a Redis restart.
+  const sockets = new Set<Socket>();
+  const proxy = createServer((client) => {
+    const upstream = connectTcp(6379, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        sockets.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await listen(proxy, 0);
+  const proxyPort = port(proxy);
+  const registry = new Registry();
+  const logger = recordingLogger();
+  const clock = createManualClock();
+  const cache = backend({ url: `redis://127.0.0.1:${proxyPort}`, clock, registry, logger, probeIntervalMs: 0, maxReconnectDelayMs: 20, commandTimeoutMs: 200 });
+  const entry = cacheEntry(clock.now());
+  await cache.set('restart', entry);
+  assert.deepEqual(await cache.get('restart'), entry);
+
+  const closedProxy = new Promise<void>((resolve) => proxy.close(() => resolve()));
+  for (const socket of sockets) socket.destroy();
+  await closedProxy;
+  for (let call = 0; call < 5; call += 1) assert.equal(await cache.get('restart'), undefined);
+  assert.equal(cache.degraded(), true);
+
+  await listen(proxy, proxyPort);
+  const deadline = Date.now() + 3_000;
+  let found = await cache.get('restart');
+  while (found === undefined && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    found = await cache.get('restart');
+  }
+  assert.deepEqual(found, entry);
+  assert.equal(cache.degraded(), false);
+  assert.deepEqual(logger.lines, ['warn: exact cache: Redis is unreachable; every lookup misses until it is back', 'info: exact cache: Redis is back; answers are shared again']);
+  assert.match(await registry.metrics(), /^pipewright_cache_store_degraded 0$/m);
+  await cache.close();
+  for (const socket of sockets) socket.destroy();
+  proxy.close();
+});
+
+test('after close, calls miss and store nothing, without reconnecting', async () => {
+  const clock = createManualClock();
+  const cache = createRedisCacheBackend({ url, keyPrefix: prefix, clock });
+  await cache.set('closed', cacheEntry(clock.now()));
+  await cache.close();
+  assert.equal(await cache.get('closed'), undefined);
+  await cache.set('closed-2', cacheEntry(clock.now()));
+  assert.equal(await raw.exists(`${prefix}cache:closed-2`), 0);
+  assert.equal(cache.degraded(), false);
+});
+
+function listen(server: Server, onPort: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(onPort, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function port(server: Server): number {
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('not listening');
+  return address.port;
+}

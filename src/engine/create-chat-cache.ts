@@ -1,0 +1,110 @@
+import type { Clock } from '../core/index.ts';
+import type { PipewrightConfig } from '../config/index.ts';
+import {
+  createConceptNormalizer,
+  createDuplicateVerifier,
+  createExactCache,
+  createPrecisionGuard,
+  defaultSemanticFallbackThreshold,
+  defaultSemanticThreshold,
+  ruleGuardSemanticFallbackThreshold,
+  ruleGuardSemanticThreshold,
+  createLocalEmbedder,
+  createMemoryCacheBackend,
+  createProviderEmbedder,
+  createSemanticCache,
+  createSingleFlight,
+  type CacheBackend,
+  type CacheRule,
+  type EmbedFunction,
+  type SemanticCache,
+  type SemanticCachePersistence,
+} from '../cache/index.ts';
+import type { ChatCache } from './cached-chat.ts';
+
+export interface ChatCacheOptions {
+  config: PipewrightConfig;
+  clock: Clock;
+  /** Where exact entries live (the Redis backend from main.ts); default: in process, bounded by `cache.maxBytes`. */
+  backend?: CacheBackend | undefined;
+  /** Where semantic entries are persisted (the store); their indexes are rebuilt from it on first use. */
+  persistence?: SemanticCachePersistence | undefined;
+  /** Embeddings through the engine, for `cache.semantic.embedder: { modelGroup }`. */
+  embedThrough: (modelGroup: string, timeoutMs: number) => EmbedFunction;
+}
+
+/**
+ * The caches of chat calls, from the `cache` section: the exact cache (in process or the given
+ * backend), single-flight, and the semantic cache when any rule enables it.
+ *
+ * @example
+ * const cache = createChatCache({ config, clock, embedThrough: (group) => (inputs) => embedWith(group, inputs) });
+ */
+export function createChatCache(options: ChatCacheOptions): ChatCache {
+  const { config, clock } = options;
+  const { maxBytes, modelGroups, stepTypes, backend: _backend, semantic: semanticSection, ...flat } = config.cache;
+  const { embedder: embedderChoice, embedTimeoutMs, maxEntries, maxEntriesPerNamespace, ...semanticRule } = semanticSection;
+  const local = embedderChoice === 'local';
+  // Unset thresholds follow the guard that decides: the learned verifier for the local embedder
+  // (calibrated on its similarities), the rule guard for a provider's embeddings.
+  const defaults: CacheRule = {
+    ...flat,
+    semantic: {
+      ...semanticRule,
+      threshold: semanticRule.threshold ?? (local ? defaultSemanticThreshold : ruleGuardSemanticThreshold),
+      fallbackThreshold: semanticRule.fallbackThreshold ?? (local ? defaultSemanticFallbackThreshold : ruleGuardSemanticFallbackThreshold),
+    },
+  };
+  const policy = { defaults, modelGroups, stepTypes };
+  const backend = options.backend ?? createMemoryCacheBackend({ maxBytes, clock });
+  const cache: ChatCache = { exact: createExactCache({ backend, clock, policy }), flights: createSingleFlight() };
+  const rules = [defaults, ...Object.values(modelGroups), ...Object.values(stepTypes)];
+  if (!rules.some((rule) => rule.semantic?.enabled === true)) return cache;
+  const normalizer = createConceptNormalizer();
+  const embedder =
+    local
+      ? createLocalEmbedder()
+      : // The id names the group: entries embedded by another model never match this one's.
+        createProviderEmbedder({ id: `model-group:${embedderChoice.modelGroup}`, embed: options.embedThrough(embedderChoice.modelGroup, embedTimeoutMs) });
+  const semantic = createSemanticCache({
+    embedder,
+    clock,
+    normalizer,
+    guard: local ? createDuplicateVerifier(normalizer) : createPrecisionGuard(normalizer),
+    maxEntries,
+    maxEntriesPerNamespace,
+    ...(options.persistence === undefined ? {} : { persistence: options.persistence }),
+  });
+  cache.semantic = options.persistence === undefined ? semantic : restoredOnFirstUse(semantic);
+  return cache;
+}
+
+/**
+ * The semantic cache, its persisted entries loaded before the first lookup or store (createEngine
+ * is synchronous; a failed restore is retried on the next use rather than poisoning the cache).
+ */
+function restoredOnFirstUse(semantic: SemanticCache): SemanticCache {
+  let restoring: Promise<unknown> | undefined;
+  const ready = async () => {
+    restoring ??= semantic.restore().catch((error: unknown) => {
+      restoring = undefined;
+      throw error;
+    });
+    await restoring;
+  };
+  return {
+    lookup: async (...args) => {
+      await ready();
+      return semantic.lookup(...args);
+    },
+    store: async (...args) => {
+      await ready();
+      return semantic.store(...args);
+    },
+    restore: async () => {
+      await ready();
+      return semantic.stats().entries;
+    },
+    stats: () => semantic.stats(),
+  };
+}

@@ -1,0 +1,62 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { countSimRequests } from '../../src/providers/sim/index.ts';
+import { startTestStack, testMasterKey, type TestStack } from '../support/start-test-stack.ts';
+
+// The built-in local embedder (Universal Sentence Encoder, offline) and the learned verifier, as a
+// user gets them by turning the semantic cache on; the store is a file so a restart can be tested.
+const semanticConfig = { cache: { semantic: { enabled: true } } };
+
+let dir: string;
+let stack: TestStack;
+let client: OpenAI;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'pipewright-semantic-'));
+  stack = await startTestStack({ extraConfig: semanticConfig, storePath: join(dir, 'pipewright.db') });
+  client = new OpenAI({ apiKey: testMasterKey, baseURL: `${stack.gateway.url}/v1`, maxRetries: 0 });
+});
+
+after(async () => {
+  await stack.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const ask = (content: string) => ({ model: 'gpt-4o-mini', temperature: 0, messages: [{ role: 'system' as const, content: 'You answer support questions.' }, { role: 'user' as const, content }] });
+
+describe('the semantic cache through the gateway, with the official openai SDK', () => {
+  test('a reworded question is a semantic hit with similarity and confidence headers; a different one is not', async () => {
+    const before = countSimRequests(stack.sim.stats());
+    const first = await client.chat.completions.create(ask('How do I reset my password?')).withResponse();
+    assert.equal(first.response.headers.get('x-pipewright-cache'), 'miss');
+    const second = await client.chat.completions.create(ask('How can I reset my password?')).withResponse();
+    assert.equal(second.response.headers.get('x-pipewright-cache'), 'semantic-hit');
+    assert.ok(Number(second.response.headers.get('x-pipewright-cache-similarity')) >= 0.85);
+    const confidence = Number(second.response.headers.get('x-pipewright-cache-confidence'));
+    assert.ok(confidence > 0 && confidence <= 1);
+    assert.equal(second.response.headers.get('x-pipewright-simulated'), 'true');
+    assert.equal(second.data.choices[0]?.message.content, first.data.choices[0]?.message.content);
+    assert.equal(countSimRequests(stack.sim.stats()) - before, 1);
+
+    const other = await client.chat.completions.create(ask('How do I delete my account?')).withResponse();
+    assert.equal(other.response.headers.get('x-pipewright-cache'), 'miss');
+
+    const metrics = await (await fetch(`${stack.gateway.url}/metrics`, { headers: { authorization: `Bearer ${testMasterKey}` } })).text();
+    assert.match(metrics, /pipewright_cache_requests_total\{status="semantic-hit"\} 1/);
+    assert.match(metrics, /pipewright_cache_semantic_hit_ratio 0\.333/);
+  });
+
+  test('semantic entries are persisted in the store and served again after a restart', async () => {
+    await client.chat.completions.create(ask('How do I cancel my subscription?'));
+    await stack.restartGateway();
+    client = new OpenAI({ apiKey: testMasterKey, baseURL: `${stack.gateway.url}/v1`, maxRetries: 0 });
+    const before = countSimRequests(stack.sim.stats());
+    const again = await client.chat.completions.create(ask('How can I cancel my subscription?')).withResponse();
+    assert.equal(again.response.headers.get('x-pipewright-cache'), 'semantic-hit');
+    assert.equal(countSimRequests(stack.sim.stats()) - before, 0);
+  });
+});
