@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { parseConfig, type PipewrightConfig } from '../config/index.ts';
 import { PipewrightError } from '../core/index.ts';
 import { startGateway } from '../main.ts';
-import { startSimServer } from '../providers/sim/index.ts';
+import { countSimRequests, startSimServer } from '../providers/sim/index.ts';
 import type { CallRecord } from '../telemetry/index.ts';
 import { formatTable } from './format-table.ts';
 
@@ -36,12 +36,15 @@ export function createDemoConfig(simUrl: string, masterKey: string, storePath: s
     ],
     modelGroups: [
       { name: 'fast', deployments: ['sim-gpt-4o-mini'] },
+      { name: 'faq', deployments: ['sim-gpt-4o-mini'] },
       { name: 'claude', deployments: ['sim-claude-haiku'] },
       { name: 'gemini', deployments: ['sim-gemini-flash'] },
       { name: 'embed', deployments: ['sim-embedding'] },
       { name: 'image', deployments: ['sim-dall-e'] },
       { name: 'unavailable', deployments: ['sim-down'] },
     ],
+    // The exact cache is on by default; the semantic cache is turned on for the support FAQ group.
+    cache: { modelGroups: { faq: { semantic: { enabled: true } } } },
     stepTypes: [
       {
         name: 'support-triage',
@@ -151,6 +154,29 @@ export async function runDemo(options: { keepRunning?: boolean } = {}, output: N
     const badResponse = await http('/v1/chat/completions', { model: 'fast', messages: [{ role: 'user', content: 42 }] });
     const badBody = (await badResponse.json()) as { error: { param: string } };
     steps.push({ via: 'HTTP', what: 'bad request (content: 42)', outcome: `${badResponse.status} param ${badBody.error.param}` });
+
+    // 11. Library: the exact cache. A repeatable request (temperature 0) asked twice is answered once.
+    const question = { model: 'fast', temperature: 0, messages: [{ role: 'user', content: 'What does a circuit breaker do?' }] };
+    await engine.chat(question, { tenantId });
+    const repeated = await engine.chat(question, { tenantId });
+    steps.push({ via: 'library', what: 'exact cache (same question twice)', outcome: `${repeated.meta.cacheStatus}: saved ${formatCost(repeated.meta.savedCostUsd)} and ${repeated.meta.savedLatencyMs?.toFixed(1) ?? '?'} ms` });
+
+    // 12. HTTP: the semantic cache. A reworded question gets the stored answer of the first.
+    const faq = (content: string) => ({ model: 'faq', temperature: 0, messages: [{ role: 'system', content: 'You answer Acme Cloud support questions.' }, { role: 'user', content }] });
+    await http('/v1/chat/completions', faq('How do I export my data?'));
+    const reworded = await http('/v1/chat/completions', faq('How can I export all my data?'));
+    await reworded.body?.cancel();
+    steps.push({
+      via: 'HTTP',
+      what: 'semantic cache (reworded question)',
+      outcome: `${reworded.headers.get('x-pipewright-cache') ?? '?'}, similarity ${reworded.headers.get('x-pipewright-cache-similarity') ?? '-'}, confidence ${reworded.headers.get('x-pipewright-cache-confidence') ?? '-'}`,
+    });
+
+    // 13. Library: single-flight. Five identical concurrent calls share one upstream call.
+    const before = countSimRequests(sim.stats());
+    const burst = { model: 'claude', temperature: 0, messages: [{ role: 'user', content: 'Name three uses of a gateway.' }] };
+    await Promise.all(Array.from({ length: 5 }, () => engine.chat(burst, { tenantId })));
+    steps.push({ via: 'library', what: 'single-flight (5 identical at once)', outcome: `${countSimRequests(sim.stats()) - before} upstream call for 5 callers` });
   } catch (error) {
     write(`demo failed: ${PipewrightError.isInstance(error) ? `${error.code}: ${error.message}` : String(error)}`);
     process.exitCode = 1;
@@ -163,10 +189,24 @@ export async function runDemo(options: { keepRunning?: boolean } = {}, output: N
   const summary = await gateway.store.callRecords.summarize({ tenantId });
   write('\nCalls recorded in the store (one row per model call):');
   write(formatTable(
-    ['model group', 'deployment', 'model', 'op', 'tokens in', 'tokens out', 'cost USD', 'latency', 'outcome'],
-    records.map((record) => [record.modelGroup, record.deployment ?? '-', record.model ?? '-', operationLabel(record), record.inputTokens, record.outputTokens, formatCost(record.costUsd), `${record.latencyMs.toFixed(1)} ms`, record.outcome === 'success' ? 'ok' : (record.errorCode ?? 'error')]),
+    ['model group', 'deployment', 'model', 'op', 'tokens in', 'tokens out', 'cost USD', 'latency', 'cache', 'outcome'],
+    records.map((record) => [
+      record.modelGroup,
+      record.deployment ?? '-',
+      record.model ?? '-',
+      operationLabel(record),
+      record.inputTokens,
+      record.outputTokens,
+      formatCost(record.costUsd),
+      `${record.latencyMs.toFixed(1)} ms`,
+      record.cacheStatus,
+      record.outcome === 'success' ? 'ok' : (record.errorCode ?? 'error'),
+    ]),
   ));
   write(`\nTotal: ${summary.calls} calls, ${summary.errors} error${summary.errors === 1 ? '' : 's'}, ${summary.inputTokens} input + ${summary.outputTokens} output tokens, $${summary.costUsd.toFixed(6)} (simulated).`);
+  write(
+    `Cache: ${summary.cacheHits} hit${summary.cacheHits === 1 ? '' : 's'} (${summary.semanticHits} semantic), saved ${formatCost(summary.savedCostUsd)} and ${(summary.savedLatencyMs / 1000).toFixed(2)} s of model time (hits and shared in-flight calls).`,
+  );
   write(`Metrics: ${gateway.url}/metrics   (Authorization: Bearer <master key>)`);
 
   if (options.keepRunning === true) {

@@ -5,6 +5,7 @@ import type { ChatChunk } from '../spec/index.ts';
 import { embedText } from '../providers/sim/embed-text.ts';
 import { createMetrics, type CallRecord, type TelemetryRecorder } from '../telemetry/index.ts';
 import { createFakeProviderClient, textResponse, type ChatScript } from '../../test/support/fake-provider-client.ts';
+import type { SemanticCacheRecord, SemanticCachePersistence } from '../cache/index.ts';
 import { createEngine } from './create-engine.ts';
 
 function collectingRecorder(): TelemetryRecorder & { records: CallRecord[] } {
@@ -162,4 +163,21 @@ test('semantic settings are validated with the field named', () => {
     () => createEngine({ config: { ...baseConfig, cache: { backend: 'redis' } } }),
     (error: Error) => /cache\.backend/.test(error.message),
   );
+});
+
+test('a semantic entry never outlives a change of its model group configuration (and survives when nothing changed)', async () => {
+  const saved = new Map<string, SemanticCacheRecord>();
+  const persistence: SemanticCachePersistence = {
+    save: async (record) => void saved.set(record.id, structuredClone(record)),
+    delete: async (id) => void saved.delete(id),
+    loadAll: async () => [...saved.values()].map((record) => structuredClone(record)),
+  };
+  const engineWith = (config: typeof baseConfig) => createEngine({ config, client: createFakeProviderClient({ embed: embedScript }), semanticCachePersistence: persistence });
+  await engineWith(baseConfig).chat(ask('How do I reset my password?'));
+  assert.equal(saved.size, 1);
+  // Same configuration, a new engine (a restart): the persisted entry is served.
+  assert.equal((await engineWith(baseConfig).chat(ask('how do I reset my password'))).meta.cacheStatus, 'semantic-hit');
+  // The model group's deployment now points at another model: nothing stored before may answer.
+  const changed = { ...baseConfig, deployments: baseConfig.deployments.map((deployment) => (deployment.id === 'primary' ? { ...deployment, model: 'gpt-4o' } : deployment)) };
+  assert.equal((await engineWith(changed).chat(ask('how do I reset my password'))).meta.cacheStatus, 'miss');
 });

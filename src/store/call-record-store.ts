@@ -23,6 +23,11 @@ export interface CallRecordSummary {
   costUsd: number;
   /** Calls answered by the exact or the semantic cache. */
   cacheHits: number;
+  /** Of those, calls answered by the semantic cache. */
+  semanticHits: number;
+  /** What cache hits and single-flight joins avoided: the original calls' cost (USD) and latency (ms). */
+  savedCostUsd: number;
+  savedLatencyMs: number;
 }
 
 /**

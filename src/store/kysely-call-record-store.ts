@@ -105,6 +105,9 @@ export function createKyselyCallRecordStore(db: Kysely<StoreDatabase>): CallReco
             sql<number | string | null>`sum(cached_input_tokens)`.as('cached_input_tokens'),
             sql<number | string | null>`sum(cost_usd)`.as('cost_usd'),
             sql<number | string | null>`sum(case when cache_status in ('hit', 'semantic-hit') then 1 else 0 end)`.as('cache_hits'),
+            sql<number | string | null>`sum(case when cache_status = 'semantic-hit' then 1 else 0 end)`.as('semantic_hits'),
+            sql<number | string | null>`sum(saved_cost_usd)`.as('saved_cost_usd'),
+            sql<number | string | null>`sum(saved_latency_ms)`.as('saved_latency_ms'),
           ])
           .executeTakeFirstOrThrow();
         const summary: CallRecordSummary = {
@@ -115,6 +118,9 @@ export function createKyselyCallRecordStore(db: Kysely<StoreDatabase>): CallReco
           cachedInputTokens: toNumber(row.cached_input_tokens),
           costUsd: roundUsd(toNumber(row.cost_usd)),
           cacheHits: toNumber(row.cache_hits),
+          semanticHits: toNumber(row.semantic_hits),
+          savedCostUsd: roundUsd(toNumber(row.saved_cost_usd)),
+          savedLatencyMs: toNumber(row.saved_latency_ms),
         };
         return summary;
       } catch (error) {

@@ -186,8 +186,8 @@ export function runStoreContract(options: StoreContractOptions): void {
         await store.callRecords.insertMany([
           callRecord({ id: 'call_1', inputTokens: 100, outputTokens: 10, cachedInputTokens: 40, costUsd: 0.001, cacheStatus: 'miss' }),
           callRecord({ id: 'call_2', inputTokens: 200, outputTokens: 20, cachedInputTokens: 0, costUsd: 0.002, cacheStatus: 'bypass' }),
-          callRecord({ id: 'call_3', inputTokens: 0, outputTokens: 0, costUsd: 0, cacheStatus: 'hit' }),
-          callRecord({ id: 'call_4', inputTokens: 0, outputTokens: 0, costUsd: 0, cacheStatus: 'semantic-hit' }),
+          callRecord({ id: 'call_3', inputTokens: 0, outputTokens: 0, costUsd: 0, cacheStatus: 'hit', savedCostUsd: 0.001, savedLatencyMs: 800 }),
+          callRecord({ id: 'call_4', inputTokens: 0, outputTokens: 0, costUsd: 0, cacheStatus: 'semantic-hit', savedCostUsd: 0.0025, savedLatencyMs: 1200.5 }),
           callRecord({ id: 'call_5', inputTokens: 50, outputTokens: 0, costUsd: null, outcome: 'error', errorCode: 'provider.timeout' }),
           callRecord({ id: 'call_6', inputTokens: 1, outputTokens: 1, costUsd: 5, tenantId: 'tenant_other' }),
         ]);
@@ -199,6 +199,9 @@ export function runStoreContract(options: StoreContractOptions): void {
           cachedInputTokens: 40,
           costUsd: 0.003,
           cacheHits: 2,
+          semanticHits: 1,
+          savedCostUsd: 0.0035,
+          savedLatencyMs: 2000.5,
         });
         assert.deepEqual(await store.callRecords.summarize({ tenantId: 'tenant_empty' }), {
           calls: 0,
@@ -208,6 +211,9 @@ export function runStoreContract(options: StoreContractOptions): void {
           cachedInputTokens: 0,
           costUsd: 0,
           cacheHits: 0,
+          semanticHits: 0,
+          savedCostUsd: 0,
+          savedLatencyMs: 0,
         });
       });
     });

@@ -25,6 +25,10 @@ test('pipewright demo runs from a fresh folder, says the provider is simulated a
   assert.match(stdout, /get_weather\(\{"city":"Lisbon"\}\)/);
   assert.match(stdout, /503 provider\.overloaded/);
   assert.match(stdout, /400 param messages\[0\]\.content/);
-  assert.match(stdout, /Total: 9 calls, 1 error, \d+ input \+ \d+ output tokens, \$\d\.\d+ \(simulated\)/);
+  assert.match(stdout, /exact cache \(same question twice\)\s+hit: saved \$0\.\d+/);
+  assert.match(stdout, /semantic cache \(reworded question\)\s+semantic-hit, similarity 0\.9\d+/);
+  assert.match(stdout, /1 upstream call for 5 callers/);
+  assert.match(stdout, /Total: 18 calls, 1 error, \d+ input \+ \d+ output tokens, \$\d\.\d+ \(simulated\)/);
+  assert.match(stdout, /Cache: 2 hits \(1 semantic\), saved \$0\.\d+ and \d+\.\d+ s of model time/);
   assert.ok(existsSync(join(cwd, '.pipewright', 'demo.db')), 'the embedded store is under .pipewright/');
 });
