@@ -44,10 +44,13 @@ test('a reworded request is a semantic hit: the stored answer, its similarity an
   const { engine, recorder, metrics, chatCalls } = setup({ chat: () => textResponse('Open Settings, then Security, then Reset password.') });
   const first = await engine.chat(ask('How do I reset my password?'), { tenantId: 'acme' });
   assert.equal(first.meta.cacheStatus, 'miss');
+  // The first caller changing its answer must not change what is stored.
+  const original = first.response.choices[0]!.message.content;
+  first.response.choices[0]!.message.content = 'changed by the first caller';
   const second = await engine.chat(ask('how do I reset my password'), { tenantId: 'acme' });
   assert.equal(second.meta.cacheStatus, 'semantic-hit');
   assert.equal(chatCalls(), 1);
-  assert.equal(second.response.choices[0]?.message.content, 'Open Settings, then Security, then Reset password.');
+  assert.equal(second.response.choices[0]?.message.content, original);
   assert.ok(second.meta.semantic !== undefined);
   assert.ok(second.meta.semantic.similarity >= 0.95 && second.meta.semantic.similarity <= 1);
   assert.ok(second.meta.semantic.confidence > 0 && second.meta.semantic.confidence <= 1);

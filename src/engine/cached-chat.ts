@@ -119,7 +119,8 @@ export function createCachedChat(dependencies: CachedChatDependencies) {
     await exact.store(plan, answer, avoided, origin).catch((error: unknown) => reportError(error, 'exact-store'));
     if (semantic === undefined || !plan.rule.semantic.enabled || !plan.decision.write) return;
     const options = { ttlMs: plan.decision.ttlMs, multiTurn: plan.rule.semantic.multiTurn, origin, ...(planned.vector === undefined ? {} : { vector: planned.vector }) };
-    await semantic.store(plan.scope, request, answer, avoided, options).catch((error: unknown) => reportError(error, 'semantic-store'));
+    // The semantic cache holds answers as objects: keep its own copy, apart from the one the caller gets.
+    await semantic.store(plan.scope, request, structuredClone(answer), avoided, options).catch((error: unknown) => reportError(error, 'semantic-store'));
   }
 
   /**
