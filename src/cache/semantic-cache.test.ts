@@ -238,3 +238,21 @@ test('restore caps a namespace at its bound, and the oldest restored entry is th
   assert.equal(await hit('cherries are small fruit'), true);
   assert.equal(await hit('dates are sweet fruit'), true);
 });
+
+test('a large restore gives the event loop back while it builds the index, and a newer store made meanwhile wins', async () => {
+  const persistence = memoryPersistence();
+  const { cache: first } = setup({ persistence });
+  for (let index = 0; index < 600; index += 1) await first.store(scopeFor('tenant_a'), chatRequest(`stored question number ${index}`), answer(`old ${index}`), avoided, { ttlMs: 60_000, multiTurn: false });
+  const { cache: second } = setup({ persistence });
+  let ticks = 0;
+  const ticker = setInterval(() => (ticks += 1), 0);
+  const restoring = second.restore();
+  // Stored while the restore runs: newer than its persisted record.
+  await second.store(scopeFor('tenant_a'), chatRequest('stored question number 5'), answer('new 5'), avoided, { ttlMs: 60_000, multiTurn: false });
+  assert.equal(await restoring, 600);
+  clearInterval(ticker);
+  assert.ok(ticks > 0, 'timers ran while the index was being rebuilt');
+  const found = await second.lookup(scopeFor('tenant_a'), chatRequest('stored question number 5'), settings);
+  assert.ok(found.hit);
+  assert.equal(found.answer.kind === 'response' ? found.answer.response.choices[0]?.message.content : undefined, 'new 5');
+});

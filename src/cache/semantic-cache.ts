@@ -95,6 +95,9 @@ export interface SemanticCacheOptions {
   neighbours?: number;
 }
 
+/** Entries inserted between two yields to the event loop while restoring. */
+const restoreSlice = 256;
+
 interface Namespace {
   id: string;
   dimensions: number;
@@ -325,8 +328,13 @@ export function createSemanticCache(options: SemanticCacheOptions): SemanticCach
       }
       const evicted: string[] = [];
       for (let position = kept.length - 1; position >= 0; position -= 1) {
+        // Building the index is CPU-bound (about 1 ms an entry at 100k): give the event loop back
+        // regularly so a gateway restoring a large cache keeps serving (lookups see what is loaded).
+        if (position % restoreSlice === 0) await new Promise<void>((resolve) => setImmediate(resolve));
         const record = kept[position]!;
         const previous = entries.get(record.id);
+        // A store made while restoring is newer than its persisted record: keep it.
+        if (previous !== undefined && previous.record.createdAt >= record.createdAt) continue;
         if (previous !== undefined) removeEntry(previous);
         evicted.push(...insert(record, Float32Array.from(record.vector)));
       }

@@ -175,12 +175,17 @@ test('a semantic entry never outlives a change of its model group configuration 
     delete: async (id) => void saved.delete(id),
     loadAll: async () => [...saved.values()].map((record) => structuredClone(record)),
   };
-  const engineWith = (config: typeof baseConfig) => createEngine({ config, client: createFakeProviderClient({ embed: embedScript }), semanticCachePersistence: persistence });
-  await engineWith(baseConfig).chat(ask('How do I reset my password?'));
+  // A new engine rebuilds its index from the store in the background; ready() waits for it.
+  const engineWith = async (config: typeof baseConfig) => {
+    const engine = createEngine({ config, client: createFakeProviderClient({ embed: embedScript }), semanticCachePersistence: persistence });
+    await engine.ready();
+    return engine;
+  };
+  await (await engineWith(baseConfig)).chat(ask('How do I reset my password?'));
   assert.equal(saved.size, 1);
   // Same configuration, a new engine (a restart): the persisted entry is served.
-  assert.equal((await engineWith(baseConfig).chat(ask('how do I reset my password'))).meta.cacheStatus, 'semantic-hit');
+  assert.equal((await (await engineWith(baseConfig)).chat(ask('how do I reset my password'))).meta.cacheStatus, 'semantic-hit');
   // The model group's deployment now points at another model: nothing stored before may answer.
   const changed = { ...baseConfig, deployments: baseConfig.deployments.map((deployment) => (deployment.id === 'primary' ? { ...deployment, model: 'gpt-4o' } : deployment)) };
-  assert.equal((await engineWith(changed).chat(ask('how do I reset my password'))).meta.cacheStatus, 'miss');
+  assert.equal((await (await engineWith(changed)).chat(ask('how do I reset my password'))).meta.cacheStatus, 'miss');
 });

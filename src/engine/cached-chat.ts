@@ -19,6 +19,9 @@ import type { CallMeta, EngineCallOptions, SemanticMatch } from './engine-types.
 import type { ModelCatalog } from './model-catalog.ts';
 import type { EngineChatStream } from './call-pipeline.ts';
 
+/** What a cache failure interrupted (the call itself always goes on). */
+export type CacheOperation = 'semantic-lookup' | 'semantic-store' | 'semantic-restore' | 'exact-store';
+
 /** The caches of chat calls: exact (always), single-flight, and the semantic cache when configured. */
 export interface ChatCache {
   exact: ExactCache;
@@ -38,7 +41,7 @@ export interface CachedChatDependencies {
   /** A streamed chat call through the resilience pipeline (records its own telemetry). */
   streamUpstream(request: ChatRequest, options: EngineCallOptions, cacheStatus: CacheStatus): Promise<EngineChatStream>;
   /** Called when the semantic cache fails (embedder down, index error): the call goes on uncached. */
-  onCacheError?: ((error: unknown, operation: 'semantic-lookup' | 'semantic-store' | 'exact-store') => void) | undefined;
+  onCacheError?: ((error: unknown, operation: CacheOperation) => void) | undefined;
 }
 
 /** What a served hit was: an exact entry or a semantic neighbour (possibly as a degraded answer). */
@@ -76,7 +79,7 @@ export function createCachedChat(dependencies: CachedChatDependencies) {
   const { exact, flights, semantic } = cache;
   /** Config fingerprints of the model groups (fixed for the engine's life), computed once each. */
   const fingerprints = new Map<string, string>();
-  const reportError = (error: unknown, operation: 'semantic-lookup' | 'semantic-store' | 'exact-store') => dependencies.onCacheError?.(error, operation);
+  const reportError = (error: unknown, operation: CacheOperation) => dependencies.onCacheError?.(error, operation);
 
   /** The plan of a chat call, or undefined when the cache does nothing for it (a plain bypass). */
   function planCache(request: ChatRequest, options: EngineCallOptions): Planned | undefined {

@@ -29,6 +29,8 @@ export interface ChatCacheOptions {
   backend?: CacheBackend | undefined;
   /** Where semantic entries are persisted (the store); their indexes are rebuilt from it on first use. */
   persistence?: SemanticCachePersistence | undefined;
+  /** A failed rebuild of the semantic index from the store (logged by the gateway). */
+  onRestoreError?: ((error: unknown) => void) | undefined;
   /** Embeddings through the engine, for `cache.semantic.embedder: { modelGroup }`. */
   embedThrough: (modelGroup: string, timeoutMs: number) => EmbedFunction;
 }
@@ -75,34 +77,32 @@ export function createChatCache(options: ChatCacheOptions): ChatCache {
     maxEntriesPerNamespace,
     ...(options.persistence === undefined ? {} : { persistence: options.persistence }),
   });
-  cache.semantic = options.persistence === undefined ? semantic : restoredOnFirstUse(semantic);
+  cache.semantic = options.persistence === undefined ? semantic : restoringInBackground(semantic, options.onRestoreError);
   return cache;
 }
 
 /**
- * The semantic cache, its persisted entries loaded before the first lookup or store (createEngine
- * is synchronous; a failed restore is retried on the next use rather than poisoning the cache).
+ * The semantic cache with its persisted entries loading in the background from creation on
+ * (createEngine is synchronous). Lookups and stores do not wait: until the index is rebuilt a
+ * lookup sees what is loaded so far, and a miss is always safe. A failed restore is reported and
+ * tried again on the next `restore()`.
  */
-function restoredOnFirstUse(semantic: SemanticCache): SemanticCache {
-  let restoring: Promise<unknown> | undefined;
-  const ready = async () => {
+function restoringInBackground(semantic: SemanticCache, onError: ((error: unknown) => void) | undefined): SemanticCache {
+  let restoring: Promise<number> | undefined;
+  const start = () => {
     restoring ??= semantic.restore().catch((error: unknown) => {
       restoring = undefined;
-      throw error;
+      onError?.(error);
+      return 0;
     });
-    await restoring;
+    return restoring;
   };
+  void start();
   return {
-    lookup: async (...args) => {
-      await ready();
-      return semantic.lookup(...args);
-    },
-    store: async (...args) => {
-      await ready();
-      return semantic.store(...args);
-    },
+    lookup: (...args) => semantic.lookup(...args),
+    store: (...args) => semantic.store(...args),
     restore: async () => {
-      await ready();
+      await start();
       return semantic.stats().entries;
     },
     stats: () => semantic.stats(),

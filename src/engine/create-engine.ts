@@ -77,6 +77,12 @@ export interface Engine {
   modelGroups(): ModelGroup[];
   /** Circuit-breaker state per deployment (for `/admin/breakers` and the `pipewright_circuit_state` gauge). */
   readonly resilience: { snapshot(): BreakerSnapshot[] };
+  /**
+   * Resolves when start-up work running in the background is done: the semantic cache's index
+   * rebuilt from the store. Calls do not need to wait for it (until then a semantic lookup sees
+   * what is loaded so far); tests and warm-up scripts may.
+   */
+  ready(): Promise<void>;
   /** Closes what the engine created itself (the HTTP client). Recorders passed in are the caller's to close. */
   close(): Promise<void>;
 }
@@ -91,6 +97,18 @@ export function createEngine(options: EngineOptions): Engine {
   const clock = options.clock ?? createSystemClock();
   const resilience = createResilienceFromConfig(config, clock, options);
   options.metrics?.trackCircuitBreakers(() => resilience.snapshot());
+  const chatCache = createChatCache({
+    config,
+    clock,
+    backend: options.cacheBackend,
+    persistence: options.semanticCachePersistence,
+    onRestoreError: (error) => options.onCacheError?.(error, 'semantic-restore'),
+    // Provider embeddings go through this engine (resilience, telemetry) under the default tenant.
+    embedThrough: (modelGroup, deadlineMs) => async (inputs, signal) => {
+      const { response } = await pipeline.embed({ model: modelGroup, input: inputs }, { stepType: 'semantic-cache', deadlineMs, ...(signal === undefined ? {} : { signal }) });
+      return response.data.map((item) => (typeof item.embedding === 'string' ? decodeBase64Floats(item.embedding) : item.embedding));
+    },
+  });
   const pipeline = createCallPipeline({
     catalog,
     client,
@@ -100,17 +118,7 @@ export function createEngine(options: EngineOptions): Engine {
     recorder: options.recorder,
     metrics: options.metrics,
     prices,
-    cache: createChatCache({
-      config,
-      clock,
-      backend: options.cacheBackend,
-      persistence: options.semanticCachePersistence,
-      // Provider embeddings go through this engine (resilience, telemetry) under the default tenant.
-      embedThrough: (modelGroup, deadlineMs) => async (inputs, signal) => {
-        const { response } = await pipeline.embed({ model: modelGroup, input: inputs }, { stepType: 'semantic-cache', deadlineMs, ...(signal === undefined ? {} : { signal }) });
-        return response.data.map((item) => (typeof item.embedding === 'string' ? decodeBase64Floats(item.embedding) : item.embedding));
-      },
-    }),
+    cache: chatCache,
     onCacheError: options.onCacheError,
   });
   const ajv = createAjv();
@@ -156,6 +164,10 @@ export function createEngine(options: EngineOptions): Engine {
     stepTypes: () => [...steps.keys()],
     modelGroups: () => catalog.list(),
     resilience: { snapshot: () => resilience.snapshot() },
+
+    async ready() {
+      await chatCache.semantic?.restore();
+    },
 
     async close() {
       if (ownsClient) await client.close();

@@ -53,6 +53,7 @@ describe('the semantic cache through the gateway, with the official openai SDK',
   test('semantic entries are persisted in the store and served again after a restart', async () => {
     await client.chat.completions.create(ask('How do I cancel my subscription?'));
     await stack.restartGateway();
+    await stack.gateway.engine.ready();
     client = new OpenAI({ apiKey: testMasterKey, baseURL: `${stack.gateway.url}/v1`, maxRetries: 0 });
     const before = countSimRequests(stack.sim.stats());
     const again = await client.chat.completions.create(ask('How can I cancel my subscription?')).withResponse();
