@@ -1,8 +1,6 @@
 import { duplicateVerifierModel } from './duplicate-verifier-model.ts';
-import { duplicateVerifierVectorModel } from './duplicate-verifier-vector-model.ts';
 import type { ConceptNormalizer } from './normalize-concepts.ts';
-import { analyzeText, jaccard, ruleMismatch, type GuardVerdict, type PairVectors, type PrecisionGuard, type TextAnalysis } from './precision-guard.ts';
-import { siameseMargin, type SiameseLayer } from './siamese-margin.ts';
+import { analyzeText, jaccard, ruleMismatch, type GuardVerdict, type PrecisionGuard, type TextAnalysis } from './precision-guard.ts';
 
 /**
  * The learned duplicate verifier: a small gradient-boosted tree ensemble over features of a pair
@@ -10,9 +8,6 @@ import { siameseMargin, type SiameseLayer } from './siamese-margin.ts';
  * number/negation/entity mismatches) that scores how likely two requests ask the same thing.
  * Trained on the STS-B training split only by bench/semantic-cache/train-verifier.ts, which writes
  * the model into duplicate-verifier-model.ts; the product never reads the data set.
- *
- * When the caller also hands over both embeddings, a second model (duplicate-verifier-vector-model.ts)
- * adds one feature: the log-odds of a logistic layer over the two vectors (siamese-margin.ts).
  */
 
 /** The features, in the order the model indexes them. */
@@ -33,9 +28,6 @@ export const verifierFeatureNames = [
 
 export type VerifierFeatureName = (typeof verifierFeatureNames)[number];
 
-/** The vector model's features: the lexical ones, then the siamese layer's log-odds. */
-export const vectorVerifierFeatureNames = [...verifierFeatureNames, 'siameseMargin'] as const;
-
 /** A tree node: `[feature index, split, below split, at or above split]`, or a leaf's value. */
 export type VerifierTreeNode = number | readonly [number, number, VerifierTreeNode, VerifierTreeNode];
 
@@ -51,28 +43,18 @@ export interface VerifierModel {
   minSimilarity: number;
 }
 
-/** A verifier model over `vectorVerifierFeatureNames`, with its siamese layer. */
-export interface VectorVerifierModel extends VerifierModel {
-  siamese: SiameseLayer;
-}
-
 export interface DuplicateVerifierOptions {
-  /** Least score (0–1) to accept without vectors; defaults to the model's chosen operating point. */
+  /** Least score (0–1) to accept; defaults to the model's chosen operating point. */
   minScore?: number;
   model?: VerifierModel;
-  /** The model used when both vectors are passed; `null` never uses them. */
-  vectorModel?: VectorVerifierModel | null;
-  /** Least score (0–1) to accept with vectors; defaults to the vector model's operating point. */
-  minVectorScore?: number;
 }
 
 export interface DuplicateVerifier extends PrecisionGuard {
-  /** Probability-like score (0–1) that the pair is a duplicate (by the vector model when `vectors` are given). */
-  score(request: string, candidate: string, similarity: number, vectors?: PairVectors): number;
-  /** The feature vector of a pair: `verifierFeatureNames` order, plus `siameseMargin` when the vector model is used. */
-  features(request: string, candidate: string, similarity: number, vectors?: PairVectors): number[];
+  /** Probability-like score (0–1) that the pair is a duplicate. */
+  score(request: string, candidate: string, similarity: number): number;
+  /** The feature vector of a pair, in `verifierFeatureNames` order. */
+  features(request: string, candidate: string, similarity: number): number[];
   readonly minScore: number;
-  readonly minVectorScore: number;
 }
 
 /**
@@ -86,12 +68,8 @@ export interface DuplicateVerifier extends PrecisionGuard {
  */
 export function createDuplicateVerifier(normalizer: ConceptNormalizer, options: DuplicateVerifierOptions = {}): DuplicateVerifier {
   const model = options.model ?? duplicateVerifierModel;
-  const vectorModel = options.vectorModel === undefined ? duplicateVerifierVectorModel : options.vectorModel;
-  if (model.features.join(',') !== verifierFeatureNames.join(',') || (vectorModel !== null && vectorModel.features.join(',') !== vectorVerifierFeatureNames.join(','))) {
-    throw new Error('the duplicate verifier model was trained on other features: rerun bench/semantic-cache/train-verifier.ts');
-  }
+  if (model.features.join(',') !== verifierFeatureNames.join(',')) throw new Error('the duplicate verifier model was trained on other features: rerun bench/semantic-cache/train-verifier.ts');
   const minScore = options.minScore ?? model.threshold;
-  const minVectorScore = options.minVectorScore ?? vectorModel?.threshold ?? 1.01;
   // Stored texts are checked again and again: keep their analysis.
   const analyses = new Map<string, TextAnalysis>();
   const analyze = (text: string): TextAnalysis => {
@@ -103,31 +81,19 @@ export function createDuplicateVerifier(normalizer: ConceptNormalizer, options: 
     }
     return analysis;
   };
-  // The vector model when both vectors fit its layer, else the lexical one.
-  const judge = (a: TextAnalysis, b: TextAnalysis, similarity: number, vectors: PairVectors | undefined) => {
-    const lexical = pairFeatures(a, b, similarity);
-    const margin = vectors === undefined || vectorModel === null ? undefined : siameseMargin(vectors.request, vectors.candidate, vectorModel.siamese);
-    if (margin === undefined || vectorModel === null) return { features: lexical, model, cut: minScore };
-    return { features: [...lexical, margin], model: vectorModel as VerifierModel, cut: minVectorScore };
-  };
-  const features = (request: string, candidate: string, similarity: number, vectors?: PairVectors) => judge(analyze(request), analyze(candidate), similarity, vectors).features;
-  const score = (request: string, candidate: string, similarity: number, vectors?: PairVectors) => {
-    const judged = judge(analyze(request), analyze(candidate), similarity, vectors);
-    return scoreFeatures(judged.features, judged.model);
-  };
+  const features = (request: string, candidate: string, similarity: number) => pairFeatures(analyze(request), analyze(candidate), similarity);
+  const score = (request: string, candidate: string, similarity: number) => scoreFeatures(features(request, candidate, similarity), model);
   return {
     minScore,
-    minVectorScore,
     features,
     score,
-    check: (request, candidate, similarity, vectors) => {
+    check: (request, candidate, similarity) => {
       const a = analyze(request);
       const b = analyze(candidate);
       const overlap = jaccard(a.content, b.content);
       if (similarity === undefined) return { ok: false, reason: 'verifier', overlap };
-      const judged = judge(a, b, similarity, vectors);
-      const value = scoreFeatures(judged.features, judged.model);
-      const verdict: GuardVerdict = { ok: value >= judged.cut, overlap, score: value };
+      const value = scoreFeatures(pairFeatures(a, b, similarity), model);
+      const verdict: GuardVerdict = { ok: value >= minScore, overlap, score: value };
       if (!verdict.ok) verdict.reason = ruleMismatch(a, b) ?? 'verifier';
       return verdict;
     },

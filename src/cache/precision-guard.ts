@@ -27,19 +27,12 @@ export interface PrecisionGuardOptions {
   minContentOverlap?: number;
 }
 
-/** The embeddings of the request and of the stored candidate (of their normalised texts). */
-export interface PairVectors {
-  request: Float32Array;
-  candidate: Float32Array;
-}
-
 export interface PrecisionGuard {
   /**
    * `similarity` is the embedders' cosine similarity of the two (normalised) texts, when the caller
-   * has it: the rule guard ignores it, the learned verifier needs it. `vectors`, when the caller has
-   * both, let the verifier use its stronger vector model; the rule guard ignores them.
+   * has it: the rule guard ignores it, the learned verifier needs it.
    */
-  check(request: string, candidate: string, similarity?: number, vectors?: PairVectors): GuardVerdict;
+  check(request: string, candidate: string, similarity?: number): GuardVerdict;
 }
 
 const negations = new Set(['not', 'no', 'never', 'none', 'nobody', 'nothing', 'neither', 'nor', 'nowhere', 'without', "n't"]);
