@@ -204,8 +204,11 @@ export async function runDemo(options: { keepRunning?: boolean } = {}, output: N
     ]),
   ));
   write(`\nTotal: ${summary.calls} calls, ${summary.errors} error${summary.errors === 1 ? '' : 's'}, ${summary.inputTokens} input + ${summary.outputTokens} output tokens, $${summary.costUsd.toFixed(6)} (simulated).`);
+  // Lookups: calls the cache was asked about (hit, semantic-hit or miss); bypassed calls never were.
+  const lookups = records.filter((record) => record.cacheStatus !== 'bypass').length;
+  const ratio = (count: number) => (lookups === 0 ? '0%' : `${Math.round((100 * count) / lookups)}%`);
   write(
-    `Cache: ${summary.cacheHits} hit${summary.cacheHits === 1 ? '' : 's'} (${summary.semanticHits} semantic), saved ${formatCost(summary.savedCostUsd)} and ${(summary.savedLatencyMs / 1000).toFixed(2)} s of model time (hits and shared in-flight calls).`,
+    `Cache: ${lookups} lookups, hit ratio ${ratio(summary.cacheHits - summary.semanticHits)}, semantic hit ratio ${ratio(summary.semanticHits)}; saved ${formatCost(summary.savedCostUsd)} and ${(summary.savedLatencyMs / 1000).toFixed(2)} s of model time (hits and shared in-flight calls).`,
   );
   write(`Metrics: ${gateway.url}/metrics   (Authorization: Bearer <master key>)`);
 
