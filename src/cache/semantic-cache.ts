@@ -12,6 +12,11 @@ export interface SemanticSettings {
   threshold: number;
   guard: boolean;
   multiTurn: boolean;
+  /**
+   * Check candidates with the relaxed guard instead of the main one: for a degraded answer (every
+   * route failed), where a close neighbour that passes the rule checks beats an error.
+   */
+  relaxed?: boolean;
 }
 
 /** One stored semantic entry as persistence hooks see it (JSON-serialisable). */
@@ -86,6 +91,8 @@ export interface SemanticCacheOptions {
   clock: Clock;
   normalizer?: ConceptNormalizer;
   guard?: PrecisionGuard;
+  /** The guard of `relaxed` lookups; default the rule guard (numbers, negations, names, content words). */
+  relaxedGuard?: PrecisionGuard;
   /** Most entries in one namespace; the least recently used goes first. */
   maxEntriesPerNamespace?: number;
   /** Most entries in all. */
@@ -162,6 +169,7 @@ export function createSemanticCache(options: SemanticCacheOptions): SemanticCach
   const { embedder, clock } = options;
   const normalizer = options.normalizer ?? createConceptNormalizer();
   const guard = options.guard ?? createPrecisionGuard(normalizer);
+  const relaxedGuard = options.relaxedGuard ?? createPrecisionGuard(normalizer);
   const maxPerNamespace = options.maxEntriesPerNamespace ?? 10_000;
   const maxEntries = options.maxEntries ?? 100_000;
   const neighbours = options.neighbours ?? 8;
@@ -250,7 +258,7 @@ export function createSemanticCache(options: SemanticCacheOptions): SemanticCach
         if (neighbour.similarity < settings.threshold) break;
         let overlap = 1;
         if (settings.guard) {
-          const verdict = guard.check(query.text, entry.record.text, neighbour.similarity);
+          const verdict = (settings.relaxed === true ? relaxedGuard : guard).check(query.text, entry.record.text, neighbour.similarity);
           if (!verdict.ok) {
             refused ??= verdict.reason;
             continue;

@@ -137,7 +137,8 @@ export function createCachedChat(dependencies: CachedChatDependencies) {
     const failure = toPipewrightError(error);
     if (!isOutage(failure)) return undefined;
     try {
-      const settings = { ...rule.semantic, threshold: Math.min(rule.semantic.threshold, rule.semantic.fallbackThreshold) };
+      // The rule guard, not the learned verifier: its cut is for serving instead of calling, too strict for serving instead of an error.
+      const settings = { ...rule.semantic, threshold: rule.semantic.fallbackThreshold, relaxed: true };
       const found = await semantic.lookup(planned.plan.scope, request, settings);
       return found.hit ? semanticServed(found, true) : undefined;
     } catch (lookupError) {

@@ -60,4 +60,23 @@ describe('the semantic cache through the gateway, with the official openai SDK',
     assert.equal(again.response.headers.get('x-pipewright-cache'), 'semantic-hit');
     assert.equal(countSimRequests(stack.sim.stats()) - before, 0);
   });
+  // Last: the outage leaves the deployment's circuit breaker open for a while.
+  test('a provider outage is answered with the nearest stored answer, marked degraded; a question with no neighbour gets the error', async () => {
+    const first = await client.chat.completions.create(ask('What is the capital of France?'));
+    // Every request to the model fails from now on (the sim's outage window covers it).
+    stack.sim.setConfig({ rules: [{ match: { model: 'gpt-4o-mini' }, outages: [{ fromMs: 0, toMs: 3_600_000 }] }] });
+    try {
+      // Too far for a hit (the verifier refuses it), close enough to beat an error.
+      // A short deadline: retries of the outage stop there (the default would retry for 30 s).
+      const short = { headers: { 'x-pipewright-timeout-ms': '800' } };
+      const degraded = await client.chat.completions.create(ask('What is the capital city of France?'), short).withResponse();
+      assert.equal(degraded.response.headers.get('x-pipewright-cache'), 'semantic-hit');
+      assert.equal(degraded.response.headers.get('x-pipewright-degraded'), 'true');
+      assert.ok(Number(degraded.response.headers.get('x-pipewright-cache-confidence')) <= 0.5);
+      assert.equal(degraded.data.choices[0]?.message.content, first.choices[0]?.message.content);
+      await assert.rejects(client.chat.completions.create(ask('Which plans include single sign-on?'), short), (error: unknown) => error instanceof OpenAI.APIError && (error.status ?? 0) >= 500);
+    } finally {
+      stack.sim.setConfig({ rules: [] });
+    }
+  });
 });
