@@ -105,7 +105,7 @@ test('a streamed request is served from a semantic hit as a stream', async () =>
 
 test('when every route fails with an outage, the nearest acceptable neighbour is served, marked degraded, with lower confidence', async () => {
   let down = false;
-  const { engine } = setup({
+  const { engine, metrics } = setup({
     chat: () => (down ? new ProviderError({ kind: 'overloaded', message: 'overloaded', upstreamStatus: 503, provider: 'openai' }) : textResponse('Reset it from the login page.')),
   });
   await engine.chat(ask('How do I reset my account password?'));
@@ -118,6 +118,9 @@ test('when every route fails with an outage, the nearest acceptable neighbour is
   assert.equal(degraded.response.choices[0]?.message.content, 'Reset it from the login page.');
   // Nothing close enough: the outage error reaches the caller.
   await assert.rejects(engine.chat(ask('Which plans include single sign-on?')), (error: ProviderError) => error.status === 503);
+  const text = await metrics.render();
+  assert.match(text, /pipewright_cache_events_total\{event="degraded_answer"\} 1/);
+  assert.match(text, /pipewright_cache_semantic_entries 1/);
 });
 
 test('errors about the request itself are never papered over with a cached neighbour', async () => {
@@ -131,13 +134,18 @@ test('errors about the request itself are never papered over with a cached neigh
 test('a failing embedder never fails the call: it goes upstream as a miss and the failure is reported', async () => {
   const client = createFakeProviderClient({ embed: () => new ProviderError({ kind: 'server_error', message: 'embedder down', upstreamStatus: 500, provider: 'openai' }) });
   const errors: string[] = [];
-  const engine = createEngine({ config: baseConfig, client, onCacheError: (_error, operation) => void errors.push(operation) });
+  const metrics = createMetrics();
+  const engine = createEngine({ config: baseConfig, client, metrics, onCacheError: (_error, operation) => void errors.push(operation) });
   const result = await engine.chat(ask('How do I reset my password?'));
   assert.equal(result.meta.cacheStatus, 'miss');
   assert.ok(errors.includes('semantic-lookup'));
   assert.ok(errors.includes('semantic-store'));
   // The exact cache still works.
   assert.equal((await engine.chat(ask('How do I reset my password?'))).meta.cacheStatus, 'hit');
+  const text = await metrics.render();
+  assert.match(text, /pipewright_cache_events_total\{event="semantic_lookup_failed"\} 1/);
+  assert.match(text, /pipewright_cache_events_total\{event="semantic_store_failed"\} 1/);
+  assert.match(text, /pipewright_cache_events_total\{event="degraded_answer"\} 0/);
 });
 
 test('a step served from a semantic hit carries the match confidence', async () => {

@@ -1,6 +1,6 @@
 import { createId, createTraceId, PipewrightError, toPipewrightError, type Clock } from '../core/index.ts';
 import { emptyUsage, type ChatChunk, type ChatRequest, type ChatResponse } from '../spec/index.ts';
-import type { CacheStatus, CallRecord, Metrics, TelemetryRecorder } from '../telemetry/index.ts';
+import type { CacheEvent, CacheStatus, CallRecord, Metrics, TelemetryRecorder } from '../telemetry/index.ts';
 import {
   fingerprintConfig,
   parseCacheControl,
@@ -21,6 +21,13 @@ import type { EngineChatStream } from './call-pipeline.ts';
 
 /** What a cache failure interrupted (the call itself always goes on). */
 export type CacheOperation = 'semantic-lookup' | 'semantic-store' | 'semantic-restore' | 'exact-store';
+
+const failureEvents: Readonly<Record<CacheOperation, CacheEvent>> = {
+  'semantic-lookup': 'semantic_lookup_failed',
+  'semantic-store': 'semantic_store_failed',
+  'semantic-restore': 'semantic_restore_failed',
+  'exact-store': 'exact_store_failed',
+};
 
 /** The caches of chat calls: exact (always), single-flight, and the semantic cache when configured. */
 export interface ChatCache {
@@ -79,7 +86,10 @@ export function createCachedChat(dependencies: CachedChatDependencies) {
   const { exact, flights, semantic } = cache;
   /** Config fingerprints of the model groups (fixed for the engine's life), computed once each. */
   const fingerprints = new Map<string, string>();
-  const reportError = (error: unknown, operation: CacheOperation) => dependencies.onCacheError?.(error, operation);
+  const reportError = (error: unknown, operation: CacheOperation) => {
+    metrics?.observeCacheEvent(failureEvents[operation]);
+    dependencies.onCacheError?.(error, operation);
+  };
 
   /** The plan of a chat call, or undefined when the cache does nothing for it (a plain bypass). */
   function planCache(request: ChatRequest, options: EngineCallOptions): Planned | undefined {
@@ -174,6 +184,7 @@ export function createCachedChat(dependencies: CachedChatDependencies) {
       } catch (error) {
         const degraded = await degrade(planned, request, error, options.signal);
         if (degraded === undefined) throw error;
+        metrics?.observeCacheEvent('degraded_answer');
         return { response: toChatResponse(degraded.answer), meta: serveHit(request, options, plan, degraded, false, startedAt, startedMonotonic) };
       }
     },
@@ -228,6 +239,7 @@ export function createCachedChat(dependencies: CachedChatDependencies) {
       } catch (error) {
         const degraded = await degrade(planned, request, error, options.signal);
         if (degraded === undefined) throw error;
+        metrics?.observeCacheEvent('degraded_answer');
         return replay(degraded);
       }
       if (first.done === true || first.value.kind !== 'start') {

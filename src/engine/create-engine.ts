@@ -102,13 +102,18 @@ export function createEngine(options: EngineOptions): Engine {
     clock,
     backend: options.cacheBackend,
     persistence: options.semanticCachePersistence,
-    onRestoreError: (error) => options.onCacheError?.(error, 'semantic-restore'),
+    onRestoreError: (error) => {
+      options.metrics?.observeCacheEvent('semantic_restore_failed');
+      options.onCacheError?.(error, 'semantic-restore');
+    },
     // Provider embeddings go through this engine (resilience, telemetry) under the default tenant.
     embedThrough: (modelGroup, deadlineMs) => async (inputs, signal) => {
       const { response } = await pipeline.embed({ model: modelGroup, input: inputs }, { stepType: 'semantic-cache', deadlineMs, ...(signal === undefined ? {} : { signal }) });
       return response.data.map((item) => (typeof item.embedding === 'string' ? decodeBase64Floats(item.embedding) : item.embedding));
     },
   });
+  const semanticCache = chatCache.semantic;
+  if (semanticCache !== undefined) options.metrics?.trackSemanticCache(() => semanticCache.stats());
   const pipeline = createCallPipeline({
     catalog,
     client,

@@ -43,9 +43,21 @@ export interface Metrics {
    * (0 closed, 1 half-open, 2 open). A later call replaces the source.
    */
   trackCircuitBreakers(source: () => ReadonlyArray<{ deployment: string; state: 'closed' | 'half_open' | 'open' }>): void;
+  /**
+   * Counts what the cache did besides hits and misses, into `pipewright_cache_events_total{event}`:
+   * `degraded_answer` (a semantic neighbour served because every route failed) and failures that
+   * the call went on without (`semantic_lookup_failed`, `semantic_store_failed`,
+   * `semantic_restore_failed`, `exact_store_failed`).
+   */
+  observeCacheEvent(event: CacheEvent): void;
+  /** Reads the semantic cache's size at each scrape into `pipewright_cache_semantic_entries`. */
+  trackSemanticCache(source: () => { entries: number; namespaces: number }): void;
   /** The exposition text for `/metrics`. */
   render(): Promise<string>;
 }
+
+export const cacheEvents = ['degraded_answer', 'semantic_lookup_failed', 'semantic_store_failed', 'semantic_restore_failed', 'exact_store_failed'] as const;
+export type CacheEvent = (typeof cacheEvents)[number];
 
 export interface MetricsOptions {
   /** Collect Node process metrics (CPU, memory, event loop lag) into the registry. Default true. */
@@ -180,6 +192,23 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers: [registry],
   });
 
+  const cacheEventCounter = new Counter({
+    name: 'pipewright_cache_events_total',
+    help: 'Cache events besides hits and misses: degraded answers served during outages, and cache failures the calls went on without.',
+    labelNames: ['event'],
+    registers: [registry],
+  });
+  for (const event of cacheEvents) cacheEventCounter.labels({ event }).inc(0);
+  let semanticSource: (() => { entries: number; namespaces: number }) | undefined;
+  new Gauge({
+    name: 'pipewright_cache_semantic_entries',
+    help: 'Entries held by the semantic cache (all tenants).',
+    registers: [registry],
+    collect() {
+      this.set(semanticSource?.().entries ?? 0);
+    },
+  });
+
   let breakerSource: (() => ReadonlyArray<{ deployment: string; state: 'closed' | 'half_open' | 'open' }>) | undefined;
   const circuitStateValues = { closed: 0, half_open: 1, open: 2 } as const;
   new Gauge({
@@ -277,6 +306,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     trackCircuitBreakers(source) {
       breakerSource = source;
+    },
+    observeCacheEvent(event) {
+      cacheEventCounter.labels({ event }).inc();
+    },
+    trackSemanticCache(source) {
+      semanticSource = source;
     },
     render: () => registry.metrics(),
   };
