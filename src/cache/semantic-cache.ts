@@ -78,7 +78,8 @@ export interface SemanticMiss {
 }
 
 export interface SemanticCache {
-  lookup(scope: CacheScope, request: ChatRequest, settings: SemanticSettings, signal?: AbortSignal): Promise<SemanticHit | SemanticMiss>;
+  /** `vector`: the request's embedding from an earlier lookup (a miss returns it), so it is not embedded again. */
+  lookup(scope: CacheScope, request: ChatRequest, settings: SemanticSettings, signal?: AbortSignal, vector?: Float32Array): Promise<SemanticHit | SemanticMiss>;
   /** Stores an answer; returns false when the request is not eligible. */
   store(scope: CacheScope, request: ChatRequest, answer: CachedAnswer, avoided: AvoidedCost, options: { ttlMs: number; multiTurn: boolean; vector?: Float32Array; origin?: CacheOrigin }): Promise<boolean>;
   /** Loads persisted entries and rebuilds the indexes (expired entries are dropped). */
@@ -234,10 +235,10 @@ export function createSemanticCache(options: SemanticCacheOptions): SemanticCach
   };
 
   return {
-    lookup: async (scope, request, settings, signal) => {
+    lookup: async (scope, request, settings, signal, known) => {
       const query = extractSemanticQuery(scope, request, embedder.id, settings.multiTurn);
       if (query === undefined) return { hit: false, reason: 'not-eligible' };
-      const vector = await embedOne(query.text, signal);
+      const vector = known ?? (await embedOne(query.text, signal));
       const namespace = namespaces.get(query.namespace);
       if (namespace === undefined) return { hit: false, reason: 'empty', vector };
       const now = clock.now();

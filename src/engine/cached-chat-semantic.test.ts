@@ -123,6 +123,24 @@ test('when every route fails with an outage, the nearest acceptable neighbour is
   assert.match(text, /pipewright_cache_semantic_entries 1/);
 });
 
+test('a degraded answer reuses the request embedding (the embedder may share the outage), and no-cache gets the error instead', async () => {
+  let down = false;
+  let embedCalls = 0;
+  const overloaded = () => new ProviderError({ kind: 'overloaded', message: 'overloaded', upstreamStatus: 503, provider: 'openai' });
+  const client = createFakeProviderClient({
+    chat: () => (down ? overloaded() : textResponse('Reset it from the login page.')),
+    // Embeddings work for the first lookup of each request, then go down with the chat model.
+    embed: (input) => (down && embedCalls++ > 0 ? overloaded() : embedScript(input)),
+  });
+  const engine = createEngine({ config: baseConfig, client });
+  await engine.chat(ask('How do I reset my account password?'));
+  down = true;
+  const degraded = await engine.chat(ask('How can I reset the password of my account quickly?'));
+  assert.equal(degraded.meta.semantic?.degraded, true);
+  assert.equal(embedCalls, 1, 'one embedding for the request, reused by the degraded lookup');
+  await assert.rejects(engine.chat(ask('How can I reset the password of my account quickly?'), { cache: 'no-cache' }), (error: ProviderError) => error.status === 503);
+});
+
 test('errors about the request itself are never papered over with a cached neighbour', async () => {
   let fail = false;
   const { engine } = setup({ chat: () => (fail ? new ProviderError({ kind: 'invalid_request', message: 'bad', upstreamStatus: 400, provider: 'openai' }) : textResponse('ok')) });

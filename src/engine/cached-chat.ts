@@ -137,19 +137,22 @@ export function createCachedChat(dependencies: CachedChatDependencies) {
   }
 
   /**
-   * After every route failed: the nearest neighbour the guard accepts at the rule's fallback
+   * After every route failed: the nearest neighbour the rule guard accepts at the rule's fallback
    * threshold, or undefined. Only for outage-class failures (overload, 5xx, rate limits, open
-   * breakers, deadlines), never for errors about the request itself or a caller's abort.
+   * breakers, deadlines), never for errors about the request itself, a caller's abort, or a
+   * request that asked not to be served from the cache.
    */
   async function degrade(planned: Planned, request: ChatRequest, error: unknown, signal: AbortSignal | undefined): Promise<ServedHit | undefined> {
-    const { rule } = planned.plan;
-    if (semantic === undefined || !rule.semantic.enabled || !rule.semantic.fallbackOnError || signal?.aborted === true) return undefined;
+    const { rule, decision } = planned.plan;
+    // `no-cache` and `force-refresh` asked for a fresh answer: the error is the honest reply.
+    if (semantic === undefined || !rule.semantic.enabled || !rule.semantic.fallbackOnError || !decision.read || signal?.aborted === true) return undefined;
     const failure = toPipewrightError(error);
     if (!isOutage(failure)) return undefined;
     try {
       // The rule guard, not the learned verifier: its cut is for serving instead of calling, too strict for serving instead of an error.
       const settings = { ...rule.semantic, threshold: rule.semantic.fallbackThreshold, relaxed: true };
-      const found = await semantic.lookup(planned.plan.scope, request, settings);
+      // The embedding from the first lookup: the embedder may be down with the same provider.
+      const found = await semantic.lookup(planned.plan.scope, request, settings, undefined, planned.vector);
       return found.hit ? semanticServed(found, true) : undefined;
     } catch (lookupError) {
       reportError(lookupError, 'semantic-lookup');
