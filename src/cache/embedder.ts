@@ -6,8 +6,11 @@
 export interface Embedder {
   /** Stable id naming the model (`local:use-512`, `provider:openai/text-embedding-3-small`). */
   readonly id: string;
-  /** One unit-length vector per text, in order. */
-  embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]>;
+  /**
+   * One unit-length vector per text, in order. `tenantId`: whose request the texts come from, so a
+   * provider embedder's calls are recorded (and paid) under that tenant.
+   */
+  embed(texts: readonly string[], signal?: AbortSignal, tenantId?: string): Promise<Float32Array[]>;
 }
 
 /**

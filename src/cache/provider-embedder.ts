@@ -1,7 +1,7 @@
 import { normalizeVector, type Embedder } from './embedder.ts';
 
 /** Embeds a batch of texts through a provider, e.g. the engine's `embed` on a configured model. */
-export type EmbedFunction = (inputs: string[], signal?: AbortSignal) => Promise<ReadonlyArray<ArrayLike<number>>>;
+export type EmbedFunction = (inputs: string[], signal?: AbortSignal, tenantId?: string) => Promise<ReadonlyArray<ArrayLike<number>>>;
 
 export interface ProviderEmbedderOptions {
   /** Names the provider model; part of every semantic namespace built on it. */
@@ -27,16 +27,22 @@ export function createProviderEmbedder(options: ProviderEmbedderOptions): Embedd
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError('batchSize must be a positive integer');
   interface Pending {
     text: string;
+    tenantId: string | undefined;
     resolve: (vector: Float32Array) => void;
     reject: (error: unknown) => void;
   }
-  let queue: Pending[] = [];
+  // One queue per tenant: a batch never mixes tenants, so each call is billed to the right one.
+  let queues = new Map<string | undefined, Pending[]>();
   let scheduled = false;
   let dimensions: number | undefined;
 
-  const send = async (batch: Pending[]) => {
+  const send = async (batch: Pending[], tenantId: string | undefined) => {
     try {
-      const vectors = await options.embed(batch.map((item) => item.text));
+      const vectors = await options.embed(
+        batch.map((item) => item.text),
+        undefined,
+        tenantId,
+      );
       if (vectors.length !== batch.length) throw new Error(`embedder ${options.id}: asked for ${batch.length} embeddings, got ${vectors.length}`);
       batch.forEach((item, index) => {
         const vector = vectors[index] as ArrayLike<number>;
@@ -53,19 +59,27 @@ export function createProviderEmbedder(options: ProviderEmbedderOptions): Embedd
   };
   const flush = () => {
     scheduled = false;
-    const pending = queue;
-    queue = [];
-    for (let start = 0; start < pending.length; start += batchSize) void send(pending.slice(start, start + batchSize));
+    const pending = queues;
+    queues = new Map();
+    for (const [tenantId, items] of pending) {
+      for (let start = 0; start < items.length; start += batchSize) void send(items.slice(start, start + batchSize), tenantId);
+    }
   };
 
   return {
     id: options.id,
-    embed: async (texts, signal) => {
+    embed: async (texts, signal, tenantId) => {
       signal?.throwIfAborted();
+      let queue = queues.get(tenantId);
+      if (queue === undefined) {
+        queue = [];
+        queues.set(tenantId, queue);
+      }
+      const target = queue;
       const vectors = texts.map(
         (text) =>
           new Promise<Float32Array>((resolve, reject) => {
-            queue.push({ text, resolve, reject });
+            target.push({ text, tenantId, resolve, reject });
           }),
       );
       if (!scheduled) {

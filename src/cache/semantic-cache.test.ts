@@ -57,6 +57,25 @@ test('the provider embedder sends texts asked for together in one batch, and che
   await assert.rejects(broken.embed(['a', 'b']), /asked for 2 embeddings, got 1/);
 });
 
+test('the provider embedder never mixes tenants in one call: each batch is sent under its tenant', async () => {
+  const calls: Array<{ inputs: string[]; tenantId: string | undefined }> = [];
+  const embedder = createProviderEmbedder({
+    id: 'provider:sim',
+    embed: async (inputs, _signal, tenantId) => {
+      calls.push({ inputs, tenantId });
+      return inputs.map((text) => embedText(text, 16));
+    },
+  });
+  await Promise.all([embedder.embed(['a1', 'a2'], undefined, 'acme'), embedder.embed(['g1'], undefined, 'globex'), embedder.embed(['a3'], undefined, 'acme')]);
+  assert.deepEqual(
+    calls.map((call) => [call.tenantId, call.inputs]),
+    [
+      ['acme', ['a1', 'a2', 'a3']],
+      ['globex', ['g1']],
+    ],
+  );
+});
+
 test('the vector index finds the nearest vectors, forgets removed ones and grows', () => {
   const index = createVectorIndex({ dimensions: 3, initialCapacity: 16 });
   for (let label = 0; label < 40; label++) index.add(label, Float32Array.of(Math.cos(label / 10), Math.sin(label / 10), 0));

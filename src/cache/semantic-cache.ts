@@ -228,8 +228,8 @@ export function createSemanticCache(options: SemanticCacheOptions): SemanticCach
     return evicted;
   };
 
-  const embedOne = async (text: string, signal?: AbortSignal): Promise<Float32Array> => {
-    const [vector] = await embedder.embed([normalizer.normalize(text)], signal);
+  const embedOne = async (text: string, tenantId: string, signal?: AbortSignal): Promise<Float32Array> => {
+    const [vector] = await embedder.embed([normalizer.normalize(text)], signal, tenantId);
     if (vector === undefined) throw new Error(`embedder ${embedder.id} returned no vector`);
     return vector;
   };
@@ -238,7 +238,7 @@ export function createSemanticCache(options: SemanticCacheOptions): SemanticCach
     lookup: async (scope, request, settings, signal, known) => {
       const query = extractSemanticQuery(scope, request, embedder.id, settings.multiTurn);
       if (query === undefined) return { hit: false, reason: 'not-eligible' };
-      const vector = known ?? (await embedOne(query.text, signal));
+      const vector = known ?? (await embedOne(query.text, scope.tenant, signal));
       const namespace = namespaces.get(query.namespace);
       if (namespace === undefined) return { hit: false, reason: 'empty', vector };
       const now = clock.now();
@@ -289,7 +289,7 @@ export function createSemanticCache(options: SemanticCacheOptions): SemanticCach
     store: async (scope, request, answer, avoided, storeOptions) => {
       const query = extractSemanticQuery(scope, request, embedder.id, storeOptions.multiTurn);
       if (query === undefined) return false;
-      const vector = storeOptions.vector ?? (await embedOne(query.text));
+      const vector = storeOptions.vector ?? (await embedOne(query.text, scope.tenant));
       const now = clock.now();
       const record: SemanticCacheRecord = {
         id: hashValue({ namespace: query.namespace, text: query.text }),

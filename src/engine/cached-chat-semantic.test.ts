@@ -59,6 +59,10 @@ test('a reworded request is a semantic hit: the stored answer, its similarity an
   assert.equal(second.meta.costUsd, 0);
   assert.equal(second.meta.savedCostUsd, first.meta.costUsd);
   assert.equal(second.meta.deployment, 'primary', 'a semantic hit names the deployment that produced the answer');
+  // The embedding calls the cache made are the tenant's own (its cost, its telemetry).
+  const embeddingRecords = recorder.records.filter((record) => record.operation === 'embeddings');
+  assert.ok(embeddingRecords.length >= 2);
+  assert.ok(embeddingRecords.every((record) => record.tenantId === 'acme' && record.stepType === 'semantic-cache'));
   const chatRecords = recorder.records.filter((record) => record.operation === 'chat');
   assert.deepEqual(
     chatRecords.map((record) => record.cacheStatus),

@@ -106,9 +106,10 @@ export function createEngine(options: EngineOptions): Engine {
       options.metrics?.observeCacheEvent('semantic_restore_failed');
       options.onCacheError?.(error, 'semantic-restore');
     },
-    // Provider embeddings go through this engine (resilience, telemetry) under the default tenant.
-    embedThrough: (modelGroup, deadlineMs) => async (inputs, signal) => {
-      const { response } = await pipeline.embed({ model: modelGroup, input: inputs }, { stepType: 'semantic-cache', deadlineMs, ...(signal === undefined ? {} : { signal }) });
+    // Provider embeddings go through this engine (resilience, telemetry), under the tenant whose request they embed.
+    embedThrough: (modelGroup, deadlineMs) => async (inputs, signal, tenantId) => {
+      const callOptions = { stepType: 'semantic-cache', deadlineMs, ...(signal === undefined ? {} : { signal }), ...(tenantId === undefined ? {} : { tenantId }) };
+      const { response } = await pipeline.embed({ model: modelGroup, input: inputs }, callOptions);
       return response.data.map((item) => (typeof item.embedding === 'string' ? decodeBase64Floats(item.embedding) : item.embedding));
     },
   });
