@@ -18,25 +18,56 @@ export interface CacheBackend {
 export interface MemoryCacheBackendOptions {
   /** Upper bound of the bytes held (keys + JSON of entries); least recently used entries go first. */
   maxBytes: number;
+  /**
+   * Upper bound of the bytes one tenant's entries may hold: past it, that tenant's own least
+   * recently used entries go first, so one busy tenant cannot flush everyone else's. Default
+   * `maxBytes` (no per-tenant bound).
+   */
+  maxBytesPerTenant?: number | undefined;
   clock: Clock;
 }
 
+interface Stored {
+  json: string;
+  expiresAt: number;
+  tenant: string;
+  size: number;
+}
+
 /**
- * The in-process backend: an LRU bounded in bytes, with per-entry expiry on the injected clock.
- * An entry larger than the whole bound is not stored.
+ * The in-process backend: an LRU bounded in bytes in all and, optionally, per tenant, with
+ * per-entry expiry on the injected clock. An entry larger than a bound is not stored.
  *
  * @example
- * const backend = createMemoryCacheBackend({ maxBytes: 64 * 1024 * 1024, clock: createSystemClock() });
+ * const backend = createMemoryCacheBackend({ maxBytes: 64 * 1024 * 1024, maxBytesPerTenant: 16 * 1024 * 1024, clock: createSystemClock() });
  */
 export function createMemoryCacheBackend(options: MemoryCacheBackendOptions): CacheBackend {
   if (!Number.isInteger(options.maxBytes) || options.maxBytes < 1) throw new RangeError('maxBytes must be a positive integer');
+  const perTenant = options.maxBytesPerTenant ?? options.maxBytes;
+  if (!Number.isInteger(perTenant) || perTenant < 1) throw new RangeError('maxBytesPerTenant must be a positive integer');
   const { clock } = options;
+  // Each tenant's keys, least recently used first (a Map keeps insertion order), and their bytes.
+  const tenants = new Map<string, { keys: Map<string, number>; bytes: number }>();
   // Entries are held as JSON text: their size is exact, and a caller mutating a returned
   // answer can never change what the next reader gets.
-  const cache = new LRUCache<string, { json: string; expiresAt: number }>({
+  const cache = new LRUCache<string, Stored>({
     maxSize: options.maxBytes,
-    sizeCalculation: (value, key) => Buffer.byteLength(value.json) + key.length + 16,
+    sizeCalculation: (value) => value.size,
+    // Every way an entry leaves (eviction, expiry, delete, overwrite) updates its tenant's share.
+    dispose: (value, key) => {
+      const share = tenants.get(value.tenant);
+      if (share === undefined || share.keys.get(key) !== value.size) return;
+      share.keys.delete(key);
+      share.bytes -= value.size;
+      if (share.keys.size === 0) tenants.delete(value.tenant);
+    },
   });
+  const touch = (tenant: string, key: string, size: number) => {
+    const share = tenants.get(tenant);
+    if (share === undefined) return;
+    share.keys.delete(key);
+    share.keys.set(key, size);
+  };
   return {
     get: async (key) => {
       const stored = cache.get(key);
@@ -45,13 +76,28 @@ export function createMemoryCacheBackend(options: MemoryCacheBackendOptions): Ca
         cache.delete(key);
         return undefined;
       }
+      touch(stored.tenant, key, stored.size);
       return JSON.parse(stored.json) as CacheEntry;
     },
     set: async (key, entry) => {
       if (entry.expiresAt <= clock.now()) return;
       const json = JSON.stringify(entry);
-      if (Buffer.byteLength(json) + key.length + 16 > options.maxBytes) return;
-      cache.set(key, { json, expiresAt: entry.expiresAt });
+      const size = Buffer.byteLength(json) + key.length + 16;
+      if (size > options.maxBytes || size > perTenant) return;
+      cache.delete(key);
+      let share = tenants.get(entry.tenant);
+      // Make room within the tenant's own share first, oldest of its entries first.
+      while (share !== undefined && share.bytes + size > perTenant) {
+        const oldest = share.keys.keys().next().value;
+        if (oldest === undefined) break;
+        cache.delete(oldest);
+        share = tenants.get(entry.tenant);
+      }
+      share ??= { keys: new Map(), bytes: 0 };
+      tenants.set(entry.tenant, share);
+      share.keys.set(key, size);
+      share.bytes += size;
+      cache.set(key, { json, expiresAt: entry.expiresAt, tenant: entry.tenant, size });
     },
     delete: async (key) => {
       cache.delete(key);

@@ -275,3 +275,16 @@ test('a large restore gives the event loop back while it builds the index, and a
   assert.ok(found.hit);
   assert.equal(found.answer.kind === 'response' ? found.answer.response.choices[0]?.message.content : undefined, 'new 5');
 });
+
+test('with a per-tenant bound, a busy tenant evicts its own least recently used entries, never another tenant’s', async () => {
+  const clock = createManualClock();
+  const cache = createSemanticCache({ embedder: simEmbedder(), clock, maxEntries: 100, maxEntriesPerTenant: 3 });
+  const store = (tenant: string, text: string) => cache.store(scopeFor(tenant), chatRequest(text), answer(text), avoided, { ttlMs: 60_000, multiTurn: false });
+  const hit = async (tenant: string, text: string) => (await cache.lookup(scopeFor(tenant), chatRequest(text), settings)).hit;
+  await store('quiet', 'what are your opening hours');
+  for (const text of ['apples are red fruit', 'bananas are yellow fruit', 'cherries are small fruit', 'dates grow on palms']) await store('busy', text);
+  assert.equal(await hit('quiet', 'what are your opening hours'), true);
+  assert.equal(await hit('busy', 'apples are red fruit'), false, 'the busy tenant’s oldest went');
+  assert.equal(await hit('busy', 'bananas are yellow fruit'), true);
+  assert.equal(cache.stats().entries, 4);
+});

@@ -98,6 +98,8 @@ export interface SemanticCacheOptions {
   maxEntriesPerNamespace?: number;
   /** Most entries in all. */
   maxEntries?: number;
+  /** Most entries of one tenant (its least recently used go first); default `maxEntries`. */
+  maxEntriesPerTenant?: number;
   persistence?: SemanticCachePersistence;
   /** Neighbours examined per lookup (the guard may refuse the nearest). */
   neighbours?: number;
@@ -173,11 +175,14 @@ export function createSemanticCache(options: SemanticCacheOptions): SemanticCach
   const relaxedGuard = options.relaxedGuard ?? createPrecisionGuard(normalizer);
   const maxPerNamespace = options.maxEntriesPerNamespace ?? 10_000;
   const maxEntries = options.maxEntries ?? 100_000;
+  const maxPerTenant = options.maxEntriesPerTenant ?? maxEntries;
   const neighbours = options.neighbours ?? 8;
   const persistence = options.persistence;
   const namespaces = new Map<string, Namespace>();
   // Every entry by id, least recently used first (a Map keeps insertion order).
   const entries = new Map<string, Entry>();
+  // Each tenant's entries in the same order, so a tenant over its bound evicts its own first.
+  const tenants = new Map<string, Map<string, Entry>>();
 
   const namespaceFor = (id: string, dimensions: number): Namespace => {
     let namespace = namespaces.get(id);
@@ -190,6 +195,9 @@ export function createSemanticCache(options: SemanticCacheOptions): SemanticCach
 
   const removeEntry = (entry: Entry): string => {
     entries.delete(entry.record.id);
+    const own = tenants.get(entry.record.tenant);
+    own?.delete(entry.record.id);
+    if (own?.size === 0) tenants.delete(entry.record.tenant);
     entry.namespace.labels.delete(entry.label);
     entry.namespace.index.remove(entry.label);
     if (entry.namespace.labels.size === 0) namespaces.delete(entry.namespace.id);
@@ -200,6 +208,9 @@ export function createSemanticCache(options: SemanticCacheOptions): SemanticCach
   const touch = (entry: Entry) => {
     entries.delete(entry.record.id);
     entries.set(entry.record.id, entry);
+    const own = tenants.get(entry.record.tenant);
+    own?.delete(entry.record.id);
+    own?.set(entry.record.id, entry);
     entry.namespace.labels.delete(entry.label);
     entry.namespace.labels.set(entry.label, entry);
   };
@@ -209,6 +220,11 @@ export function createSemanticCache(options: SemanticCacheOptions): SemanticCach
     const evicted: string[] = [];
     while (namespace.labels.size >= maxPerNamespace) {
       const oldest = namespace.labels.values().next().value;
+      if (oldest === undefined) break;
+      evicted.push(removeEntry(oldest));
+    }
+    for (let own = tenants.get(record.tenant); own !== undefined && own.size >= maxPerTenant; own = tenants.get(record.tenant)) {
+      const oldest = own.values().next().value;
       if (oldest === undefined) break;
       evicted.push(removeEntry(oldest));
     }
@@ -225,6 +241,12 @@ export function createSemanticCache(options: SemanticCacheOptions): SemanticCach
     const entry: Entry = { record: withoutVector, namespace: target, label };
     target.labels.set(label, entry);
     entries.set(record.id, entry);
+    let own = tenants.get(record.tenant);
+    if (own === undefined) {
+      own = new Map();
+      tenants.set(record.tenant, own);
+    }
+    own.set(record.id, entry);
     return evicted;
   };
 
@@ -321,6 +343,7 @@ export function createSemanticCache(options: SemanticCacheOptions): SemanticCach
       const kept: SemanticCacheRecord[] = [];
       const dropped: string[] = [];
       const keptByNamespace = new Map<string, { count: number; dimensions: number }>();
+      const keptByTenant = new Map<string, number>();
       const seenIds = new Set<string>();
       for (const { record } of ordered) {
         if (seenIds.has(record.id)) continue;
@@ -328,10 +351,12 @@ export function createSemanticCache(options: SemanticCacheOptions): SemanticCach
         const namespace = keptByNamespace.get(record.namespace);
         const dimensions = namespaces.get(record.namespace)?.dimensions ?? namespace?.dimensions ?? record.vector.length;
         const usable = record.vector.length > 0 && record.vector.length === dimensions;
-        if (record.expiresAt <= now || !usable || (namespace?.count ?? 0) >= maxPerNamespace || kept.length >= maxEntries) {
+        const ofTenant = keptByTenant.get(record.tenant) ?? 0;
+        if (record.expiresAt <= now || !usable || (namespace?.count ?? 0) >= maxPerNamespace || ofTenant >= maxPerTenant || kept.length >= maxEntries) {
           dropped.push(record.id);
           continue;
         }
+        keptByTenant.set(record.tenant, ofTenant + 1);
         keptByNamespace.set(record.namespace, { count: (namespace?.count ?? 0) + 1, dimensions });
         kept.push(record);
       }

@@ -141,6 +141,8 @@ const semanticCacheSchema = z.strictObject({
   maxEntries: z.number().int().positive().default(100_000),
   /** Most entries per namespace (tenant + step type + model group + system prompt). */
   maxEntriesPerNamespace: z.number().int().positive().default(10_000),
+  /** Most entries of one tenant (its least recently used go first); default: `maxEntries`. */
+  maxEntriesPerTenant: z.number().int().positive().optional(),
 });
 
 export const cacheConfigSchema = z.strictObject({
@@ -150,6 +152,8 @@ export const cacheConfigSchema = z.strictObject({
   backend: z.enum(['memory', 'redis']).default('memory'),
   /** Upper bound of the in-process cache in bytes; least recently used entries go first. */
   maxBytes: z.number().int().positive().default(64 * 1024 * 1024),
+  /** Upper bound of one tenant's entries in the in-process cache; its own oldest go first. Default: `maxBytes`. */
+  maxBytesPerTenant: z.number().int().positive().optional(),
   /** How long a stored answer is served. */
   ttlSeconds: z.number().int().min(1).max(30 * 24 * 3600).default(3600),
   /** Also cache requests with temperature > 0 and no seed (off: they ask for variety). */

@@ -207,3 +207,14 @@ test('the cache can be turned off in configuration: every call goes upstream and
   assert.equal(client.calls.length, 2);
 });
 
+
+test('cache.maxBytesPerTenant: a busy tenant evicts its own oldest answers, never another tenant’s', async () => {
+  // Answers of about 10 kB: two fit in a tenant's 25 kB share.
+  const client = createFakeProviderClient({ chat: (request) => textResponse(`${String(request.messages.at(-1)?.content)} ${'x'.repeat(10_000)}`) });
+  const engine = createEngine({ config: { ...config, cache: { maxBytesPerTenant: 25_000 } }, client });
+  await engine.chat(ask('quiet question'), { tenantId: 'quiet' });
+  for (const question of ['q1', 'q2', 'q3']) await engine.chat(ask(question), { tenantId: 'busy' });
+  assert.equal((await engine.chat(ask('quiet question'), { tenantId: 'quiet' })).meta.cacheStatus, 'hit');
+  assert.equal((await engine.chat(ask('q3'), { tenantId: 'busy' })).meta.cacheStatus, 'hit');
+  assert.equal((await engine.chat(ask('q1'), { tenantId: 'busy' })).meta.cacheStatus, 'miss');
+});

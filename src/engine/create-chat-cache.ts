@@ -44,8 +44,8 @@ export interface ChatCacheOptions {
  */
 export function createChatCache(options: ChatCacheOptions): ChatCache {
   const { config, clock } = options;
-  const { maxBytes, modelGroups, stepTypes, backend: _backend, semantic: semanticSection, ...flat } = config.cache;
-  const { embedder: embedderChoice, embedTimeoutMs, maxEntries, maxEntriesPerNamespace, ...semanticRule } = semanticSection;
+  const { maxBytes, maxBytesPerTenant, modelGroups, stepTypes, backend: _backend, semantic: semanticSection, ...flat } = config.cache;
+  const { embedder: embedderChoice, embedTimeoutMs, maxEntries, maxEntriesPerNamespace, maxEntriesPerTenant, ...semanticRule } = semanticSection;
   const local = embedderChoice === 'local';
   // Unset thresholds follow the guard that decides: the learned verifier for the local embedder
   // (calibrated on its similarities), the rule guard for a provider's embeddings.
@@ -58,7 +58,7 @@ export function createChatCache(options: ChatCacheOptions): ChatCache {
     },
   };
   const policy = { defaults, modelGroups, stepTypes };
-  const backend = options.backend ?? createMemoryCacheBackend({ maxBytes, clock });
+  const backend = options.backend ?? createMemoryCacheBackend({ maxBytes, maxBytesPerTenant, clock });
   const cache: ChatCache = { exact: createExactCache({ backend, clock, policy }), flights: createSingleFlight() };
   const rules = [defaults, ...Object.values(modelGroups), ...Object.values(stepTypes)];
   if (!rules.some((rule) => rule.semantic?.enabled === true)) return cache;
@@ -75,6 +75,7 @@ export function createChatCache(options: ChatCacheOptions): ChatCache {
     guard: local ? createDuplicateVerifier(normalizer) : createPrecisionGuard(normalizer),
     maxEntries,
     maxEntriesPerNamespace,
+    ...(maxEntriesPerTenant === undefined ? {} : { maxEntriesPerTenant }),
     ...(options.persistence === undefined ? {} : { persistence: options.persistence }),
   });
   cache.semantic = options.persistence === undefined ? semantic : restoringInBackground(semantic, options.onRestoreError);
