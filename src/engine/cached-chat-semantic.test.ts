@@ -218,4 +218,7 @@ test('a semantic entry never outlives a change of its model group configuration 
   // The model group's deployment now points at another model: nothing stored before may answer.
   const changed = { ...baseConfig, deployments: baseConfig.deployments.map((deployment) => (deployment.id === 'primary' ? { ...deployment, model: 'gpt-4o' } : deployment)) };
   assert.equal((await (await engineWith(changed)).chat(ask('how do I reset my password'))).meta.cacheStatus, 'miss');
+  // The embeddings now come from another model: its vectors are another space, never compared with the stored ones.
+  const otherEmbeddings = { ...baseConfig, deployments: baseConfig.deployments.map((deployment) => (deployment.id === 'embedder' ? { ...deployment, model: 'text-embedding-3-large' } : deployment)) };
+  assert.equal((await (await engineWith(otherEmbeddings)).chat(ask('how do I reset my password'))).meta.cacheStatus, 'miss');
 });

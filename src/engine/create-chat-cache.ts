@@ -1,4 +1,4 @@
-import type { Clock } from '../core/index.ts';
+import { hashValue, type Clock } from '../core/index.ts';
 import type { PipewrightConfig } from '../config/index.ts';
 import {
   createConceptNormalizer,
@@ -66,8 +66,8 @@ export function createChatCache(options: ChatCacheOptions): ChatCache {
   const embedder =
     local
       ? createLocalEmbedder()
-      : // The id names the group: entries embedded by another model never match this one's.
-        createProviderEmbedder({ id: `model-group:${embedderChoice.modelGroup}`, embed: options.embedThrough(embedderChoice.modelGroup, embedTimeoutMs) });
+      : // The id names the group and its models: entries embedded by another model never match this one's.
+        createProviderEmbedder({ id: `model-group:${embedderChoice.modelGroup}:${embeddingModelsOf(config, embedderChoice.modelGroup)}`, embed: options.embedThrough(embedderChoice.modelGroup, embedTimeoutMs) });
   const semantic = createSemanticCache({
     embedder,
     clock,
@@ -108,4 +108,14 @@ function restoringInBackground(semantic: SemanticCache, onError: ((error: unknow
     },
     stats: () => semantic.stats(),
   };
+}
+
+/** A short hash of which provider models a model group embeds with (a change of model is a new vector space). */
+function embeddingModelsOf(config: PipewrightConfig, modelGroup: string): string {
+  const group = config.modelGroups.find((candidate) => candidate.name === modelGroup);
+  const models = (group?.deployments ?? []).map((id) => {
+    const deployment = config.deployments.find((candidate) => candidate.id === id);
+    return [deployment?.provider, deployment?.model, deployment?.azureDeployment ?? null];
+  });
+  return hashValue(models).slice(0, 16);
 }
