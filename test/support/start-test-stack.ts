@@ -17,8 +17,10 @@ export interface TestStack {
  * The sim provider plus a real gateway on 127.0.0.1 (in-memory store), with model groups
  * for each wire format and a few that always fail in a chosen way (through `x-sim-fault`).
  */
-export async function startTestStack(options: { extraConfig?: Record<string, unknown>; storePath?: string } = {}): Promise<TestStack> {
-  const sim = await startSimServer({ host: '127.0.0.1', port: 0, seed: 1 });
+export async function startTestStack(options: { extraConfig?: Record<string, unknown>; storePath?: string; sim?: SimServer } = {}): Promise<TestStack> {
+  // A sim passed in is shared (two gateways with the same config) and left open by close().
+  const ownsSim = options.sim === undefined;
+  const sim = options.sim ?? (await startSimServer({ host: '127.0.0.1', port: 0, seed: 1 }));
   const simDeployment = (id: string, model: string, wireFormat: 'openai' | 'anthropic' | 'gemini', fault?: string) => ({
     id,
     provider: 'sim',
@@ -72,7 +74,7 @@ export async function startTestStack(options: { extraConfig?: Record<string, unk
     },
     async close() {
       await stack.gateway.close();
-      await sim.close();
+      if (ownsSim) await sim.close();
     },
   };
   return stack;
