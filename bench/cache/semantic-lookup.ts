@@ -4,6 +4,7 @@ import { runInNewContext } from 'node:vm';
 import { createConceptNormalizer, createSemanticCache, normalizeVector, type CacheScope, type Embedder, type SemanticCache } from '../../src/cache/index.ts';
 import type { ChatRequest } from '../../src/spec/index.ts';
 import { createSystemClock } from '../../src/core/index.ts';
+import { createRandom } from '../../src/providers/sim/index.ts';
 import { percentile } from '../support/index.ts';
 
 export interface SemanticLookupResult {
@@ -40,7 +41,7 @@ const answer = { kind: 'response' as const, response: { id: 'c', object: 'chat.c
  */
 export async function measureSemanticLookup(options: { entries: number; dimensions: number; lookups: number; sentences: readonly string[] }): Promise<SemanticLookupResult> {
   const { entries, dimensions, lookups, sentences } = options;
-  const random = seededRandom(7);
+  const random = createRandom(7).next;
   // A table of precomputed vectors, keyed on the normalised text the cache embeds.
   const normalizer = createConceptNormalizer();
   const vectors = new Map<string, Float32Array>();
@@ -125,16 +126,6 @@ function nudge(vector: Float32Array, amount: number, random: () => number): Floa
   return normalizeVector(out);
 }
 
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function memoryHeld(): number {
   const usage = process.memoryUsage();

@@ -3,6 +3,8 @@
 // logistic "siamese" layer over the two sentence vectors, and the ranking measures used to
 // compare them. Bench-only: none of this ships unless it beats the shipped verifier.
 
+import { createRandom } from '../../src/providers/sim/index.ts';
+
 /** Names of `alignmentFeatures`, in order. */
 export const alignmentFeatureNames = ['alignMeanLow', 'alignMeanHigh', 'alignWorst', 'alignSecondWorst', 'below050More', 'below070More', 'below085Both'] as const;
 
@@ -150,18 +152,10 @@ export function outOfFoldMargins(rows: readonly Float64Array[], targets: readonl
 /** Fold numbers 0..count-1: round robin for seed 0, else a seeded shuffle. */
 export function assignFolds(size: number, count: number, seed: number): number[] {
   if (seed === 0) return Array.from({ length: size }, (_, index) => index % count);
-  const random = seededRandom(seed);
+  const random = createRandom(seed).next;
   return Array.from({ length: size }, () => Math.floor(random() * count));
 }
 
-/** A small deterministic generator (LCG), for reproducible folds and simulations. */
-export function seededRandom(seed: number): () => number {
-  let state = (seed * 2654435761) % 2147483648;
-  return () => {
-    state = (state * 1103515245 + 12345) % 2147483648;
-    return state / 2147483648;
-  };
-}
 
 export interface RankedPair {
   score: number;
@@ -211,7 +205,7 @@ export function summarizeRanking(pairs: readonly RankedPair[], positives: number
  * would reach: the ceiling a model of a given quality can hope for, averaged over `repeats` draws.
  */
 export function noisyOracle(scores: readonly number[], threshold: number, noise: number, targets: { precision: number; recall: number }, repeats = 20): { pearson: number; recallAtPrecision: number; precisionAtRecall: number } {
-  const random = seededRandom(7);
+  const random = createRandom(7).next;
   const gaussian = () => Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
   const labels = scores.map((score) => (score >= threshold ? 1 : 0));
   const positives = labels.reduce<number>((sum, label) => sum + label, 0);

@@ -11,3 +11,4 @@ export { countSimRequests, type SimStats, type SimCounter } from './sim-stats.ts
 export { invalidJsonMarker } from './generate-completion.ts';
 export { defaultSimModels } from './handle-models.ts';
 export { embedText, defaultEmbeddingDimensions } from './embed-text.ts';
+export { createRandom, hashString, type Random } from './create-random.ts';
