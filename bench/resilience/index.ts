@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { PipewrightError } from '../../src/core/index.ts';
 import { createEngine } from '../../src/engine/index.ts';
 import { createProviderClient, type Deployment } from '../../src/providers/index.ts';
-import { startSimServer, type SimServer } from '../../src/providers/sim/index.ts';
+import { createRandom, startSimServer, type SimServer } from '../../src/providers/sim/index.ts';
 import type { BreakerTransition } from '../../src/resilience/index.ts';
 import { createFakeClock } from '../../test/support/fake-clock.ts';
 import { formatMachineFacts, formatMarkdownTable, formatNumber, percentile, readMachineFacts } from '../support/index.ts';
@@ -74,7 +74,7 @@ async function runPipewright(requests: number): Promise<ModeResult> {
       modelGroups: [{ name: 'main', deployments: ['primary', 'secondary'] }],
     },
     clock,
-    random: seededRandom(7),
+    random: createRandom(7).next,
     onBreakerTransition: (transition) => transitions.push({ ...transition, atMs: clock.elapsed() }),
   });
   const errorCodes = new Map<string, number>();
@@ -133,13 +133,6 @@ async function runNaive(requests: number): Promise<ModeResult> {
   }
 }
 
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
 
 /**
  * Runs both modes (about a minute), prints the table and writes bench/results/resilience.md.
