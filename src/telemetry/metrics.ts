@@ -146,7 +146,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   const cacheRequests = new Counter({
     name: 'pipewright_cache_requests_total',
-    help: 'Chat calls by what the cache did: hit, semantic-hit, miss (looked up, not found) or bypass (not looked up). Hit ratio = hit / (hit + miss).',
+    help: 'Chat calls by what the cache did: hit, semantic-hit, miss (looked up, not found) or bypass (not looked up).',
     labelNames: ['status'],
     registers: [registry],
   });
@@ -162,24 +162,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   // Counted here as well as in the counter above so the ratios are ready to read on a dashboard.
   const cacheCounts = { hit: 0, 'semantic-hit': 0, miss: 0 };
-  new Gauge({
-    name: 'pipewright_cache_hit_ratio',
-    help: 'Share of cache lookups (hit + semantic-hit + miss) answered by the exact cache, since start.',
-    registers: [registry],
-    collect() {
-      const lookups = cacheCounts.hit + cacheCounts['semantic-hit'] + cacheCounts.miss;
-      this.set(lookups === 0 ? 0 : cacheCounts.hit / lookups);
-    },
-  });
-  new Gauge({
-    name: 'pipewright_cache_semantic_hit_ratio',
-    help: 'Share of cache lookups (hit + semantic-hit + miss) answered by the semantic cache, since start.',
-    registers: [registry],
-    collect() {
-      const lookups = cacheCounts.hit + cacheCounts['semantic-hit'] + cacheCounts.miss;
-      this.set(lookups === 0 ? 0 : cacheCounts['semantic-hit'] / lookups);
-    },
-  });
+  const shareOfLookups = (name: string, help: string, status: 'hit' | 'semantic-hit') =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const lookups = cacheCounts.hit + cacheCounts['semantic-hit'] + cacheCounts.miss;
+        this.set(lookups === 0 ? 0 : cacheCounts[status] / lookups);
+      },
+    });
+  shareOfLookups('pipewright_cache_hit_ratio', 'Share of cache lookups (hit + semantic-hit + miss) answered by the exact cache, since start.', 'hit');
+  shareOfLookups('pipewright_cache_semantic_hit_ratio', 'Share of cache lookups (hit + semantic-hit + miss) answered by the semantic cache, since start.', 'semantic-hit');
   const overhead = createFastHistogram({
     name: 'pipewright_gateway_overhead_seconds',
     help: 'Time spent inside the gateway per request, excluding upstream time, in seconds.',

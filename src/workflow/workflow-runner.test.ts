@@ -18,6 +18,25 @@ after(() => rmSync(directory, { recursive: true, force: true }));
 
 const tick = (ms = 2) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** Counts how many calls run at once and the most that ever did. */
+function concurrencyProbe() {
+  let running = 0;
+  let peak = 0;
+  return {
+    async during<T>(work: () => Promise<unknown>, result: T): Promise<T> {
+      running += 1;
+      peak = Math.max(peak, running);
+      try {
+        await work();
+      } finally {
+        running -= 1;
+      }
+      return result;
+    },
+    peak: () => peak,
+  };
+}
+
 /** A promise the test resolves by hand. */
 function latch<T = void>() {
   let release: (value: T) => void = () => undefined;
@@ -81,38 +100,24 @@ function fakeEngine(answer: (kind: 'run' | 'chat', payload: unknown, attempt: nu
 
 describe('workflow runner: scheduling', () => {
   test('independent nodes run in parallel up to the per-run limit, and never above it', async () => {
-    let running = 0;
-    let peak = 0;
-    const slow = async () => {
-      running += 1;
-      peak = Math.max(peak, running);
-      await tick(5);
-      running -= 1;
-      return 1;
-    };
+    const probe = concurrencyProbe();
+    const slow = () => probe.during(() => tick(5), 1);
     const nodes = Object.fromEntries(Array.from({ length: 7 }, (_, index) => [`n${index}`, { type: 'transform' as const, fn: slow }]));
     await withRunner({}, async (runner) => {
       const result = await (await runner.start(flow(nodes), {}, { concurrency: 3 })).result;
       assert.equal(result.status, 'succeeded');
-      assert.equal(peak, 3);
+      assert.equal(probe.peak(), 3);
     });
   });
 
   test('the global limit holds across runs', async () => {
-    let running = 0;
-    let peak = 0;
-    const slow = async () => {
-      running += 1;
-      peak = Math.max(peak, running);
-      await tick(5);
-      running -= 1;
-      return 1;
-    };
+    const probe = concurrencyProbe();
+    const slow = () => probe.during(() => tick(5), 1);
     const nodes = Object.fromEntries(Array.from({ length: 4 }, (_, index) => [`n${index}`, { type: 'transform' as const, fn: slow }]));
     await withRunner({ concurrency: 2 }, async (runner) => {
       const handles = await Promise.all([runner.start(flow(nodes), {}, { concurrency: 4 }), runner.start(flow(nodes), {}, { concurrency: 4 })]);
       for (const handle of handles) assert.equal((await handle.result).status, 'succeeded');
-      assert.equal(peak, 2);
+      assert.equal(probe.peak(), 2);
     });
   });
 
@@ -232,17 +237,13 @@ describe('workflow runner: scheduling', () => {
   });
 
   test('map: fan-out under its concurrency limit, results in input order, $item and $index bound', async () => {
-    let running = 0;
-    let peak = 0;
+    const probe = concurrencyProbe();
     const functions: WorkflowFunctions = {
       transforms: {
         shout: async (input) => {
-          running += 1;
-          peak = Math.max(peak, running);
           const { word, index } = input as { word: string; index: number };
-          await tick(word.length); // later items finish first
-          running -= 1;
-          return `${index}:${word.toUpperCase()}`;
+          // Later items finish first.
+          return probe.during(() => tick(word.length), `${index}:${word.toUpperCase()}`);
         },
       },
     };
@@ -269,7 +270,7 @@ nodes:
     await withRunner({ functions }, async (runner) => {
       const result = await (await runner.start(definition, { words: ['elephant', 'giraffe', 'cat', 'ox', 'bee'] })).result;
       assert.deepEqual(result.outputs.shouted, ['0:ELEPHANT', '1:GIRAFFE', '2:CAT', '3:OX', '4:BEE']);
-      assert.equal(peak, 2);
+      assert.equal(probe.peak(), 2);
     });
   });
 });
