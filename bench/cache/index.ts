@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { createConceptNormalizer, createLocalEmbedder } from '../../src/cache/index.ts';
-import { formatMachineFacts, formatMarkdownTable, formatNumber, formatSigned, percentile, readMachineFacts } from '../support/index.ts';
+import { formatMachineFacts, formatMarkdownTable, formatNumber, formatSigned, percentile, readBenchSettings, readList, readMachineFacts, readNumber } from '../support/index.ts';
 import { isRealCompletion } from '../gateway-overhead/chat-request.ts';
 import { startPipewright, startSim, type Target } from '../gateway-overhead/start-targets.ts';
 import { loadPairs, paraphraseDataDir } from '../semantic-cache/load-pairs.ts';
@@ -51,9 +51,9 @@ const expectStatus = (expected: string | undefined) => (body: string, status: st
 export async function run(): Promise<void> {
   const started = Date.now();
   const facts = readMachineFacts(new Date());
-  const requestsPerRound = Number(process.env.BENCH_CACHE_REQUESTS ?? 2_000);
-  const rounds = Number(process.env.BENCH_REPEATS ?? 3);
-  const semanticSizes = (process.env.BENCH_SEMANTIC_SIZES ?? '10000,100000').split(',').map(Number);
+  const requestsPerRound = readNumber(process.env, 'BENCH_CACHE_REQUESTS', 2_000, { min: 100, integer: true });
+  const rounds = readBenchSettings(process.env).repeats;
+  const semanticSizes = readList(process.env, 'BENCH_SEMANTIC_SIZES', [10_000, 100_000], 1_000_000);
   mkdirSync(workDir, { recursive: true });
 
   // 1. Exact hits through the gateway, against the same gateway with the cache off.

@@ -13,7 +13,7 @@ import { createProviderClient, type Deployment } from '../../src/providers/index
 import { createRandom, startSimServer, type SimServer } from '../../src/providers/sim/index.ts';
 import type { BreakerTransition } from '../../src/resilience/index.ts';
 import { createFakeClock } from '../../test/support/fake-clock.ts';
-import { formatMachineFacts, formatMarkdownTable, formatNumber, percentile, readMachineFacts } from '../support/index.ts';
+import { formatMachineFacts, formatMarkdownTable, formatNumber, percentile, readMachineFacts, readNumber } from '../support/index.ts';
 
 const benchDir = fileURLToPath(new URL('..', import.meta.url));
 
@@ -144,7 +144,8 @@ async function runNaive(requests: number): Promise<ModeResult> {
  * await run();
  */
 export async function run(): Promise<void> {
-  const requests = Math.max(4_000, Number(process.env['BENCH_RESILIENCE_REQUESTS'] ?? 10_000) || 10_000);
+  // At least 4,000 so that the outage falls inside the run; a bad value is an error, not a silent default.
+  const requests = readNumber(process.env, 'BENCH_RESILIENCE_REQUESTS', 10_000, { min: 4_000, integer: true });
   const started = Date.now();
   const results = [await runPipewright(requests), await runNaive(requests)];
   const rows = results.map((result) => [

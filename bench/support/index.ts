@@ -7,4 +7,4 @@ export { runLoad, type LoadOptions, type LoadResult } from './run-load.ts';
 export { spawnProcess, type SpawnedProcess, type SpawnProcessOptions } from './spawn-process.ts';
 export { summarizeCpuProfile, type ProfileEntry, type ProfileSummary } from './summarize-cpu-profile.ts';
 export { median, percentile, percentileOfSorted } from './statistics.ts';
-export { readBenchSettings, type BenchSettings } from './read-bench-settings.ts';
+export { readBenchSettings, readList, readNumber, type BenchSettings } from './read-bench-settings.ts';

@@ -28,7 +28,8 @@ export function readBenchSettings(env: Readonly<Record<string, string | undefine
   };
 }
 
-function readNumber(env: Readonly<Record<string, string | undefined>>, name: string, fallback: number, rule: { min: number; integer: boolean }): number {
+/** A number from the environment, checked: a bad value is an error naming the variable. */
+export function readNumber(env: Readonly<Record<string, string | undefined>>, name: string, fallback: number, rule: { min: number; integer: boolean }): number {
   const text = env[name];
   if (text === undefined || text.trim() === '') return fallback;
   const value = Number(text);
@@ -38,12 +39,13 @@ function readNumber(env: Readonly<Record<string, string | undefined>>, name: str
   return value;
 }
 
-function readList(env: Readonly<Record<string, string | undefined>>, name: string, fallback: number[]): number[] {
+/** A comma-separated list of integers from 1 to `max`, checked like `readNumber`. */
+export function readList(env: Readonly<Record<string, string | undefined>>, name: string, fallback: number[], max = 1024): number[] {
   const text = env[name];
   if (text === undefined || text.trim() === '') return fallback;
   const values = text.split(',').map((part) => Number(part.trim()));
-  if (values.length === 0 || values.some((value) => !Number.isInteger(value) || value < 1 || value > 1024)) {
-    throw new Error(`${name}: must be a comma-separated list of integers from 1 to 1024, got "${text}"`);
+  if (values.length === 0 || values.some((value) => !Number.isInteger(value) || value < 1 || value > max)) {
+    throw new Error(`${name}: must be a comma-separated list of integers from 1 to ${max}, got "${text}"`);
   }
   return values;
 }
