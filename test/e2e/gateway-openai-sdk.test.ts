@@ -1,14 +1,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { startTestStack, testMasterKey, type TestStack } from '../support/start-test-stack.ts';
+import { openAiClientFor, startTestStack, testMasterKey, type TestStack } from '../support/start-test-stack.ts';
 
 let stack: TestStack;
 let client: OpenAI;
 
 before(async () => {
   stack = await startTestStack();
-  client = new OpenAI({ apiKey: testMasterKey, baseURL: `${stack.gateway.url}/v1`, maxRetries: 0 });
+  client = openAiClientFor(stack);
 });
 
 after(async () => {

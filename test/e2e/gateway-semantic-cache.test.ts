@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { countSimRequests } from '../../src/providers/sim/index.ts';
-import { startTestStack, testMasterKey, type TestStack } from '../support/start-test-stack.ts';
+import { openAiClientFor, startTestStack, testMasterKey, type TestStack } from '../support/start-test-stack.ts';
 
 // The built-in local embedder (Universal Sentence Encoder, offline) and the learned verifier, as a
 // user gets them by turning the semantic cache on; the store is a file so a restart can be tested.
@@ -18,7 +18,7 @@ let client: OpenAI;
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pipewright-semantic-'));
   stack = await startTestStack({ extraConfig: semanticConfig, storePath: join(dir, 'pipewright.db') });
-  client = new OpenAI({ apiKey: testMasterKey, baseURL: `${stack.gateway.url}/v1`, maxRetries: 0 });
+  client = openAiClientFor(stack);
 });
 
 after(async () => {
@@ -54,7 +54,7 @@ describe('the semantic cache through the gateway, with the official openai SDK',
     await client.chat.completions.create(ask('How do I cancel my subscription?'));
     await stack.restartGateway();
     await stack.gateway.engine.ready();
-    client = new OpenAI({ apiKey: testMasterKey, baseURL: `${stack.gateway.url}/v1`, maxRetries: 0 });
+    client = openAiClientFor(stack);
     const before = countSimRequests(stack.sim.stats());
     const again = await client.chat.completions.create(ask('How can I cancel my subscription?')).withResponse();
     assert.equal(again.response.headers.get('x-pipewright-cache'), 'semantic-hit');

@@ -4,9 +4,8 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import OpenAI from 'openai';
 import { countSimRequests } from '../../src/providers/sim/index.ts';
-import { startTestStack, testMasterKey, type TestStack } from '../support/start-test-stack.ts';
+import { openAiClientFor, startTestStack, type TestStack } from '../support/start-test-stack.ts';
 
 const admin = new Redis({ host: '127.0.0.1', port: 6379, maxRetriesPerRequest: 1 });
 const prefix = `pipewright-test:${process.pid}:${Date.now()}:`;
@@ -27,7 +26,7 @@ test('two gateways with cache.backend: redis share answers: one upstream call, t
   const second = await startTestStack({ extraConfig, sim: first.sim });
   stacks.push(second);
   const ask = { model: 'gpt-4o-mini', temperature: 0, messages: [{ role: 'user' as const, content: 'Shared across gateways?' }] };
-  const clientOf = (stack: TestStack) => new OpenAI({ apiKey: testMasterKey, baseURL: `${stack.gateway.url}/v1`, maxRetries: 0 });
+  const clientOf = (stack: TestStack) => openAiClientFor(stack);
 
   const upstreamCalls = () => countSimRequests(first.sim.stats());
   const answered = await clientOf(first).chat.completions.create(ask).withResponse();

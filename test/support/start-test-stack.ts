@@ -1,9 +1,15 @@
+import OpenAI from 'openai';
 import { pino } from 'pino';
 import { parseConfig } from '../../src/config/index.ts';
 import { startGateway, type RunningGateway } from '../../src/main.ts';
 import { startSimServer, type SimServer } from '../../src/providers/sim/index.ts';
 
 export const testMasterKey = 'test-master-key-0123456789';
+
+/** The official openai SDK pointed at the stack's gateway with the master key, retries off (the gateway's own are under test). */
+export function openAiClientFor(stack: TestStack): OpenAI {
+  return new OpenAI({ apiKey: testMasterKey, baseURL: `${stack.gateway.url}/v1`, maxRetries: 0 });
+}
 
 export interface TestStack {
   sim: SimServer;
