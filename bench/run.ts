@@ -12,13 +12,18 @@ const benchDir = fileURLToPath(new URL('.', import.meta.url));
 
 function listBenchmarks(): string[] {
   return readdirSync(benchDir, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && entry.name !== 'support' && existsSync(join(benchDir, entry.name, 'index.ts')))
+    .filter(
+      (entry) =>
+        entry.isDirectory() && entry.name !== 'support' && existsSync(join(benchDir, entry.name, 'index.ts')),
+    )
     .map((entry) => entry.name)
     .sort();
 }
 
 function isBenchmarkModule(value: unknown): value is BenchmarkModule {
-  return typeof value === 'object' && value !== null && typeof (value as { run?: unknown }).run === 'function';
+  return (
+    typeof value === 'object' && value !== null && typeof (value as { run?: unknown }).run === 'function'
+  );
 }
 
 async function main(): Promise<void> {
@@ -30,12 +35,15 @@ async function main(): Promise<void> {
     return;
   }
   if (!/^[a-z0-9][a-z0-9-]*$/.test(name) || !available.includes(name)) {
-    process.stderr.write(`bench: unknown benchmark "${name}"; available: ${available.join(', ') || '(none)'}\n`);
+    process.stderr.write(
+      `bench: unknown benchmark "${name}"; available: ${available.join(', ') || '(none)'}\n`,
+    );
     process.exitCode = 1;
     return;
   }
   const module: unknown = await import(pathToFileURL(join(benchDir, name, 'index.ts')).href);
-  if (!isBenchmarkModule(module)) throw new Error(`bench/${name}/index.ts: must export an async function run()`);
+  if (!isBenchmarkModule(module))
+    throw new Error(`bench/${name}/index.ts: must export an async function run()`);
   await module.run();
 }
 
@@ -47,7 +55,9 @@ main().then(
   // Open keep-alive sockets or timers left by a client must not hold the process after the run.
   () => process.exit(process.exitCode ?? 0),
   (error: unknown) => {
-    process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exit(1);
   },
 );

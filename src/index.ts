@@ -8,7 +8,14 @@
  *
  * @module
  */
-export { PipewrightError, ProviderError, InvalidRequestError, ConfigError, errorCodes, providerErrorKinds } from './core/index.ts';
+export {
+  PipewrightError,
+  ProviderError,
+  InvalidRequestError,
+  ConfigError,
+  errorCodes,
+  providerErrorKinds,
+} from './core/index.ts';
 export type { ErrorCode, ProviderErrorKind, Clock } from './core/index.ts';
 export * from './spec/index.ts';
 export { parseConfig, loadConfigFile } from './config/index.ts';
@@ -31,7 +38,12 @@ export {
   type RunStepOptions,
 } from './engine/index.ts';
 export { startGateway, type RunningGateway, type StartGatewayOptions } from './main.ts';
-export { createPipewright, type Pipewright, type PipewrightOptions, type PipewrightWorkflows } from './pipewright.ts';
+export {
+  createPipewright,
+  type Pipewright,
+  type PipewrightOptions,
+  type PipewrightWorkflows,
+} from './pipewright.ts';
 export { createServer } from './server/index.ts';
 export {
   createWorkflowRunner,

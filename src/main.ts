@@ -8,7 +8,12 @@ import { createSharedRateLimitStore } from './resilience/index.ts';
 import { createRedisCacheBackend } from './cache/index.ts';
 import { createServer, loadConfiguredWorkflows, resumeInterruptedRuns } from './server/index.ts';
 import { createSqliteStore, type Store } from './store/index.ts';
-import { createBatchingRecorder, createMetrics, type Metrics, type TelemetryRecorder } from './telemetry/index.ts';
+import {
+  createBatchingRecorder,
+  createMetrics,
+  type Metrics,
+  type TelemetryRecorder,
+} from './telemetry/index.ts';
 import { createWorkflowRunner, type WorkflowRunner } from './workflow/index.ts';
 
 export interface RunningGateway {
@@ -56,10 +61,25 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     onError: (error, dropped) => logger.error({ err: error, dropped }, 'telemetry write failed'),
   });
   // With `redis` configured, rate limits hold across gateway processes (in-process while Redis is down).
-  const sharedLimits = config.redis === undefined ? undefined : createSharedRateLimitStore({ ...config.redis, clock: createSystemClock(), logger, registry: metrics.registry });
+  const sharedLimits =
+    config.redis === undefined
+      ? undefined
+      : createSharedRateLimitStore({
+          ...config.redis,
+          clock: createSystemClock(),
+          logger,
+          registry: metrics.registry,
+        });
   // `cache.backend: redis` shares exact-cache entries across gateway processes (misses while Redis is down).
   const sharedCache =
-    config.cache.backend === 'redis' && config.redis !== undefined ? createRedisCacheBackend({ ...config.redis, clock: createSystemClock(), logger, registry: metrics.registry }) : undefined;
+    config.cache.backend === 'redis' && config.redis !== undefined
+      ? createRedisCacheBackend({
+          ...config.redis,
+          clock: createSystemClock(),
+          logger,
+          registry: metrics.registry,
+        })
+      : undefined;
   const engine = createEngine({
     config,
     recorder,
@@ -67,15 +87,31 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     ...(sharedLimits === undefined ? {} : { rateLimitStore: sharedLimits.store }),
     ...(sharedCache === undefined ? {} : { cacheBackend: sharedCache }),
     semanticCachePersistence: store.semanticCache,
-    onCacheError: throttled((error, operation) => logger.warn({ err: error, operation }, `cache: ${operation} failed; calls go on without it (logged at most once a minute per operation)`)),
-    onBreakerTransition: (transition) => logger[transition.to === 'open' ? 'warn' : 'info']({ breaker: transition }, `circuit breaker ${transition.deployment}: ${transition.from} → ${transition.to} (${transition.reason})`),
+    onCacheError: throttled((error, operation) =>
+      logger.warn(
+        { err: error, operation },
+        `cache: ${operation} failed; calls go on without it (logged at most once a minute per operation)`,
+      ),
+    ),
+    onBreakerTransition: (transition) =>
+      logger[transition.to === 'open' ? 'warn' : 'info'](
+        { breaker: transition },
+        `circuit breaker ${transition.deployment}: ${transition.from} → ${transition.to} (${transition.reason})`,
+      ),
   });
   const workflows = createWorkflowRunner({ engine, store: store.workflows, workflows: definitions });
-  const app = createServer({ engine, config, metrics, logger, workflows: { runner: workflows, store: store.workflows, definitions } });
+  const app = createServer({
+    engine,
+    config,
+    metrics,
+    logger,
+    workflows: { runner: workflows, store: store.workflows, definitions },
+  });
   const host = options.host ?? config.server.host;
   await app.listen({ host, port: options.port ?? config.server.port });
   const address = app.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? config.server.port);
+  const port =
+    typeof address === 'object' && address !== null ? address.port : (options.port ?? config.server.port);
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   let closing: Promise<void> | undefined;
   // Runs a crash or restart left running continue here (this process owns the store).
@@ -120,7 +156,10 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
 }
 
 /** One log line per operation per minute: an embedder outage must not write a line per call. */
-function throttled(log: (error: unknown, operation: string) => void, intervalMs = 60_000): (error: unknown, operation: string) => void {
+function throttled(
+  log: (error: unknown, operation: string) => void,
+  intervalMs = 60_000,
+): (error: unknown, operation: string) => void {
   const last = new Map<string, number>();
   return (error, operation) => {
     const now = Date.now();

@@ -1,9 +1,26 @@
 import { ConfigError, toPipewrightError } from './core/index.ts';
-import { isParsedConfig, parseConfig, type PipewrightConfig, type PipewrightConfigInput } from './config/index.ts';
+import {
+  isParsedConfig,
+  parseConfig,
+  type PipewrightConfig,
+  type PipewrightConfigInput,
+} from './config/index.ts';
 import { createEngine, type Engine, type EngineOptions } from './engine/index.ts';
-import { createSqliteStore, type Store, type WorkflowRunRecord, type WorkflowRunStatus } from './store/index.ts';
+import {
+  createSqliteStore,
+  type Store,
+  type WorkflowRunRecord,
+  type WorkflowRunStatus,
+} from './store/index.ts';
 import { createBatchingRecorder, type TelemetryRecorder } from './telemetry/index.ts';
-import { createWorkflowRunner, loadWorkflowFile, type CompiledWorkflow, type WorkflowDefinition, type WorkflowFunctions, type WorkflowRunner } from './workflow/index.ts';
+import {
+  createWorkflowRunner,
+  loadWorkflowFile,
+  type CompiledWorkflow,
+  type WorkflowDefinition,
+  type WorkflowFunctions,
+  type WorkflowRunner,
+} from './workflow/index.ts';
 
 export interface PipewrightOptions extends Omit<EngineOptions, 'config' | 'recorder'> {
   /** Deployments, model groups, step types, the store path and workflow files (pipewright.yaml's shape). */
@@ -23,9 +40,16 @@ export interface PipewrightOptions extends Omit<EngineOptions, 'config' | 'recor
 }
 
 /** The workflow operations of `createPipewright`: the same as the CLI and the HTTP API. */
-export interface PipewrightWorkflows extends Pick<WorkflowRunner, 'register' | 'start' | 'resume' | 'resumeInterrupted' | 'cancel' | 'get' | 'context' | 'events'> {
+export interface PipewrightWorkflows extends Pick<
+  WorkflowRunner,
+  'register' | 'start' | 'resume' | 'resumeInterrupted' | 'cancel' | 'get' | 'context' | 'events'
+> {
   /** The tenant's runs, newest first (default tenant: `config.defaultTenant`). */
-  list(options?: { tenantId?: string; status?: WorkflowRunStatus; limit?: number }): Promise<WorkflowRunRecord[]>;
+  list(options?: {
+    tenantId?: string;
+    status?: WorkflowRunStatus;
+    limit?: number;
+  }): Promise<WorkflowRunRecord[]>;
 }
 
 /** The engine with workflows and the store it persists them in. */
@@ -49,22 +73,47 @@ export interface Pipewright extends Engine {
  * await pw.close();
  */
 export async function createPipewright(options: PipewrightOptions): Promise<Pipewright> {
-  const { store: givenStore, storePath, recorder: givenRecorder, functions, workflows: extraWorkflows, concurrency, config: rawConfig, ...engineOptions } = options;
+  const {
+    store: givenStore,
+    storePath,
+    recorder: givenRecorder,
+    functions,
+    workflows: extraWorkflows,
+    concurrency,
+    config: rawConfig,
+    ...engineOptions
+  } = options;
   const config = isParsedConfig(rawConfig) ? rawConfig : parseConfig(rawConfig, options.env ?? {});
   // Workflow files are checked before anything opens: a bad one fails here, naming its entry.
   const definitions = config.workflows.map((path, index) => {
     try {
       return loadWorkflowFile(path, functions);
     } catch (error) {
-      throw new ConfigError({ message: `workflows[${index}]: ${toPipewrightError(error).message}`, param: `workflows[${index}]`, cause: error });
+      throw new ConfigError({
+        message: `workflows[${index}]: ${toPipewrightError(error).message}`,
+        param: `workflows[${index}]`,
+        cause: error,
+      });
     }
   });
   const store = givenStore ?? (await createSqliteStore({ path: storePath ?? config.store.path }));
-  const recorder = givenRecorder ?? createBatchingRecorder({ sink: store.callRecords, flushIntervalMs: config.telemetry.flushIntervalMs, maxBatch: config.telemetry.maxBatch, ...(engineOptions.metrics === undefined ? {} : { metrics: engineOptions.metrics }) });
+  const recorder =
+    givenRecorder ??
+    createBatchingRecorder({
+      sink: store.callRecords,
+      flushIntervalMs: config.telemetry.flushIntervalMs,
+      maxBatch: config.telemetry.maxBatch,
+      ...(engineOptions.metrics === undefined ? {} : { metrics: engineOptions.metrics }),
+    });
   let engine: Engine;
   let runner: WorkflowRunner;
   try {
-    engine = createEngine({ semanticCachePersistence: store.semanticCache, ...engineOptions, config, recorder });
+    engine = createEngine({
+      semanticCachePersistence: store.semanticCache,
+      ...engineOptions,
+      config,
+      recorder,
+    });
     runner = createWorkflowRunner({
       engine,
       store: store.workflows,
@@ -119,4 +168,3 @@ export async function createPipewright(options: PipewrightOptions): Promise<Pipe
     },
   };
 }
-

@@ -5,7 +5,17 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { createConceptNormalizer, createLocalEmbedder } from '../../src/cache/index.ts';
-import { formatMachineFacts, formatMarkdownTable, formatNumber, formatSigned, percentile, readBenchSettings, readList, readMachineFacts, readNumber } from '../support/index.ts';
+import {
+  formatMachineFacts,
+  formatMarkdownTable,
+  formatNumber,
+  formatSigned,
+  percentile,
+  readBenchSettings,
+  readList,
+  readMachineFacts,
+  readNumber,
+} from '../support/index.ts';
 import { isRealCompletion } from '../gateway-overhead/chat-request.ts';
 import { startPipewright, startSim, type Target } from '../gateway-overhead/start-targets.ts';
 import { loadPairs, paraphraseDataDir } from '../semantic-cache/load-pairs.ts';
@@ -37,21 +47,28 @@ const question = (index: number | null) =>
     temperature: 0,
     messages: [
       { role: 'system', content: 'You are a concise assistant.' },
-      { role: 'user', content: `Explain in two sentences why a cache in front of model providers saves money.${index === null ? '' : ` (variant ${index})`}` },
+      {
+        role: 'user',
+        content: `Explain in two sentences why a cache in front of model providers saves money.${index === null ? '' : ` (variant ${index})`}`,
+      },
     ],
     max_tokens: 64,
   });
 
 const expectStatus = (expected: string | undefined) => (body: string, status: string | undefined) => {
   if (!isRealCompletion(body)) return `bad body: ${body.slice(0, 200)}`;
-  if (expected !== undefined && status !== expected) return `x-pipewright-cache: ${status ?? '(none)'}, expected ${expected}`;
+  if (expected !== undefined && status !== expected)
+    return `x-pipewright-cache: ${status ?? '(none)'}, expected ${expected}`;
   return undefined;
 };
 
 export async function run(): Promise<void> {
   const started = Date.now();
   const facts = readMachineFacts(new Date());
-  const requestsPerRound = readNumber(process.env, 'BENCH_CACHE_REQUESTS', 2_000, { min: 100, integer: true });
+  const requestsPerRound = readNumber(process.env, 'BENCH_CACHE_REQUESTS', 2_000, {
+    min: 100,
+    integer: true,
+  });
   const rounds = readBenchSettings(process.env).repeats;
   const semanticSizes = readList(process.env, 'BENCH_SEMANTIC_SIZES', [10_000, 100_000], 1_000_000);
   mkdirSync(workDir, { recursive: true });
@@ -61,17 +78,43 @@ export async function run(): Promise<void> {
   const stoppers: Array<() => Promise<void>> = [() => sim.process.stop()];
   const exactRows: ExactRow[] = [];
   try {
-    const cacheOff = await startPipewright(repoDir, workDir, sim.url, { configName: 'cache-off.json', extraConfig: { cache: { enabled: false, singleFlight: false } } });
+    const cacheOff = await startPipewright(repoDir, workDir, sim.url, {
+      configName: 'cache-off.json',
+      extraConfig: { cache: { enabled: false, singleFlight: false } },
+    });
     stoppers.push(() => cacheOff.process.stop());
     const cacheOn = await startPipewright(repoDir, workDir, sim.url, { configName: 'cache-on.json' });
     stoppers.push(() => cacheOn.process.stop());
-    const timed = (target: Target, name: string, body: (index: number) => string, expected: string | undefined): TimedTarget => ({ name, url: target.url, headers: target.headers, body, check: expectStatus(expected) });
+    const timed = (
+      target: Target,
+      name: string,
+      body: (index: number) => string,
+      expected: string | undefined,
+    ): TimedTarget => ({
+      name,
+      url: target.url,
+      headers: target.headers,
+      body,
+      check: expectStatus(expected),
+    });
     let variant = 0;
     const cells: Array<{ what: string; target: TimedTarget }> = [
-      { what: 'the sim, no gateway', target: timed(sim.target, 'direct (sim)', () => question(null), undefined) },
-      { what: 'gateway, cache off: every request goes upstream', target: timed(cacheOff, 'bare gateway', () => question(null), undefined) },
-      { what: 'gateway, cache on, a new question each time: lookup + upstream + store', target: timed(cacheOn, 'cache miss', () => question(variant++), 'miss') },
-      { what: 'gateway, cache on, the same question: answered from the cache', target: timed(cacheOn, 'exact hit', () => question(null), 'hit') },
+      {
+        what: 'the sim, no gateway',
+        target: timed(sim.target, 'direct (sim)', () => question(null), undefined),
+      },
+      {
+        what: 'gateway, cache off: every request goes upstream',
+        target: timed(cacheOff, 'bare gateway', () => question(null), undefined),
+      },
+      {
+        what: 'gateway, cache on, a new question each time: lookup + upstream + store',
+        target: timed(cacheOn, 'cache miss', () => question(variant++), 'miss'),
+      },
+      {
+        what: 'gateway, cache on, the same question: answered from the cache',
+        target: timed(cacheOn, 'exact hit', () => question(null), 'hit'),
+      },
     ];
     // Warm every path (JIT, connections) and store the repeated question once.
     for (const cell of cells) await timeRequests({ ...cell.target, check: () => undefined }, 300, 0);
@@ -86,37 +129,65 @@ export async function run(): Promise<void> {
         sample.failures += batch.failures;
         if (batch.firstFailure !== undefined) sample.firstFailure ??= batch.firstFailure;
         samples.set(cell.target.name, sample);
-        log(`  round ${round + 1} ${cell.target.name.padEnd(14)} p50 ${percentile(batch.latenciesMs, 50).toFixed(3)} ms  p99 ${percentile(batch.latenciesMs, 99).toFixed(3)} ms${batch.failures > 0 ? `  ${batch.failures} FAILED: ${batch.firstFailure ?? ''}` : ''}`);
+        log(
+          `  round ${round + 1} ${cell.target.name.padEnd(14)} p50 ${percentile(batch.latenciesMs, 50).toFixed(3)} ms  p99 ${percentile(batch.latenciesMs, 99).toFixed(3)} ms${batch.failures > 0 ? `  ${batch.failures} FAILED: ${batch.firstFailure ?? ''}` : ''}`,
+        );
       }
     }
     for (const cell of cells) {
       const sample = samples.get(cell.target.name)!;
-      exactRows.push({ name: cell.target.name, what: cell.what, p50: percentile(sample.latencies, 50), p99: percentile(sample.latencies, 99), ok: sample.latencies.length, failures: sample.failures, firstFailure: sample.firstFailure });
+      exactRows.push({
+        name: cell.target.name,
+        what: cell.what,
+        p50: percentile(sample.latencies, 50),
+        p99: percentile(sample.latencies, 99),
+        ok: sample.latencies.length,
+        failures: sample.failures,
+        firstFailure: sample.firstFailure,
+      });
     }
   } finally {
     for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
   }
 
   // 2. Semantic lookups, in process, embedding excluded; then the local embedder's own time.
-  const sentences = [...new Set(loadPairs(join(paraphraseDataDir(repoDir), 'stsb-pairs.jsonl')).flatMap((pair) => [pair.a, pair.b]))];
+  const sentences = [
+    ...new Set(
+      loadPairs(join(paraphraseDataDir(repoDir), 'stsb-pairs.jsonl')).flatMap((pair) => [pair.a, pair.b]),
+    ),
+  ];
   const semanticRows: SemanticLookupResult[] = [];
   for (const entries of semanticSizes) {
     log(`semantic: filling ${entries} entries…`);
     const result = await measureSemanticLookup({ entries, dimensions: 512, lookups: 2_000, sentences });
     semanticRows.push(result);
-    log(`  ${entries}: hit p99 ${result.hitP99Ms.toFixed(3)} ms, miss p99 ${result.missP99Ms.toFixed(3)} ms, ${formatNumber(result.bytesPerEntry)} B/entry, fill ${result.fillS.toFixed(1)} s`);
+    log(
+      `  ${entries}: hit p99 ${result.hitP99Ms.toFixed(3)} ms, miss p99 ${result.missP99Ms.toFixed(3)} ms, ${formatNumber(result.bytesPerEntry)} B/entry, fill ${result.fillS.toFixed(1)} s`,
+    );
   }
   const embedding = await measureLocalEmbedding(sentences.slice(0, 500));
-  log(`local embedder: p50 ${embedding.p50.toFixed(2)} ms, p99 ${embedding.p99.toFixed(2)} ms per request text`);
+  log(
+    `local embedder: p50 ${embedding.p50.toFixed(2)} ms, p99 ${embedding.p99.toFixed(2)} ms per request text`,
+  );
 
-  const report = formatReport({ facts: formatMachineFacts(facts), exactRows, semanticRows, embedding, requestsPerRound, rounds, elapsedS: (Date.now() - started) / 1000 });
+  const report = formatReport({
+    facts: formatMachineFacts(facts),
+    exactRows,
+    semanticRows,
+    embedding,
+    requestsPerRound,
+    rounds,
+    elapsedS: (Date.now() - started) / 1000,
+  });
   mkdirSync(join(benchDir, 'results'), { recursive: true });
   writeFileSync(join(benchDir, 'results', 'cache.md'), report);
   process.stdout.write(report);
 }
 
 /** The built-in embedder's time for one request text (what a semantic lookup adds on top). */
-async function measureLocalEmbedding(texts: readonly string[]): Promise<{ p50: number; p99: number; loadS: number }> {
+async function measureLocalEmbedding(
+  texts: readonly string[],
+): Promise<{ p50: number; p99: number; loadS: number }> {
   const embedder = createLocalEmbedder();
   const normalizer = createConceptNormalizer();
   const loadStart = performance.now();
@@ -162,7 +233,19 @@ function formatReport(input: {
     ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
   );
   const semanticTable = formatMarkdownTable(
-    ['entries', 'hit p50 ms', 'hit p99 ms', 'miss p50 ms', 'miss p99 ms', 'hit p99 + embedding ms', 'HNSW recall', 'JS bytes / entry', 'RSS growth MB', 'RSS MB per 100k', 'fill s'],
+    [
+      'entries',
+      'hit p50 ms',
+      'hit p99 ms',
+      'miss p50 ms',
+      'miss p99 ms',
+      'hit p99 + embedding ms',
+      'HNSW recall',
+      'JS bytes / entry',
+      'RSS growth MB',
+      'RSS MB per 100k',
+      'fill s',
+    ],
     semanticRows.map((row) => [
       formatNumber(row.entries),
       formatNumber(row.hitP50Ms, 3),

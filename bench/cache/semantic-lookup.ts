@@ -1,7 +1,14 @@
 import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { createConceptNormalizer, createSemanticCache, normalizeVector, type CacheScope, type Embedder, type SemanticCache } from '../../src/cache/index.ts';
+import {
+  createConceptNormalizer,
+  createSemanticCache,
+  normalizeVector,
+  type CacheScope,
+  type Embedder,
+  type SemanticCache,
+} from '../../src/cache/index.ts';
 import type { ChatRequest } from '../../src/spec/index.ts';
 import { createSystemClock } from '../../src/core/index.ts';
 import { createRandom } from '../../src/providers/sim/index.ts';
@@ -26,9 +33,35 @@ export interface SemanticLookupResult {
   rssGrowthMb: number;
 }
 
-const scope: CacheScope = { tenant: 'bench', stepType: 'chat', modelGroup: 'gpt-4o-mini', configFingerprint: 'bench' };
-const settings = { threshold: 0.95, guard: true, multiTurn: false, fallbackOnError: false, fallbackThreshold: 0.95 };
-const answer = { kind: 'response' as const, response: { id: 'c', object: 'chat.completion' as const, created: 0, model: 'm', choices: [{ index: 0, message: { role: 'assistant' as const, content: 'A short stored answer of a few words.' }, finish_reason: 'stop' as const }] } };
+const scope: CacheScope = {
+  tenant: 'bench',
+  stepType: 'chat',
+  modelGroup: 'gpt-4o-mini',
+  configFingerprint: 'bench',
+};
+const settings = {
+  threshold: 0.95,
+  guard: true,
+  multiTurn: false,
+  fallbackOnError: false,
+  fallbackThreshold: 0.95,
+};
+const answer = {
+  kind: 'response' as const,
+  response: {
+    id: 'c',
+    object: 'chat.completion' as const,
+    created: 0,
+    model: 'm',
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant' as const, content: 'A short stored answer of a few words.' },
+        finish_reason: 'stop' as const,
+      },
+    ],
+  },
+};
 
 /**
  * Fills a semantic cache with `entries` entries in one namespace (the worst case: every lookup
@@ -39,13 +72,19 @@ const answer = { kind: 'response' as const, response: { id: 'c', object: 'chat.c
  * @example
  * const result = await measureSemanticLookup({ entries: 10_000, dimensions: 512, lookups: 2_000, sentences });
  */
-export async function measureSemanticLookup(options: { entries: number; dimensions: number; lookups: number; sentences: readonly string[] }): Promise<SemanticLookupResult> {
+export async function measureSemanticLookup(options: {
+  entries: number;
+  dimensions: number;
+  lookups: number;
+  sentences: readonly string[];
+}): Promise<SemanticLookupResult> {
   const { entries, dimensions, lookups, sentences } = options;
   const random = createRandom(7).next;
   // A table of precomputed vectors, keyed on the normalised text the cache embeds.
   const normalizer = createConceptNormalizer();
   const vectors = new Map<string, Float32Array>();
-  const register = (text: string, vector: Float32Array) => void vectors.set(normalizer.normalize(text), vector);
+  const register = (text: string, vector: Float32Array) =>
+    void vectors.set(normalizer.normalize(text), vector);
   const embedder: Embedder = {
     id: 'bench:table',
     embed: async (texts) =>
@@ -56,19 +95,35 @@ export async function measureSemanticLookup(options: { entries: number; dimensio
       }),
   };
   const textOf = (index: number) => `${sentences[index % sentences.length] ?? 'sentence'} (case ${index})`;
-  const request = (text: string): ChatRequest => ({ model: 'gpt-4o-mini', temperature: 0, messages: [{ role: 'user', content: text }] });
+  const request = (text: string): ChatRequest => ({
+    model: 'gpt-4o-mini',
+    temperature: 0,
+    messages: [{ role: 'user', content: text }],
+  });
   const collect = gcFunction();
   collect();
   const before = memoryHeld();
   const rssBefore = process.memoryUsage().rss;
-  const cache: SemanticCache = createSemanticCache({ embedder, normalizer, clock: createSystemClock(), maxEntries: entries, maxEntriesPerNamespace: entries });
+  const cache: SemanticCache = createSemanticCache({
+    embedder,
+    normalizer,
+    clock: createSystemClock(),
+    maxEntries: entries,
+    maxEntriesPerNamespace: entries,
+  });
   const fillStart = performance.now();
   const stored: Array<{ text: string; vector: Float32Array }> = [];
   for (let index = 0; index < entries; index++) {
     const text = textOf(index);
     const vector = randomUnitVector(dimensions, random);
     register(text, vector);
-    await cache.store(scope, request(text), answer, { costUsd: 0.001, latencyMs: 800 }, { ttlMs: 3_600_000, multiTurn: false });
+    await cache.store(
+      scope,
+      request(text),
+      answer,
+      { costUsd: 0.001, latencyMs: 800 },
+      { ttlMs: 3_600_000, multiTurn: false },
+    );
     if (index % Math.max(1, Math.floor(entries / lookups)) === 0) stored.push({ text, vector });
   }
   const fillS = (performance.now() - fillStart) / 1000;
@@ -122,10 +177,10 @@ function randomUnitVector(dimensions: number, random: () => number): Float32Arra
 function nudge(vector: Float32Array, amount: number, random: () => number): Float32Array {
   const noise = randomUnitVector(vector.length, random);
   const out = new Float32Array(vector.length);
-  for (let index = 0; index < vector.length; index++) out[index] = (vector[index] ?? 0) + amount * (noise[index] ?? 0);
+  for (let index = 0; index < vector.length; index++)
+    out[index] = (vector[index] ?? 0) + amount * (noise[index] ?? 0);
   return normalizeVector(out);
 }
-
 
 function memoryHeld(): number {
   const usage = process.memoryUsage();

@@ -35,7 +35,12 @@ export async function timeRequests(target: TimedTarget, count: number, offset: n
       const started = performance.now();
       let problem: string | undefined;
       try {
-        const response = await request(target.url, { method: 'POST', headers: target.headers, body, dispatcher: agent });
+        const response = await request(target.url, {
+          method: 'POST',
+          headers: target.headers,
+          body,
+          dispatcher: agent,
+        });
         const text = await response.body.text();
         const header = response.headers['x-pipewright-cache'];
         if (response.statusCode !== 200) problem = `status ${response.statusCode}: ${text.slice(0, 200)}`;

@@ -12,7 +12,11 @@ export function createChatBody(options: { stream: boolean }): string {
     model: benchModel,
     messages: [
       { role: 'system', content: 'You are a concise assistant.' },
-      { role: 'user', content: 'Explain in two sentences why a gateway in front of model providers should add little latency.' },
+      {
+        role: 'user',
+        content:
+          'Explain in two sentences why a gateway in front of model providers should add little latency.',
+      },
     ],
     max_tokens: 64,
     ...(options.stream ? { stream: true, stream_options: { include_usage: true } } : {}),
@@ -27,7 +31,10 @@ export function createChatBody(options: { stream: boolean }): string {
  */
 export function isRealCompletion(body: string): boolean {
   try {
-    const parsed = JSON.parse(body) as { object?: unknown; choices?: Array<{ message?: { content?: unknown } }> };
+    const parsed = JSON.parse(body) as {
+      object?: unknown;
+      choices?: Array<{ message?: { content?: unknown } }>;
+    };
     const content = parsed.choices?.[0]?.message?.content;
     return parsed.object === 'chat.completion' && typeof content === 'string' && content.length > 0;
   } catch {
@@ -42,5 +49,9 @@ export function isRealCompletion(body: string): boolean {
  * isRealStream('data: {"object":"chat.completion.chunk","usage":{"total_tokens":3}}\n\ndata: [DONE]\n\n'); // true
  */
 export function isRealStream(body: string): boolean {
-  return body.trimEnd().endsWith('data: [DONE]') && body.includes('"chat.completion.chunk"') && /"usage":\s*\{/.test(body);
+  return (
+    body.trimEnd().endsWith('data: [DONE]') &&
+    body.includes('"chat.completion.chunk"') &&
+    /"usage":\s*\{/.test(body)
+  );
 }

@@ -1,4 +1,12 @@
-import { formatMachineFacts, formatMarkdownTable, formatNumber, formatSigned, type BenchSettings, type ColumnAlign, type MachineFacts } from '../support/index.ts';
+import {
+  formatMachineFacts,
+  formatMarkdownTable,
+  formatNumber,
+  formatSigned,
+  type BenchSettings,
+  type ColumnAlign,
+  type MachineFacts,
+} from '../support/index.ts';
 import { honoNodeServerVersion, portkeyVersion } from './install-portkey.ts';
 import type { TargetVerdict } from './judge-targets.ts';
 import type { TargetName } from './start-targets.ts';
@@ -16,7 +24,11 @@ export interface GatewayOverheadReport {
   elapsedS: number;
 }
 
-const targetLabels: Record<TargetName, string> = { direct: 'direct (sim)', pipewright: 'Pipewright', portkey: 'Portkey' };
+const targetLabels: Record<TargetName, string> = {
+  direct: 'direct (sim)',
+  pipewright: 'Pipewright',
+  portkey: 'Portkey',
+};
 const targetOrder: readonly TargetName[] = ['direct', 'pipewright', 'portkey'];
 
 /**
@@ -26,11 +38,28 @@ const targetOrder: readonly TargetName[] = ['direct', 'pipewright', 'portkey'];
  * console.log(formatLoadTable(cells, false));
  */
 export function formatLoadTable(cells: readonly CellSummary[], stream: boolean): string {
-  const headers = ['target', 'conc', 'RPS', 'p50 ms', 'p99 ms', '+p50 ms', '+p99 ms', 'CPU ms/req', 'RSS MB', 'ok', 'non-2xx', 'errors', 'bad body'];
+  const headers = [
+    'target',
+    'conc',
+    'RPS',
+    'p50 ms',
+    'p99 ms',
+    '+p50 ms',
+    '+p99 ms',
+    'CPU ms/req',
+    'RSS MB',
+    'ok',
+    'non-2xx',
+    'errors',
+    'bad body',
+  ];
   const align: ColumnAlign[] = ['left', ...Array<ColumnAlign>(headers.length - 1).fill('right')];
   const rows = cells
     .filter((cell) => cell.stream === stream)
-    .sort((a, b) => a.connections - b.connections || targetOrder.indexOf(a.target) - targetOrder.indexOf(b.target))
+    .sort(
+      (a, b) =>
+        a.connections - b.connections || targetOrder.indexOf(a.target) - targetOrder.indexOf(b.target),
+    )
     .map((cell) => [
       targetLabels[cell.target],
       String(cell.connections),
@@ -56,7 +85,17 @@ export function formatLoadTable(cells: readonly CellSummary[], stream: boolean):
  * console.log(formatFirstByteTable(firstBytes));
  */
 export function formatFirstByteTable(firstBytes: readonly FirstByteSummary[]): string {
-  const headers = ['target', 'first byte p50 ms', 'first byte p99 ms', '+first byte p50 ms', 'full p50 ms', 'full p99 ms', '+full p50 ms', 'ok', 'failed'];
+  const headers = [
+    'target',
+    'first byte p50 ms',
+    'first byte p99 ms',
+    '+first byte p50 ms',
+    'full p50 ms',
+    'full p99 ms',
+    '+full p50 ms',
+    'ok',
+    'failed',
+  ];
   const align: ColumnAlign[] = ['left', ...Array<ColumnAlign>(headers.length - 1).fill('right')];
   const rows = [...firstBytes]
     .sort((a, b) => targetOrder.indexOf(a.target) - targetOrder.indexOf(b.target))
@@ -81,7 +120,10 @@ export function formatFirstByteTable(firstBytes: readonly FirstByteSummary[]): s
  * console.log(formatVerdictTable(verdicts));
  */
 export function formatVerdictTable(verdicts: readonly TargetVerdict[]): string {
-  return formatMarkdownTable(['target', 'measured', 'result'], verdicts.map((verdict) => [verdict.target, verdict.measured, `**${verdict.verdict}**`]));
+  return formatMarkdownTable(
+    ['target', 'measured', 'result'],
+    verdicts.map((verdict) => [verdict.target, verdict.measured, `**${verdict.verdict}**`]),
+  );
 }
 
 /**
@@ -103,13 +145,24 @@ export function formatRatioTable(cells: readonly CellSummary[]): string {
         String(connections),
         direct === undefined ? '–' : `${formatNumber((pipewright.rps / direct.rps) * 100, 0)} %`,
         portkey === undefined ? '–' : `${formatNumber(pipewright.rps / portkey.rps, 2)}×`,
-        portkey === undefined ? '–' : `${formatNumber(portkey.cpuMsPerRequest / pipewright.cpuMsPerRequest, 2)}×`,
-        portkey === undefined ? '–' : `${formatSigned(pipewright.addedP50Ms)} vs ${formatSigned(portkey.addedP50Ms)}`,
+        portkey === undefined
+          ? '–'
+          : `${formatNumber(portkey.cpuMsPerRequest / pipewright.cpuMsPerRequest, 2)}×`,
+        portkey === undefined
+          ? '–'
+          : `${formatSigned(pipewright.addedP50Ms)} vs ${formatSigned(portkey.addedP50Ms)}`,
       ]);
     }
   }
   return formatMarkdownTable(
-    ['mode', 'conc', 'Pipewright RPS / direct', 'Pipewright RPS / Portkey', 'Portkey CPU / Pipewright CPU', '+p50 ms Pipewright vs Portkey'],
+    [
+      'mode',
+      'conc',
+      'Pipewright RPS / direct',
+      'Pipewright RPS / Portkey',
+      'Portkey CPU / Pipewright CPU',
+      '+p50 ms Pipewright vs Portkey',
+    ],
     rows,
     ['left', 'right', 'right', 'right', 'right', 'right'],
   );
@@ -129,7 +182,10 @@ export function formatReport(report: GatewayOverheadReport): string {
       `- ${targetLabels[cell.target]}, ${cell.stream ? 'stream' : 'whole'}, concurrency ${cell.connections}: ${cell.non2xx} non-2xx, ${cell.errors} errors, ${cell.badBodies} bad bodies; status codes ${JSON.stringify(cell.statusCodes)}`,
   );
   for (const summary of report.firstBytes) {
-    if (summary.failures > 0) failureLines.push(`- ${targetLabels[summary.target]}, first-byte loop: ${summary.failures} failed; first: ${summary.firstFailure ?? '?'}`);
+    if (summary.failures > 0)
+      failureLines.push(
+        `- ${targetLabels[summary.target]}, first-byte loop: ${summary.failures} failed; first: ${summary.firstFailure ?? '?'}`,
+      );
   }
   return `# Gateway overhead: Pipewright vs Portkey vs direct
 

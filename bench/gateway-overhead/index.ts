@@ -20,7 +20,12 @@ import { formatFirstByteTable, formatLoadTable, formatReport, formatVerdictTable
 import { installPortkey } from './install-portkey.ts';
 import { judgeTargets } from './judge-targets.ts';
 import { startPipewright, startPortkey, startSim, type Target } from './start-targets.ts';
-import { summarizeFirstByteSamples, summarizeLoadSamples, type FirstByteSample, type LoadSample } from './summarize-samples.ts';
+import {
+  summarizeFirstByteSamples,
+  summarizeLoadSamples,
+  type FirstByteSample,
+  type LoadSample,
+} from './summarize-samples.ts';
 
 const benchDir = fileURLToPath(new URL('..', import.meta.url));
 const repoDir = join(benchDir, '..');
@@ -48,10 +53,15 @@ export async function run(): Promise<void> {
   const modes = readModes(process.env.BENCH_MODES);
   const profileDir = process.env.BENCH_CPU_PROF === '1' ? join(workDir, 'profiles') : undefined;
   const notes: string[] = [];
-  if (profileDir !== undefined) notes.push('Profiled run (BENCH_CPU_PROF=1): Pipewright ran under `node --cpu-prof`, which slows it; do not compare these figures with unprofiled runs.');
+  if (profileDir !== undefined)
+    notes.push(
+      'Profiled run (BENCH_CPU_PROF=1): Pipewright ran under `node --cpu-prof`, which slows it; do not compare these figures with unprofiled runs.',
+    );
   const log = (line: string) => process.stdout.write(`${line}\n`);
 
-  log(`gateway-overhead: ${settings.repeats} repeats × ${settings.concurrencies.length} concurrencies × ${modes.length} modes, ${settings.warmupS} s warm-up + ${settings.durationS} s per cell`);
+  log(
+    `gateway-overhead: ${settings.repeats} repeats × ${settings.concurrencies.length} concurrencies × ${modes.length} modes, ${settings.warmupS} s warm-up + ${settings.durationS} s per cell`,
+  );
   log('installing the Portkey baseline into bench/.tmp/portkey (reused when present)…');
   const portkeyInstall = await installPortkey(join(benchDir, '.tmp', 'portkey'));
   if (!portkeyInstall.available) {
@@ -63,7 +73,12 @@ export async function run(): Promise<void> {
   const stoppers: Array<() => Promise<void>> = [() => sim.process.stop()];
   try {
     const targets: Target[] = [sim.target];
-    const pipewright = await startPipewright(repoDir, workDir, sim.url, profileDir === undefined ? {} : { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] });
+    const pipewright = await startPipewright(
+      repoDir,
+      workDir,
+      sim.url,
+      profileDir === undefined ? {} : { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] },
+    );
     targets.push(pipewright);
     // A graceful stop lets node write the CPU profile on exit.
     stoppers.push(() => pipewright.process.stop(30_000));
@@ -79,7 +94,9 @@ export async function run(): Promise<void> {
         log(`Portkey did not start: ${(error as Error).message}`);
       }
     }
-    log(`targets: ${targets.map((target) => `${target.name} ${target.url} (pid ${target.process.pid})`).join(', ')}`);
+    log(
+      `targets: ${targets.map((target) => `${target.name} ${target.url} (pid ${target.process.pid})`).join(', ')}`,
+    );
 
     const loadSamples: LoadSample[] = [];
     const firstByteSamples: FirstByteSample[] = [];
@@ -88,7 +105,9 @@ export async function run(): Promise<void> {
       if (target.process.isRunning()) return true;
       if (!gone.has(target.name)) {
         gone.add(target.name);
-        notes.push(`${target.process.name} exited during the run; its later cells are missing. Last output: ${target.process.output().slice(-500)}`);
+        notes.push(
+          `${target.process.name} exited during the run; its later cells are missing. Last output: ${target.process.output().slice(-500)}`,
+        );
         log(`${target.process.name} exited during the run`);
       }
       return false;
@@ -121,7 +140,9 @@ export async function run(): Promise<void> {
           verifyBody: isRealStream,
         });
         firstByteSamples.push({ repeat, target: target.name, timing });
-        log(`  repeat ${repeat + 1} first byte ${target.name.padEnd(10)} p50 ${timing.firstByteP50Ms.toFixed(2)} ms, full p50 ${timing.totalP50Ms.toFixed(2)} ms${timing.failures > 0 ? `, ${timing.failures} FAILED (${timing.firstFailure ?? ''})` : ''}`);
+        log(
+          `  repeat ${repeat + 1} first byte ${target.name.padEnd(10)} p50 ${timing.firstByteP50Ms.toFixed(2)} ms, full p50 ${timing.totalP50Ms.toFixed(2)} ms${timing.failures > 0 ? `, ${timing.failures} FAILED (${timing.firstFailure ?? ''})` : ''}`,
+        );
       }
     }
 
@@ -134,14 +155,21 @@ export async function run(): Promise<void> {
       cells,
       firstBytes,
       verdicts,
-      portkey: portkeyInstall.available ? (portkeyAvailable ? { available: true } : { available: false, reason: 'it did not start (see notes)' }) : portkeyInstall,
+      portkey: portkeyInstall.available
+        ? portkeyAvailable
+          ? { available: true }
+          : { available: false, reason: 'it did not start (see notes)' }
+        : portkeyInstall,
       notes,
       elapsedS: (Date.now() - started) / 1000,
     });
     // A profiled run's figures are slowed by the profiler: they must not replace the real results.
     const resultsDir = profileDir === undefined ? join(benchDir, 'results') : workDir;
     mkdirSync(resultsDir, { recursive: true });
-    const resultsPath = join(resultsDir, profileDir === undefined ? 'gateway-overhead.md' : 'gateway-overhead-profiled.md');
+    const resultsPath = join(
+      resultsDir,
+      profileDir === undefined ? 'gateway-overhead.md' : 'gateway-overhead-profiled.md',
+    );
     writeFileSync(resultsPath, report);
     log(`\nWhole answers (non-streaming)\n${formatLoadTable(cells, false)}`);
     log(`\nStreams\n${formatLoadTable(cells, true)}`);
@@ -165,7 +193,11 @@ function printProfile(profileDir: string, log: (line: string) => void): void {
   }
   const summary = summarizeCpuProfile(join(profileDir, file), repoDir, 30);
   const table = (entries: ProfileEntry[]) =>
-    formatMarkdownTable(['where', 'ms', '% of busy'], entries.map((entry) => [entry.name, formatNumber(entry.ms), formatNumber(entry.percent, 1)]), ['left', 'right', 'right']);
+    formatMarkdownTable(
+      ['where', 'ms', '% of busy'],
+      entries.map((entry) => [entry.name, formatNumber(entry.ms), formatNumber(entry.percent, 1)]),
+      ['left', 'right', 'right'],
+    );
   const text = [
     `# Pipewright CPU profile (${join(profileDir, file)})`,
     `busy: ${formatNumber(summary.busyMs)} ms`,

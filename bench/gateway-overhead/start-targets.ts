@@ -27,7 +27,9 @@ const jsonHeaders = { 'content-type': 'application/json' };
  * @example
  * const sim = await startSim('/work/main');
  */
-export async function startSim(repoDir: string): Promise<{ process: SpawnedProcess; url: string; target: Target }> {
+export async function startSim(
+  repoDir: string,
+): Promise<{ process: SpawnedProcess; url: string; target: Target }> {
   const child = await spawnProcess({
     name: 'pipewright sim',
     command: process.execPath,
@@ -36,7 +38,16 @@ export async function startSim(repoDir: string): Promise<{ process: SpawnedProce
     ready: /listening on (http:\/\/[^\s]+)/,
   });
   const url = requireGroup(child, 1);
-  return { process: child, url, target: { name: 'direct', url: `${url}/v1/chat/completions`, headers: { ...jsonHeaders, authorization: `Bearer ${simKey}` }, process: child } };
+  return {
+    process: child,
+    url,
+    target: {
+      name: 'direct',
+      url: `${url}/v1/chat/completions`,
+      headers: { ...jsonHeaders, authorization: `Bearer ${simKey}` },
+      process: child,
+    },
+  };
 }
 
 /**
@@ -56,7 +67,9 @@ export async function startPipewright(
   const config = {
     server: { host: '127.0.0.1', port: 0, masterKey },
     store: { path: join(workDir, `${(options.configName ?? 'pipewright.json').replace(/\.json$/, '')}.db`) },
-    deployments: [{ id: 'sim-openai', provider: 'openai', model: benchModel, baseUrl: `${simUrl}/v1`, apiKey: simKey }],
+    deployments: [
+      { id: 'sim-openai', provider: 'openai', model: benchModel, baseUrl: `${simUrl}/v1`, apiKey: simKey },
+    ],
     modelGroups: [{ name: benchModel, deployments: ['sim-openai'] }],
     ...options.extraConfig,
   };
@@ -64,12 +77,25 @@ export async function startPipewright(
   const child = await spawnProcess({
     name: 'pipewright serve',
     command: process.execPath,
-    args: [...(options.nodeArgs ?? []), join(repoDir, 'bin', 'pipewright.js'), 'serve', '--config', configPath, '--port', '0'],
+    args: [
+      ...(options.nodeArgs ?? []),
+      join(repoDir, 'bin', 'pipewright.js'),
+      'serve',
+      '--config',
+      configPath,
+      '--port',
+      '0',
+    ],
     cwd: repoDir,
     env: { ...process.env, PIPEWRIGHT_LOG_LEVEL: 'info' },
     ready: /"url":"(http:\/\/[^"]+)"[^\n]*"msg":"pipewright gateway listening"/,
   });
-  return { name: 'pipewright', url: `${requireGroup(child, 1)}/v1/chat/completions`, headers: { ...jsonHeaders, authorization: `Bearer ${masterKey}` }, process: child };
+  return {
+    name: 'pipewright',
+    url: `${requireGroup(child, 1)}/v1/chat/completions`,
+    headers: { ...jsonHeaders, authorization: `Bearer ${masterKey}` },
+    process: child,
+  };
 }
 
 /**
@@ -78,7 +104,10 @@ export async function startPipewright(
  * @example
  * const portkey = await startPortkey(install, sim.url);
  */
-export async function startPortkey(install: PortkeyInstall & { available: true }, simUrl: string): Promise<Target> {
+export async function startPortkey(
+  install: PortkeyInstall & { available: true },
+  simUrl: string,
+): Promise<Target> {
   const port = await findFreePort('127.0.0.1');
   const child = await spawnProcess({
     name: 'portkey gateway',
@@ -90,7 +119,12 @@ export async function startPortkey(install: PortkeyInstall & { available: true }
   return {
     name: 'portkey',
     url: `http://127.0.0.1:${port}/v1/chat/completions`,
-    headers: { ...jsonHeaders, authorization: `Bearer ${simKey}`, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${simUrl}/v1` },
+    headers: {
+      ...jsonHeaders,
+      authorization: `Bearer ${simKey}`,
+      'x-portkey-provider': 'openai',
+      'x-portkey-custom-host': `${simUrl}/v1`,
+    },
     process: child,
   };
 }

@@ -70,20 +70,31 @@ export function summarizeLoadSamples(samples: readonly LoadSample[]): CellSummar
     groups.set(key, [...(groups.get(key) ?? []), sample]);
   }
   const directOf = (sample: LoadSample) =>
-    samples.find((other) => other.target === 'direct' && other.stream === sample.stream && other.connections === sample.connections && other.repeat === sample.repeat);
+    samples.find(
+      (other) =>
+        other.target === 'direct' &&
+        other.stream === sample.stream &&
+        other.connections === sample.connections &&
+        other.repeat === sample.repeat,
+    );
   return [...groups.values()].map((group) => {
     const first = group[0];
     if (first === undefined) throw new Error('summarizeLoadSamples: empty group');
     const added = (pick: (load: LoadResult) => number) =>
       first.target === 'direct'
         ? Number.NaN
-        : median(group.flatMap((sample) => {
-            const direct = directOf(sample);
-            return direct === undefined ? [] : [pick(sample.load) - pick(direct.load)];
-          }));
+        : median(
+            group.flatMap((sample) => {
+              const direct = directOf(sample);
+              return direct === undefined ? [] : [pick(sample.load) - pick(direct.load)];
+            }),
+          );
     const statusCodes: Record<string, number> = {};
-    for (const sample of group) for (const [code, count] of Object.entries(sample.load.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + count;
-    const sum = (pick: (load: LoadResult) => number) => group.reduce((total, sample) => total + pick(sample.load), 0);
+    for (const sample of group)
+      for (const [code, count] of Object.entries(sample.load.statusCodes))
+        statusCodes[code] = (statusCodes[code] ?? 0) + count;
+    const sum = (pick: (load: LoadResult) => number) =>
+      group.reduce((total, sample) => total + pick(sample.load), 0);
     return {
       target: first.target,
       stream: first.stream,
@@ -118,11 +129,16 @@ export function summarizeFirstByteSamples(samples: readonly FirstByteSample[]): 
     const added = (pick: (timing: StreamTimingResult) => number) =>
       target === 'direct'
         ? Number.NaN
-        : median(group.flatMap((sample) => {
-            const direct = samples.find((other) => other.target === 'direct' && other.repeat === sample.repeat);
-            return direct === undefined ? [] : [pick(sample.timing) - pick(direct.timing)];
-          }));
-    const firstFailure = group.find((sample) => sample.timing.firstFailure !== undefined)?.timing.firstFailure;
+        : median(
+            group.flatMap((sample) => {
+              const direct = samples.find(
+                (other) => other.target === 'direct' && other.repeat === sample.repeat,
+              );
+              return direct === undefined ? [] : [pick(sample.timing) - pick(direct.timing)];
+            }),
+          );
+    const firstFailure = group.find((sample) => sample.timing.firstFailure !== undefined)?.timing
+      .firstFailure;
     return {
       target,
       firstByteP50Ms: median(group.map((sample) => sample.timing.firstByteP50Ms)),
@@ -144,8 +160,15 @@ export function summarizeFirstByteSamples(samples: readonly FirstByteSample[]): 
  * @example
  * findCell(cells, 'pipewright', false, 16)?.rps;
  */
-export function findCell(cells: readonly CellSummary[], target: TargetName, stream: boolean, connections: number): CellSummary | undefined {
-  return cells.find((cell) => cell.target === target && cell.stream === stream && cell.connections === connections);
+export function findCell(
+  cells: readonly CellSummary[],
+  target: TargetName,
+  stream: boolean,
+  connections: number,
+): CellSummary | undefined {
+  return cells.find(
+    (cell) => cell.target === target && cell.stream === stream && cell.connections === connections,
+  );
 }
 
 /** Non-2xx answers, transport errors and bad bodies of a cell. */

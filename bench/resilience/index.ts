@@ -13,7 +13,14 @@ import { createProviderClient, type Deployment } from '../../src/providers/index
 import { createRandom, startSimServer, type SimServer } from '../../src/providers/sim/index.ts';
 import type { BreakerTransition } from '../../src/resilience/index.ts';
 import { createFakeClock } from '../../test/support/fake-clock.ts';
-import { formatMachineFacts, formatMarkdownTable, formatNumber, percentile, readMachineFacts, readNumber } from '../support/index.ts';
+import {
+  formatMachineFacts,
+  formatMarkdownTable,
+  formatNumber,
+  percentile,
+  readMachineFacts,
+  readNumber,
+} from '../support/index.ts';
 
 const benchDir = fileURLToPath(new URL('..', import.meta.url));
 
@@ -40,7 +47,12 @@ async function startFaultySim(clock: Clock): Promise<SimServer> {
     clock,
     config: {
       rules: [
-        { match: { model: 'model-primary' }, latency: 'uniform(10,40)', failureRate: 0.05, outages: [outage] },
+        {
+          match: { model: 'model-primary' },
+          latency: 'uniform(10,40)',
+          failureRate: 0.05,
+          outages: [outage],
+        },
         { match: { model: 'model-secondary' }, latency: 'uniform(15,50)', failureRate: 0.05 },
       ],
     },
@@ -48,11 +60,22 @@ async function startFaultySim(clock: Clock): Promise<SimServer> {
 }
 
 function deploymentsOf(sim: SimServer): Deployment[] {
-  return ['primary', 'secondary'].map((id) => ({ id, provider: 'sim', model: `model-${id}`, baseUrl: `${sim.url}/v1`, apiKey: 'sim-key' }));
+  return ['primary', 'secondary'].map((id) => ({
+    id,
+    provider: 'sim',
+    model: `model-${id}`,
+    baseUrl: `${sim.url}/v1`,
+    apiKey: 'sim-key',
+  }));
 }
 
 /** Sends `requests` requests one after another, one every `intervalMs` of simulated time (or as soon as the previous ended). */
-async function drive(clock: Clock, requests: number, send: (index: number) => Promise<void>, onError: (error: unknown) => void): Promise<number[]> {
+async function drive(
+  clock: Clock,
+  requests: number,
+  send: (index: number) => Promise<void>,
+  onError: (error: unknown) => void,
+): Promise<number[]> {
   const latencies: number[] = [];
   for (let index = 0; index < requests; index++) {
     const due = index * intervalMs;
@@ -92,8 +115,19 @@ async function runPipewright(requests: number): Promise<ModeResult> {
         errorCodes.set(code, (errorCodes.get(code) ?? 0) + 1);
       },
     );
-    const closed = transitions.find((transition) => transition.deployment === 'primary' && transition.to === 'closed' && transition.atMs >= outage.toMs);
-    return { mode: 'Pipewright (retries, breaker, fallback)', requests, errors, latencies, upstreamCalls: sim.stats().total, recoveryMs: closed === undefined ? null : closed.atMs - outage.toMs, errorCodes };
+    const closed = transitions.find(
+      (transition) =>
+        transition.deployment === 'primary' && transition.to === 'closed' && transition.atMs >= outage.toMs,
+    );
+    return {
+      mode: 'Pipewright (retries, breaker, fallback)',
+      requests,
+      errors,
+      latencies,
+      upstreamCalls: sim.stats().total,
+      recoveryMs: closed === undefined ? null : closed.atMs - outage.toMs,
+      errorCodes,
+    };
   } finally {
     await engine.close();
     await sim.close();
@@ -113,7 +147,10 @@ async function runNaive(requests: number): Promise<ModeResult> {
       clock,
       requests,
       async (index) => {
-        const request = { model: 'model-primary', messages: [{ role: 'user' as const, content: `question ${index}` }] };
+        const request = {
+          model: 'model-primary',
+          messages: [{ role: 'user' as const, content: `question ${index}` }],
+        };
         try {
           await client.chat(request, primary);
         } catch {
@@ -126,13 +163,20 @@ async function runNaive(requests: number): Promise<ModeResult> {
         errorCodes.set(code, (errorCodes.get(code) ?? 0) + 1);
       },
     );
-    return { mode: 'direct, one naive retry (baseline)', requests, errors, latencies, upstreamCalls: sim.stats().total, recoveryMs: null, errorCodes };
+    return {
+      mode: 'direct, one naive retry (baseline)',
+      requests,
+      errors,
+      latencies,
+      upstreamCalls: sim.stats().total,
+      recoveryMs: null,
+      errorCodes,
+    };
   } finally {
     await client.close();
     await sim.close();
   }
 }
-
 
 /**
  * Runs both modes (about a minute), prints the table and writes bench/results/resilience.md.
@@ -145,7 +189,10 @@ async function runNaive(requests: number): Promise<ModeResult> {
  */
 export async function run(): Promise<void> {
   // At least 4,000 so that the outage falls inside the run; a bad value is an error, not a silent default.
-  const requests = readNumber(process.env, 'BENCH_RESILIENCE_REQUESTS', 10_000, { min: 4_000, integer: true });
+  const requests = readNumber(process.env, 'BENCH_RESILIENCE_REQUESTS', 10_000, {
+    min: 4_000,
+    integer: true,
+  });
   const started = Date.now();
   const results = [await runPipewright(requests), await runNaive(requests)];
   const rows = results.map((result) => [
@@ -159,15 +206,27 @@ export async function run(): Promise<void> {
     [...result.errorCodes].map(([code, count]) => `${code} ×${count}`).join(', ') || '–',
   ]);
   const table = formatMarkdownTable(
-    ['mode', 'requests', 'delivered errors', 'p50 ms', 'p99 ms', 'extra upstream calls', 'breaker closed after outage (s)', 'errors by code'],
+    [
+      'mode',
+      'requests',
+      'delivered errors',
+      'p50 ms',
+      'p99 ms',
+      'extra upstream calls',
+      'breaker closed after outage (s)',
+      'errors by code',
+    ],
     rows,
     ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'left'],
   );
   const ours = results[0];
-  const verdict = ours === undefined ? [] : [
-    `- delivered error rate under 0.3%: ${(100 * ours.errors) / ours.requests < 0.3 ? 'PASS' : 'FAIL'} (${formatNumber((100 * ours.errors) / ours.requests, 2)}%)`,
-    `- breaker closed within 15 s of the outage's end: ${ours.recoveryMs !== null && ours.recoveryMs < 15_000 ? 'PASS' : 'FAIL'} (${ours.recoveryMs === null ? 'never' : `${formatNumber(ours.recoveryMs / 1000, 1)} s`})`,
-  ];
+  const verdict =
+    ours === undefined
+      ? []
+      : [
+          `- delivered error rate under 0.3%: ${(100 * ours.errors) / ours.requests < 0.3 ? 'PASS' : 'FAIL'} (${formatNumber((100 * ours.errors) / ours.requests, 2)}%)`,
+          `- breaker closed within 15 s of the outage's end: ${ours.recoveryMs !== null && ours.recoveryMs < 15_000 ? 'PASS' : 'FAIL'} (${ours.recoveryMs === null ? 'never' : `${formatNumber(ours.recoveryMs / 1000, 1)} s`})`,
+        ];
   const facts = readMachineFacts(new Date());
   const report = [
     '# Resilience under faults',

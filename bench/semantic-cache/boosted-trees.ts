@@ -15,7 +15,14 @@ export interface BoostingParams {
   maxBins: number;
 }
 
-export const defaultBoostingParams: BoostingParams = { rounds: 250, learningRate: 0.05, maxDepth: 3, minLeaf: 20, lambda: 1, maxBins: 48 };
+export const defaultBoostingParams: BoostingParams = {
+  rounds: 250,
+  learningRate: 0.05,
+  maxDepth: 3,
+  minLeaf: 20,
+  lambda: 1,
+  maxBins: 48,
+};
 
 export interface BoostedModel {
   bias: number;
@@ -28,12 +35,23 @@ export interface BoostedModel {
  * @example
  * const model = trainBoostedTrees(rows, labels, defaultBoostingParams);
  */
-export function trainBoostedTrees(rows: readonly (readonly number[])[], labels: readonly number[], params: BoostingParams): BoostedModel {
+export function trainBoostedTrees(
+  rows: readonly (readonly number[])[],
+  labels: readonly number[],
+  params: BoostingParams,
+): BoostedModel {
   const count = rows.length;
   const featureCount = rows[0]?.length ?? 0;
-  const splits = Array.from({ length: featureCount }, (_, feature) => candidateSplits(rows.map((row) => row[feature] as number), params.maxBins));
+  const splits = Array.from({ length: featureCount }, (_, feature) =>
+    candidateSplits(
+      rows.map((row) => row[feature] as number),
+      params.maxBins,
+    ),
+  );
   // bins[feature][sample] = how many candidate splits are ≤ the value.
-  const bins = splits.map((featureSplits, feature) => Uint16Array.from(rows, (row) => upperBound(featureSplits, row[feature] as number)));
+  const bins = splits.map((featureSplits, feature) =>
+    Uint16Array.from(rows, (row) => upperBound(featureSplits, row[feature] as number)),
+  );
   const positives = labels.reduce((sum, label) => sum + label, 0);
   const prior = Math.min(Math.max(positives / count, 1e-6), 1 - 1e-6);
   const bias = Math.log(prior / (1 - prior));
@@ -50,7 +68,8 @@ export function trainBoostedTrees(rows: readonly (readonly number[])[], labels: 
     }
     const tree = grow(all, 0);
     trees.push(tree);
-    for (let index = 0; index < count; index++) margins[index] = (margins[index] as number) + evaluate(tree, rows[index] as readonly number[]);
+    for (let index = 0; index < count; index++)
+      margins[index] = (margins[index] as number) + evaluate(tree, rows[index] as readonly number[]);
   }
   return { bias, trees };
 
@@ -91,7 +110,10 @@ export function trainBoostedTrees(rows: readonly (readonly number[])[], labels: 
         if (leftN < params.minLeaf || rightN < params.minLeaf) continue;
         const rightG = gradientSum - leftG;
         const rightH = hessianSum - leftH;
-        const gain = (leftG * leftG) / (leftH + params.lambda) + (rightG * rightG) / (rightH + params.lambda) - parentScore;
+        const gain =
+          (leftG * leftG) / (leftH + params.lambda) +
+          (rightG * rightG) / (rightH + params.lambda) -
+          parentScore;
         if (gain > 1e-9 && (best === undefined || gain > best.gain)) best = { gain, feature, bin };
       }
     }
@@ -113,18 +135,26 @@ export function predictMargin(model: BoostedModel, row: readonly number[]): numb
 
 function evaluate(node: VerifierTreeNode, row: readonly number[]): number {
   let current = node;
-  while (typeof current !== 'number') current = (row[current[0]] as number) < current[1] ? current[2] : current[3];
+  while (typeof current !== 'number')
+    current = (row[current[0]] as number) < current[1] ? current[2] : current[3];
   return current;
 }
 
 /** Midpoints between distinct quantile values, rounded so the model file stays short. */
 function candidateSplits(values: number[], maxBins: number): number[] {
   const distinct = [...new Set(values)].sort((x, y) => x - y);
-  const picked = distinct.length <= maxBins ? distinct : Array.from({ length: maxBins }, (_, index) => distinct[Math.floor(((index + 0.5) * distinct.length) / maxBins)] as number);
+  const picked =
+    distinct.length <= maxBins
+      ? distinct
+      : Array.from(
+          { length: maxBins },
+          (_, index) => distinct[Math.floor(((index + 0.5) * distinct.length) / maxBins)] as number,
+        );
   const out: number[] = [];
   for (let index = 1; index < picked.length; index++) {
     const split = round6(((picked[index - 1] as number) + (picked[index] as number)) / 2);
-    if (split > (picked[index - 1] as number) && split <= (picked[index] as number) && split !== out.at(-1)) out.push(split);
+    if (split > (picked[index - 1] as number) && split <= (picked[index] as number) && split !== out.at(-1))
+      out.push(split);
   }
   return out;
 }

@@ -58,7 +58,13 @@ interface ScoredPair {
  * @example
  * summarizePairs('STS-B', 'local', true, 0.9, scored);
  */
-export function summarizePairs(dataset: string, embedder: string, guard: boolean, threshold: number, scored: readonly ScoredPair[]): QualityRow {
+export function summarizePairs(
+  dataset: string,
+  embedder: string,
+  guard: boolean,
+  threshold: number,
+  scored: readonly ScoredPair[],
+): QualityRow {
   let positives = 0;
   let negatives = 0;
   let truePositives = 0;
@@ -117,14 +123,44 @@ interface RetrievalRow {
  * guard): every `a` is stored with its id as the answer, every `b` is looked up; a hit on its own
  * `a` is correct, a hit on another is wrong.
  */
-async function measureRetrieval(pairs: readonly ParaphrasePair[], embedder: Embedder, label: string, guard?: PrecisionGuard, runs: { guards: boolean[]; thresholds: readonly number[] } = { guards: [false, true], thresholds }): Promise<RetrievalRow[]> {
+async function measureRetrieval(
+  pairs: readonly ParaphrasePair[],
+  embedder: Embedder,
+  label: string,
+  guard?: PrecisionGuard,
+  runs: { guards: boolean[]; thresholds: readonly number[] } = { guards: [false, true], thresholds },
+): Promise<RetrievalRow[]> {
   let now = 1_700_000_000_000;
   const clock = { now: () => now, monotonic: () => now, sleep: async () => undefined };
-  const cache = createSemanticCache({ embedder, clock, maxEntriesPerNamespace: pairs.length + 1, maxEntries: pairs.length + 1, ...(guard === undefined ? {} : { guard }) });
-  const scope: CacheScope = { tenant: 'bench', stepType: 'chat', modelGroup: 'bench', configFingerprint: 'bench' };
-  const requestFor = (text: string) => ({ model: 'bench', messages: [{ role: 'user' as const, content: text }], temperature: 0 });
+  const cache = createSemanticCache({
+    embedder,
+    clock,
+    maxEntriesPerNamespace: pairs.length + 1,
+    maxEntries: pairs.length + 1,
+    ...(guard === undefined ? {} : { guard }),
+  });
+  const scope: CacheScope = {
+    tenant: 'bench',
+    stepType: 'chat',
+    modelGroup: 'bench',
+    configFingerprint: 'bench',
+  };
+  const requestFor = (text: string) => ({
+    model: 'bench',
+    messages: [{ role: 'user' as const, content: text }],
+    temperature: 0,
+  });
   for (const pair of pairs) {
-    await cache.store(scope, requestFor(pair.a), { kind: 'response', response: { id: pair.id, object: 'chat.completion', created: 0, model: 'bench', choices: [] } }, { costUsd: 0, latencyMs: 0 }, { ttlMs: 3_600_000, multiTurn: false });
+    await cache.store(
+      scope,
+      requestFor(pair.a),
+      {
+        kind: 'response',
+        response: { id: pair.id, object: 'chat.completion', created: 0, model: 'bench', choices: [] },
+      },
+      { costUsd: 0, latencyMs: 0 },
+      { ttlMs: 3_600_000, multiTurn: false },
+    );
   }
   now += 1;
   const rows: RetrievalRow[] = [];
@@ -133,13 +169,26 @@ async function measureRetrieval(pairs: readonly ParaphrasePair[], embedder: Embe
       let correct = 0;
       let wrong = 0;
       for (const pair of pairs) {
-        const result = await cache.lookup(scope, requestFor(pair.b), { threshold, guard: guardOn, multiTurn: false });
+        const result = await cache.lookup(scope, requestFor(pair.b), {
+          threshold,
+          guard: guardOn,
+          multiTurn: false,
+        });
         if (!result.hit) continue;
         if (result.answer.kind === 'response' && result.answer.response.id === pair.id) correct += 1;
         else wrong += 1;
       }
       const misses = pairs.length - correct - wrong;
-      rows.push({ embedder: label, guard: guardOn, threshold, correct, wrong, misses, hitRate: correct / pairs.length, precision: correct + wrong === 0 ? Number.NaN : correct / (correct + wrong) });
+      rows.push({
+        embedder: label,
+        guard: guardOn,
+        threshold,
+        correct,
+        wrong,
+        misses,
+        hitRate: correct / pairs.length,
+        precision: correct + wrong === 0 ? Number.NaN : correct / (correct + wrong),
+      });
     }
   }
   return rows;
@@ -156,18 +205,38 @@ interface VerifiedPair {
 }
 
 /** Scores each pair with the shipped verifier, given the local embedder's cosine similarities. */
-async function verifyPairs(pairs: readonly ParaphrasePair[], embedder: Embedder, verifier: DuplicateVerifier): Promise<{ verified: VerifiedPair[]; microsPerPair: number }> {
+async function verifyPairs(
+  pairs: readonly ParaphrasePair[],
+  embedder: Embedder,
+  verifier: DuplicateVerifier,
+): Promise<{ verified: VerifiedPair[]; microsPerPair: number }> {
   const normalizer = createConceptNormalizer();
-  const vectors = await embedder.embed(pairs.flatMap((pair) => [normalizer.normalize(pair.a), normalizer.normalize(pair.b)]));
-  const similarity = pairs.map((_, index) => cosineSimilarity(vectors[2 * index] as Float32Array, vectors[2 * index + 1] as Float32Array));
+  const vectors = await embedder.embed(
+    pairs.flatMap((pair) => [normalizer.normalize(pair.a), normalizer.normalize(pair.b)]),
+  );
+  const similarity = pairs.map((_, index) =>
+    cosineSimilarity(vectors[2 * index] as Float32Array, vectors[2 * index + 1] as Float32Array),
+  );
   const started = performance.now();
   const scores = pairs.map((pair, index) => verifier.score(pair.a, pair.b, similarity[index] as number));
   const microsPerPair = ((performance.now() - started) * 1000) / Math.max(1, pairs.length);
-  return { verified: pairs.map((pair, index) => ({ label: pair.label, split: pair.split ?? 'all', similarity: similarity[index] as number, score: scores[index] as number })), microsPerPair };
+  return {
+    verified: pairs.map((pair, index) => ({
+      label: pair.label,
+      split: pair.split ?? 'all',
+      similarity: similarity[index] as number,
+      score: scores[index] as number,
+    })),
+    microsPerPair,
+  };
 }
 
 /** Recall and precision of pairs served at cosine ≥ minSimilarity and score ≥ minScore. */
-function servedAt(pairs: readonly VerifiedPair[], minSimilarity: number, minScore: number): { recall: number; precision: number; truePositives: number; falseHits: number } {
+function servedAt(
+  pairs: readonly VerifiedPair[],
+  minSimilarity: number,
+  minScore: number,
+): { recall: number; precision: number; truePositives: number; falseHits: number } {
   let positives = 0;
   let truePositives = 0;
   let falseHits = 0;
@@ -177,11 +246,19 @@ function servedAt(pairs: readonly VerifiedPair[], minSimilarity: number, minScor
     if (pair.label === 1) truePositives += 1;
     else falseHits += 1;
   }
-  return { recall: positives === 0 ? Number.NaN : truePositives / positives, precision: truePositives + falseHits === 0 ? Number.NaN : truePositives / (truePositives + falseHits), truePositives, falseHits };
+  return {
+    recall: positives === 0 ? Number.NaN : truePositives / positives,
+    precision: truePositives + falseHits === 0 ? Number.NaN : truePositives / (truePositives + falseHits),
+    truePositives,
+    falseHits,
+  };
 }
 
 /** Over every score cut: the most recall at precision ≥ target, and the most precision at recall ≥ target. */
-function curveExtremes(pairs: readonly VerifiedPair[], minSimilarity: number): { recallAtPrecision: number; precisionAtRecall: number } {
+function curveExtremes(
+  pairs: readonly VerifiedPair[],
+  minSimilarity: number,
+): { recallAtPrecision: number; precisionAtRecall: number } {
   const served = pairs.filter((pair) => pair.similarity >= minSimilarity).sort((x, y) => y.score - x.score);
   const positives = pairs.reduce((sum, pair) => sum + pair.label, 0);
   let truePositives = 0;
@@ -190,8 +267,10 @@ function curveExtremes(pairs: readonly VerifiedPair[], minSimilarity: number): {
   served.forEach((pair, index) => {
     truePositives += pair.label;
     // Precision over fewer than 20 hits says little.
-    if (index + 1 >= 20 && truePositives / (index + 1) >= targets.precision) recallAtPrecision = Math.max(recallAtPrecision, truePositives / positives);
-    if (truePositives / positives >= targets.recall) precisionAtRecall = Math.max(precisionAtRecall, truePositives / (index + 1));
+    if (index + 1 >= 20 && truePositives / (index + 1) >= targets.precision)
+      recallAtPrecision = Math.max(recallAtPrecision, truePositives / positives);
+    if (truePositives / positives >= targets.recall)
+      precisionAtRecall = Math.max(precisionAtRecall, truePositives / (index + 1));
   });
   return { recallAtPrecision, precisionAtRecall };
 }
@@ -199,7 +278,13 @@ function curveExtremes(pairs: readonly VerifiedPair[], minSimilarity: number): {
 const percent = (value: number) => (Number.isFinite(value) ? `${formatNumber(value * 100, 1)}%` : '–');
 
 function qualityTable(rows: readonly QualityRow[], withNegatives: boolean): string {
-  const headers = ['embedder', 'guard', 'threshold', 'recall', ...(withNegatives ? ['false-hit rate', 'precision', 'hits (true/false)'] : ['hits'])];
+  const headers = [
+    'embedder',
+    'guard',
+    'threshold',
+    'recall',
+    ...(withNegatives ? ['false-hit rate', 'precision', 'hits (true/false)'] : ['hits']),
+  ];
   return formatMarkdownTable(
     headers,
     rows.map((row) => [
@@ -207,7 +292,9 @@ function qualityTable(rows: readonly QualityRow[], withNegatives: boolean): stri
       row.guard ? 'on' : 'off',
       formatNumber(row.threshold, 2),
       percent(row.recall),
-      ...(withNegatives ? [percent(row.falseHitRate), percent(row.precision), `${row.truePositives} / ${row.falseHits}`] : [String(row.truePositives)]),
+      ...(withNegatives
+        ? [percent(row.falseHitRate), percent(row.precision), `${row.truePositives} / ${row.falseHits}`]
+        : [String(row.truePositives)]),
     ]),
     ['left', 'left', 'right', 'right', 'right', 'right', 'right'],
   );
@@ -234,15 +321,23 @@ export async function run(): Promise<void> {
 
   const local = memoizeEmbedder(createLocalEmbedder(), join(workDir, 'local-vectors.json'));
   // The sim's deterministic hashed bag-of-words embeddings stand in for a provider's: SIMULATED.
-  const sim = createProviderEmbedder({ id: 'provider:sim', embed: async (inputs) => inputs.map((text) => embedText(text, 256)) });
+  const sim = createProviderEmbedder({
+    id: 'provider:sim',
+    embed: async (inputs) => inputs.map((text) => embedText(text, 256)),
+  });
   const embedders: Array<{ label: string; embedder: Embedder; memo?: MemoizedEmbedder }> = [
     { label: 'local (USE-512)', embedder: local, memo: local },
     { label: 'provider (sim, simulated)', embedder: sim },
   ];
 
   const normalizer = createConceptNormalizer();
-  const allTexts = [...stsb, ...gptcache].flatMap((pair) => [normalizer.normalize(pair.a), normalizer.normalize(pair.b)]);
-  log(`semantic-cache: ${stsb.length} STS-B pairs (${stsb.filter((pair) => pair.label === 1).length} true duplicates), ${gptcache.length} GPTCache pairs`);
+  const allTexts = [...stsb, ...gptcache].flatMap((pair) => [
+    normalizer.normalize(pair.a),
+    normalizer.normalize(pair.b),
+  ]);
+  log(
+    `semantic-cache: ${stsb.length} STS-B pairs (${stsb.filter((pair) => pair.label === 1).length} true duplicates), ${gptcache.length} GPTCache pairs`,
+  );
   const embedStarted = Date.now();
   await local.warm(allTexts, (done, total) => {
     if (done === total || done % 2048 === 0) log(`  embedding with the local model: ${done}/${total}`);
@@ -269,7 +364,9 @@ export async function run(): Promise<void> {
   }
 
   // The rule guard alone: the lowest cosine threshold whose STS-B precision reaches the target.
-  const ruleCandidates = stsbRows.filter((row) => row.embedder === 'local (USE-512)' && row.guard && row.precision >= targets.precision);
+  const ruleCandidates = stsbRows.filter(
+    (row) => row.embedder === 'local (USE-512)' && row.guard && row.precision >= targets.precision,
+  );
   const ruleChosen = ruleCandidates.sort((a, b) => a.threshold - b.threshold)[0];
 
   // The learned verifier (trained on STS-B train by train-verifier.ts, operating point picked on dev).
@@ -297,17 +394,32 @@ export async function run(): Promise<void> {
     ['left', ...splitsShown.flatMap(() => ['right', 'right'] as const), 'right'],
   );
   const extremesTable = formatMarkdownTable(
-    ['split', 'cosine pre-filter', `most recall at precision ≥ ${percent(targets.precision)}`, `most precision at recall ≥ ${percent(targets.recall)}`],
+    [
+      'split',
+      'cosine pre-filter',
+      `most recall at precision ≥ ${percent(targets.precision)}`,
+      `most precision at recall ≥ ${percent(targets.recall)}`,
+    ],
     splitsShown.flatMap((split) =>
       [0, preFilter].map((minSimilarity) => {
         const extremes = curveExtremes(split.pairs, minSimilarity);
-        return [split.name, formatNumber(minSimilarity, 2), percent(extremes.recallAtPrecision), extremes.precisionAtRecall === 0 ? 'not reached' : percent(extremes.precisionAtRecall)];
+        return [
+          split.name,
+          formatNumber(minSimilarity, 2),
+          percent(extremes.recallAtPrecision),
+          extremes.precisionAtRecall === 0 ? 'not reached' : percent(extremes.precisionAtRecall),
+        ];
       }),
     ),
     ['left', 'right', 'right', 'right'],
   );
   // Semantic-cache lookups with the verifier as the guard (the cache hands it the neighbour's cosine).
-  retrievalRows.push(...(await measureRetrieval(gptcache, local, 'local (USE-512) + verifier', verifier, { guards: [true], thresholds: [0.8, preFilter, 0.9] })));
+  retrievalRows.push(
+    ...(await measureRetrieval(gptcache, local, 'local (USE-512) + verifier', verifier, {
+      guards: [true],
+      thresholds: [0.8, preFilter, 0.9],
+    })),
+  );
   // How far a scorer of a given quality could go on this target: the human score plus Gaussian noise.
   const heldOutScores = stsb.filter((pair) => pair.split !== 'train').map((pair) => pair.score ?? 0);
   const oracles = [0.45, 0.6].map((noise) => noisyOracle(heldOutScores, 4, noise, targets));
@@ -318,11 +430,32 @@ export async function run(): Promise<void> {
   const testExtremes = curveExtremes(splitsShown[0]?.pairs ?? [], preFilter);
 
   const stsbTable = qualityTable(stsbRows, true);
-  const heldOutTable = qualityTable(heldOutRows.filter((row) => row.embedder === 'local (USE-512)'), true);
+  const heldOutTable = qualityTable(
+    heldOutRows.filter((row) => row.embedder === 'local (USE-512)'),
+    true,
+  );
   const gptTable = qualityTable(gptRows, false);
   const retrievalTable = formatMarkdownTable(
-    ['embedder', 'guard', 'threshold', 'correct hits', 'wrong hits', 'misses', 'hit rate', 'precision of hits'],
-    retrievalRows.map((row) => [row.embedder, row.guard ? 'on' : 'off', formatNumber(row.threshold, 2), String(row.correct), String(row.wrong), String(row.misses), percent(row.hitRate), percent(row.precision)]),
+    [
+      'embedder',
+      'guard',
+      'threshold',
+      'correct hits',
+      'wrong hits',
+      'misses',
+      'hit rate',
+      'precision of hits',
+    ],
+    retrievalRows.map((row) => [
+      row.embedder,
+      row.guard ? 'on' : 'off',
+      formatNumber(row.threshold, 2),
+      String(row.correct),
+      String(row.wrong),
+      String(row.misses),
+      percent(row.hitRate),
+      percent(row.precision),
+    ]),
     ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
   );
   log('\nSTS-B (label = score >= 4):');
@@ -344,9 +477,9 @@ export async function run(): Promise<void> {
     '## Method',
     '',
     '- Data: `../shared/data/paraphrase/` (read at run time, never shipped). **STS-B**: 8,628 sentence pairs, a pair is a true duplicate when its human score is ≥ 4 ("mostly or completely equivalent"): 2,008 duplicates, 6,620 non-duplicates (many of them close: same topic, one detail changed). **GPTCache**: its 999 benchmark pairs (origin, ChatGPT paraphrase), all duplicates.',
-    '- Each text goes through the product\'s concept normaliser (case, punctuation, synonym/abbreviation table) and is embedded; a pair is *served* when the cosine similarity reaches the threshold and, with the guard on, the guard accepts it: the rule guard (numbers, negations, named entities, content-word overlap ≥ 0.5) in the cosine tables, the learned verifier in its own section.',
+    "- Each text goes through the product's concept normaliser (case, punctuation, synonym/abbreviation table) and is embedded; a pair is *served* when the cosine similarity reaches the threshold and, with the guard on, the guard accepts it: the rule guard (numbers, negations, named entities, content-word overlap ≥ 0.5) in the cosine tables, the learned verifier in its own section.",
     '- Recall = served duplicates / duplicates; false-hit rate = served non-duplicates / non-duplicates; precision = served duplicates / all served.',
-    '- Embedders: **local** = Universal Sentence Encoder (512 d) through `@energetic-ai` (the built-in one); **provider (sim, simulated)** = the sim provider\'s deterministic hashed bag-of-words embeddings (`embedText`, 256 d) through the provider embedder: it stands in for a real provider model and is not one.',
+    "- Embedders: **local** = Universal Sentence Encoder (512 d) through `@energetic-ai` (the built-in one); **provider (sim, simulated)** = the sim provider's deterministic hashed bag-of-words embeddings (`embedText`, 256 d) through the provider embedder: it stands in for a real provider model and is not one.",
     '- GPTCache retrieval: GPTCache\'s own method run through the real semantic cache (HNSW index, normaliser, guard): all 999 origins stored, each paraphrase looked up; a hit on another origin is a wrong hit. In the "+ verifier" rows the learned verifier is the guard.',
     `- Embedding time (local model, texts not yet in bench/.tmp): ${formatNumber(embedSeconds, 1)} s; whole run ${formatNumber((Date.now() - started) / 1000, 0)} s.`,
     '',
@@ -362,7 +495,7 @@ export async function run(): Promise<void> {
     '',
     '## Learned duplicate verifier',
     '',
-    '`src/cache/duplicate-verifier.ts`: gradient-boosted trees (depth 3) over pair features: the cosine similarity, content-word, word, word-bigram and character-trigram Jaccard overlaps, content words only one side has (more/fewer side), the shorter side\'s content-word count, length ratio, and number, negation and entity mismatches. Trained by `bench/semantic-cache/train-verifier.ts` on the STS-B **training split only**; the score cut of the default operating point was picked on the **dev** split (most recall at precision ≥ 95%, cosine pre-filter fixed at the default threshold); the **test** split is used for nothing but this report. The weights ship as `src/cache/duplicate-verifier-model.ts`; the product never reads the data.',
+    "`src/cache/duplicate-verifier.ts`: gradient-boosted trees (depth 3) over pair features: the cosine similarity, content-word, word, word-bigram and character-trigram Jaccard overlaps, content words only one side has (more/fewer side), the shorter side's content-word count, length ratio, and number, negation and entity mismatches. Trained by `bench/semantic-cache/train-verifier.ts` on the STS-B **training split only**; the score cut of the default operating point was picked on the **dev** split (most recall at precision ≥ 95%, cosine pre-filter fixed at the default threshold); the **test** split is used for nothing but this report. The weights ship as `src/cache/duplicate-verifier-model.ts`; the product never reads the data.",
     '',
     `- Verifier time per candidate pair (features and trees, embedding excluded, both texts analysed afresh): ${formatNumber(microsPerPair, 1)} µs. It needs no extra embedding: only the cosine the cache already has.`,
     '- Pairs are served when cosine ≥ the pre-filter and score ≥ the cut; "precision (true/false)" counts served pairs.',
@@ -393,7 +526,7 @@ export async function run(): Promise<void> {
     '',
     '## GPTCache pairs, retrieval through the semantic cache',
     '',
-    'For comparison, GPTCache\'s published figures for its ONNX ALBERT embedder on the same pairs: precision of hits 94.4% at 0.95 (45% hit rate), 91.3% at 0.90, 90.8% at 0.80 (anchors-features.md §2.6).',
+    "For comparison, GPTCache's published figures for its ONNX ALBERT embedder on the same pairs: precision of hits 94.4% at 0.95 (45% hit rate), 91.3% at 0.90, 90.8% at 0.80 (anchors-features.md §2.6).",
     '',
     retrievalTable,
     '',

@@ -20,14 +20,22 @@ export interface ParaphrasePair {
  * const pairs = loadPairs(join(dataDir, 'stsb-pairs.jsonl'));
  */
 export function loadPairs(path: string): ParaphrasePair[] {
-  if (!existsSync(path)) throw new Error(`paraphrase data not found at ${path}: the benchmark reads ../shared/data/paraphrase/ beside the repository`);
+  if (!existsSync(path))
+    throw new Error(
+      `paraphrase data not found at ${path}: the benchmark reads ../shared/data/paraphrase/ beside the repository`,
+    );
   const pairs: ParaphrasePair[] = [];
   readFileSync(path, 'utf8')
     .split('\n')
     .forEach((line, index) => {
       if (line.trim() === '') return;
       const row = JSON.parse(line) as Record<string, unknown>;
-      if (typeof row.id !== 'string' || typeof row.a !== 'string' || typeof row.b !== 'string' || (row.label !== 0 && row.label !== 1)) {
+      if (
+        typeof row.id !== 'string' ||
+        typeof row.a !== 'string' ||
+        typeof row.b !== 'string' ||
+        (row.label !== 0 && row.label !== 1)
+      ) {
         throw new Error(`${path}:${index + 1}: expected {id, a, b, label: 0|1}`);
       }
       const pair: ParaphrasePair = { id: row.id, a: row.a, b: row.b, label: row.label };

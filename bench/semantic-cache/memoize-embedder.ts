@@ -30,7 +30,10 @@ export function memoizeEmbedder(inner: Embedder, file: string): MemoizedEmbedder
     }
   }
   const keyOf = (text: string) => createHash('sha256').update(text).digest('base64url').slice(0, 22);
-  const embedMissing = async (texts: readonly string[], onProgress?: (done: number, total: number) => void) => {
+  const embedMissing = async (
+    texts: readonly string[],
+    onProgress?: (done: number, total: number) => void,
+  ) => {
     const missing = [...new Set(texts.filter((text) => !known.has(keyOf(text))))];
     const batch = 256;
     for (let start = 0; start < missing.length; start += batch) {
@@ -50,7 +53,8 @@ export function memoizeEmbedder(inner: Embedder, file: string): MemoizedEmbedder
     save: () => {
       mkdirSync(dirname(file), { recursive: true });
       const vectors: Record<string, string> = {};
-      for (const [key, vector] of known) vectors[key] = Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64');
+      for (const [key, vector] of known)
+        vectors[key] = Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64');
       writeFileSync(file, JSON.stringify({ id: inner.id, vectors }));
     },
   };

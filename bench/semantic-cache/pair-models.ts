@@ -6,7 +6,15 @@
 import { createRandom } from '../../src/providers/sim/index.ts';
 
 /** Names of `alignmentFeatures`, in order. */
-export const alignmentFeatureNames = ['alignMeanLow', 'alignMeanHigh', 'alignWorst', 'alignSecondWorst', 'below050More', 'below070More', 'below085Both'] as const;
+export const alignmentFeatureNames = [
+  'alignMeanLow',
+  'alignMeanHigh',
+  'alignWorst',
+  'alignSecondWorst',
+  'below050More',
+  'below070More',
+  'below085Both',
+] as const;
 
 /**
  * Soft word alignment: each content word's best cosine to the other text's content words. A word
@@ -16,7 +24,10 @@ export const alignmentFeatureNames = ['alignMeanLow', 'alignMeanHigh', 'alignWor
  * @example
  * alignmentFeatures([vMan, vPlay, vGuitar], [vWoman, vPlay, vGuitar]); // [0.9, 0.9, 0.62, 0.62, 0, 1, 2]
  */
-export function alignmentFeatures(wordsA: readonly Float32Array[], wordsB: readonly Float32Array[]): number[] {
+export function alignmentFeatures(
+  wordsA: readonly Float32Array[],
+  wordsB: readonly Float32Array[],
+): number[] {
   const bestA = bestMatches(wordsA, wordsB);
   const bestB = bestMatches(wordsB, wordsA);
   const meanA = mean(bestA);
@@ -35,7 +46,9 @@ export function alignmentFeatures(wordsA: readonly Float32Array[], wordsB: reado
 }
 
 function bestMatches(own: readonly Float32Array[], other: readonly Float32Array[]): number[] {
-  return own.map((word) => (other.length === 0 ? 0 : Math.max(...other.map((candidate) => dot(word, candidate)))));
+  return own.map((word) =>
+    other.length === 0 ? 0 : Math.max(...other.map((candidate) => dot(word, candidate))),
+  );
 }
 
 /**
@@ -43,14 +56,19 @@ function bestMatches(own: readonly Float32Array[], other: readonly Float32Array[
  * `limit`), plus their count: a logistic model over it learns which kinds of words, added or
  * dropped, break a paraphrase.
  */
-export function unmatchedWordsVector(wordsA: readonly Float32Array[], wordsB: readonly Float32Array[], limit = 0.8): Float64Array {
+export function unmatchedWordsVector(
+  wordsA: readonly Float32Array[],
+  wordsB: readonly Float32Array[],
+  limit = 0.8,
+): Float64Array {
   const dimensions = wordsA[0]?.length ?? wordsB[0]?.length ?? 0;
   const out = new Float64Array(dimensions + 1);
   const add = (own: readonly Float32Array[], other: readonly Float32Array[]) => {
     bestMatches(own, other).forEach((best, index) => {
       if (best >= limit) return;
       const word = own[index] as Float32Array;
-      for (let dimension = 0; dimension < dimensions; dimension++) out[dimension] = (out[dimension] as number) + 3 * (word[dimension] as number);
+      for (let dimension = 0; dimension < dimensions; dimension++)
+        out[dimension] = (out[dimension] as number) + 3 * (word[dimension] as number);
       out[dimensions] = (out[dimensions] as number) + 1;
     });
   };
@@ -88,7 +106,11 @@ export interface LogisticModel {
  * const model = trainLogistic(rows, labels, { l2: 1e-3 });
  * logisticMargin(model, row); // log-odds
  */
-export function trainLogistic(rows: readonly Float64Array[], targets: readonly number[], options: { l2: number; epochs?: number; learningRate?: number }): LogisticModel {
+export function trainLogistic(
+  rows: readonly Float64Array[],
+  targets: readonly number[],
+  options: { l2: number; epochs?: number; learningRate?: number },
+): LogisticModel {
   const dimensions = rows[0]?.length ?? 0;
   const epochs = options.epochs ?? 300;
   const rate = options.learningRate ?? 0.05;
@@ -100,7 +122,8 @@ export function trainLogistic(rows: readonly Float64Array[], targets: readonly n
     gradient.fill(0);
     rows.forEach((row, index) => {
       const error = 1 / (1 + Math.exp(-marginOf(weights, row))) - (targets[index] as number);
-      for (let dimension = 0; dimension < dimensions; dimension++) gradient[dimension] = (gradient[dimension] as number) + error * (row[dimension] as number);
+      for (let dimension = 0; dimension < dimensions; dimension++)
+        gradient[dimension] = (gradient[dimension] as number) + error * (row[dimension] as number);
       gradient[dimensions] = (gradient[dimensions] as number) + error;
     });
     for (let dimension = 0; dimension <= dimensions; dimension++) {
@@ -108,7 +131,10 @@ export function trainLogistic(rows: readonly Float64Array[], targets: readonly n
       const value = (gradient[dimension] as number) / rows.length + penalty;
       first[dimension] = 0.9 * (first[dimension] as number) + 0.1 * value;
       second[dimension] = 0.999 * (second[dimension] as number) + 0.001 * value * value;
-      const step = ((first[dimension] as number) / (1 - 0.9 ** epoch)) / (Math.sqrt((second[dimension] as number) / (1 - 0.999 ** epoch)) + 1e-8);
+      const step =
+        (first[dimension] as number) /
+        (1 - 0.9 ** epoch) /
+        (Math.sqrt((second[dimension] as number) / (1 - 0.999 ** epoch)) + 1e-8);
       weights[dimension] = (weights[dimension] as number) - rate * step;
     }
   }
@@ -117,14 +143,16 @@ export function trainLogistic(rows: readonly Float64Array[], targets: readonly n
 
 function marginOf(weightsWithBias: Float64Array, row: Float64Array): number {
   let margin = weightsWithBias[row.length] as number;
-  for (let dimension = 0; dimension < row.length; dimension++) margin += (weightsWithBias[dimension] as number) * (row[dimension] as number);
+  for (let dimension = 0; dimension < row.length; dimension++)
+    margin += (weightsWithBias[dimension] as number) * (row[dimension] as number);
   return margin;
 }
 
 /** The model's log-odds for one row. */
 export function logisticMargin(model: LogisticModel, row: Float64Array): number {
   let margin = model.bias;
-  for (let dimension = 0; dimension < row.length; dimension++) margin += (model.weights[dimension] as number) * (row[dimension] as number);
+  for (let dimension = 0; dimension < row.length; dimension++)
+    margin += (model.weights[dimension] as number) * (row[dimension] as number);
   return margin;
 }
 
@@ -132,7 +160,12 @@ export function logisticMargin(model: LogisticModel, row: Float64Array): number 
  * Out-of-fold margins for the training rows (each row scored by a model that never saw it), so a
  * tree model stacked on top learns how far the margin is to be trusted on unseen pairs.
  */
-export function outOfFoldMargins(rows: readonly Float64Array[], targets: readonly number[], folds: readonly number[], options: { l2: number }): number[] {
+export function outOfFoldMargins(
+  rows: readonly Float64Array[],
+  targets: readonly number[],
+  folds: readonly number[],
+  options: { l2: number },
+): number[] {
   const out = new Array<number>(rows.length).fill(0);
   const foldCount = Math.max(...folds) + 1;
   for (let fold = 0; fold < foldCount; fold++) {
@@ -156,7 +189,6 @@ export function assignFolds(size: number, count: number, seed: number): number[]
   return Array.from({ length: size }, () => Math.floor(random() * count));
 }
 
-
 export interface RankedPair {
   score: number;
   label: number;
@@ -177,9 +209,19 @@ export interface CurveSummary {
  * The points of a ranking that the report compares. `positives` counts every duplicate of the
  * split, also those the pre-filter dropped, so recall is over the whole split.
  */
-export function summarizeRanking(pairs: readonly RankedPair[], positives: number, targets: { precision: number; recall: number }): CurveSummary {
+export function summarizeRanking(
+  pairs: readonly RankedPair[],
+  positives: number,
+  targets: { precision: number; recall: number },
+): CurveSummary {
   const sorted = [...pairs].sort((x, y) => y.score - x.score);
-  const summary: CurveSummary = { recallAtPrecision: 0, cut: Number.POSITIVE_INFINITY, precisionAtRecall: 0, recallAt90: 0, averagePrecision: 0 };
+  const summary: CurveSummary = {
+    recallAtPrecision: 0,
+    cut: Number.POSITIVE_INFINITY,
+    precisionAtRecall: 0,
+    recallAt90: 0,
+    averagePrecision: 0,
+  };
   let truePositives = 0;
   let precisionSum = 0;
   sorted.forEach((pair, index) => {
@@ -204,7 +246,13 @@ export function summarizeRanking(pairs: readonly RankedPair[], positives: number
  * What a scorer that knows the human score up to Gaussian noise of `noise` (on the 0–5 scale)
  * would reach: the ceiling a model of a given quality can hope for, averaged over `repeats` draws.
  */
-export function noisyOracle(scores: readonly number[], threshold: number, noise: number, targets: { precision: number; recall: number }, repeats = 20): { pearson: number; recallAtPrecision: number; precisionAtRecall: number } {
+export function noisyOracle(
+  scores: readonly number[],
+  threshold: number,
+  noise: number,
+  targets: { precision: number; recall: number },
+  repeats = 20,
+): { pearson: number; recallAtPrecision: number; precisionAtRecall: number } {
   const random = createRandom(7).next;
   const gaussian = () => Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
   const labels = scores.map((score) => (score >= threshold ? 1 : 0));
@@ -222,7 +270,11 @@ export function noisyOracle(scores: readonly number[], threshold: number, noise:
     precision += summary.precisionAtRecall / repeats;
   }
   // Correlation of the noisy score with the true one.
-  return { pearson: spread / Math.sqrt(spread * spread + noise * noise), recallAtPrecision: recall, precisionAtRecall: precision };
+  return {
+    pearson: spread / Math.sqrt(spread * spread + noise * noise),
+    recallAtPrecision: recall,
+    precisionAtRecall: precision,
+  };
 }
 
 function dot(a: Float32Array, b: Float32Array): number {

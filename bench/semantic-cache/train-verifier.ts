@@ -11,8 +11,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cosineSimilarity, createConceptNormalizer, createLocalEmbedder } from '../../src/cache/index.ts';
 import { analyzeText, type TextAnalysis } from '../../src/cache/precision-guard.ts';
-import { pairFeatures, verifierFeatureNames, type VerifierModel } from '../../src/cache/duplicate-verifier.ts';
-import { defaultBoostingParams, predictMargin, trainBoostedTrees, type BoostingParams } from './boosted-trees.ts';
+import {
+  pairFeatures,
+  verifierFeatureNames,
+  type VerifierModel,
+} from '../../src/cache/duplicate-verifier.ts';
+import {
+  defaultBoostingParams,
+  predictMargin,
+  trainBoostedTrees,
+  type BoostingParams,
+} from './boosted-trees.ts';
 import { loadPairs, paraphraseDataDir, type ParaphrasePair } from './load-pairs.ts';
 import { memoizeEmbedder } from './memoize-embedder.ts';
 
@@ -42,15 +51,22 @@ export interface OperatingPoint {
 }
 
 /** The embedded, analysed pairs with their cosine similarity (vectors cached in bench/.tmp). */
-export async function embedPairs(pairs: readonly ParaphrasePair[]): Promise<{ similarity: number[]; a: TextAnalysis[]; b: TextAnalysis[] }> {
+export async function embedPairs(
+  pairs: readonly ParaphrasePair[],
+): Promise<{ similarity: number[]; a: TextAnalysis[]; b: TextAnalysis[] }> {
   const normalizer = createConceptNormalizer();
-  const embedder = memoizeEmbedder(createLocalEmbedder(), join(benchDir, '.tmp', 'semantic-cache', 'local-vectors.json'));
+  const embedder = memoizeEmbedder(
+    createLocalEmbedder(),
+    join(benchDir, '.tmp', 'semantic-cache', 'local-vectors.json'),
+  );
   const texts = pairs.flatMap((pair) => [normalizer.normalize(pair.a), normalizer.normalize(pair.b)]);
   await embedder.warm(texts);
   embedder.save();
   const vectors = await embedder.embed(texts);
   return {
-    similarity: pairs.map((_, index) => cosineSimilarity(vectors[2 * index] as Float32Array, vectors[2 * index + 1] as Float32Array)),
+    similarity: pairs.map((_, index) =>
+      cosineSimilarity(vectors[2 * index] as Float32Array, vectors[2 * index + 1] as Float32Array),
+    ),
     a: pairs.map((pair) => analyzeText(pair.a, normalizer)),
     b: pairs.map((pair) => analyzeText(pair.b, normalizer)),
   };
@@ -60,7 +76,12 @@ export async function embedPairs(pairs: readonly ParaphrasePair[]): Promise<{ si
  * The operating point with the most recall whose precision reaches the target, over the cosine
  * pre-filters and every score threshold; undefined when none reaches it.
  */
-export function chooseOperatingPoint(scores: readonly number[], similarity: readonly number[], labels: readonly number[], target: number): OperatingPoint | undefined {
+export function chooseOperatingPoint(
+  scores: readonly number[],
+  similarity: readonly number[],
+  labels: readonly number[],
+  target: number,
+): OperatingPoint | undefined {
   const positives = labels.reduce((sum, label) => sum + label, 0);
   let best: OperatingPoint | undefined;
   for (const minSimilarity of preFilters) {
@@ -75,11 +96,16 @@ export function chooseOperatingPoint(scores: readonly number[], similarity: read
       served += 1;
       truePositives += candidate.label;
       // Only cut between distinct scores, and ignore the first few hits (precision of 3 hits says little).
-      if (index + 1 < candidates.length && (candidates[index + 1] as { score: number }).score === candidate.score) continue;
+      if (
+        index + 1 < candidates.length &&
+        (candidates[index + 1] as { score: number }).score === candidate.score
+      )
+        continue;
       if (served < 30) continue;
       const precision = truePositives / served;
       const recall = truePositives / positives;
-      if (precision >= target && (best === undefined || recall > best.recall)) best = { minSimilarity, threshold: candidate.score, precision, recall };
+      if (precision >= target && (best === undefined || recall > best.recall))
+        best = { minSimilarity, threshold: candidate.score, precision, recall };
     }
   }
   return best;
@@ -93,23 +119,43 @@ const sigmoid = (margin: number) => 1 / (1 + Math.exp(-margin));
  * caption-heavy pairs never reach 95% precision past a handful of hits, so it cannot place a
  * threshold for the other genres.)
  */
-export async function trainVerifier(params: BoostingParams = defaultBoostingParams, log: (line: string) => void = () => undefined): Promise<{ model: VerifierModel; point: OperatingPoint | undefined }> {
+export async function trainVerifier(
+  params: BoostingParams = defaultBoostingParams,
+  log: (line: string) => void = () => undefined,
+): Promise<{ model: VerifierModel; point: OperatingPoint | undefined }> {
   const stsb = loadPairs(join(paraphraseDataDir(repoDir), 'stsb-pairs.jsonl'));
   const rowsOf = async (split: string): Promise<LabelledRow[]> => {
     const pairs = stsb.filter((pair) => pair.split === split);
     const embedded = await embedPairs(pairs);
     return pairs.map((pair, index) => {
       const similarity = embedded.similarity[index] as number;
-      return { pair, similarity, features: pairFeatures(embedded.a[index] as TextAnalysis, embedded.b[index] as TextAnalysis, similarity) };
+      return {
+        pair,
+        similarity,
+        features: pairFeatures(
+          embedded.a[index] as TextAnalysis,
+          embedded.b[index] as TextAnalysis,
+          similarity,
+        ),
+      };
     });
   };
   const train = await rowsOf('train');
   const dev = await rowsOf('dev');
-  const fitted = trainBoostedTrees(train.map((row) => row.features), train.map((row) => row.pair.label), params);
+  const fitted = trainBoostedTrees(
+    train.map((row) => row.features),
+    train.map((row) => row.pair.label),
+    params,
+  );
   const shipped = { bias: Number(fitted.bias.toPrecision(6)), trees: fitted.trees };
   // Scored as the product scores them (rounded bias and all).
   const devScores = dev.map((row) => sigmoid(predictMargin(shipped, row.features)));
-  const point = chooseOperatingPoint(devScores, dev.map((row) => row.similarity), dev.map((row) => row.pair.label), targetPrecision);
+  const point = chooseOperatingPoint(
+    devScores,
+    dev.map((row) => row.similarity),
+    dev.map((row) => row.pair.label),
+    targetPrecision,
+  );
   const model: VerifierModel = {
     features: [...verifierFeatureNames],
     ...shipped,
@@ -118,8 +164,14 @@ export async function trainVerifier(params: BoostingParams = defaultBoostingPara
     threshold: point === undefined ? 1.01 : Math.floor(point.threshold * 1e6) / 1e6,
     minSimilarity: point?.minSimilarity ?? 1,
   };
-  if (point === undefined) log(`  no operating point reaches precision ${targetPrecision} on dev: the model refuses everything by default`);
-  else log(`  operating point on dev: cosine ≥ ${point.minSimilarity}, score ≥ ${model.threshold}: precision ${(point.precision * 100).toFixed(1)}%, recall ${(point.recall * 100).toFixed(1)}%`);
+  if (point === undefined)
+    log(
+      `  no operating point reaches precision ${targetPrecision} on dev: the model refuses everything by default`,
+    );
+  else
+    log(
+      `  operating point on dev: cosine ≥ ${point.minSimilarity}, score ≥ ${model.threshold}: precision ${(point.precision * 100).toFixed(1)}%, recall ${(point.recall * 100).toFixed(1)}%`,
+    );
   return { model, point };
 }
 

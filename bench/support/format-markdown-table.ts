@@ -7,13 +7,20 @@ export type ColumnAlign = 'left' | 'right';
  * @example
  * formatMarkdownTable(['target', 'RPS'], [['direct', '9,120']], ['left', 'right']);
  */
-export function formatMarkdownTable(headers: readonly string[], rows: ReadonlyArray<readonly string[]>, align: readonly ColumnAlign[] = []): string {
-  const widths = headers.map((header, column) => Math.max(3, header.length, ...rows.map((row) => (row[column] ?? '').length)));
+export function formatMarkdownTable(
+  headers: readonly string[],
+  rows: ReadonlyArray<readonly string[]>,
+  align: readonly ColumnAlign[] = [],
+): string {
+  const widths = headers.map((header, column) =>
+    Math.max(3, header.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
   const pad = (text: string, column: number) => {
     const width = widths[column] ?? text.length;
     return align[column] === 'right' ? text.padStart(width) : text.padEnd(width);
   };
-  const line = (cells: readonly string[]) => `| ${headers.map((_, column) => pad(cells[column] ?? '', column)).join(' | ')} |`;
+  const line = (cells: readonly string[]) =>
+    `| ${headers.map((_, column) => pad(cells[column] ?? '', column)).join(' | ')} |`;
   const rule = `|${widths.map((width, column) => (align[column] === 'right' ? `${'-'.repeat(width + 1)}:` : `${'-'.repeat(width + 2)}`)).join('|')}|`;
   return [line(headers), rule, ...rows.map(line)].join('\n');
 }

@@ -1,7 +1,20 @@
 export { findFreePort } from './find-free-port.ts';
-export { formatMarkdownTable, formatNumber, formatSigned, type ColumnAlign } from './format-markdown-table.ts';
-export { measureStreamTiming, type StreamTimingOptions, type StreamTimingResult } from './measure-stream-timing.ts';
-export { createProcessUsageReader, type ProcessUsage, type ProcessUsageReader } from './read-process-usage.ts';
+export {
+  formatMarkdownTable,
+  formatNumber,
+  formatSigned,
+  type ColumnAlign,
+} from './format-markdown-table.ts';
+export {
+  measureStreamTiming,
+  type StreamTimingOptions,
+  type StreamTimingResult,
+} from './measure-stream-timing.ts';
+export {
+  createProcessUsageReader,
+  type ProcessUsage,
+  type ProcessUsageReader,
+} from './read-process-usage.ts';
 export { formatMachineFacts, readMachineFacts, type MachineFacts } from './read-machine-facts.ts';
 export { runLoad, type LoadOptions, type LoadResult } from './run-load.ts';
 export { spawnProcess, type SpawnedProcess, type SpawnProcessOptions } from './spawn-process.ts';

@@ -49,12 +49,18 @@ export async function measureStreamTiming(options: StreamTimingOptions): Promise
       let text = '';
       let failure: string | undefined;
       try {
-        const response = await request(options.url, { method: 'POST', headers: options.headers, body: options.body, dispatcher: agent });
+        const response = await request(options.url, {
+          method: 'POST',
+          headers: options.headers,
+          body: options.body,
+          dispatcher: agent,
+        });
         for await (const chunk of response.body) {
           firstByteAt ??= performance.now();
           text += (chunk as Buffer).toString('utf8');
         }
-        if (response.statusCode < 200 || response.statusCode >= 300) failure = `status ${response.statusCode}: ${text.slice(0, 300)}`;
+        if (response.statusCode < 200 || response.statusCode >= 300)
+          failure = `status ${response.statusCode}: ${text.slice(0, 300)}`;
         else if (!options.verifyBody(text)) failure = `bad body: ${text.slice(-300)}`;
       } catch (error) {
         failure = `error: ${(error as Error).message}`;

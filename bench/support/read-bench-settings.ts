@@ -29,18 +29,30 @@ export function readBenchSettings(env: Readonly<Record<string, string | undefine
 }
 
 /** A number from the environment, checked: a bad value is an error naming the variable. */
-export function readNumber(env: Readonly<Record<string, string | undefined>>, name: string, fallback: number, rule: { min: number; integer: boolean }): number {
+export function readNumber(
+  env: Readonly<Record<string, string | undefined>>,
+  name: string,
+  fallback: number,
+  rule: { min: number; integer: boolean },
+): number {
   const text = env[name];
   if (text === undefined || text.trim() === '') return fallback;
   const value = Number(text);
   if (!Number.isFinite(value) || value < rule.min || (rule.integer && !Number.isInteger(value))) {
-    throw new Error(`${name}: must be ${rule.integer ? 'an integer' : 'a number'} of at least ${rule.min}, got "${text}"`);
+    throw new Error(
+      `${name}: must be ${rule.integer ? 'an integer' : 'a number'} of at least ${rule.min}, got "${text}"`,
+    );
   }
   return value;
 }
 
 /** A comma-separated list of integers from 1 to `max`, checked like `readNumber`. */
-export function readList(env: Readonly<Record<string, string | undefined>>, name: string, fallback: number[], max = 1024): number[] {
+export function readList(
+  env: Readonly<Record<string, string | undefined>>,
+  name: string,
+  fallback: number[],
+  max = 1024,
+): number[] {
   const text = env[name];
   if (text === undefined || text.trim() === '') return fallback;
   const values = text.split(',').map((part) => Number(part.trim()));

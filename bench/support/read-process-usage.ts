@@ -41,7 +41,8 @@ function readCpuMs(pid: number, ticksPerSecond: number): number {
   // After the name, field 3 (state) is index 0, so utime (14) is index 11 and stime (15) is index 12.
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
-  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`/proc/${pid}/stat: cannot read utime/stime`);
+  if (!Number.isFinite(utime) || !Number.isFinite(stime))
+    throw new Error(`/proc/${pid}/stat: cannot read utime/stime`);
   return ((utime + stime) * 1000) / ticksPerSecond;
 }
 

@@ -58,7 +58,11 @@ export async function spawnProcess(options: SpawnProcessOptions): Promise<Spawne
     const timer = setTimeout(() => {
       finish();
       child.kill('SIGKILL');
-      reject(new Error(`${options.name}: not ready after ${options.timeoutMs ?? 30_000} ms. Output:\n${output.slice(-4000)}`));
+      reject(
+        new Error(
+          `${options.name}: not ready after ${options.timeoutMs ?? 30_000} ms. Output:\n${output.slice(-4000)}`,
+        ),
+      );
     }, options.timeoutMs ?? 30_000);
     const onData = (chunk: Buffer) => {
       output = (output + chunk.toString('utf8').replace(ansiPattern, '')).slice(-outputLimit);
@@ -70,7 +74,11 @@ export async function spawnProcess(options: SpawnProcessOptions): Promise<Spawne
     };
     const onExit = (code: number | null, signal: string | null) => {
       finish();
-      reject(new Error(`${options.name}: exited (${signal ?? `code ${code}`}) before it was ready. Output:\n${output.slice(-4000)}`));
+      reject(
+        new Error(
+          `${options.name}: exited (${signal ?? `code ${code}`}) before it was ready. Output:\n${output.slice(-4000)}`,
+        ),
+      );
     };
     const onError = (error: Error) => {
       finish();

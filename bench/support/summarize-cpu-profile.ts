@@ -48,12 +48,17 @@ export function summarizeCpuProfile(path: string, rootDir: string, top: number):
   const parentOf = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
   const root = `file://${rootDir.replace(/\/$/, '')}/`;
-  const fileOf = (node: ProfileNode) => (node.callFrame.url === '' ? '(native)' : node.callFrame.url.replace(root, '').replace(/^file:\/\//, ''));
+  const fileOf = (node: ProfileNode) =>
+    node.callFrame.url === '' ? '(native)' : node.callFrame.url.replace(root, '').replace(/^file:\/\//, '');
   const locate = createTsxLocator(profile.nodes, root);
   const nameOf = (node: ProfileNode) => {
     const { functionName, url, lineNumber, columnNumber } = node.callFrame;
     if (url === '') return functionName === '' ? '(anonymous native)' : functionName;
-    const line = locate(node) ?? (lineNumber === 0 && columnNumber > 0 && url.startsWith(root) ? `1 col ${columnNumber + 1}` : String(lineNumber + 1));
+    const line =
+      locate(node) ??
+      (lineNumber === 0 && columnNumber > 0 && url.startsWith(root)
+        ? `1 col ${columnNumber + 1}`
+        : String(lineNumber + 1));
     return `${functionName === '' ? '(anonymous)' : functionName} (${fileOf(node)}:${line})`;
   };
   const self = new Map<string, number>();
@@ -68,7 +73,11 @@ export function summarizeCpuProfile(path: string, rootDir: string, top: number):
     self.set(nameOf(node), (self.get(nameOf(node)) ?? 0) + delta);
     files.set(fileOf(node), (files.get(fileOf(node)) ?? 0) + delta);
     const seen = new Set<string>();
-    for (let current: ProfileNode | undefined = node; current !== undefined; current = byId.get(parentOf.get(current.id) ?? -1)) {
+    for (
+      let current: ProfileNode | undefined = node;
+      current !== undefined;
+      current = byId.get(parentOf.get(current.id) ?? -1)
+    ) {
       const name = nameOf(current);
       if (name === '(root)' || seen.has(name)) continue;
       seen.add(name);
@@ -93,8 +102,15 @@ interface CachedTransform {
  * (`$TMPDIR/tsx-<uid>/`, JSON with the emitted code and its source map). The cache may hold several
  * versions of a file: the one whose code has the profile's function names at their columns wins.
  */
-function createTsxLocator(nodes: readonly ProfileNode[], root: string): (node: ProfileNode) => string | undefined {
-  const urls = new Set(nodes.map((node) => node.callFrame.url).filter((url) => url.startsWith(root) && /\.[mc]?ts$/.test(url) && !url.includes('/node_modules/')));
+function createTsxLocator(
+  nodes: readonly ProfileNode[],
+  root: string,
+): (node: ProfileNode) => string | undefined {
+  const urls = new Set(
+    nodes
+      .map((node) => node.callFrame.url)
+      .filter((url) => url.startsWith(root) && /\.[mc]?ts$/.test(url) && !url.includes('/node_modules/')),
+  );
   const chosen = new Map<string, SourceMap | undefined>();
   if (urls.size === 0) return () => undefined;
   const candidates = readTsxCache(new Set([...urls].map((url) => url.replace(/^file:\/\//, ''))));
@@ -102,15 +118,24 @@ function createTsxLocator(nodes: readonly ProfileNode[], root: string): (node: P
     const named = nodes.filter((node) => node.callFrame.url === url && node.callFrame.functionName !== '');
     let best: { score: number; transform: CachedTransform } | undefined;
     for (const transform of candidates.get(url.replace(/^file:\/\//, '')) ?? []) {
-      const score = named.filter((node) => hasNameAt(transform.code, node.callFrame.functionName, node.callFrame.columnNumber)).length;
+      const score = named.filter((node) =>
+        hasNameAt(transform.code, node.callFrame.functionName, node.callFrame.columnNumber),
+      ).length;
       if (best === undefined || score > best.score) best = { score, transform };
     }
-    chosen.set(url, best !== undefined && (best.score > 0 || named.length === 0) ? new SourceMap(best.transform.map) : undefined);
+    chosen.set(
+      url,
+      best !== undefined && (best.score > 0 || named.length === 0)
+        ? new SourceMap(best.transform.map)
+        : undefined,
+    );
   }
   return (node) => {
     const map = chosen.get(node.callFrame.url);
     if (map === undefined) return undefined;
-    const entry = map.findEntry(node.callFrame.lineNumber, node.callFrame.columnNumber) as { originalLine?: number };
+    const entry = map.findEntry(node.callFrame.lineNumber, node.callFrame.columnNumber) as {
+      originalLine?: number;
+    };
     return entry.originalLine === undefined ? undefined : String(entry.originalLine + 1);
   };
 }
@@ -136,7 +161,8 @@ function readTsxCache(paths: ReadonlySet<string>): Map<string, CachedTransform[]
     if (source === undefined || !paths.has(source)) continue;
     try {
       const parsed = JSON.parse(text) as Partial<CachedTransform>;
-      if (typeof parsed.code === 'string' && typeof parsed.map === 'object') found.set(source, [...(found.get(source) ?? []), { code: parsed.code, map: parsed.map }]);
+      if (typeof parsed.code === 'string' && typeof parsed.map === 'object')
+        found.set(source, [...(found.get(source) ?? []), { code: parsed.code, map: parsed.map }]);
     } catch {
       // A cache file being written right now: skip it.
     }

@@ -5,8 +5,19 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSqliteStore } from '../../src/store/index.ts';
-import { createWorkflowRunner, type NodeCallContext, type WorkflowDefinition } from '../../src/workflow/index.ts';
-import { formatMachineFacts, formatMarkdownTable, formatNumber, median, readBenchSettings, readMachineFacts } from '../support/index.ts';
+import {
+  createWorkflowRunner,
+  type NodeCallContext,
+  type WorkflowDefinition,
+} from '../../src/workflow/index.ts';
+import {
+  formatMachineFacts,
+  formatMarkdownTable,
+  formatNumber,
+  median,
+  readBenchSettings,
+  readMachineFacts,
+} from '../support/index.ts';
 
 const benchDir = fileURLToPath(new URL('..', import.meta.url));
 const scratch = join(benchDir, '.tmp', 'workflow');
@@ -19,10 +30,18 @@ const concurrency = 64;
 
 type Shape = 'wide' | 'chain';
 
-function definition(shape: Shape, size: number, fn: (input: unknown, call: NodeCallContext) => unknown): WorkflowDefinition {
+function definition(
+  shape: Shape,
+  size: number,
+  fn: (input: unknown, call: NodeCallContext) => unknown,
+): WorkflowDefinition {
   const nodes: WorkflowDefinition['nodes'] = {};
   for (let index = 0; index < size; index += 1) {
-    nodes[`n${index}`] = { type: 'transform', fn, ...(shape === 'chain' && index > 0 ? { after: [`n${index - 1}`] } : {}) };
+    nodes[`n${index}`] = {
+      type: 'transform',
+      fn,
+      ...(shape === 'chain' && index > 0 ? { after: [`n${index - 1}`] } : {}),
+    };
   }
   return { id: `bench-${shape}`, version: 1, context: { fields: {} }, nodes, concurrency };
 }
@@ -54,7 +73,8 @@ async function measure(shape: Shape, path: string): Promise<Sample> {
     const result = await (await runner.start(flow, {})).result;
     const elapsedMs = performance.now() - started;
     const cpu = process.cpuUsage(cpuBefore);
-    if (result.status !== 'succeeded') throw new Error(`the ${shape} run ended ${result.status}: ${result.error?.message ?? ''}`);
+    if (result.status !== 'succeeded')
+      throw new Error(`the ${shape} run ended ${result.status}: ${result.error?.message ?? ''}`);
     return { elapsedMs, cpuMs: (cpu.user + cpu.system) / 1000, baselineMs };
   } finally {
     await runner.close();
@@ -69,11 +89,24 @@ async function measureResume(path: string): Promise<{ resumeMs: number; finishMs
   const nodes = definition('wide', resumeNodeCount, () => 1).nodes;
   // The last node starts last (lowest priority) and never finishes in the first process.
   nodes[blocker] = { type: 'transform', fn: 'last', priority: -1 };
-  const flow: WorkflowDefinition = { id: 'bench-resume', version: 1, context: { fields: {} }, nodes, concurrency };
-  const hang = (_input: unknown, call: NodeCallContext) => new Promise((_, reject) => call.signal.addEventListener('abort', () => reject(call.signal.reason as Error)));
+  const flow: WorkflowDefinition = {
+    id: 'bench-resume',
+    version: 1,
+    context: { fields: {} },
+    nodes,
+    concurrency,
+  };
+  const hang = (_input: unknown, call: NodeCallContext) =>
+    new Promise((_, reject) =>
+      call.signal.addEventListener('abort', () => reject(call.signal.reason as Error)),
+    );
 
   const firstStore = await createSqliteStore({ path });
-  const first = createWorkflowRunner({ store: firstStore.workflows, concurrency, functions: { transforms: { last: hang } } });
+  const first = createWorkflowRunner({
+    store: firstStore.workflows,
+    concurrency,
+    functions: { transforms: { last: hang } },
+  });
   const handle = await first.start(flow, {}, { runId: 'run_bench_resume' });
   let succeeded = 0;
   for await (const event of first.events(handle.runId)) {
@@ -84,14 +117,20 @@ async function measureResume(path: string): Promise<{ resumeMs: number; finishMs
   await firstStore.close();
 
   const secondStore = await createSqliteStore({ path });
-  const second = createWorkflowRunner({ store: secondStore.workflows, concurrency, functions: { transforms: { last: () => 'done' } }, workflows: [flow] });
+  const second = createWorkflowRunner({
+    store: secondStore.workflows,
+    concurrency,
+    functions: { transforms: { last: () => 'done' } },
+    workflows: [flow],
+  });
   try {
     const started = performance.now();
     const resumed = await second.resume(handle.runId);
     const resumeMs = performance.now() - started;
     const result = await resumed.result;
     const finishMs = performance.now() - started;
-    if (result.status !== 'succeeded') throw new Error(`the resumed run ended ${result.status}: ${result.error?.message ?? ''}`);
+    if (result.status !== 'succeeded')
+      throw new Error(`the resumed run ended ${result.status}: ${result.error?.message ?? ''}`);
     return { resumeMs, finishMs };
   } finally {
     await second.close();
@@ -112,25 +151,47 @@ export async function run(): Promise<void> {
     for (let repeat = 0; repeat < settings.repeats + 1; repeat += 1) {
       const sample = await measure(shape, join(scratch, `${shape}.db`));
       if (repeat > 0) samples.push(sample); // the first run warms up the JIT
-      log(`${shape}: ${formatNumber(sample.elapsedMs, 0)} ms for ${nodeCount} nodes (direct ${formatNumber(sample.baselineMs, 1)} ms)`);
+      log(
+        `${shape}: ${formatNumber(sample.elapsedMs, 0)} ms for ${nodeCount} nodes (direct ${formatNumber(sample.baselineMs, 1)} ms)`,
+      );
     }
     const overhead = median(samples.map((sample) => (sample.elapsedMs - sample.baselineMs) / nodeCount));
     const cpu = median(samples.map((sample) => sample.cpuMs / nodeCount));
-    rows.push([`${nodeCount}-node ${shape}`, formatNumber(median(samples.map((sample) => sample.elapsedMs)), 0), formatNumber(median(samples.map((sample) => sample.baselineMs)), 1), formatNumber(overhead, 3), formatNumber(cpu, 3)]);
-    verdicts.push(`- ${nodeCount}-node ${shape}: ${formatNumber(overhead, 3)} ms of overhead per node — target < ${targetMsPerNode} ms: **${overhead < targetMsPerNode ? 'PASS' : 'FAIL'}**`);
+    rows.push([
+      `${nodeCount}-node ${shape}`,
+      formatNumber(median(samples.map((sample) => sample.elapsedMs)), 0),
+      formatNumber(median(samples.map((sample) => sample.baselineMs)), 1),
+      formatNumber(overhead, 3),
+      formatNumber(cpu, 3),
+    ]);
+    verdicts.push(
+      `- ${nodeCount}-node ${shape}: ${formatNumber(overhead, 3)} ms of overhead per node — target < ${targetMsPerNode} ms: **${overhead < targetMsPerNode ? 'PASS' : 'FAIL'}**`,
+    );
   }
 
   const resumes: Array<{ resumeMs: number; finishMs: number }> = [];
   for (let repeat = 0; repeat < settings.repeats; repeat += 1) {
     const sample = await measureResume(join(scratch, 'resume.db'));
     resumes.push(sample);
-    log(`resume of ${resumeNodeCount} nodes: ${formatNumber(sample.resumeMs, 0)} ms to load and schedule, ${formatNumber(sample.finishMs, 0)} ms to finish`);
+    log(
+      `resume of ${resumeNodeCount} nodes: ${formatNumber(sample.resumeMs, 0)} ms to load and schedule, ${formatNumber(sample.finishMs, 0)} ms to finish`,
+    );
   }
 
-  const table = formatMarkdownTable(['run', 'elapsed ms', 'direct ms', 'overhead ms/node', 'CPU ms/node'], rows, ['left', 'right', 'right', 'right', 'right']);
+  const table = formatMarkdownTable(
+    ['run', 'elapsed ms', 'direct ms', 'overhead ms/node', 'CPU ms/node'],
+    rows,
+    ['left', 'right', 'right', 'right', 'right'],
+  );
   const resumeTable = formatMarkdownTable(
     ['run', 'resume ms (state loaded, scheduling)', 'until finished ms'],
-    [[`${resumeNodeCount}-node wide, ${resumeNodeCount - 1} succeeded, 1 interrupted`, formatNumber(median(resumes.map((sample) => sample.resumeMs)), 0), formatNumber(median(resumes.map((sample) => sample.finishMs)), 0)]],
+    [
+      [
+        `${resumeNodeCount}-node wide, ${resumeNodeCount - 1} succeeded, 1 interrupted`,
+        formatNumber(median(resumes.map((sample) => sample.resumeMs)), 0),
+        formatNumber(median(resumes.map((sample) => sample.finishMs)), 0),
+      ],
+    ],
     ['left', 'right', 'right'],
   );
   const report = [

@@ -21,7 +21,13 @@ export interface CacheBackendContractOptions {
  * runCacheBackendContract({ name: 'memory', createBackend: (clock) => createMemoryCacheBackend({ maxBytes: 1 << 20, clock }) });
  */
 export function runCacheBackendContract(options: CacheBackendContractOptions): void {
-  async function withBackend(run: (backend: CacheBackend, clock: ReturnType<typeof createManualClock>, key: (name: string) => string) => Promise<void>): Promise<void> {
+  async function withBackend(
+    run: (
+      backend: CacheBackend,
+      clock: ReturnType<typeof createManualClock>,
+      key: (name: string) => string,
+    ) => Promise<void>,
+  ): Promise<void> {
     const clock = createManualClock();
     const backend = options.createBackend(clock);
     // Keys unique per test: a shared backend (Redis) outlives one test.
@@ -36,7 +42,9 @@ export function runCacheBackendContract(options: CacheBackendContractOptions): v
   describe(`cache backend contract: ${options.name}`, () => {
     test('an entry round-trips whole; an unknown key misses', async () => {
       await withBackend(async (backend, clock, key) => {
-        const stored = cacheEntry(clock.now(), { origin: { provider: 'openai', model: 'gpt-4o-mini', deployment: 'mini', simulated: true } });
+        const stored = cacheEntry(clock.now(), {
+          origin: { provider: 'openai', model: 'gpt-4o-mini', deployment: 'mini', simulated: true },
+        });
         await backend.set(key('a'), stored);
         assert.deepEqual(await backend.get(key('a')), stored);
         assert.equal(await backend.get(key('unknown')), undefined);
@@ -52,7 +60,10 @@ export function runCacheBackendContract(options: CacheBackendContractOptions): v
         first.tenant = 'other';
         const second = await backend.get(key('a'));
         assert.equal(second?.tenant, 'tenant_a');
-        assert.equal(second?.answer.kind === 'response' ? second.answer.response.id : undefined, 'chatcmpl-1');
+        assert.equal(
+          second?.answer.kind === 'response' ? second.answer.response.id : undefined,
+          'chatcmpl-1',
+        );
       });
     });
 
@@ -114,7 +125,15 @@ export function cacheEntry(now: number, fields: Partial<CacheEntry> = {}): Cache
   return {
     answer: {
       kind: 'response',
-      response: { id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'cached answer' }, finish_reason: 'stop' }] },
+      response: {
+        id: 'chatcmpl-1',
+        object: 'chat.completion',
+        created: 1,
+        model: 'm',
+        choices: [
+          { index: 0, message: { role: 'assistant', content: 'cached answer' }, finish_reason: 'stop' },
+        ],
+      },
     },
     createdAt: now,
     expiresAt: now + 3_600_000,

@@ -4,7 +4,10 @@ import { createMemoryCacheBackend } from './cache-backend.ts';
 import { cacheEntry, runCacheBackendContract } from './cache-backend-contract.ts';
 import { createManualClock } from './test-support.ts';
 
-runCacheBackendContract({ name: 'memory', createBackend: (clock) => createMemoryCacheBackend({ maxBytes: 1 << 20, clock }) });
+runCacheBackendContract({
+  name: 'memory',
+  createBackend: (clock) => createMemoryCacheBackend({ maxBytes: 1 << 20, clock }),
+});
 
 test('the memory backend drops the least recently used entries past its byte bound', async () => {
   const clock = createManualClock();
@@ -20,12 +23,18 @@ test('with a per-tenant bound, a busy tenant evicts its own oldest entries, neve
   const clock = createManualClock();
   const entrySize = JSON.stringify(cacheEntry(clock.now())).length + 'a-0'.length + 16;
   // Room for 20 entries in all, 3 per tenant.
-  const backend = createMemoryCacheBackend({ maxBytes: entrySize * 20, maxBytesPerTenant: entrySize * 3 + 10, clock });
+  const backend = createMemoryCacheBackend({
+    maxBytes: entrySize * 20,
+    maxBytesPerTenant: entrySize * 3 + 10,
+    clock,
+  });
   await backend.set('b-0', cacheEntry(clock.now(), { tenant: 'tenant_b' }));
   for (let index = 0; index < 10; index++) await backend.set(`a-${index}`, cacheEntry(clock.now()));
   assert.notEqual(await backend.get('b-0'), undefined, 'the quiet tenant keeps its entry');
   assert.deepEqual(
-    await Promise.all(['a-6', 'a-7', 'a-8', 'a-9'].map(async (key) => (await backend.get(key)) !== undefined)),
+    await Promise.all(
+      ['a-6', 'a-7', 'a-8', 'a-9'].map(async (key) => (await backend.get(key)) !== undefined),
+    ),
     [false, true, true, true],
   );
   // Reading refreshes an entry within its tenant's order: a-7 now outlives a-8.

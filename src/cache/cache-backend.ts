@@ -42,9 +42,11 @@ interface Stored {
  * const backend = createMemoryCacheBackend({ maxBytes: 64 * 1024 * 1024, maxBytesPerTenant: 16 * 1024 * 1024, clock: createSystemClock() });
  */
 export function createMemoryCacheBackend(options: MemoryCacheBackendOptions): CacheBackend {
-  if (!Number.isInteger(options.maxBytes) || options.maxBytes < 1) throw new RangeError('maxBytes must be a positive integer');
+  if (!Number.isInteger(options.maxBytes) || options.maxBytes < 1)
+    throw new RangeError('maxBytes must be a positive integer');
   const perTenant = options.maxBytesPerTenant ?? options.maxBytes;
-  if (!Number.isInteger(perTenant) || perTenant < 1) throw new RangeError('maxBytesPerTenant must be a positive integer');
+  if (!Number.isInteger(perTenant) || perTenant < 1)
+    throw new RangeError('maxBytesPerTenant must be a positive integer');
   const { clock } = options;
   // Each tenant's keys, least recently used first (a Map keeps insertion order), and their bytes.
   const tenants = new Map<string, { keys: Map<string, number>; bytes: number }>();

@@ -40,7 +40,10 @@ const noDirectives: CacheControl = { noStore: false, noCache: false, forceRefres
  * parseCacheControl('no-store, ttl=60'); // { noStore: true, noCache: false, forceRefresh: false, ttlSeconds: 60 }
  * parseCacheControl('nostore');          // throws InvalidRequestError: unknown directive "nostore"
  */
-export function parseCacheControl(value: string | readonly string[] | undefined, param: string = cacheControlHeader): CacheControl {
+export function parseCacheControl(
+  value: string | readonly string[] | undefined,
+  param: string = cacheControlHeader,
+): CacheControl {
   if (value === undefined) return { ...noDirectives };
   const text = typeof value === 'string' ? value : value.join(',');
   if (text.trim() === '') return { ...noDirectives };
@@ -49,7 +52,11 @@ export function parseCacheControl(value: string | readonly string[] | undefined,
   for (const raw of text.split(',')) {
     const directive = raw.trim().toLowerCase();
     const fail = (message: string): never => {
-      throw new InvalidRequestError({ message: `${param}: ${message}`, param, details: { directive: raw.trim() } });
+      throw new InvalidRequestError({
+        message: `${param}: ${message}`,
+        param,
+        details: { directive: raw.trim() },
+      });
     };
     if (directive === '') fail('empty directive (stray comma)');
     const name = directive.split('=', 1)[0]?.trim() ?? '';
@@ -60,11 +67,14 @@ export function parseCacheControl(value: string | readonly string[] | undefined,
     else if (directive === 'force-refresh') control.forceRefresh = true;
     else if (name === 'ttl') {
       const seconds = directive.slice(directive.indexOf('=') + 1).trim();
-      if (!directive.includes('=') || !/^[0-9]+$/.test(seconds)) fail(`directive "${raw.trim()}": ttl must be a whole number of seconds, as in ttl=300`);
+      if (!directive.includes('=') || !/^[0-9]+$/.test(seconds))
+        fail(`directive "${raw.trim()}": ttl must be a whole number of seconds, as in ttl=300`);
       const ttl = Number(seconds);
-      if (ttl < 1 || ttl > maxTtlSeconds) fail(`directive "${raw.trim()}": ttl must be between 1 and ${maxTtlSeconds} seconds`);
+      if (ttl < 1 || ttl > maxTtlSeconds)
+        fail(`directive "${raw.trim()}": ttl must be between 1 and ${maxTtlSeconds} seconds`);
       control.ttlSeconds = ttl;
-    } else fail(`unknown directive "${raw.trim()}" (expected no-store, no-cache, force-refresh or ttl=<seconds>)`);
+    } else
+      fail(`unknown directive "${raw.trim()}" (expected no-store, no-cache, force-refresh or ttl=<seconds>)`);
   }
   if (control.noStore && control.ttlSeconds !== undefined) {
     throw new InvalidRequestError({ message: `${param}: no-store and ttl= contradict each other`, param });

@@ -21,15 +21,22 @@ function setup() {
   // One backend and one semantic cache shared by every tenant, as in a real gateway.
   const backend = createMemoryCacheBackend({ maxBytes: 1 << 20, clock });
   const exact = createExactCache({ backend, clock });
-  const embedder = createProviderEmbedder({ id: 'provider:sim', embed: async (inputs) => inputs.map((text) => embedText(text, 128)) });
+  const embedder = createProviderEmbedder({
+    id: 'provider:sim',
+    embed: async (inputs) => inputs.map((text) => embedText(text, 128)),
+  });
   const semantic = createSemanticCache({ embedder, clock });
   return { exact, semantic };
 }
 
-test("an exact entry of one tenant is never served to another, even for a byte-identical request", async () => {
+test('an exact entry of one tenant is never served to another, even for a byte-identical request', async () => {
   const { exact } = setup();
   const request = chatRequest('What is our Q3 revenue?');
-  await exact.store(exact.plan(scopeFor('acme'), request, none), { kind: 'response', response: chatResponse('acme: 12M') }, avoided);
+  await exact.store(
+    exact.plan(scopeFor('acme'), request, none),
+    { kind: 'response', response: chatResponse('acme: 12M') },
+    avoided,
+  );
   assert.equal(await exact.lookup(exact.plan(scopeFor('globex'), request, none)), undefined);
   assert.notEqual(await exact.lookup(exact.plan(scopeFor('acme'), request, none)), undefined);
 });
@@ -37,7 +44,13 @@ test("an exact entry of one tenant is never served to another, even for a byte-i
 test('a semantic neighbour of one tenant is never served to another, whatever the threshold', async () => {
   const { semantic } = setup();
   const request = chatRequest('What is our Q3 revenue?');
-  await semantic.store(scopeFor('acme'), request, { kind: 'response', response: chatResponse('acme: 12M') }, avoided, { ttlMs: 60_000, multiTurn: false });
+  await semantic.store(
+    scopeFor('acme'),
+    request,
+    { kind: 'response', response: chatResponse('acme: 12M') },
+    avoided,
+    { ttlMs: 60_000, multiTurn: false },
+  );
   const other = await semantic.lookup(scopeFor('globex'), request, { ...semanticSettings, threshold: 0 });
   assert.equal(other.hit, false);
   assert.equal((await semantic.lookup(scopeFor('acme'), request, semanticSettings)).hit, true);
@@ -79,15 +92,31 @@ test('a single-flight join never crosses tenants', async () => {
 
 test("no entry outlives a change of the model group's configuration", async () => {
   const { exact, semantic } = setup();
-  const before = scopeFor('acme', { configFingerprint: fingerprintConfig({ deployments: [{ provider: 'openai', model: 'gpt-4o-mini' }] }) });
-  const after = scopeFor('acme', { configFingerprint: fingerprintConfig({ deployments: [{ provider: 'anthropic', model: 'claude-haiku' }] }) });
+  const before = scopeFor('acme', {
+    configFingerprint: fingerprintConfig({ deployments: [{ provider: 'openai', model: 'gpt-4o-mini' }] }),
+  });
+  const after = scopeFor('acme', {
+    configFingerprint: fingerprintConfig({ deployments: [{ provider: 'anthropic', model: 'claude-haiku' }] }),
+  });
   assert.notEqual(before.configFingerprint, after.configFingerprint);
   const request = chatRequest('Summarise the release notes');
-  await exact.store(exact.plan(before, request, none), { kind: 'response', response: chatResponse('old model answer') }, avoided);
-  await semantic.store(before, request, { kind: 'response', response: chatResponse('old model answer') }, avoided, { ttlMs: 60_000, multiTurn: false });
+  await exact.store(
+    exact.plan(before, request, none),
+    { kind: 'response', response: chatResponse('old model answer') },
+    avoided,
+  );
+  await semantic.store(
+    before,
+    request,
+    { kind: 'response', response: chatResponse('old model answer') },
+    avoided,
+    { ttlMs: 60_000, multiTurn: false },
+  );
   assert.equal(await exact.lookup(exact.plan(after, request, none)), undefined);
   assert.equal((await semantic.lookup(after, request, { ...semanticSettings, threshold: 0 })).hit, false);
   // The same configuration (keys in another order) still hits.
-  const same = scopeFor('acme', { configFingerprint: fingerprintConfig({ deployments: [{ model: 'gpt-4o-mini', provider: 'openai' }] }) });
+  const same = scopeFor('acme', {
+    configFingerprint: fingerprintConfig({ deployments: [{ model: 'gpt-4o-mini', provider: 'openai' }] }),
+  });
   assert.notEqual(await exact.lookup(exact.plan(same, request, none)), undefined);
 });

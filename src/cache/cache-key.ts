@@ -21,7 +21,15 @@ export interface CacheScope {
  * `model` is replaced by the scope's resolved model group. Everything else (including unknown,
  * provider-specific fields) is part of the key: an unknown field is assumed to matter.
  */
-export const fieldsIgnoredByCacheKey = ['model', 'user', 'metadata', 'stream', 'stream_options', 'request_id', 'store'] as const;
+export const fieldsIgnoredByCacheKey = [
+  'model',
+  'user',
+  'metadata',
+  'stream',
+  'stream_options',
+  'request_id',
+  'store',
+] as const;
 
 const ignored = new Set<string>(fieldsIgnoredByCacheKey);
 
@@ -67,5 +75,10 @@ export function fingerprintConfig(config: unknown): string {
 }
 
 function selectScope(scope: CacheScope): CacheScope {
-  return { tenant: scope.tenant, stepType: scope.stepType, modelGroup: scope.modelGroup, configFingerprint: scope.configFingerprint };
+  return {
+    tenant: scope.tenant,
+    stepType: scope.stepType,
+    modelGroup: scope.modelGroup,
+    configFingerprint: scope.configFingerprint,
+  };
 }

@@ -58,7 +58,14 @@ export interface ResolvedCacheRule {
   cacheNonDeterministic: boolean;
   ttlSeconds: number;
   singleFlight: boolean;
-  semantic: { enabled: boolean; threshold: number; guard: boolean; multiTurn: boolean; fallbackOnError: boolean; fallbackThreshold: number };
+  semantic: {
+    enabled: boolean;
+    threshold: number;
+    guard: boolean;
+    multiTurn: boolean;
+    fallbackOnError: boolean;
+    fallbackThreshold: number;
+  };
 }
 
 /**
@@ -94,7 +101,14 @@ export const builtInCacheRule: ResolvedCacheRule = {
   cacheNonDeterministic: false,
   ttlSeconds: 3600,
   singleFlight: true,
-  semantic: { enabled: false, threshold: defaultSemanticThreshold, guard: true, multiTurn: false, fallbackOnError: true, fallbackThreshold: defaultSemanticFallbackThreshold },
+  semantic: {
+    enabled: false,
+    threshold: defaultSemanticThreshold,
+    guard: true,
+    multiTurn: false,
+    fallbackOnError: true,
+    fallbackThreshold: defaultSemanticFallbackThreshold,
+  },
 };
 
 /**
@@ -113,8 +127,15 @@ export function parseCachePolicyConfig(value: unknown, prefix = 'cache'): CacheP
  * @example
  * resolveCacheRule({ stepTypes: { summarize: { ttlSeconds: 60 } } }, { stepType: 'summarize', modelGroup: 'fast' }).ttlSeconds; // 60
  */
-export function resolveCacheRule(config: CachePolicyConfig, scope: Pick<CacheScope, 'stepType' | 'modelGroup'>): ResolvedCacheRule {
-  const layers = [config.defaults, config.modelGroups?.[scope.modelGroup], config.stepTypes?.[scope.stepType]];
+export function resolveCacheRule(
+  config: CachePolicyConfig,
+  scope: Pick<CacheScope, 'stepType' | 'modelGroup'>,
+): ResolvedCacheRule {
+  const layers = [
+    config.defaults,
+    config.modelGroups?.[scope.modelGroup],
+    config.stepTypes?.[scope.stepType],
+  ];
   const rule: ResolvedCacheRule = { ...builtInCacheRule, semantic: { ...builtInCacheRule.semantic } };
   for (const layer of layers) {
     if (layer === undefined) continue;
@@ -156,18 +177,36 @@ export function isDeterministicRequest(request: ChatRequest): boolean {
  * @example
  * decideCaching(request, resolveCacheRule({}, scope), parseCacheControl('no-store')).write; // false
  */
-export function decideCaching(request: ChatRequest, rule: ResolvedCacheRule, control: CacheControl): CacheDecision {
+export function decideCaching(
+  request: ChatRequest,
+  rule: ResolvedCacheRule,
+  control: CacheControl,
+): CacheDecision {
   const ttlSeconds = control.ttlSeconds ?? rule.ttlSeconds;
   const ttlMs = ttlSeconds * 1000;
   if (!rule.enabled) {
     // Sharing one in-flight call hands every caller the same answer: only for repeatable requests.
     const joinInFlight = rule.singleFlight && (isDeterministicRequest(request) || rule.cacheNonDeterministic);
-    return { read: false, semantic: false, write: false, joinInFlight, ttlMs, reason: 'cache disabled for this model group or step type' };
+    return {
+      read: false,
+      semantic: false,
+      write: false,
+      joinInFlight,
+      ttlMs,
+      reason: 'cache disabled for this model group or step type',
+    };
   }
   const optedIn = control.ttlSeconds !== undefined;
   if (!isDeterministicRequest(request) && !rule.cacheNonDeterministic && !optedIn) {
     // Sharing one in-flight call would also hand two callers the same sampled answer.
-    return { read: false, semantic: false, write: false, joinInFlight: false, ttlMs, reason: 'temperature > 0 without a seed is not cached by default' };
+    return {
+      read: false,
+      semantic: false,
+      write: false,
+      joinInFlight: false,
+      ttlMs,
+      reason: 'temperature > 0 without a seed is not cached by default',
+    };
   }
   const read = !control.noCache && !control.forceRefresh;
   const write = !control.noStore;

@@ -1,7 +1,8 @@
 import type { AssistantMessage, ChatChunk, ChatChoice, ChatResponse, ToolCall } from '../spec/index.ts';
 
 /** A stored answer: a whole response, or a streamed answer as its chunk list (replayed as a stream). */
-export type CachedAnswer = { kind: 'response'; response: ChatResponse } | { kind: 'stream'; chunks: ChatChunk[] };
+export type CachedAnswer =
+  { kind: 'response'; response: ChatResponse } | { kind: 'stream'; chunks: ChatChunk[] };
 
 /** What a hit saved: recorded at store time from the original call. */
 export interface AvoidedCost {
@@ -68,7 +69,15 @@ export async function* replayChunks(chunks: readonly ChatChunk[]): AsyncGenerato
  */
 export function assembleChunks(chunks: readonly ChatChunk[]): ChatResponse {
   const first = chunks[0];
-  const choices = new Map<number, { content: string | null; refusal: string | null; finish: ChatChoice['finish_reason']; tools: Map<number, ToolCall> }>();
+  const choices = new Map<
+    number,
+    {
+      content: string | null;
+      refusal: string | null;
+      finish: ChatChoice['finish_reason'];
+      tools: Map<number, ToolCall>;
+    }
+  >();
   let usage: ChatResponse['usage'];
   let fingerprint: string | null | undefined;
   for (const chunk of chunks) {
@@ -87,10 +96,15 @@ export function assembleChunks(chunks: readonly ChatChunk[]): ChatResponse {
       for (const call of delta.tool_calls ?? []) {
         const existing = state.tools.get(call.index);
         if (existing === undefined) {
-          state.tools.set(call.index, { id: call.id ?? '', type: 'function', function: { name: call.function?.name ?? '', arguments: call.function?.arguments ?? '' } });
+          state.tools.set(call.index, {
+            id: call.id ?? '',
+            type: 'function',
+            function: { name: call.function?.name ?? '', arguments: call.function?.arguments ?? '' },
+          });
         } else {
           if (call.id !== undefined && existing.id === '') existing.id = call.id;
-          if (call.function?.name !== undefined && existing.function.name === '') existing.function.name = call.function.name;
+          if (call.function?.name !== undefined && existing.function.name === '')
+            existing.function.name = call.function.name;
           existing.function.arguments += call.function?.arguments ?? '';
         }
       }
@@ -105,7 +119,8 @@ export function assembleChunks(chunks: readonly ChatChunk[]): ChatResponse {
       .sort(([a], [b]) => a - b)
       .map(([index, state]) => {
         const message: AssistantMessage = { role: 'assistant', content: state.content };
-        if (state.tools.size > 0) message.tool_calls = [...state.tools.entries()].sort(([a], [b]) => a - b).map(([, call]) => call);
+        if (state.tools.size > 0)
+          message.tool_calls = [...state.tools.entries()].sort(([a], [b]) => a - b).map(([, call]) => call);
         if (state.refusal !== null) message.refusal = state.refusal;
         return { index, message, finish_reason: state.finish };
       }),
@@ -116,24 +131,56 @@ export function assembleChunks(chunks: readonly ChatChunk[]): ChatResponse {
 }
 
 function splitResponse(response: ChatResponse): ChatChunk[] {
-  const base = { id: response.id, object: 'chat.completion.chunk' as const, created: response.created, model: response.model };
+  const base = {
+    id: response.id,
+    object: 'chat.completion.chunk' as const,
+    created: response.created,
+    model: response.model,
+  };
   const chunks: ChatChunk[] = [];
   for (const choice of response.choices) {
-    chunks.push({ ...base, choices: [{ index: choice.index, delta: { role: 'assistant', content: '' }, finish_reason: null }] });
+    chunks.push({
+      ...base,
+      choices: [{ index: choice.index, delta: { role: 'assistant', content: '' }, finish_reason: null }],
+    });
     if (choice.message.content !== null && choice.message.content !== '') {
-      chunks.push({ ...base, choices: [{ index: choice.index, delta: { content: choice.message.content }, finish_reason: null }] });
+      chunks.push({
+        ...base,
+        choices: [{ index: choice.index, delta: { content: choice.message.content }, finish_reason: null }],
+      });
     }
     if (choice.message.refusal !== undefined && choice.message.refusal !== null) {
-      chunks.push({ ...base, choices: [{ index: choice.index, delta: { refusal: choice.message.refusal }, finish_reason: null }] });
+      chunks.push({
+        ...base,
+        choices: [{ index: choice.index, delta: { refusal: choice.message.refusal }, finish_reason: null }],
+      });
     }
     const calls = choice.message.tool_calls ?? [];
     calls.forEach((call, index) => {
       chunks.push({
         ...base,
-        choices: [{ index: choice.index, delta: { tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.function.name, arguments: call.function.arguments } }] }, finish_reason: null }],
+        choices: [
+          {
+            index: choice.index,
+            delta: {
+              tool_calls: [
+                {
+                  index,
+                  id: call.id,
+                  type: 'function',
+                  function: { name: call.function.name, arguments: call.function.arguments },
+                },
+              ],
+            },
+            finish_reason: null,
+          },
+        ],
       });
     });
-    chunks.push({ ...base, choices: [{ index: choice.index, delta: {}, finish_reason: choice.finish_reason }] });
+    chunks.push({
+      ...base,
+      choices: [{ index: choice.index, delta: {}, finish_reason: choice.finish_reason }],
+    });
   }
   if (response.usage !== undefined) chunks.push({ ...base, choices: [], usage: response.usage });
   return chunks;

@@ -1,6 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDuplicateVerifier, pairFeatures, scoreFeatures, verifierFeatureNames, type VerifierModel } from './duplicate-verifier.ts';
+import {
+  createDuplicateVerifier,
+  pairFeatures,
+  scoreFeatures,
+  verifierFeatureNames,
+  type VerifierModel,
+} from './duplicate-verifier.ts';
 import { duplicateVerifierModel } from './duplicate-verifier-model.ts';
 import { createConceptNormalizer } from './normalize-concepts.ts';
 import { analyzeText } from './precision-guard.ts';
@@ -34,12 +40,19 @@ describe('duplicate verifier features', () => {
   it('flags numbers, negations and entities independently', () => {
     assert.equal(featuresOf('What is 2+2?', 'What is 2+3?', 0.95).numbersDiffer, 1);
     assert.equal(featuresOf('Is the bridge safe?', 'Is the bridge not safe?', 0.95).negationDiffers, 1);
-    const entities = featuresOf('Trains from Paris to Lyon tomorrow?', 'Trains from Paris to Nice tomorrow?', 0.9);
+    const entities = featuresOf(
+      'Trains from Paris to Lyon tomorrow?',
+      'Trains from Paris to Nice tomorrow?',
+      0.9,
+    );
     assert.equal(entities.entitiesDiffer, 1);
     assert.equal(entities.numbersDiffer, 0);
     // Same wording: every overlap is 1.
     const same = featuresOf('How do I reset my password?', 'how do i reset my password', 1);
-    assert.deepEqual([same.contentJaccard, same.tokenJaccard, same.bigramJaccard, same.charTrigramJaccard], [1, 1, 1, 1]);
+    assert.deepEqual(
+      [same.contentJaccard, same.tokenJaccard, same.bigramJaccard, same.charTrigramJaccard],
+      [1, 1, 1, 1],
+    );
   });
 });
 
@@ -58,13 +71,20 @@ describe('duplicate verifier', () => {
     ] as const) {
       const verdict = verifier.check(a, b, 0.97);
       assert.equal(verdict.ok, false, `${a} / ${b}`);
-      assert.ok(verdict.reason === 'numbers' || verdict.reason === 'entities' || verdict.reason === 'negation', verdict.reason);
+      assert.ok(
+        verdict.reason === 'numbers' || verdict.reason === 'entities' || verdict.reason === 'negation',
+        verdict.reason,
+      );
     }
   });
 
   it('refuses a weak neighbour and any pair without its similarity', () => {
     assert.equal(verifier.check('How do I reset my password?', 'How can I reset my password', 0.6).ok, false);
-    assert.deepEqual(verifier.check('How do I reset my password?', 'How can I reset my password'), { ok: false, reason: 'verifier', overlap: 1 });
+    assert.deepEqual(verifier.check('How do I reset my password?', 'How can I reset my password'), {
+      ok: false,
+      reason: 'verifier',
+      overlap: 1,
+    });
   });
 
   it('scores grow with similarity, and minScore moves the cut', () => {
@@ -79,6 +99,9 @@ describe('duplicate verifier', () => {
     const model: VerifierModel = { ...duplicateVerifierModel, bias: 0, trees: [[0, 0.5, -2, 2], 1] };
     assert.equal(scoreFeatures([0.9], model), 1 / (1 + Math.exp(-3)));
     assert.equal(scoreFeatures([0.1], model), 1 / (1 + Math.exp(1)));
-    assert.throws(() => createDuplicateVerifier(normalizer, { model: { ...model, features: ['cosine'] } }), /other features/);
+    assert.throws(
+      () => createDuplicateVerifier(normalizer, { model: { ...model, features: ['cosine'] } }),
+      /other features/,
+    );
   });
 });

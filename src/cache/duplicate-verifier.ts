@@ -1,6 +1,13 @@
 import { duplicateVerifierModel } from './duplicate-verifier-model.ts';
 import type { ConceptNormalizer } from './normalize-concepts.ts';
-import { analyzeText, jaccard, ruleMismatch, type GuardVerdict, type PrecisionGuard, type TextAnalysis } from './precision-guard.ts';
+import {
+  analyzeText,
+  jaccard,
+  ruleMismatch,
+  type GuardVerdict,
+  type PrecisionGuard,
+  type TextAnalysis,
+} from './precision-guard.ts';
 
 /**
  * The learned duplicate verifier: a small gradient-boosted tree ensemble over features of a pair
@@ -66,9 +73,15 @@ export interface DuplicateVerifier extends PrecisionGuard {
  * const verifier = createDuplicateVerifier(createConceptNormalizer());
  * verifier.check('What is the capital of France?', 'What is the capital of Spain?', 0.93).ok; // false
  */
-export function createDuplicateVerifier(normalizer: ConceptNormalizer, options: DuplicateVerifierOptions = {}): DuplicateVerifier {
+export function createDuplicateVerifier(
+  normalizer: ConceptNormalizer,
+  options: DuplicateVerifierOptions = {},
+): DuplicateVerifier {
   const model = options.model ?? duplicateVerifierModel;
-  if (model.features.join(',') !== verifierFeatureNames.join(',')) throw new Error('the duplicate verifier model was trained on other features: rerun bench/semantic-cache/train-verifier.ts');
+  if (model.features.join(',') !== verifierFeatureNames.join(','))
+    throw new Error(
+      'the duplicate verifier model was trained on other features: rerun bench/semantic-cache/train-verifier.ts',
+    );
   const minScore = options.minScore ?? model.threshold;
   // Stored texts are checked again and again: keep their analysis.
   const analyses = new Map<string, TextAnalysis>();
@@ -81,8 +94,10 @@ export function createDuplicateVerifier(normalizer: ConceptNormalizer, options: 
     }
     return analysis;
   };
-  const features = (request: string, candidate: string, similarity: number) => pairFeatures(analyze(request), analyze(candidate), similarity);
-  const score = (request: string, candidate: string, similarity: number) => scoreFeatures(features(request, candidate, similarity), model);
+  const features = (request: string, candidate: string, similarity: number) =>
+    pairFeatures(analyze(request), analyze(candidate), similarity);
+  const score = (request: string, candidate: string, similarity: number) =>
+    scoreFeatures(features(request, candidate, similarity), model);
   return {
     minScore,
     features,
@@ -114,7 +129,8 @@ export function scoreFeatures(features: readonly number[], model: VerifierModel)
 
 function evaluateTree(node: VerifierTreeNode, features: readonly number[]): number {
   let current = node;
-  while (typeof current !== 'number') current = (features[current[0]] as number) < current[1] ? current[2] : current[3];
+  while (typeof current !== 'number')
+    current = (features[current[0]] as number) < current[1] ? current[2] : current[3];
   return current;
 }
 
@@ -140,7 +156,8 @@ export function pairFeatures(a: TextAnalysis, b: TextAnalysis, similarity: numbe
     unmatchedMore: Math.max(unmatchedA, unmatchedB),
     unmatchedLess: Math.min(unmatchedA, unmatchedB),
     contentWordsFewer: Math.min(a.content.size, b.content.size),
-    lengthRatio: Math.max(lengthA, lengthB) === 0 ? 1 : Math.min(lengthA, lengthB) / Math.max(lengthA, lengthB),
+    lengthRatio:
+      Math.max(lengthA, lengthB) === 0 ? 1 : Math.min(lengthA, lengthB) / Math.max(lengthA, lengthB),
     numbersDiffer: ruleFlag(a, b, 'numbers'),
     negationDiffers: a.negations === b.negations ? 0 : 1,
     entitiesDiffer: ruleFlag(a, b, 'entities'),
@@ -163,7 +180,8 @@ function countMissing(own: ReadonlySet<string>, other: ReadonlySet<string>): num
 
 function bigrams(tokens: readonly string[]): Set<string> {
   const out = new Set<string>();
-  for (let index = 1; index < tokens.length; index++) out.add(`${tokens[index - 1] as string} ${tokens[index] as string}`);
+  for (let index = 1; index < tokens.length; index++)
+    out.add(`${tokens[index - 1] as string} ${tokens[index] as string}`);
   return out;
 }
 

@@ -3,7 +3,14 @@ import type { ChatRequest } from '../spec/index.ts';
 import type { CacheBackend } from './cache-backend.ts';
 import type { CacheControl } from './cache-control.ts';
 import { createCacheKey, type CacheScope } from './cache-key.ts';
-import { decideCaching, parseCachePolicyConfig, resolveCacheRule, type CacheDecision, type CachePolicyConfig, type ResolvedCacheRule } from './cache-policy.ts';
+import {
+  decideCaching,
+  parseCachePolicyConfig,
+  resolveCacheRule,
+  type CacheDecision,
+  type CachePolicyConfig,
+  type ResolvedCacheRule,
+} from './cache-policy.ts';
 import type { AvoidedCost, CachedAnswer, CacheEntry, CacheOrigin } from './cached-answer.ts';
 
 /** Bound of the resolved-rule memo (step type names come from callers; keep it from growing without end). */
@@ -88,7 +95,13 @@ export function createExactCache(options: ExactCacheOptions): ExactCache {
     store: async (plan, answer, avoided, origin) => {
       if (!plan.decision.write || plan.key === '') return false;
       const now = clock.now();
-      const entry: CacheEntry = { answer, createdAt: now, expiresAt: now + plan.decision.ttlMs, tenant: plan.scope.tenant, avoided };
+      const entry: CacheEntry = {
+        answer,
+        createdAt: now,
+        expiresAt: now + plan.decision.ttlMs,
+        tenant: plan.scope.tenant,
+        avoided,
+      };
       if (origin !== undefined) entry.origin = origin;
       await backend.set(plan.key, entry);
       return true;

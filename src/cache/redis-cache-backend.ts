@@ -63,18 +63,32 @@ export function createRedisCacheBackend(options: RedisCacheBackendOptions): Redi
   const maxEntryBytes = options.maxEntryBytes ?? defaultMaxEntryBytes;
   const probeIntervalMs = options.probeIntervalMs ?? 1_000;
   const commandTimeoutMs = options.commandTimeoutMs ?? 250;
-  if (!Number.isInteger(maxEntryBytes) || maxEntryBytes < 1) throw new RangeError('maxEntryBytes must be a positive integer');
+  if (!Number.isInteger(maxEntryBytes) || maxEntryBytes < 1)
+    throw new RangeError('maxEntryBytes must be a positive integer');
   if (!(commandTimeoutMs > 0)) throw new RangeError('commandTimeoutMs must be positive');
-  const connection = createRedisConnection({ url: options.url, commandTimeoutMs, maxReconnectDelayMs: options.maxReconnectDelayMs });
+  const connection = createRedisConnection({
+    url: options.url,
+    commandTimeoutMs,
+    maxReconnectDelayMs: options.maxReconnectDelayMs,
+  });
   const degradedGauge = registeredMetric(options.registry, 'pipewright_cache_store_degraded', (registers) => {
-    const gauge = new Gauge({ name: 'pipewright_cache_store_degraded', help: '1 while the exact cache cannot reach Redis (reads miss, writes are dropped)', registers });
+    const gauge = new Gauge({
+      name: 'pipewright_cache_store_degraded',
+      help: '1 while the exact cache cannot reach Redis (reads miss, writes are dropped)',
+      registers,
+    });
     gauge.set(0);
     return gauge;
   });
   const fallbacks = registeredMetric(
     options.registry,
     'pipewright_cache_store_fallbacks_total',
-    (registers) => new Counter({ name: 'pipewright_cache_store_fallbacks_total', help: 'Exact-cache calls answered without Redis (a miss, or a dropped write) because Redis was unreachable', registers }),
+    (registers) =>
+      new Counter({
+        name: 'pipewright_cache_store_fallbacks_total',
+        help: 'Exact-cache calls answered without Redis (a miss, or a dropped write) because Redis was unreachable',
+        registers,
+      }),
   );
   let degraded = false;
   let closed = false;
@@ -91,7 +105,10 @@ export function createRedisCacheBackend(options: RedisCacheBackendOptions): Redi
       if (degraded) {
         degraded = false;
         degradedGauge?.set(0);
-        logger?.info({ redis: redactRedisUrl(options.url) }, 'exact cache: Redis is back; answers are shared again');
+        logger?.info(
+          { redis: redactRedisUrl(options.url) },
+          'exact cache: Redis is back; answers are shared again',
+        );
       }
       return result;
     } catch (error) {
@@ -101,7 +118,10 @@ export function createRedisCacheBackend(options: RedisCacheBackendOptions): Redi
       if (!degraded) {
         degraded = true;
         degradedGauge?.set(1);
-        logger?.warn({ err: error, redis: redactRedisUrl(options.url) }, 'exact cache: Redis is unreachable; every lookup misses until it is back');
+        logger?.warn(
+          { err: error, redis: redactRedisUrl(options.url) },
+          'exact cache: Redis is unreachable; every lookup misses until it is back',
+        );
       }
       return fallback;
     }
@@ -157,12 +177,23 @@ function parseEntry(json: string): CacheEntry | undefined {
   }
   if (typeof value !== 'object' || value === null) return undefined;
   const entry = value as Partial<CacheEntry>;
-  if (typeof entry.expiresAt !== 'number' || typeof entry.createdAt !== 'number' || typeof entry.tenant !== 'string' || typeof entry.answer !== 'object' || entry.answer === null) return undefined;
+  if (
+    typeof entry.expiresAt !== 'number' ||
+    typeof entry.createdAt !== 'number' ||
+    typeof entry.tenant !== 'string' ||
+    typeof entry.answer !== 'object' ||
+    entry.answer === null
+  )
+    return undefined;
   return entry as CacheEntry;
 }
 
 /** The registry's metric of that name, created once: two backends on one registry share it. */
-function registeredMetric<T extends Gauge | Counter>(registry: Registry | undefined, name: string, create: (registers: Registry[]) => T): T | undefined {
+function registeredMetric<T extends Gauge | Counter>(
+  registry: Registry | undefined,
+  name: string,
+  create: (registers: Registry[]) => T,
+): T | undefined {
   if (registry === undefined) return undefined;
   return (registry.getSingleMetric(name) as T | undefined) ?? create([registry]);
 }

@@ -79,9 +79,21 @@ export interface SemanticMiss {
 
 export interface SemanticCache {
   /** `vector`: the request's embedding from an earlier lookup (a miss returns it), so it is not embedded again. */
-  lookup(scope: CacheScope, request: ChatRequest, settings: SemanticSettings, signal?: AbortSignal, vector?: Float32Array): Promise<SemanticHit | SemanticMiss>;
+  lookup(
+    scope: CacheScope,
+    request: ChatRequest,
+    settings: SemanticSettings,
+    signal?: AbortSignal,
+    vector?: Float32Array,
+  ): Promise<SemanticHit | SemanticMiss>;
   /** Stores an answer; returns false when the request is not eligible. */
-  store(scope: CacheScope, request: ChatRequest, answer: CachedAnswer, avoided: AvoidedCost, options: { ttlMs: number; multiTurn: boolean; vector?: Float32Array; origin?: CacheOrigin }): Promise<boolean>;
+  store(
+    scope: CacheScope,
+    request: ChatRequest,
+    answer: CachedAnswer,
+    avoided: AvoidedCost,
+    options: { ttlMs: number; multiTurn: boolean; vector?: Float32Array; origin?: CacheOrigin },
+  ): Promise<boolean>;
   /** Loads persisted entries and rebuilds the indexes (expired entries are dropped). */
   restore(): Promise<number>;
   stats(): { entries: number; namespaces: number };
@@ -140,17 +152,28 @@ export interface SemanticQuery {
  * @example
  * extractSemanticQuery(scope, request, 'local:use', false)?.text; // "How do I reset my password?"
  */
-export function extractSemanticQuery(scope: CacheScope, request: ChatRequest, embedderId: string, multiTurn: boolean): SemanticQuery | undefined {
+export function extractSemanticQuery(
+  scope: CacheScope,
+  request: ChatRequest,
+  embedderId: string,
+  multiTurn: boolean,
+): SemanticQuery | undefined {
   const messages = request.messages;
   const last = messages.at(-1);
   if (last?.role !== 'user') return undefined;
   const text = textOf(last);
   if (text === undefined || text.trim() === '') return undefined;
   const earlier = messages.slice(0, -1);
-  if (!multiTurn && earlier.some((message) => message.role !== 'system' && message.role !== 'developer')) return undefined;
+  if (!multiTurn && earlier.some((message) => message.role !== 'system' && message.role !== 'developer'))
+    return undefined;
   const { messages: _messages, ...rest } = selectAnswerFields(request);
   const namespace = hashValue({
-    scope: { tenant: scope.tenant, stepType: scope.stepType, modelGroup: scope.modelGroup, configFingerprint: scope.configFingerprint },
+    scope: {
+      tenant: scope.tenant,
+      stepType: scope.stepType,
+      modelGroup: scope.modelGroup,
+      configFingerprint: scope.configFingerprint,
+    },
     embedderId,
     earlier,
     lastUserName: last.name,
@@ -187,7 +210,13 @@ export function createSemanticCache(options: SemanticCacheOptions): SemanticCach
   const namespaceFor = (id: string, dimensions: number): Namespace => {
     let namespace = namespaces.get(id);
     if (namespace === undefined) {
-      namespace = { id, dimensions, index: createVectorIndex({ dimensions, initialCapacity: 64 }), labels: new Map(), nextLabel: 0 };
+      namespace = {
+        id,
+        dimensions,
+        index: createVectorIndex({ dimensions, initialCapacity: 64 }),
+        labels: new Map(),
+        nextLabel: 0,
+      };
       namespaces.set(id, namespace);
     }
     return namespace;
@@ -223,7 +252,11 @@ export function createSemanticCache(options: SemanticCacheOptions): SemanticCach
       if (oldest === undefined) break;
       evicted.push(removeEntry(oldest));
     }
-    for (let own = tenants.get(record.tenant); own !== undefined && own.size >= maxPerTenant; own = tenants.get(record.tenant)) {
+    for (
+      let own = tenants.get(record.tenant);
+      own !== undefined && own.size >= maxPerTenant;
+      own = tenants.get(record.tenant)
+    ) {
       const oldest = own.values().next().value;
       if (oldest === undefined) break;
       evicted.push(removeEntry(oldest));
@@ -281,7 +314,11 @@ export function createSemanticCache(options: SemanticCacheOptions): SemanticCach
         if (neighbour.similarity < settings.threshold) break;
         let overlap = 1;
         if (settings.guard) {
-          const verdict = (settings.relaxed === true ? relaxedGuard : guard).check(query.text, entry.record.text, neighbour.similarity);
+          const verdict = (settings.relaxed === true ? relaxedGuard : guard).check(
+            query.text,
+            entry.record.text,
+            neighbour.similarity,
+          );
           if (!verdict.ok) {
             refused ??= verdict.reason;
             continue;
@@ -289,7 +326,10 @@ export function createSemanticCache(options: SemanticCacheOptions): SemanticCach
           overlap = verdict.overlap;
         }
         touch(entry);
-        const margin = settings.threshold >= 1 ? 1 : (neighbour.similarity - settings.threshold) / (1 - settings.threshold);
+        const margin =
+          settings.threshold >= 1
+            ? 1
+            : (neighbour.similarity - settings.threshold) / (1 - settings.threshold);
         const confidence = Math.min(1, Math.max(0, (0.5 + 0.5 * margin) * (0.5 + 0.5 * overlap)));
         return {
           hit: true,
@@ -302,7 +342,11 @@ export function createSemanticCache(options: SemanticCacheOptions): SemanticCach
           ageMs: Math.max(0, now - entry.record.createdAt),
         };
       }
-      const miss: SemanticMiss = { hit: false, reason: refused === undefined ? 'below-threshold' : 'guard', vector };
+      const miss: SemanticMiss = {
+        hit: false,
+        reason: refused === undefined ? 'below-threshold' : 'guard',
+        vector,
+      };
       if (refused !== undefined) miss.guardReason = refused;
       if (best !== undefined) miss.bestSimilarity = best;
       return miss;
@@ -339,7 +383,9 @@ export function createSemanticCache(options: SemanticCacheOptions): SemanticCach
       const records = await persistence.loadAll();
       // Newest first, keep what the bounds let stay: adding an HNSW entry only to evict it again
       // is the slow part of a large restore. Expired, duplicate and unusable records are dropped.
-      const ordered = records.map((record, position) => ({ record, position })).sort((a, b) => b.record.createdAt - a.record.createdAt || b.position - a.position);
+      const ordered = records
+        .map((record, position) => ({ record, position }))
+        .sort((a, b) => b.record.createdAt - a.record.createdAt || b.position - a.position);
       const kept: SemanticCacheRecord[] = [];
       const dropped: string[] = [];
       const keptByNamespace = new Map<string, { count: number; dimensions: number }>();
@@ -349,10 +395,17 @@ export function createSemanticCache(options: SemanticCacheOptions): SemanticCach
         if (seenIds.has(record.id)) continue;
         seenIds.add(record.id);
         const namespace = keptByNamespace.get(record.namespace);
-        const dimensions = namespaces.get(record.namespace)?.dimensions ?? namespace?.dimensions ?? record.vector.length;
+        const dimensions =
+          namespaces.get(record.namespace)?.dimensions ?? namespace?.dimensions ?? record.vector.length;
         const usable = record.vector.length > 0 && record.vector.length === dimensions;
         const ofTenant = keptByTenant.get(record.tenant) ?? 0;
-        if (record.expiresAt <= now || !usable || (namespace?.count ?? 0) >= maxPerNamespace || ofTenant >= maxPerTenant || kept.length >= maxEntries) {
+        if (
+          record.expiresAt <= now ||
+          !usable ||
+          (namespace?.count ?? 0) >= maxPerNamespace ||
+          ofTenant >= maxPerTenant ||
+          kept.length >= maxEntries
+        ) {
           dropped.push(record.id);
           continue;
         }

@@ -146,10 +146,14 @@ test('an aborted caller does not abort the call while others wait; the last one 
   const lonely = deferred<string>();
   const only = new AbortController();
   let lonelySignal: AbortSignal | undefined;
-  const single = flights.run({ tenant: 't1', key: 'k2' }, (signal) => {
-    lonelySignal = signal;
-    return lonely.promise;
-  }, only.signal);
+  const single = flights.run(
+    { tenant: 't1', key: 'k2' },
+    (signal) => {
+      lonelySignal = signal;
+      return lonely.promise;
+    },
+    only.signal,
+  );
   only.abort(new Error('gone'));
   await assert.rejects(single, /gone/);
   assert.equal(lonelySignal?.aborted, true);

@@ -22,12 +22,20 @@ export interface SingleFlight {
    * Runs `call` once for all identical concurrent callers. The call's signal aborts only when
    * every caller waiting on it has aborted; a failure reaches every caller.
    */
-  run<T>(flight: FlightKey, call: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<FlightResult<T>>;
+  run<T>(
+    flight: FlightKey,
+    call: (signal: AbortSignal) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<FlightResult<T>>;
   /**
    * Streams `call` once for all identical concurrent callers. Chunks are buffered so a caller
    * that joins late still receives the whole stream from its first chunk.
    */
-  stream<T>(flight: FlightKey, call: (signal: AbortSignal) => AsyncIterable<T>, signal?: AbortSignal): FlightStream<T>;
+  stream<T>(
+    flight: FlightKey,
+    call: (signal: AbortSignal) => AsyncIterable<T>,
+    signal?: AbortSignal,
+  ): FlightStream<T>;
   /** Calls currently in flight (for metrics and tests). */
   size(): number;
 }
@@ -68,12 +76,17 @@ export function createSingleFlight(): SingleFlight {
       if (left) return;
       left = true;
       flight.waiters -= 1;
-      if (flight.waiters === 0) flight.controller.abort(new DOMException('every caller of the shared call went away', 'AbortError'));
+      if (flight.waiters === 0)
+        flight.controller.abort(new DOMException('every caller of the shared call went away', 'AbortError'));
     };
   };
 
   return {
-    run: async <T>(key: FlightKey, call: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<FlightResult<T>> => {
+    run: async <T>(
+      key: FlightKey,
+      call: (signal: AbortSignal) => Promise<T>,
+      signal?: AbortSignal,
+    ): Promise<FlightResult<T>> => {
       signal?.throwIfAborted();
       const id = idOf('whole', key);
       let flight = flights.get(id) as WholeFlight | undefined;
@@ -98,13 +111,24 @@ export function createSingleFlight(): SingleFlight {
       }
     },
 
-    stream: <T>(key: FlightKey, call: (signal: AbortSignal) => AsyncIterable<T>, signal?: AbortSignal): FlightStream<T> => {
+    stream: <T>(
+      key: FlightKey,
+      call: (signal: AbortSignal) => AsyncIterable<T>,
+      signal?: AbortSignal,
+    ): FlightStream<T> => {
       signal?.throwIfAborted();
       const id = idOf('stream', key);
       let flight = flights.get(id) as StreamFlight | undefined;
       const shared = flight !== undefined;
       if (flight === undefined) {
-        const created: StreamFlight = { controller: new AbortController(), waiters: 0, chunks: [], state: 'running', error: undefined, wake: new Set() };
+        const created: StreamFlight = {
+          controller: new AbortController(),
+          waiters: 0,
+          chunks: [],
+          state: 'running',
+          error: undefined,
+          wake: new Set(),
+        };
         flights.set(id, created);
         void pump(created, call, () => {
           if (flights.get(id) === created) flights.delete(id);
@@ -114,14 +138,21 @@ export function createSingleFlight(): SingleFlight {
       const leave = join(flight);
       const onAbort = () => leave();
       signal?.addEventListener('abort', onAbort, { once: true });
-      return { chunks: subscribe<T>(flight, leave, signal, () => signal?.removeEventListener('abort', onAbort)), shared };
+      return {
+        chunks: subscribe<T>(flight, leave, signal, () => signal?.removeEventListener('abort', onAbort)),
+        shared,
+      };
     },
 
     size: () => flights.size,
   };
 }
 
-async function pump<T>(flight: StreamFlight, call: (signal: AbortSignal) => AsyncIterable<T>, remove: () => void): Promise<void> {
+async function pump<T>(
+  flight: StreamFlight,
+  call: (signal: AbortSignal) => AsyncIterable<T>,
+  remove: () => void,
+): Promise<void> {
   try {
     for await (const chunk of call(flight.controller.signal)) {
       flight.chunks.push(chunk);
@@ -143,7 +174,12 @@ function notify(flight: StreamFlight): void {
   for (const wake of waiting) wake();
 }
 
-async function* subscribe<T>(flight: StreamFlight, leave: () => void, signal: AbortSignal | undefined, cleanup: () => void): AsyncGenerator<T> {
+async function* subscribe<T>(
+  flight: StreamFlight,
+  leave: () => void,
+  signal: AbortSignal | undefined,
+  cleanup: () => void,
+): AsyncGenerator<T> {
   let index = 0;
   try {
     for (;;) {

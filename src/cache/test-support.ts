@@ -35,6 +35,15 @@ export function chatResponse(content: string): ChatResponse {
   };
 }
 
-export function contentChunk(content: string, finish: ChatChunk['choices'][number]['finish_reason'] = null): ChatChunk {
-  return { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'sim-model', choices: [{ index: 0, delta: { content }, finish_reason: finish }] };
+export function contentChunk(
+  content: string,
+  finish: ChatChunk['choices'][number]['finish_reason'] = null,
+): ChatChunk {
+  return {
+    id: 'chatcmpl-1',
+    object: 'chat.completion.chunk',
+    created: 1,
+    model: 'sim-model',
+    choices: [{ index: 0, delta: { content }, finish_reason: finish }],
+  };
 }

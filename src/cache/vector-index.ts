@@ -44,14 +44,21 @@ export function createVectorIndex(options: VectorIndexOptions): VectorIndex {
   let capacity = Math.max(16, options.initialCapacity ?? 1024);
   const hnswlib = requireModule('hnswlib-node') as typeof HnswLib;
   const index = new hnswlib.HierarchicalNSW('cosine', dimensions);
-  index.initIndex({ maxElements: capacity, m: options.m ?? 16, efConstruction: options.efConstruction ?? 200, randomSeed: 42, allowReplaceDeleted: true });
+  index.initIndex({
+    maxElements: capacity,
+    m: options.m ?? 16,
+    efConstruction: options.efConstruction ?? 200,
+    randomSeed: 42,
+    allowReplaceDeleted: true,
+  });
   const efSearch = options.efSearch ?? 64;
   index.setEf(efSearch);
   const live = new Set<number>();
   let deleted = 0;
   return {
     add: (label, vector) => {
-      if (vector.length !== dimensions) throw new RangeError(`vector has ${vector.length} dimensions, the index ${dimensions}`);
+      if (vector.length !== dimensions)
+        throw new RangeError(`vector has ${vector.length} dimensions, the index ${dimensions}`);
       if (live.has(label)) throw new RangeError(`label ${label} is already in the index`);
       const reuse = deleted > 0;
       if (!reuse && index.getCurrentCount() >= capacity) {
@@ -72,7 +79,10 @@ export function createVectorIndex(options: VectorIndexOptions): VectorIndex {
       if (count === 0) return [];
       index.setEf(Math.max(efSearch, count));
       const result = index.searchKnn(Array.from(vector), count);
-      return result.neighbors.map((label, position) => ({ label, similarity: 1 - (result.distances[position] ?? 1) }));
+      return result.neighbors.map((label, position) => ({
+        label,
+        similarity: 1 - (result.distances[position] ?? 1),
+      }));
     },
     size: () => live.size,
   };

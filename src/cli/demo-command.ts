@@ -11,7 +11,12 @@ import { formatTable } from './format-table.ts';
 
 /** The demo's configuration: every deployment points at the local sim. */
 export function createDemoConfig(simUrl: string, masterKey: string, storePath: string): PipewrightConfig {
-  const sim = (id: string, model: string, wireFormat: 'openai' | 'anthropic' | 'gemini', extra: Record<string, unknown> = {}) => ({
+  const sim = (
+    id: string,
+    model: string,
+    wireFormat: 'openai' | 'anthropic' | 'gemini',
+    extra: Record<string, unknown> = {},
+  ) => ({
     id,
     provider: 'sim',
     model,
@@ -29,7 +34,9 @@ export function createDemoConfig(simUrl: string, masterKey: string, storePath: s
       sim('sim-claude-haiku', 'claude-3-5-haiku-latest', 'anthropic'),
       sim('sim-gemini-flash', 'gemini-2.5-flash', 'gemini'),
       // The catalog has no embedding prices, so this deployment states OpenAI's list price itself.
-      sim('sim-embedding', 'text-embedding-3-small', 'openai', { price: { inputPerMillion: 0.02, outputPerMillion: 0 } }),
+      sim('sim-embedding', 'text-embedding-3-small', 'openai', {
+        price: { inputPerMillion: 0.02, outputPerMillion: 0 },
+      }),
       sim('sim-dall-e', 'dall-e-3', 'openai'),
       // Every call to this one fails upstream with a 503, to show how errors surface.
       sim('sim-down', 'gpt-4o', 'openai', { headers: { 'x-sim-fault': 'status=503' } }),
@@ -72,7 +79,10 @@ interface DemoStep {
 }
 
 /** `pipewright demo`: the sim + the gateway + a mix of calls, then a summary read back from the store. */
-export async function runDemo(options: { keepRunning?: boolean } = {}, output: NodeJS.WritableStream = process.stdout): Promise<void> {
+export async function runDemo(
+  options: { keepRunning?: boolean } = {},
+  output: NodeJS.WritableStream = process.stdout,
+): Promise<void> {
   const write = (text: string) => output.write(`${text}\n`);
   mkdirSync('.pipewright', { recursive: true });
   const sim = await startSimServer({ host: '127.0.0.1', port: 0, seed: 7 });
@@ -83,86 +93,203 @@ export async function runDemo(options: { keepRunning?: boolean } = {}, output: N
   write('Pipewright demo');
   write('  NOTE: every provider here is SIMULATED (the built-in sim provider). No real model is called,');
   write('        answers are synthetic, and costs are what the real models would have cost at list price.');
-  write(`  sim provider: ${sim.url}   gateway: ${gateway.url}   store: ${config.store.path}   tenant: ${tenantId}\n`);
+  write(
+    `  sim provider: ${sim.url}   gateway: ${gateway.url}   store: ${config.store.path}   tenant: ${tenantId}\n`,
+  );
 
   const steps: DemoStep[] = [];
   const engine = gateway.engine;
   const http = async (path: string, body: unknown) =>
     fetch(`${gateway.url}${path}`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json', 'x-pipewright-tenant': tenantId },
+      headers: {
+        authorization: `Bearer ${masterKey}`,
+        'content-type': 'application/json',
+        'x-pipewright-tenant': tenantId,
+      },
       body: JSON.stringify(body),
     });
 
   try {
     // 1. Library: a plain chat call.
-    const chat = await engine.chat({ model: 'fast', messages: [{ role: 'user', content: 'Give me one tip for writing clear error messages.' }] }, { tenantId });
-    steps.push({ via: 'library', what: 'chat (fast)', outcome: truncate(chat.response.choices[0]?.message.content ?? '') });
+    const chat = await engine.chat(
+      {
+        model: 'fast',
+        messages: [{ role: 'user', content: 'Give me one tip for writing clear error messages.' }],
+      },
+      { tenantId },
+    );
+    steps.push({
+      via: 'library',
+      what: 'chat (fast)',
+      outcome: truncate(chat.response.choices[0]?.message.content ?? ''),
+    });
 
     // 2. Library: a step type with a JSON output schema.
-    const triage = await engine.run<{ category: string; urgency: number }>('support-triage', { ticket: 'I was charged twice for my March invoice.' }, { product: 'Acme Cloud' }, { tenantId });
-    steps.push({ via: 'library', what: 'step support-triage (JSON schema)', outcome: `${JSON.stringify(triage.output).slice(0, 60)}… confidence ${triage.confidence}` });
+    const triage = await engine.run<{ category: string; urgency: number }>(
+      'support-triage',
+      { ticket: 'I was charged twice for my March invoice.' },
+      { product: 'Acme Cloud' },
+      { tenantId },
+    );
+    steps.push({
+      via: 'library',
+      what: 'step support-triage (JSON schema)',
+      outcome: `${JSON.stringify(triage.output).slice(0, 60)}… confidence ${triage.confidence}`,
+    });
 
     // 3. Library: a zod-typed step type registered in code.
     engine.registerStepType({
       name: 'headline',
       modelGroup: 'gemini',
       output: z.object({ headline: z.string(), words: z.number().int() }),
-      buildMessages: (input: { topic: string }) => [{ role: 'user', content: `Write a headline about ${input.topic}` }],
+      buildMessages: (input: { topic: string }) => [
+        { role: 'user', content: `Write a headline about ${input.topic}` },
+      ],
     });
-    const headline = await engine.run<{ headline: string }>('headline', { topic: 'resilient AI pipelines' }, {}, { tenantId });
-    steps.push({ via: 'library', what: 'step headline (zod, gemini)', outcome: truncate(headline.output.headline) });
+    const headline = await engine.run<{ headline: string }>(
+      'headline',
+      { topic: 'resilient AI pipelines' },
+      {},
+      { tenantId },
+    );
+    steps.push({
+      via: 'library',
+      what: 'step headline (zod, gemini)',
+      outcome: truncate(headline.output.headline),
+    });
 
     // 4. HTTP: chat completion.
-    const chatResponse = await http('/v1/chat/completions', { model: 'claude', messages: [{ role: 'user', content: 'Summarise why gateways help teams.' }] });
+    const chatResponse = await http('/v1/chat/completions', {
+      model: 'claude',
+      messages: [{ role: 'user', content: 'Summarise why gateways help teams.' }],
+    });
     const chatBody = (await chatResponse.json()) as { choices: Array<{ message: { content: string } }> };
-    steps.push({ via: 'HTTP', what: 'POST /v1/chat/completions (claude)', outcome: `${chatResponse.status} overhead ${chatResponse.headers.get('x-pipewright-overhead-ms')} ms: ${truncate(chatBody.choices[0]?.message.content ?? '', 40)}` });
+    steps.push({
+      via: 'HTTP',
+      what: 'POST /v1/chat/completions (claude)',
+      outcome: `${chatResponse.status} overhead ${chatResponse.headers.get('x-pipewright-overhead-ms')} ms: ${truncate(chatBody.choices[0]?.message.content ?? '', 40)}`,
+    });
 
     // 5. HTTP: a stream.
-    const streamResponse = await http('/v1/chat/completions', { model: 'fast', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'Count to five.' }] });
+    const streamResponse = await http('/v1/chat/completions', {
+      model: 'fast',
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: 'user', content: 'Count to five.' }],
+    });
     const streamText = await streamResponse.text();
     const events = streamText.split('\n\n').filter((event) => event.startsWith('data: '));
-    steps.push({ via: 'HTTP', what: 'POST /v1/chat/completions stream', outcome: `${streamResponse.status}, ${events.length} SSE events, ends with ${events.at(-1)?.slice(6) ?? '?'}` });
+    steps.push({
+      via: 'HTTP',
+      what: 'POST /v1/chat/completions stream',
+      outcome: `${streamResponse.status}, ${events.length} SSE events, ends with ${events.at(-1)?.slice(6) ?? '?'}`,
+    });
 
     // 6. HTTP: a tool call.
     const toolResponse = await http('/v1/chat/completions', {
       model: 'gemini',
       messages: [{ role: 'user', content: 'What is the weather in Lisbon?' }],
-      tools: [{ type: 'function', function: { name: 'get_weather', description: 'Current weather for a city', parameters: { type: 'object', required: ['city'], properties: { city: { type: 'string' } } } } }],
+      tools: [
+        {
+          type: 'function',
+          function: {
+            name: 'get_weather',
+            description: 'Current weather for a city',
+            parameters: { type: 'object', required: ['city'], properties: { city: { type: 'string' } } },
+          },
+        },
+      ],
     });
-    const toolBody = (await toolResponse.json()) as { choices: Array<{ message: { tool_calls?: Array<{ function: { name: string; arguments: string } }> } }> };
+    const toolBody = (await toolResponse.json()) as {
+      choices: Array<{ message: { tool_calls?: Array<{ function: { name: string; arguments: string } }> } }>;
+    };
     const toolCall = toolBody.choices[0]?.message.tool_calls?.[0]?.function;
-    steps.push({ via: 'HTTP', what: 'tool call (gemini)', outcome: toolCall === undefined ? `${toolResponse.status} no tool call` : `${toolCall.name}(${toolCall.arguments})` });
+    steps.push({
+      via: 'HTTP',
+      what: 'tool call (gemini)',
+      outcome:
+        toolCall === undefined
+          ? `${toolResponse.status} no tool call`
+          : `${toolCall.name}(${toolCall.arguments})`,
+    });
 
     // 7. HTTP: embeddings.
-    const embedResponse = await http('/v1/embeddings', { model: 'embed', input: ['artificial intelligence', 'machine learning'] });
+    const embedResponse = await http('/v1/embeddings', {
+      model: 'embed',
+      input: ['artificial intelligence', 'machine learning'],
+    });
     const embedBody = (await embedResponse.json()) as { data: Array<{ embedding: number[] }> };
-    steps.push({ via: 'HTTP', what: 'POST /v1/embeddings', outcome: `${embedResponse.status}, ${embedBody.data.length} vectors of ${embedBody.data[0]?.embedding.length ?? 0} dims` });
+    steps.push({
+      via: 'HTTP',
+      what: 'POST /v1/embeddings',
+      outcome: `${embedResponse.status}, ${embedBody.data.length} vectors of ${embedBody.data[0]?.embedding.length ?? 0} dims`,
+    });
 
     // 8. HTTP: an image.
-    const imageResponse = await http('/v1/images/generations', { model: 'image', prompt: 'a lighthouse at dawn', response_format: 'b64_json', size: '256x256' });
+    const imageResponse = await http('/v1/images/generations', {
+      model: 'image',
+      prompt: 'a lighthouse at dawn',
+      response_format: 'b64_json',
+      size: '256x256',
+    });
     const imageBody = (await imageResponse.json()) as { data: Array<{ b64_json?: string }> };
-    steps.push({ via: 'HTTP', what: 'POST /v1/images/generations', outcome: `${imageResponse.status}, PNG of ${Math.round(((imageBody.data[0]?.b64_json?.length ?? 0) * 3) / 4)} bytes` });
+    steps.push({
+      via: 'HTTP',
+      what: 'POST /v1/images/generations',
+      outcome: `${imageResponse.status}, PNG of ${Math.round(((imageBody.data[0]?.b64_json?.length ?? 0) * 3) / 4)} bytes`,
+    });
 
     // 9. HTTP: a provider error, surfaced as an OpenAI error envelope.
-    const errorResponse = await http('/v1/chat/completions', { model: 'unavailable', messages: [{ role: 'user', content: 'Hello?' }] });
-    const errorBody = (await errorResponse.json()) as { error: { code: string; message: string; details?: { attempts?: unknown[] } } };
+    const errorResponse = await http('/v1/chat/completions', {
+      model: 'unavailable',
+      messages: [{ role: 'user', content: 'Hello?' }],
+    });
+    const errorBody = (await errorResponse.json()) as {
+      error: { code: string; message: string; details?: { attempts?: unknown[] } };
+    };
     const attempts = errorBody.error.details?.attempts?.length ?? 1;
-    steps.push({ via: 'HTTP', what: 'provider down (503 upstream)', outcome: `${errorResponse.status} ${errorBody.error.code} after ${attempts} attempt${attempts === 1 ? '' : 's'} (retried with backoff)` });
+    steps.push({
+      via: 'HTTP',
+      what: 'provider down (503 upstream)',
+      outcome: `${errorResponse.status} ${errorBody.error.code} after ${attempts} attempt${attempts === 1 ? '' : 's'} (retried with backoff)`,
+    });
 
     // 10. HTTP: bad input, answered with the field at fault.
-    const badResponse = await http('/v1/chat/completions', { model: 'fast', messages: [{ role: 'user', content: 42 }] });
+    const badResponse = await http('/v1/chat/completions', {
+      model: 'fast',
+      messages: [{ role: 'user', content: 42 }],
+    });
     const badBody = (await badResponse.json()) as { error: { param: string } };
-    steps.push({ via: 'HTTP', what: 'bad request (content: 42)', outcome: `${badResponse.status} param ${badBody.error.param}` });
+    steps.push({
+      via: 'HTTP',
+      what: 'bad request (content: 42)',
+      outcome: `${badResponse.status} param ${badBody.error.param}`,
+    });
 
     // 11. Library: the exact cache. A repeatable request (temperature 0) asked twice is answered once.
-    const question = { model: 'fast', temperature: 0, messages: [{ role: 'user', content: 'What does a circuit breaker do?' }] };
+    const question = {
+      model: 'fast',
+      temperature: 0,
+      messages: [{ role: 'user', content: 'What does a circuit breaker do?' }],
+    };
     await engine.chat(question, { tenantId });
     const repeated = await engine.chat(question, { tenantId });
-    steps.push({ via: 'library', what: 'exact cache (same question twice)', outcome: `${repeated.meta.cacheStatus}: saved ${formatCost(repeated.meta.savedCostUsd)} and ${repeated.meta.savedLatencyMs?.toFixed(1) ?? '?'} ms` });
+    steps.push({
+      via: 'library',
+      what: 'exact cache (same question twice)',
+      outcome: `${repeated.meta.cacheStatus}: saved ${formatCost(repeated.meta.savedCostUsd)} and ${repeated.meta.savedLatencyMs?.toFixed(1) ?? '?'} ms`,
+    });
 
     // 12. HTTP: the semantic cache. A reworded question gets the stored answer of the first.
-    const faq = (content: string) => ({ model: 'faq', temperature: 0, messages: [{ role: 'system', content: 'You answer Acme Cloud support questions.' }, { role: 'user', content }] });
+    const faq = (content: string) => ({
+      model: 'faq',
+      temperature: 0,
+      messages: [
+        { role: 'system', content: 'You answer Acme Cloud support questions.' },
+        { role: 'user', content },
+      ],
+    });
     await http('/v1/chat/completions', faq('How do I export my data?'));
     const reworded = await http('/v1/chat/completions', faq('How can I export all my data?'));
     await reworded.body?.cancel();
@@ -174,36 +301,66 @@ export async function runDemo(options: { keepRunning?: boolean } = {}, output: N
 
     // 13. Library: single-flight. Five identical concurrent calls share one upstream call.
     const before = countSimRequests(sim.stats());
-    const burst = { model: 'claude', temperature: 0, messages: [{ role: 'user', content: 'Name three uses of a gateway.' }] };
+    const burst = {
+      model: 'claude',
+      temperature: 0,
+      messages: [{ role: 'user', content: 'Name three uses of a gateway.' }],
+    };
     await Promise.all(Array.from({ length: 5 }, () => engine.chat(burst, { tenantId })));
-    steps.push({ via: 'library', what: 'single-flight (5 identical at once)', outcome: `${countSimRequests(sim.stats()) - before} upstream call for 5 callers` });
+    steps.push({
+      via: 'library',
+      what: 'single-flight (5 identical at once)',
+      outcome: `${countSimRequests(sim.stats()) - before} upstream call for 5 callers`,
+    });
   } catch (error) {
-    write(`demo failed: ${PipewrightError.isInstance(error) ? `${error.code}: ${error.message}` : String(error)}`);
+    write(
+      `demo failed: ${PipewrightError.isInstance(error) ? `${error.code}: ${error.message}` : String(error)}`,
+    );
     process.exitCode = 1;
   }
 
-  write(formatTable(['#', 'via', 'what', 'result'], steps.map((step, index) => [index + 1, step.via, step.what, step.outcome])));
+  write(
+    formatTable(
+      ['#', 'via', 'what', 'result'],
+      steps.map((step, index) => [index + 1, step.via, step.what, step.outcome]),
+    ),
+  );
 
   await gateway.recorder.flush();
   const records = (await gateway.store.callRecords.list({ tenantId, limit: 100 })).reverse();
   const summary = await gateway.store.callRecords.summarize({ tenantId });
   write('\nCalls recorded in the store (one row per model call):');
-  write(formatTable(
-    ['model group', 'deployment', 'model', 'op', 'tokens in', 'tokens out', 'cost USD', 'latency', 'cache', 'outcome'],
-    records.map((record) => [
-      record.modelGroup,
-      record.deployment ?? '-',
-      record.model ?? '-',
-      operationLabel(record),
-      record.inputTokens,
-      record.outputTokens,
-      formatCost(record.costUsd),
-      `${record.latencyMs.toFixed(1)} ms`,
-      record.cacheStatus,
-      record.outcome === 'success' ? 'ok' : (record.errorCode ?? 'error'),
-    ]),
-  ));
-  write(`\nTotal: ${summary.calls} calls, ${summary.errors} error${summary.errors === 1 ? '' : 's'}, ${summary.inputTokens} input + ${summary.outputTokens} output tokens, $${summary.costUsd.toFixed(6)} (simulated).`);
+  write(
+    formatTable(
+      [
+        'model group',
+        'deployment',
+        'model',
+        'op',
+        'tokens in',
+        'tokens out',
+        'cost USD',
+        'latency',
+        'cache',
+        'outcome',
+      ],
+      records.map((record) => [
+        record.modelGroup,
+        record.deployment ?? '-',
+        record.model ?? '-',
+        operationLabel(record),
+        record.inputTokens,
+        record.outputTokens,
+        formatCost(record.costUsd),
+        `${record.latencyMs.toFixed(1)} ms`,
+        record.cacheStatus,
+        record.outcome === 'success' ? 'ok' : (record.errorCode ?? 'error'),
+      ]),
+    ),
+  );
+  write(
+    `\nTotal: ${summary.calls} calls, ${summary.errors} error${summary.errors === 1 ? '' : 's'}, ${summary.inputTokens} input + ${summary.outputTokens} output tokens, $${summary.costUsd.toFixed(6)} (simulated).`,
+  );
   // Lookups: calls the cache was asked about (hit, semantic-hit or miss); bypassed calls never were.
   const lookups = records.filter((record) => record.cacheStatus !== 'bypass').length;
   const ratio = (count: number) => (lookups === 0 ? '0%' : `${Math.round((100 * count) / lookups)}%`);

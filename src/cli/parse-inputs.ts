@@ -12,8 +12,18 @@ export function parseInputs(pairs: readonly string[]): Record<string, unknown> {
   for (const pair of pairs) {
     const equals = pair.indexOf('=');
     const key = equals < 0 ? '' : pair.slice(0, equals).trim();
-    if (key === '') throw new PipewrightError({ code: 'request.invalid', message: `--input: expected key=value, got "${pair}"`, param: 'input' });
-    if (Object.hasOwn(input, key)) throw new PipewrightError({ code: 'request.invalid', message: `--input: "${key}" is given twice`, param: key });
+    if (key === '')
+      throw new PipewrightError({
+        code: 'request.invalid',
+        message: `--input: expected key=value, got "${pair}"`,
+        param: 'input',
+      });
+    if (Object.hasOwn(input, key))
+      throw new PipewrightError({
+        code: 'request.invalid',
+        message: `--input: "${key}" is given twice`,
+        param: key,
+      });
     input[key] = parseValue(pair.slice(equals + 1));
   }
   return input;

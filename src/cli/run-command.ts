@@ -4,7 +4,13 @@ import { loadConfigFile, parseConfig, type PipewrightConfig } from '../config/in
 import { PipewrightError } from '../core/index.ts';
 import { createEngine, type Engine } from '../engine/index.ts';
 import { startSimServer, type SimServer } from '../providers/sim/index.ts';
-import { createSqliteStore, type Store, type WorkflowNodeRecord, type WorkflowRunRecord, type WorkflowStore } from '../store/index.ts';
+import {
+  createSqliteStore,
+  type Store,
+  type WorkflowNodeRecord,
+  type WorkflowRunRecord,
+  type WorkflowStore,
+} from '../store/index.ts';
 import { createBatchingRecorder, type TelemetryRecorder } from '../telemetry/index.ts';
 import {
   createWorkflowRunner,
@@ -52,7 +58,14 @@ const defaultConfigPath = 'pipewright.yaml';
 const defaultStorePath = '.pipewright/pipewright.db';
 
 /** Exit codes: 0 succeeded, 1 failed or cancelled, 2 finished partial, 130 interrupted (resume it). */
-const exitCodes = { succeeded: 0, partial: 2, failed: 1, cancelled: 1, running: 1, interrupted: 130 } as const;
+const exitCodes = {
+  succeeded: 0,
+  partial: 2,
+  failed: 1,
+  cancelled: 1,
+  running: 1,
+  interrupted: 130,
+} as const;
 
 interface Runtime {
   config: PipewrightConfig;
@@ -74,7 +87,11 @@ interface Runtime {
  * @example
  * await runWorkflowCommand('examples/workflows/campaign.yaml', { input: ['brief=Green tea for offices'], sim: true });
  */
-export async function runWorkflowCommand(file: string, options: RunCommandOptions, io: CommandIo = processIo()): Promise<number> {
+export async function runWorkflowCommand(
+  file: string,
+  options: RunCommandOptions,
+  io: CommandIo = processIo(),
+): Promise<number> {
   const input = parseInputs(options.input);
   const workflow = loadWorkflowFile(file);
   const runtime = await openRuntime(options, io, async () => workflow.definition);
@@ -98,21 +115,33 @@ export async function runWorkflowCommand(file: string, options: RunCommandOption
  * @example
  * await resumeWorkflowCommand('run_8f2…', { sim: true });
  */
-export async function resumeWorkflowCommand(runId: string, options: WorkflowCommandOptions, io: CommandIo = processIo()): Promise<number> {
+export async function resumeWorkflowCommand(
+  runId: string,
+  options: WorkflowCommandOptions,
+  io: CommandIo = processIo(),
+): Promise<number> {
   let record: WorkflowRunRecord | undefined;
   const runtime = await openRuntime(options, io, async (store, tenantId, storePath) => {
     record = await store.getRun(tenantId, runId);
-    if (record === undefined) throw new PipewrightError({ code: 'workflow.run_not_found', message: `no run ${runId} for tenant ${tenantId} in ${storePath} (see \`pipewright runs\`)`, param: 'runId' });
+    if (record === undefined)
+      throw new PipewrightError({
+        code: 'workflow.run_not_found',
+        message: `no run ${runId} for tenant ${tenantId} in ${storePath} (see \`pipewright runs\`)`,
+        param: 'runId',
+      });
     return record.source === null ? undefined : (JSON.parse(record.source) as WorkflowDefinition);
   });
   try {
     const source = record?.source;
-    if (source !== undefined && source !== null) checkModelReferences(runtime, JSON.parse(source) as WorkflowDefinition);
+    if (source !== undefined && source !== null)
+      checkModelReferences(runtime, JSON.parse(source) as WorkflowDefinition);
     const before = await runtime.runner.get(runId, { tenantId: runtime.tenantId });
     const kept = before.nodes.filter((node) => node.status === 'succeeded').map((node) => node.nodeId);
     const interrupted = before.nodes.filter((node) => node.status === 'running').map((node) => node.nodeId);
     const handle = await runtime.runner.resume(runId, { tenantId: runtime.tenantId });
-    io.stderr.write(`resuming run ${runId}: ${kept.length} succeeded node(s) kept${kept.length > 0 ? ` (${kept.join(', ')})` : ''}; re-running interrupted: ${interrupted.join(', ') || 'none'}\n`);
+    io.stderr.write(
+      `resuming run ${runId}: ${kept.length} succeeded node(s) kept${kept.length > 0 ? ` (${kept.join(', ')})` : ''}; re-running interrupted: ${interrupted.join(', ') || 'none'}\n`,
+    );
     return await follow(runtime, handle, options, io);
   } finally {
     await runtime.close();
@@ -125,10 +154,17 @@ export async function resumeWorkflowCommand(runId: string, options: WorkflowComm
  * @example
  * await listRunsCommand({ limit: 20 });
  */
-export async function listRunsCommand(options: WorkflowCommandOptions & { limit?: number; status?: string }, io: CommandIo = processIo()): Promise<number> {
+export async function listRunsCommand(
+  options: WorkflowCommandOptions & { limit?: number; status?: string },
+  io: CommandIo = processIo(),
+): Promise<number> {
   const statuses = ['running', 'succeeded', 'partial', 'failed', 'cancelled'];
   if (options.status !== undefined && !statuses.includes(options.status)) {
-    throw new PipewrightError({ code: 'request.invalid', message: `--status: must be one of ${statuses.join(', ')}, got "${options.status}"`, param: 'status' });
+    throw new PipewrightError({
+      code: 'request.invalid',
+      message: `--status: must be one of ${statuses.join(', ')}, got "${options.status}"`,
+      param: 'status',
+    });
   }
   const fileConfig = readFileConfig(options, io.env, undefined);
   const storePath = options.store ?? fileConfig?.config.store.path ?? defaultStorePath;
@@ -140,9 +176,25 @@ export async function listRunsCommand(options: WorkflowCommandOptions & { limit?
   const store = await createSqliteStore({ path: storePath });
   try {
     const status = options.status as WorkflowRunRecord['status'] | undefined;
-    const runs = await store.workflows.listRuns(tenantId, { limit: options.limit ?? 20, ...(status === undefined ? {} : { status }) });
+    const runs = await store.workflows.listRuns(tenantId, {
+      limit: options.limit ?? 20,
+      ...(status === undefined ? {} : { status }),
+    });
     if (options.json === true) {
-      io.stdout.write(`${JSON.stringify(runs.map((run) => ({ runId: run.runId, workflow: { id: run.workflowId, version: run.workflowVersion }, status: run.status, costUsd: run.costUsd, createdAt: new Date(run.createdAt).toISOString(), durationMs: run.finishedAt === null ? null : run.finishedAt - run.createdAt })), null, 2)}\n`);
+      io.stdout.write(
+        `${JSON.stringify(
+          runs.map((run) => ({
+            runId: run.runId,
+            workflow: { id: run.workflowId, version: run.workflowVersion },
+            status: run.status,
+            costUsd: run.costUsd,
+            createdAt: new Date(run.createdAt).toISOString(),
+            durationMs: run.finishedAt === null ? null : run.finishedAt - run.createdAt,
+          })),
+          null,
+          2,
+        )}\n`,
+      );
       return 0;
     }
     if (runs.length === 0) {
@@ -150,12 +202,24 @@ export async function listRunsCommand(options: WorkflowCommandOptions & { limit?
       return 0;
     }
     io.stdout.write(`Runs of tenant ${tenantId} in ${storePath}, newest first:\n`);
-    io.stdout.write(`${formatTable(
-      ['run', 'workflow', 'status', 'cost', 'started', 'took'],
-      runs.map((run) => [run.runId, `${run.workflowId} v${run.workflowVersion}`, run.status === 'running' ? 'running/interrupted' : run.status, formatCost(run.costUsd), new Date(run.createdAt).toISOString().replace('T', ' ').slice(0, 19), run.finishedAt === null ? '-' : formatDuration(run.finishedAt - run.createdAt)]),
-    )}\n`);
+    io.stdout.write(
+      `${formatTable(
+        ['run', 'workflow', 'status', 'cost', 'started', 'took'],
+        runs.map((run) => [
+          run.runId,
+          `${run.workflowId} v${run.workflowVersion}`,
+          run.status === 'running' ? 'running/interrupted' : run.status,
+          formatCost(run.costUsd),
+          new Date(run.createdAt).toISOString().replace('T', ' ').slice(0, 19),
+          run.finishedAt === null ? '-' : formatDuration(run.finishedAt - run.createdAt),
+        ]),
+      )}\n`,
+    );
     const interrupted = runs.filter((run) => run.status === 'running');
-    if (interrupted.length > 0) io.stdout.write(`\nA run left running by a stopped process continues with: pipewright resume ${interrupted[0]?.runId ?? 'RUN_ID'}\n`);
+    if (interrupted.length > 0)
+      io.stdout.write(
+        `\nA run left running by a stopped process continues with: pipewright resume ${interrupted[0]?.runId ?? 'RUN_ID'}\n`,
+      );
     return 0;
   } finally {
     await store.close();
@@ -167,10 +231,16 @@ function processIo(): CommandIo {
 }
 
 /** The config file: `--config`, else `pipewright.yaml` when present (not with `--sim`, which brings its own). */
-function readFileConfig(options: WorkflowCommandOptions, env: CommandIo['env'], sim: SimServer | undefined): { config: PipewrightConfig; path: string } | undefined {
+function readFileConfig(
+  options: WorkflowCommandOptions,
+  env: CommandIo['env'],
+  sim: SimServer | undefined,
+): { config: PipewrightConfig; path: string } | undefined {
   const simEnv = sim === undefined ? env : { ...env, SIM_URL: sim.url };
-  if (options.config !== undefined) return { config: loadConfigFile(options.config, simEnv), path: options.config };
-  if (options.sim !== true && existsSync(defaultConfigPath)) return { config: loadConfigFile(defaultConfigPath, env), path: defaultConfigPath };
+  if (options.config !== undefined)
+    return { config: loadConfigFile(options.config, simEnv), path: options.config };
+  if (options.sim !== true && existsSync(defaultConfigPath))
+    return { config: loadConfigFile(defaultConfigPath, env), path: defaultConfigPath };
   return undefined;
 }
 
@@ -182,17 +252,32 @@ function createSimConfig(simUrl: string, definition: WorkflowDefinition | undefi
   const named = definition === undefined ? [] : [...listModelReferences(definition).modelGroups.keys()];
   const groups = named.length > 0 ? named : ['fast'];
   return parseConfig({
-    deployments: [{ id: 'sim-gpt-4o-mini', provider: 'sim', model: 'gpt-4o-mini', baseUrl: `${simUrl}/v1`, apiKey: 'sim-key' }],
-    modelGroups: groups.filter((name) => /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/.test(name)).map((name) => ({ name, deployments: ['sim-gpt-4o-mini'] })),
+    deployments: [
+      {
+        id: 'sim-gpt-4o-mini',
+        provider: 'sim',
+        model: 'gpt-4o-mini',
+        baseUrl: `${simUrl}/v1`,
+        apiKey: 'sim-key',
+      },
+    ],
+    modelGroups: groups
+      .filter((name) => /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/.test(name))
+      .map((name) => ({ name, deployments: ['sim-gpt-4o-mini'] })),
   });
 }
 
 async function openRuntime(
   options: WorkflowCommandOptions,
   io: CommandIo,
-  definitionOf: (store: WorkflowStore, tenantId: string, storePath: string) => Promise<WorkflowDefinition | undefined>,
+  definitionOf: (
+    store: WorkflowStore,
+    tenantId: string,
+    storePath: string,
+  ) => Promise<WorkflowDefinition | undefined>,
 ): Promise<Runtime> {
-  const sim = options.sim === true ? await startSimServer({ host: '127.0.0.1', port: 0, seed: 1 }) : undefined;
+  const sim =
+    options.sim === true ? await startSimServer({ host: '127.0.0.1', port: 0, seed: 1 }) : undefined;
   let store: Store | undefined;
   try {
     const fileConfig = readFileConfig(options, io.env, sim);
@@ -201,14 +286,16 @@ async function openRuntime(
     if (storePath !== ':memory:') mkdirSync(dirname(storePath), { recursive: true });
     store = await createSqliteStore({ path: storePath });
     const definition = await definitionOf(store.workflows, tenantId, storePath);
-    const config = fileConfig?.config ?? (sim === undefined ? parseConfig({}) : createSimConfig(sim.url, definition));
+    const config =
+      fileConfig?.config ?? (sim === undefined ? parseConfig({}) : createSimConfig(sim.url, definition));
     const configSource = fileConfig?.path ?? (sim === undefined ? 'none' : 'built-in (--sim)');
     const opened = store;
     const recorder: TelemetryRecorder = createBatchingRecorder({
       sink: opened.callRecords,
       flushIntervalMs: config.telemetry.flushIntervalMs,
       maxBatch: config.telemetry.maxBatch,
-      onError: (error) => io.stderr.write(`pipewright: telemetry write failed: ${(error as Error).message}\n`),
+      onError: (error) =>
+        io.stderr.write(`pipewright: telemetry write failed: ${(error as Error).message}\n`),
     });
     const engine = createEngine({ config, recorder });
     const runner = createWorkflowRunner({ engine, store: opened.workflows });
@@ -238,21 +325,38 @@ async function openRuntime(
 
 /** Fails before the run starts when the workflow calls a model group or step type the config lacks. */
 function checkModelReferences(runtime: Runtime, definition: WorkflowDefinition): void {
-  const problems = findUnknownModelReferences(definition, { modelGroups: runtime.engine.modelGroups().map((group) => group.name), stepTypes: runtime.engine.stepTypes() });
+  const problems = findUnknownModelReferences(definition, {
+    modelGroups: runtime.engine.modelGroups().map((group) => group.name),
+    stepTypes: runtime.engine.stepTypes(),
+  });
   if (problems.length === 0) return;
-  const hint = runtime.configSource === 'none' ? ' (no config: pass --config FILE, or --sim for the simulated provider)' : ` (config: ${runtime.configSource})`;
-  throw new PipewrightError({ code: 'workflow.definition_invalid', message: `${problems.map((problem) => `${problem.path}: ${problem.message}`).join('\n')}${hint}`, param: problems[0]?.path ?? 'workflow' });
+  const hint =
+    runtime.configSource === 'none'
+      ? ' (no config: pass --config FILE, or --sim for the simulated provider)'
+      : ` (config: ${runtime.configSource})`;
+  throw new PipewrightError({
+    code: 'workflow.definition_invalid',
+    message: `${problems.map((problem) => `${problem.path}: ${problem.message}`).join('\n')}${hint}`,
+    param: problems[0]?.path ?? 'workflow',
+  });
 }
 
 /** Follows a run to its end with the progress display, then prints the summary; returns the exit code. */
-async function follow(runtime: Runtime, handle: WorkflowRunHandle, options: WorkflowCommandOptions, io: CommandIo): Promise<number> {
+async function follow(
+  runtime: Runtime,
+  handle: WorkflowRunHandle,
+  options: WorkflowCommandOptions,
+  io: CommandIo,
+): Promise<number> {
   const { runner } = runtime;
   const scope = { tenantId: handle.tenantId };
   const started = performance.now();
   const initial = await runner.get(handle.runId, scope);
   io.stderr.write(
     `${initial.run.workflowId} v${initial.run.workflowVersion} · run ${handle.runId} · tenant ${handle.tenantId} · store ${runtime.storePath} · config ${runtime.configSource}\n` +
-      (runtime.sim === undefined ? '' : `NOTE: the provider is SIMULATED (built-in sim at ${runtime.sim.url}): answers are synthetic, costs are list prices of the named models.\n`),
+      (runtime.sim === undefined
+        ? ''
+        : `NOTE: the provider is SIMULATED (built-in sim at ${runtime.sim.url}): answers are synthetic, costs are list prices of the named models.\n`),
   );
   const progress = createWorkflowProgress({ output: io.stderr });
   progress.begin(initial);
@@ -266,7 +370,8 @@ async function follow(runtime: Runtime, handle: WorkflowRunHandle, options: Work
   let result: WorkflowRunResult;
   try {
     const following = (async () => {
-      for await (const event of runner.events(handle.runId, { ...scope, afterSeq: initial.run.eventSeq })) progress.update(event);
+      for await (const event of runner.events(handle.runId, { ...scope, afterSeq: initial.run.eventSeq }))
+        progress.update(event);
     })();
     result = await handle.result;
     await following.catch(() => undefined);
@@ -280,41 +385,72 @@ async function follow(runtime: Runtime, handle: WorkflowRunHandle, options: Work
   const elapsedMs = performance.now() - started;
   const simulated = runtime.sim === undefined ? '' : ' (simulated)';
   if (options.json === true) {
-    io.stdout.write(`${JSON.stringify({
-      runId: result.runId,
-      tenantId: result.tenantId,
-      workflow: { id: view.run.workflowId, version: view.run.workflowVersion },
-      status: result.status,
-      outputs: result.outputs,
-      costUsd: view.run.costUsd,
-      elapsedMs: Math.round(elapsedMs),
-      simulated: runtime.sim !== undefined,
-      error: result.error === undefined ? null : { code: result.error.code, message: result.error.message },
-      nodes: view.nodes.map((node) => ({ id: node.nodeId, status: node.status, attempt: node.attempt, costUsd: node.costUsd, durationMs: node.startedAt === null || node.finishedAt === null ? null : node.finishedAt - node.startedAt, error: node.error, reason: node.reason })),
-    }, null, 2)}\n`);
+    io.stdout.write(
+      `${JSON.stringify(
+        {
+          runId: result.runId,
+          tenantId: result.tenantId,
+          workflow: { id: view.run.workflowId, version: view.run.workflowVersion },
+          status: result.status,
+          outputs: result.outputs,
+          costUsd: view.run.costUsd,
+          elapsedMs: Math.round(elapsedMs),
+          simulated: runtime.sim !== undefined,
+          error:
+            result.error === undefined ? null : { code: result.error.code, message: result.error.message },
+          nodes: view.nodes.map((node) => ({
+            id: node.nodeId,
+            status: node.status,
+            attempt: node.attempt,
+            costUsd: node.costUsd,
+            durationMs:
+              node.startedAt === null || node.finishedAt === null ? null : node.finishedAt - node.startedAt,
+            error: node.error,
+            reason: node.reason,
+          })),
+        },
+        null,
+        2,
+      )}\n`,
+    );
   } else {
-    const finished = view.nodes.filter((node) => node.status !== 'pending' && node.status !== 'ready' && node.status !== 'running').length;
-    io.stdout.write(`\n${view.run.workflowId} v${view.run.workflowVersion} · run ${result.runId}: ${result.status} in ${formatDuration(elapsedMs)} · ${finished} of ${view.nodes.length} nodes finished · cost ${formatCost(view.run.costUsd)}${simulated}\n\n`);
-    io.stdout.write(`${formatTable(
-      ['node', 'status', 'attempts', 'time', 'cost', 'note'],
-      view.nodes.map((node) => [
-        node.nodeId,
-        node.status,
-        node.attempt,
-        node.startedAt === null || node.finishedAt === null ? '-' : formatDuration(node.finishedAt - node.startedAt),
-        formatCost(node.costUsd),
-        node.error?.message ?? node.reason ?? '',
-      ]),
-    )}\n`);
-    if (Object.keys(result.outputs).length > 0) io.stdout.write(`\nOutputs\n${formatOutputs(result.outputs)}\n`);
+    const finished = view.nodes.filter(
+      (node) => node.status !== 'pending' && node.status !== 'ready' && node.status !== 'running',
+    ).length;
+    io.stdout.write(
+      `\n${view.run.workflowId} v${view.run.workflowVersion} · run ${result.runId}: ${result.status} in ${formatDuration(elapsedMs)} · ${finished} of ${view.nodes.length} nodes finished · cost ${formatCost(view.run.costUsd)}${simulated}\n\n`,
+    );
+    io.stdout.write(
+      `${formatTable(
+        ['node', 'status', 'attempts', 'time', 'cost', 'note'],
+        view.nodes.map((node) => [
+          node.nodeId,
+          node.status,
+          node.attempt,
+          node.startedAt === null || node.finishedAt === null
+            ? '-'
+            : formatDuration(node.finishedAt - node.startedAt),
+          formatCost(node.costUsd),
+          node.error?.message ?? node.reason ?? '',
+        ]),
+      )}\n`,
+    );
+    if (Object.keys(result.outputs).length > 0)
+      io.stdout.write(`\nOutputs\n${formatOutputs(result.outputs)}\n`);
   }
   if (result.status === 'interrupted') {
-    io.stderr.write(`pipewright: run ${result.runId} interrupted; continue it with: pipewright resume ${result.runId}${resumeFlags(options)}\n`);
+    io.stderr.write(
+      `pipewright: run ${result.runId} interrupted; continue it with: pipewright resume ${result.runId}${resumeFlags(options)}\n`,
+    );
   } else if (result.status === 'failed' || result.status === 'cancelled') {
-    io.stderr.write(`pipewright: run ${result.runId} ${result.status}: ${result.error === undefined ? 'see the nodes above' : `${result.error.code}: ${result.error.message}`}\n`);
+    io.stderr.write(
+      `pipewright: run ${result.runId} ${result.status}: ${result.error === undefined ? 'see the nodes above' : `${result.error.code}: ${result.error.message}`}\n`,
+    );
   } else if (result.status === 'partial') {
     const failed = view.nodes.filter((node) => node.status === 'failed').map((node) => node.nodeId);
-    io.stderr.write(`pipewright: run ${result.runId} finished partial: ${failed.join(', ')} failed (their policy let the run continue)\n`);
+    io.stderr.write(
+      `pipewright: run ${result.runId} finished partial: ${failed.join(', ')} failed (their policy let the run continue)\n`,
+    );
   }
   return exitCodes[result.status];
 }
@@ -333,7 +469,8 @@ function formatOutputs(outputs: Record<string, unknown>): string {
   const indent = (text: string) => text.replace(/^/gm, '    ');
   return Object.entries(outputs)
     .map(([name, value]) => {
-      if (Array.isArray(value) && value.every((item) => typeof item === 'string')) return `  ${name}:\n${value.map((item) => indent(`- ${item}`)).join('\n')}`;
+      if (Array.isArray(value) && value.every((item) => typeof item === 'string'))
+        return `  ${name}:\n${value.map((item) => indent(`- ${item}`)).join('\n')}`;
       const compact = typeof value === 'string' ? value : JSON.stringify(value);
       if (compact.length <= 100 && !compact.includes('\n')) return `  ${name}: ${compact}`;
       return `  ${name}:\n${indent(typeof value === 'string' ? value : JSON.stringify(value, null, 2))}`;
@@ -345,7 +482,8 @@ function formatOutputs(outputs: Record<string, unknown>): string {
 function inDefinitionOrder(view: WorkflowRunView): WorkflowNodeRecord[] {
   let order: string[] = [];
   try {
-    order = view.run.source === null ? [] : Object.keys((JSON.parse(view.run.source) as WorkflowDefinition).nodes);
+    order =
+      view.run.source === null ? [] : Object.keys((JSON.parse(view.run.source) as WorkflowDefinition).nodes);
   } catch {
     // A source that does not parse keeps the store's order.
   }

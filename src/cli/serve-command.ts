@@ -12,7 +12,10 @@ export async function runServe(options: { config: string; host?: string; port?: 
     ...(options.host === undefined ? {} : { host: options.host }),
     ...(options.port === undefined ? {} : { port: options.port }),
   });
-  logger.info({ url: gateway.url, modelGroups: gateway.engine.modelGroups().map((group) => group.name) }, 'pipewright gateway listening');
+  logger.info(
+    { url: gateway.url, modelGroups: gateway.engine.modelGroups().map((group) => group.name) },
+    'pipewright gateway listening',
+  );
   const stop = (signal: string) => {
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     gateway.close().then(

@@ -12,11 +12,22 @@ function readSimConfig(path: string): unknown {
 }
 
 /** `pipewright sim`: the simulated provider on its own, until SIGTERM/SIGINT. */
-export async function runSim(options: { host: string; port: number; config?: string; seed?: string }): Promise<void> {
+export async function runSim(options: {
+  host: string;
+  port: number;
+  config?: string;
+  seed?: string;
+}): Promise<void> {
   const seed = options.seed === undefined ? undefined : Number(options.seed);
-  if (seed !== undefined && !Number.isInteger(seed)) throw new ConfigError({ message: `--seed: must be an integer, got "${options.seed}"`, param: 'seed' });
+  if (seed !== undefined && !Number.isInteger(seed))
+    throw new ConfigError({ message: `--seed: must be an integer, got "${options.seed}"`, param: 'seed' });
   const config = options.config === undefined ? undefined : readSimConfig(options.config);
-  const sim = await startSimServer({ host: options.host, port: options.port, ...(seed === undefined ? {} : { seed }), ...(config === undefined ? {} : { config }) });
+  const sim = await startSimServer({
+    host: options.host,
+    port: options.port,
+    ...(seed === undefined ? {} : { seed }),
+    ...(config === undefined ? {} : { config }),
+  });
   process.stdout.write(
     `pipewright sim (SIMULATED provider — no real model is called) listening on ${sim.url}\n` +
       `  OpenAI:    ${sim.url}/v1/chat/completions, /v1/embeddings, /v1/images/generations\n` +

@@ -7,7 +7,13 @@ import { createWorkflowProgress } from './workflow-progress.ts';
 
 function view(statuses: Record<string, WorkflowNodeRecord['status']>, costUsd = 0): WorkflowRunView {
   return {
-    run: { runId: 'run_1', tenantId: 't', workflowId: 'campaign', workflowVersion: 2, costUsd } as WorkflowRunRecord,
+    run: {
+      runId: 'run_1',
+      tenantId: 't',
+      workflowId: 'campaign',
+      workflowVersion: 2,
+      costUsd,
+    } as WorkflowRunRecord,
     nodes: Object.entries(statuses).map(([nodeId, status]) => ({ nodeId, status }) as WorkflowNodeRecord),
   };
 }
@@ -22,7 +28,15 @@ function capture(columns = 200) {
   const output = Object.assign(new PassThrough(), { isTTY: true, columns });
   let text = '';
   output.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  return { output, text: () => text, lastLine: () => text.split('\r\u001b[2K').filter((line) => line !== '').at(-1) ?? '' };
+  return {
+    output,
+    text: () => text,
+    lastLine: () =>
+      text
+        .split('\r\u001b[2K')
+        .filter((line) => line !== '')
+        .at(-1) ?? '',
+  };
 }
 
 test('on a terminal: one redrawn line with nodes done of total, running nodes, map items, cost and elapsed', () => {
@@ -67,5 +81,14 @@ test('elsewhere (logs, CI): one plain line per node transition, no control chara
   progress.update(event('node-started', 'draft', { attempt: 2 }));
   progress.update(event('node-succeeded', 'draft', { costUsd: 0.00002 }));
   progress.end();
-  assert.equal(text, ['[   0 ms] started   draft', '[   0 ms] retrying  draft (attempt 2): upstream 503', '[   0 ms] started   draft (attempt 2)', '[   0 ms] succeeded draft  $0.000020', ''].join('\n'));
+  assert.equal(
+    text,
+    [
+      '[   0 ms] started   draft',
+      '[   0 ms] retrying  draft (attempt 2): upstream 503',
+      '[   0 ms] started   draft (attempt 2)',
+      '[   0 ms] succeeded draft  $0.000020',
+      '',
+    ].join('\n'),
+  );
 });

@@ -53,14 +53,19 @@ export function createWorkflowProgress(options: WorkflowProgressOptions): Workfl
 
   function draw(): void {
     const finished = [...statuses.values()].filter((status) => done.has(status)).length;
-    const running = [...statuses.entries()].filter(([, status]) => status === 'running').map(([id]) => {
-      const mapped = items.get(id);
-      return mapped === undefined || mapped.count === 0 ? id : `${id} (${mapped.count} items)`;
-    });
+    const running = [...statuses.entries()]
+      .filter(([, status]) => status === 'running')
+      .map(([id]) => {
+        const mapped = items.get(id);
+        return mapped === undefined || mapped.count === 0 ? id : `${id} (${mapped.count} items)`;
+      });
     frame = (frame + 1) % spinner.length;
     const text = `${spinner[frame] ?? ''} ${label}  ${finished}/${statuses.size} nodes  ${running.length > 0 ? `running: ${running.join(', ')}` : 'waiting'}  ${formatCost(costUsd)}  ${elapsed()}`;
     // A pseudo-terminal may report 0 columns: treat it as unknown.
-    const width = Math.max(20, (output.columns !== undefined && output.columns > 0 ? output.columns : 100) - 1);
+    const width = Math.max(
+      20,
+      (output.columns !== undefined && output.columns > 0 ? output.columns : 100) - 1,
+    );
     output.write(`\r\u001b[2K${text.length > width ? `${text.slice(0, width - 1)}…` : text}`);
     drawn = true;
   }
@@ -93,7 +98,10 @@ export function createWorkflowProgress(options: WorkflowProgressOptions): Workfl
             statuses.set(id, 'running');
             // Item costs of this attempt are counted again in its node-succeeded event.
             items.set(id, { count: items.get(id)?.count ?? 0, costUsd: 0 });
-            if (!live) line(`started   ${id}${typeof data.attempt === 'number' && data.attempt > 1 ? ` (attempt ${data.attempt})` : ''}`);
+            if (!live)
+              line(
+                `started   ${id}${typeof data.attempt === 'number' && data.attempt > 1 ? ` (attempt ${data.attempt})` : ''}`,
+              );
             break;
           case 'map-item-succeeded': {
             const mapped = items.get(id) ?? { count: 0, costUsd: 0 };
@@ -109,7 +117,8 @@ export function createWorkflowProgress(options: WorkflowProgressOptions): Workfl
             break;
           case 'node-retrying':
             statuses.set(id, 'ready');
-            if (!live) line(`retrying  ${id} (attempt ${String(data.attempt)}): ${error?.message ?? 'failed'}`);
+            if (!live)
+              line(`retrying  ${id} (attempt ${String(data.attempt)}): ${error?.message ?? 'failed'}`);
             break;
           case 'node-failed':
             statuses.set(id, 'failed');
@@ -124,13 +133,18 @@ export function createWorkflowProgress(options: WorkflowProgressOptions): Workfl
             if (!live) line(`cancelled ${id}: ${String(data.reason ?? '')}`);
             break;
           case 'gate-failed':
-            if (!live) line(`gate      ${id} failed on ${String(data.target)} (${String(data.action)}): ${Array.isArray(data.reasons) ? data.reasons.join('; ') : ''}`);
+            if (!live)
+              line(
+                `gate      ${id} failed on ${String(data.target)} (${String(data.action)}): ${Array.isArray(data.reasons) ? data.reasons.join('; ') : ''}`,
+              );
             break;
         }
       } else if (event.type === 'run-finished' && typeof data.costUsd === 'number') {
         costUsd = data.costUsd;
       } else if (event.type === 'run-resumed' && !live) {
-        line(`resumed   (re-running: ${Array.isArray(data.interrupted) && data.interrupted.length > 0 ? data.interrupted.join(', ') : 'none'})`);
+        line(
+          `resumed   (re-running: ${Array.isArray(data.interrupted) && data.interrupted.length > 0 ? data.interrupted.join(', ') : 'none'})`,
+        );
       }
       if (live) draw();
     },

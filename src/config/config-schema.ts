@@ -4,7 +4,9 @@ import { balancingStrategies } from '../resilience/load-balancer.ts';
 import { cacheRuleSchema } from '../cache/cache-policy.ts';
 
 const idPattern = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
-const id = z.string().regex(idPattern, 'must be 1-128 letters, digits or . _ : / - (starting with a letter or digit)');
+const id = z
+  .string()
+  .regex(idPattern, 'must be 1-128 letters, digits or . _ : / - (starting with a letter or digit)');
 
 export const priceSchema = z.object({
   inputPerMillion: z.number().nonnegative(),
@@ -71,7 +73,9 @@ export const deploymentSchema = z.strictObject({
   id,
   provider: z.enum(providerNames),
   model: z.string().min(1),
-  baseUrl: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).transform((url) => url.replace(/\/+$/, '')),
+  baseUrl: z
+    .url({ protocol: /^https?$/, message: 'must be an http(s) URL' })
+    .transform((url) => url.replace(/\/+$/, '')),
   apiKey: z.string().optional(),
   headers: z.record(z.string(), z.string()).optional(),
   apiVersion: z.string().optional(),
@@ -151,11 +155,20 @@ export const cacheConfigSchema = z.strictObject({
   /** Where exact-cache entries live: in this process, or in Redis (needs the `redis` section) so gateway processes share them. */
   backend: z.enum(['memory', 'redis']).default('memory'),
   /** Upper bound of the in-process cache in bytes; least recently used entries go first. */
-  maxBytes: z.number().int().positive().default(64 * 1024 * 1024),
+  maxBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024 * 1024),
   /** Upper bound of one tenant's entries in the in-process cache; its own oldest go first. Default: `maxBytes`. */
   maxBytesPerTenant: z.number().int().positive().optional(),
   /** How long a stored answer is served. */
-  ttlSeconds: z.number().int().min(1).max(30 * 24 * 3600).default(3600),
+  ttlSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(30 * 24 * 3600)
+    .default(3600),
   /** Also cache requests with temperature > 0 and no seed (off: they ask for variety). */
   cacheNonDeterministic: z.boolean().default(false),
   /** Identical concurrent calls share one upstream call. */
@@ -174,7 +187,11 @@ export const configSchema = z.strictObject({
       port: z.coerce.number().int().min(0).max(65535).default(4000),
       /** The bearer key every request must present (until tenants' keys exist). */
       masterKey: z.string().min(16, 'must be at least 16 characters').optional(),
-      bodyLimitBytes: z.number().int().positive().default(10 * 1024 * 1024),
+      bodyLimitBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(10 * 1024 * 1024),
       /** Serve /metrics without a key (for a Prometheus scraper on a private network). */
       publicMetrics: z.boolean().default(false),
       /** How long graceful shutdown waits for in-flight requests before closing them. */

@@ -7,7 +7,11 @@ const pattern = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
  * is unset and has no default is an error naming the config path, so a missing secret is found at
  * start-up rather than on the first call.
  */
-export function expandEnv(value: unknown, env: Readonly<Record<string, string | undefined>>, path = ''): unknown {
+export function expandEnv(
+  value: unknown,
+  env: Readonly<Record<string, string | undefined>>,
+  path = '',
+): unknown {
   if (typeof value === 'string') {
     return value.replace(pattern, (_match, name: string, fallback: string | undefined) => {
       const found = env[name];
@@ -22,7 +26,8 @@ export function expandEnv(value: unknown, env: Readonly<Record<string, string | 
   if (Array.isArray(value)) return value.map((item, index) => expandEnv(item, env, `${path}[${index}]`));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) out[key] = expandEnv(item, env, path === '' ? key : `${path}.${key}`);
+    for (const [key, item] of Object.entries(value))
+      out[key] = expandEnv(item, env, path === '' ? key : `${path}.${key}`);
     return out;
   }
   return value;

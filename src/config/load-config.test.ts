@@ -7,7 +7,15 @@ import { ConfigError } from '../core/index.ts';
 import { loadConfigFile, parseConfig } from './load-config.ts';
 
 const valid = {
-  deployments: [{ id: 'a', provider: 'openai', model: 'gpt-4o-mini', baseUrl: 'https://api.openai.com/v1/', apiKey: '${OPENAI_API_KEY}' }],
+  deployments: [
+    {
+      id: 'a',
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      baseUrl: 'https://api.openai.com/v1/',
+      apiKey: '${OPENAI_API_KEY}',
+    },
+  ],
   modelGroups: [{ name: 'fast', deployments: ['a'] }],
 };
 
@@ -23,7 +31,10 @@ test('expands ${ENV} and applies defaults', () => {
 test('a missing environment variable names the config path', () => {
   assert.throws(
     () => parseConfig(valid, {}),
-    (error: unknown) => error instanceof ConfigError && error.param === 'deployments[0].apiKey' && /OPENAI_API_KEY/.test(error.message),
+    (error: unknown) =>
+      error instanceof ConfigError &&
+      error.param === 'deployments[0].apiKey' &&
+      /OPENAI_API_KEY/.test(error.message),
   );
 });
 
@@ -54,15 +65,29 @@ test('schema errors name the path of the bad field', () => {
 
 test('references between parts are checked', () => {
   assert.throws(
-    () => parseConfig({ ...valid, modelGroups: [{ name: 'fast', deployments: ['a', 'missing'] }] }, { OPENAI_API_KEY: 'k' }),
-    (error: unknown) => error instanceof ConfigError && error.param === 'modelGroups[0].deployments[1]' && /unknown deployment "missing"/.test(error.message),
+    () =>
+      parseConfig(
+        { ...valid, modelGroups: [{ name: 'fast', deployments: ['a', 'missing'] }] },
+        { OPENAI_API_KEY: 'k' },
+      ),
+    (error: unknown) =>
+      error instanceof ConfigError &&
+      error.param === 'modelGroups[0].deployments[1]' &&
+      /unknown deployment "missing"/.test(error.message),
   );
   assert.throws(
-    () => parseConfig({ ...valid, stepTypes: [{ name: 's', modelGroup: 'nope', prompt: 'x' }] }, { OPENAI_API_KEY: 'k' }),
+    () =>
+      parseConfig(
+        { ...valid, stepTypes: [{ name: 's', modelGroup: 'nope', prompt: 'x' }] },
+        { OPENAI_API_KEY: 'k' },
+      ),
     (error: unknown) => error instanceof ConfigError && error.param === 'stepTypes[0].modelGroup',
   );
   assert.throws(
-    () => parseConfig({ deployments: [{ id: 'z', provider: 'azure', model: 'gpt-4o', baseUrl: 'https://x.openai.azure.com' }] }),
+    () =>
+      parseConfig({
+        deployments: [{ id: 'z', provider: 'azure', model: 'gpt-4o', baseUrl: 'https://x.openai.azure.com' }],
+      }),
     (error: unknown) => error instanceof ConfigError && error.param === 'deployments[0].apiVersion',
   );
 });
@@ -76,9 +101,25 @@ test('resilience settings: defaults, per-deployment and per-group keys, and chec
   assert.deepEqual(config.modelGroups[0]?.fallbacks, []);
   const tuned = parseConfig(
     {
-      deployments: [{ ...valid.deployments[0], weight: 2, maxInFlight: 8, retry: { maxAttempts: 4 }, timeouts: { firstTokenMs: 5000 }, breaker: { openMs: 1000 } }, { ...valid.deployments[0], id: 'b' }],
+      deployments: [
+        {
+          ...valid.deployments[0],
+          weight: 2,
+          maxInFlight: 8,
+          retry: { maxAttempts: 4 },
+          timeouts: { firstTokenMs: 5000 },
+          breaker: { openMs: 1000 },
+        },
+        { ...valid.deployments[0], id: 'b' },
+      ],
       modelGroups: [
-        { name: 'fast', deployments: ['a', 'b'], strategy: 'weighted', fallbacks: ['long'], contextLengthFallback: 'long' },
+        {
+          name: 'fast',
+          deployments: ['a', 'b'],
+          strategy: 'weighted',
+          fallbacks: ['long'],
+          contextLengthFallback: 'long',
+        },
         { name: 'long', deployments: ['b'] },
       ],
       resilience: { deadlineMs: 30_000, maxInFlightPerTenant: 50, overflow: 'reject' },
@@ -88,10 +129,23 @@ test('resilience settings: defaults, per-deployment and per-group keys, and chec
   assert.equal(tuned.deployments[0]?.retry?.maxAttempts, 4);
   assert.equal(tuned.modelGroups[0]?.strategy, 'weighted');
   const rejects = (input: unknown, param: string) =>
-    assert.throws(() => parseConfig(input, env), (error: unknown) => error instanceof ConfigError && error.param === param, param);
-  rejects({ ...valid, modelGroups: [{ name: 'fast', deployments: ['a'], fallbacks: ['nowhere'] }] }, 'modelGroups[0].fallbacks[0]');
-  rejects({ ...valid, modelGroups: [{ name: 'fast', deployments: ['a'], contentFilterFallback: 'fast' }] }, 'modelGroups[0].contentFilterFallback');
-  rejects({ ...valid, modelGroups: [{ name: 'fast', deployments: ['a'], strategy: 'random' }] }, 'modelGroups[0].strategy');
+    assert.throws(
+      () => parseConfig(input, env),
+      (error: unknown) => error instanceof ConfigError && error.param === param,
+      param,
+    );
+  rejects(
+    { ...valid, modelGroups: [{ name: 'fast', deployments: ['a'], fallbacks: ['nowhere'] }] },
+    'modelGroups[0].fallbacks[0]',
+  );
+  rejects(
+    { ...valid, modelGroups: [{ name: 'fast', deployments: ['a'], contentFilterFallback: 'fast' }] },
+    'modelGroups[0].contentFilterFallback',
+  );
+  rejects(
+    { ...valid, modelGroups: [{ name: 'fast', deployments: ['a'], strategy: 'random' }] },
+    'modelGroups[0].strategy',
+  );
   rejects({ ...valid, resilience: { retry: { maxAttempts: 0 } } }, 'resilience.retry.maxAttempts');
   rejects({ ...valid, resilience: { breaker: { failureRate: 1.5 } } }, 'resilience.breaker.failureRate');
   rejects({ ...valid, resilience: { retries: 3 } }, 'resilience');
@@ -101,14 +155,24 @@ test('loadConfigFile reports YAML syntax errors with the file name', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pw-config-'));
   const bad = join(dir, 'bad.yaml');
   writeFileSync(bad, 'deployments: [\n  - id: a\n');
-  assert.throws(() => loadConfigFile(bad, {}), (error: unknown) => error instanceof ConfigError && error.message.includes('bad.yaml') && /YAML/.test(error.message));
+  assert.throws(
+    () => loadConfigFile(bad, {}),
+    (error: unknown) =>
+      error instanceof ConfigError && error.message.includes('bad.yaml') && /YAML/.test(error.message),
+  );
   const good = join(dir, 'good.yaml');
   writeFileSync(good, 'modelGroups: []\ndeployments: []\n');
   assert.deepEqual(loadConfigFile(good, {}).modelGroups, []);
-  assert.throws(() => loadConfigFile(join(dir, 'missing.yaml'), {}), (error: unknown) => error instanceof ConfigError && /cannot read/.test(error.message));
+  assert.throws(
+    () => loadConfigFile(join(dir, 'missing.yaml'), {}),
+    (error: unknown) => error instanceof ConfigError && /cannot read/.test(error.message),
+  );
 });
 
 test('resilience.connectTimeoutMs defaults to 10 s and must be positive', () => {
   assert.equal(parseConfig({}).resilience.connectTimeoutMs, 10_000);
-  assert.throws(() => parseConfig({ resilience: { connectTimeoutMs: 0 } }), (error: unknown) => error instanceof ConfigError && error.param === 'resilience.connectTimeoutMs');
+  assert.throws(
+    () => parseConfig({ resilience: { connectTimeoutMs: 0 } }),
+    (error: unknown) => error instanceof ConfigError && error.param === 'resilience.connectTimeoutMs',
+  );
 });

@@ -13,7 +13,10 @@ import { expandEnv } from './expand-env.ts';
  * @example
  * const config = parseConfig({ deployments: [...], modelGroups: [...] }, process.env);
  */
-export function parseConfig(raw: unknown, env: Readonly<Record<string, string | undefined>> = {}): PipewrightConfig {
+export function parseConfig(
+  raw: unknown,
+  env: Readonly<Record<string, string | undefined>> = {},
+): PipewrightConfig {
   const expanded = expandEnv(raw ?? {}, env);
   // The master key usually lives only in the environment.
   const masterKey = env.PIPEWRIGHT_MASTER_KEY;
@@ -23,7 +26,10 @@ export function parseConfig(raw: unknown, env: Readonly<Record<string, string | 
   }
   const result = configSchema.safeParse(expanded);
   if (!result.success) {
-    const issues = result.error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
+    const issues = result.error.issues.map((issue) => ({
+      path: formatPath(issue.path),
+      message: issue.message,
+    }));
     throw new ConfigError({
       message: issues.map((issue) => `${issue.path || 'config'}: ${issue.message}`).join('\n'),
       ...(issues[0]?.path ? { param: issues[0].path } : {}),
@@ -34,19 +40,30 @@ export function parseConfig(raw: unknown, env: Readonly<Record<string, string | 
   const problems: Array<{ path: string; message: string }> = [];
   const deploymentIds = new Set<string>();
   config.deployments.forEach((deployment, index) => {
-    if (deploymentIds.has(deployment.id)) problems.push({ path: `deployments[${index}].id`, message: `duplicate deployment id "${deployment.id}"` });
+    if (deploymentIds.has(deployment.id))
+      problems.push({
+        path: `deployments[${index}].id`,
+        message: `duplicate deployment id "${deployment.id}"`,
+      });
     deploymentIds.add(deployment.id);
     if (deployment.provider === 'azure' && deployment.apiVersion === undefined) {
-      problems.push({ path: `deployments[${index}].apiVersion`, message: 'is required for azure deployments' });
+      problems.push({
+        path: `deployments[${index}].apiVersion`,
+        message: 'is required for azure deployments',
+      });
     }
   });
   const groupNames = new Set<string>();
   config.modelGroups.forEach((group, index) => {
-    if (groupNames.has(group.name)) problems.push({ path: `modelGroups[${index}].name`, message: `duplicate model group "${group.name}"` });
+    if (groupNames.has(group.name))
+      problems.push({ path: `modelGroups[${index}].name`, message: `duplicate model group "${group.name}"` });
     groupNames.add(group.name);
     group.deployments.forEach((deploymentId, position) => {
       if (!deploymentIds.has(deploymentId)) {
-        problems.push({ path: `modelGroups[${index}].deployments[${position}]`, message: `unknown deployment "${deploymentId}"` });
+        problems.push({
+          path: `modelGroups[${index}].deployments[${position}]`,
+          message: `unknown deployment "${deploymentId}"`,
+        });
       }
     });
   });
@@ -58,24 +75,37 @@ export function parseConfig(raw: unknown, env: Readonly<Record<string, string | 
     ];
     for (const [field, name] of references) {
       if (name === undefined) continue;
-      if (!groupNames.has(name)) problems.push({ path: `modelGroups[${index}].${field}`, message: `unknown model group "${name}"` });
-      else if (name === group.name) problems.push({ path: `modelGroups[${index}].${field}`, message: 'a model group cannot fall back to itself' });
+      if (!groupNames.has(name))
+        problems.push({ path: `modelGroups[${index}].${field}`, message: `unknown model group "${name}"` });
+      else if (name === group.name)
+        problems.push({
+          path: `modelGroups[${index}].${field}`,
+          message: 'a model group cannot fall back to itself',
+        });
     }
   });
   const stepNames = new Set<string>();
   config.stepTypes.forEach((stepType, index) => {
-    if (stepNames.has(stepType.name)) problems.push({ path: `stepTypes[${index}].name`, message: `duplicate step type "${stepType.name}"` });
+    if (stepNames.has(stepType.name))
+      problems.push({ path: `stepTypes[${index}].name`, message: `duplicate step type "${stepType.name}"` });
     stepNames.add(stepType.name);
     if (!groupNames.has(stepType.modelGroup)) {
-      problems.push({ path: `stepTypes[${index}].modelGroup`, message: `unknown model group "${stepType.modelGroup}"` });
+      problems.push({
+        path: `stepTypes[${index}].modelGroup`,
+        message: `unknown model group "${stepType.modelGroup}"`,
+      });
     }
   });
   for (const name of Object.keys(config.cache.modelGroups)) {
-    if (!groupNames.has(name)) problems.push({ path: `cache.modelGroups.${name}`, message: `unknown model group "${name}"` });
+    if (!groupNames.has(name))
+      problems.push({ path: `cache.modelGroups.${name}`, message: `unknown model group "${name}"` });
   }
   const embedder = config.cache.semantic.embedder;
   if (embedder !== 'local' && !groupNames.has(embedder.modelGroup)) {
-    problems.push({ path: 'cache.semantic.embedder.modelGroup', message: `unknown model group "${embedder.modelGroup}"` });
+    problems.push({
+      path: 'cache.semantic.embedder.modelGroup',
+      message: `unknown model group "${embedder.modelGroup}"`,
+    });
   }
   if (config.cache.backend === 'redis' && config.redis === undefined) {
     problems.push({ path: 'cache.backend', message: 'the redis backend needs the `redis` section (url)' });
@@ -102,23 +132,37 @@ export function isParsedConfig(config: unknown): config is PipewrightConfig {
 }
 
 /** Reads and validates a YAML config file; YAML syntax errors report line and column. */
-export function loadConfigFile(path: string, env: Readonly<Record<string, string | undefined>> = process.env): PipewrightConfig {
+export function loadConfigFile(
+  path: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): PipewrightConfig {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ConfigError({ message: `cannot read config file ${path}: ${(error as Error).message}`, cause: error });
+    throw new ConfigError({
+      message: `cannot read config file ${path}: ${(error as Error).message}`,
+      cause: error,
+    });
   }
   const document = parseDocument(text, { prettyErrors: true });
   if (document.errors.length > 0) {
     const first = document.errors[0];
-    throw new ConfigError({ message: `${path}: invalid YAML: ${first?.message ?? 'parse error'}`, cause: first });
+    throw new ConfigError({
+      message: `${path}: invalid YAML: ${first?.message ?? 'parse error'}`,
+      cause: first,
+    });
   }
   try {
     return parseConfig(document.toJS(), env);
   } catch (error) {
     if (error instanceof ConfigError) {
-      throw new ConfigError({ message: `${path}:\n${error.message}`, param: error.param ?? '', cause: error, ...(error.details ? { details: error.details } : {}) });
+      throw new ConfigError({
+        message: `${path}:\n${error.message}`,
+        param: error.param ?? '',
+        cause: error,
+        ...(error.details ? { details: error.details } : {}),
+      });
     }
     throw error;
   }

@@ -19,10 +19,18 @@ test('every provider error kind has a code', () => {
 });
 
 test('quota exhausted is never retryable even though it is a 429', () => {
-  const error = new ProviderError({ kind: 'quota_exhausted', message: 'insufficient_quota', provider: 'openai', upstreamStatus: 429 });
+  const error = new ProviderError({
+    kind: 'quota_exhausted',
+    message: 'insufficient_quota',
+    provider: 'openai',
+    upstreamStatus: 429,
+  });
   assert.equal(error.isRetryable, false);
   assert.equal(error.status, 429);
-  assert.equal(new ProviderError({ kind: 'rate_limited', message: 'slow down', provider: 'openai' }).isRetryable, true);
+  assert.equal(
+    new ProviderError({ kind: 'rate_limited', message: 'slow down', provider: 'openai' }).isRetryable,
+    true,
+  );
 });
 
 test('isInstance recognises errors across copies and keeps the cause', () => {

@@ -56,7 +56,13 @@ export class PipewrightError extends Error {
 
 /** Bad input: names the field at fault. */
 export class InvalidRequestError extends PipewrightError {
-  constructor(options: { message: string; param?: string; code?: ErrorCode; cause?: unknown; details?: Record<string, unknown> }) {
+  constructor(options: {
+    message: string;
+    param?: string;
+    code?: ErrorCode;
+    cause?: unknown;
+    details?: Record<string, unknown>;
+  }) {
     super({ code: options.code ?? 'request.invalid', ...omitCode(options) });
     this.name = 'InvalidRequestError';
   }
@@ -64,7 +70,12 @@ export class InvalidRequestError extends PipewrightError {
 
 /** A configuration file or object that cannot be used; `param` is the path in the config. */
 export class ConfigError extends PipewrightError {
-  constructor(options: { message: string; param?: string; cause?: unknown; details?: Record<string, unknown> }) {
+  constructor(options: {
+    message: string;
+    param?: string;
+    cause?: unknown;
+    details?: Record<string, unknown>;
+  }) {
     super({ code: 'config.invalid', ...options });
     this.name = 'ConfigError';
   }

@@ -56,7 +56,12 @@ export class ProviderError extends PipewrightError {
   readonly requestId: string | undefined;
 
   constructor(options: ProviderErrorOptions) {
-    super({ code: `provider.${options.kind}` as ErrorCode, message: options.message, cause: options.cause, ...(options.details === undefined ? {} : { details: options.details }) });
+    super({
+      code: `provider.${options.kind}` as ErrorCode,
+      message: options.message,
+      cause: options.cause,
+      ...(options.details === undefined ? {} : { details: options.details }),
+    });
     this.name = 'ProviderError';
     this.kind = options.kind;
     this.provider = options.provider;
@@ -74,7 +79,12 @@ export class ProviderError extends PipewrightError {
   }
 
   toOptions(): ProviderErrorOptions {
-    const options: ProviderErrorOptions = { kind: this.kind, message: this.message, provider: this.provider, cause: this.cause };
+    const options: ProviderErrorOptions = {
+      kind: this.kind,
+      message: this.message,
+      provider: this.provider,
+      cause: this.cause,
+    };
     if (this.deployment !== undefined) options.deployment = this.deployment;
     if (this.upstreamStatus !== undefined) options.upstreamStatus = this.upstreamStatus;
     if (this.retryAfterMs !== undefined) options.retryAfterMs = this.retryAfterMs;

@@ -62,7 +62,10 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
       if (opened !== undefined) return opened;
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`Redis did not connect within ${options.commandTimeoutMs} ms`)), options.commandTimeoutMs);
+        timer = setTimeout(
+          () => reject(new Error(`Redis did not connect within ${options.commandTimeoutMs} ms`)),
+          options.commandTimeoutMs,
+        );
       });
       try {
         return await Promise.race([open(), timeout]);

@@ -43,7 +43,18 @@ export async function runAdaptedFunction<Input, Output>(
     const report = adapted.describe?.(output) ?? {};
     const usage: TokenUsage = { ...emptyUsage, ...report.usage };
     const latencyMs = performance.now() - started;
-    pipeline.recordExternal({ tenantId: options.tenantId, requestId, traceId, stepType: adapted.stepType, modelGroup: adapted.modelGroup, model: report.model ?? null, usage, latencyMs, startedAt, error: null });
+    pipeline.recordExternal({
+      tenantId: options.tenantId,
+      requestId,
+      traceId,
+      stepType: adapted.stepType,
+      modelGroup: adapted.modelGroup,
+      model: report.model ?? null,
+      usage,
+      latencyMs,
+      startedAt,
+      error: null,
+    });
     return {
       output,
       stepType: adapted.stepType,
@@ -64,7 +75,18 @@ export async function runAdaptedFunction<Input, Output>(
     };
   } catch (caught) {
     const error = toPipewrightError(caught);
-    pipeline.recordExternal({ tenantId: options.tenantId, requestId, traceId, stepType: adapted.stepType, modelGroup: adapted.modelGroup, model: null, usage: { ...emptyUsage }, latencyMs: performance.now() - started, startedAt, error });
+    pipeline.recordExternal({
+      tenantId: options.tenantId,
+      requestId,
+      traceId,
+      stepType: adapted.stepType,
+      modelGroup: adapted.modelGroup,
+      model: null,
+      usage: { ...emptyUsage },
+      latencyMs: performance.now() - started,
+      startedAt,
+      error,
+    });
     throw caught;
   }
 }

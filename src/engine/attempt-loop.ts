@@ -29,7 +29,10 @@ export interface AttemptScope {
 }
 
 /** How an admitted attempt ended, for the breaker and the bulkhead. */
-export type Settlement = { outcome: 'success'; latencyMs: number; tokens: number } | { outcome: 'failure'; error: PipewrightError } | { outcome: 'neutral' };
+export type Settlement =
+  | { outcome: 'success'; latencyMs: number; tokens: number }
+  | { outcome: 'failure'; error: PipewrightError }
+  | { outcome: 'neutral' };
 
 /** A call that a deployment answered: the value, and the hook that settles its breaker and slots. */
 export interface Answered<T> {
@@ -57,15 +60,30 @@ export interface AttemptLoopDependencies {
 export function createAttemptLoop(dependencies: AttemptLoopDependencies) {
   const { catalog, clock, resilience } = dependencies;
   const { breakers, bulkhead, stats } = resilience;
-  const balancing = { stats, random: resilience.random, weightOf: (deployment: Deployment) => resilience.weightOf(deployment.id) };
+  const balancing = {
+    stats,
+    random: resilience.random,
+    weightOf: (deployment: Deployment) => resilience.weightOf(deployment.id),
+  };
 
   /** The failure of an attempt, as the caller will see it: the deadline and the caller's abort win. */
   function attemptError(scope: AttemptScope, caught: unknown, deployment: Deployment): PipewrightError {
     if (scope.deadline.expired()) return createDeadlineExceededError(scope.deadline.timeoutMs, caught);
-    if (scope.options.signal?.aborted === true && !(ProviderError.isProviderError(caught) && caught.kind === 'aborted')) {
-      return new ProviderError({ kind: 'aborted', message: 'the caller aborted the call', provider: deployment.provider, deployment: deployment.id, cause: caught });
+    if (
+      scope.options.signal?.aborted === true &&
+      !(ProviderError.isProviderError(caught) && caught.kind === 'aborted')
+    ) {
+      return new ProviderError({
+        kind: 'aborted',
+        message: 'the caller aborted the call',
+        provider: deployment.provider,
+        deployment: deployment.id,
+        cause: caught,
+      });
     }
-    return ProviderError.isProviderError(caught) ? caught.withDeployment(deployment.id) : toPipewrightError(caught);
+    return ProviderError.isProviderError(caught)
+      ? caught.withDeployment(deployment.id)
+      : toPipewrightError(caught);
   }
 
   /**
@@ -77,7 +95,12 @@ export function createAttemptLoop(dependencies: AttemptLoopDependencies) {
    * When every deployment was skipped for an open breaker, waits for the first to half-open if
    * that fits in the deadline.
    */
-  async function execute<T>(scope: AttemptScope, streaming: boolean, call: AttemptCall<T>, onLastDeployment: (deployment: Deployment) => void): Promise<Answered<T>> {
+  async function execute<T>(
+    scope: AttemptScope,
+    streaming: boolean,
+    call: AttemptCall<T>,
+    onLastDeployment: (deployment: Deployment) => void,
+  ): Promise<Answered<T>> {
     const attempts: CallAttempt[] = [];
     const { deadline } = scope;
     let upstreamMs = 0;
@@ -98,7 +121,8 @@ export function createAttemptLoop(dependencies: AttemptLoopDependencies) {
     /** Every skipped deployment was out for a refused key: surface that (401/403), not a 503. */
     let refusal: PipewrightError | null | undefined;
     /** The rate-limited deployment to wait for in its fair queue, and the room taken there for the next pass. */
-    let queuedTurn: { deployment: string; subject: string; limits: RateLimits; retryInMs: number } | undefined;
+    let queuedTurn:
+      { deployment: string; subject: string; limits: RateLimits; retryInMs: number } | undefined;
     let heldTurn: { deployment: string; reservation: RateLimitReservation } | undefined;
 
     const fail = (error: PipewrightError): never => {
@@ -127,8 +151,13 @@ export function createAttemptLoop(dependencies: AttemptLoopDependencies) {
           refusal = refusal === undefined || refusal !== null ? (admission.refusal ?? null) : null;
           // One entry per deployment skipped in a row: waiting passes do not repeat it.
           const previous = attempts.at(-1);
-          if (previous?.deployment !== deployment.id || previous.errorCode !== 'gateway.circuit_open') attempts.push(skipped(deployment, group.name, 'gateway.circuit_open'));
-          if (admission.retryInMs !== null) soonestRecoveryMs = soonestRecoveryMs === null ? admission.retryInMs : Math.min(soonestRecoveryMs, admission.retryInMs);
+          if (previous?.deployment !== deployment.id || previous.errorCode !== 'gateway.circuit_open')
+            attempts.push(skipped(deployment, group.name, 'gateway.circuit_open'));
+          if (admission.retryInMs !== null)
+            soonestRecoveryMs =
+              soonestRecoveryMs === null
+                ? admission.retryInMs
+                : Math.min(soonestRecoveryMs, admission.retryInMs);
           continue;
         }
         const slotLimit = resilience.maxInFlightOf(deployment.id);
@@ -156,21 +185,38 @@ export function createAttemptLoop(dependencies: AttemptLoopDependencies) {
               if (tries === 1) lastError = createRateLimitedError(subject, taken.retryInMs);
               // Queue mode: come back when there is room, if that fits in the deadline.
               if (resilience.tenants.overflow === 'queue' && Number.isFinite(taken.retryInMs)) {
-                soonestRecoveryMs = soonestRecoveryMs === null ? taken.retryInMs : Math.min(soonestRecoveryMs, taken.retryInMs);
-                if (queuedTurn === undefined || taken.retryInMs < queuedTurn.retryInMs) queuedTurn = { deployment: deployment.id, subject, limits, retryInMs: taken.retryInMs };
+                soonestRecoveryMs =
+                  soonestRecoveryMs === null ? taken.retryInMs : Math.min(soonestRecoveryMs, taken.retryInMs);
+                if (queuedTurn === undefined || taken.retryInMs < queuedTurn.retryInMs)
+                  queuedTurn = { deployment: deployment.id, subject, limits, retryInMs: taken.retryInMs };
               }
               break;
             }
             reservation = taken.reservation;
           }
           const attemptStart = clock.monotonic();
-          const guard = createAttemptGuard({ clock, deadline, timeouts: policy.timeouts, streaming, provider: deployment.provider, deployment: deployment.id });
+          const guard = createAttemptGuard({
+            clock,
+            deadline,
+            timeouts: policy.timeouts,
+            streaming,
+            provider: deployment.provider,
+            deployment: deployment.id,
+          });
           stats.begin(deployment.id);
           try {
             const value = await call(deployment, guard);
             const durationMs = clock.monotonic() - attemptStart;
             upstreamMs += durationMs;
-            attempts.push({ deployment: deployment.id, provider: deployment.provider, modelGroup: group.name, errorCode: null, errorKind: null, durationMs, retry: tries > 1 });
+            attempts.push({
+              deployment: deployment.id,
+              provider: deployment.provider,
+              modelGroup: group.name,
+              errorCode: null,
+              errorKind: null,
+              durationMs,
+              retry: tries > 1,
+            });
             const probe = admission.probe;
             heldTurn?.reservation.cancel();
             let settled = false;
@@ -222,7 +268,13 @@ export function createAttemptLoop(dependencies: AttemptLoopDependencies) {
               return fail(error);
             }
             breakers.recordFailure(deployment.id, error, admission.probe);
-            const decision = decideRetry(policy.retry, error, tries, deadline.remainingMs(), resilience.random);
+            const decision = decideRetry(
+              policy.retry,
+              error,
+              tries,
+              deadline.remainingMs(),
+              resilience.random,
+            );
             if (!decision.retry) break;
             const waitStart = clock.monotonic();
             try {
@@ -235,7 +287,11 @@ export function createAttemptLoop(dependencies: AttemptLoopDependencies) {
             // The failure just counted may have opened the breaker: then move on (and maybe come back).
             admission = breakers.admit(deployment.id);
             if (!admission.admitted) {
-              if (admission.retryInMs !== null) soonestRecoveryMs = soonestRecoveryMs === null ? admission.retryInMs : Math.min(soonestRecoveryMs, admission.retryInMs);
+              if (admission.retryInMs !== null)
+                soonestRecoveryMs =
+                  soonestRecoveryMs === null
+                    ? admission.retryInMs
+                    : Math.min(soonestRecoveryMs, admission.retryInMs);
               break;
             }
           }
@@ -257,21 +313,48 @@ export function createAttemptLoop(dependencies: AttemptLoopDependencies) {
       heldTurn = undefined;
       // A deployment of this group recovers soon (its breaker half-opens, a 429's retry-after ends):
       // wait for it when that fits in the deadline, rather than failing at once.
-      if (soonestRecoveryMs !== null && passes < 100 && waitedMs + soonestRecoveryMs <= resilience.waitForRecoveryMs && soonestRecoveryMs < deadline.remainingMs()) {
+      if (
+        soonestRecoveryMs !== null &&
+        passes < 100 &&
+        waitedMs + soonestRecoveryMs <= resilience.waitForRecoveryMs &&
+        soonestRecoveryMs < deadline.remainingMs()
+      ) {
         const pause = Math.max(1, soonestRecoveryMs);
         const waitStart = clock.monotonic();
         try {
           // Waiting for a rate limit: in the deployment's queue, taking turns fairly with other tenants.
           if (queuedTurn?.retryInMs === soonestRecoveryMs) {
-            const wait = { maxWaitMs: Math.min(resilience.waitForRecoveryMs - waitedMs, deadline.remainingMs()), signal: deadline.signal, tenant: scope.tenantId };
-            heldTurn = { deployment: queuedTurn.deployment, reservation: await resilience.rateLimiter.acquire(queuedTurn.subject, queuedTurn.limits, scope.estimateTokens(), wait) };
+            const wait = {
+              maxWaitMs: Math.min(resilience.waitForRecoveryMs - waitedMs, deadline.remainingMs()),
+              signal: deadline.signal,
+              tenant: scope.tenantId,
+            };
+            heldTurn = {
+              deployment: queuedTurn.deployment,
+              reservation: await resilience.rateLimiter.acquire(
+                queuedTurn.subject,
+                queuedTurn.limits,
+                scope.estimateTokens(),
+                wait,
+              ),
+            };
           } else await clock.sleep(pause, deadline.signal);
         } catch (aborted) {
-          if (!deadline.expired() && scope.options.signal?.aborted !== true && PipewrightError.isInstance(aborted)) return fail(aborted);
+          if (
+            !deadline.expired() &&
+            scope.options.signal?.aborted !== true &&
+            PipewrightError.isInstance(aborted)
+          )
+            return fail(aborted);
           return fail(
             deadline.expired()
               ? createDeadlineExceededError(deadline.timeoutMs, aborted)
-              : new ProviderError({ kind: 'aborted', message: 'the caller aborted the call while it waited for a deployment to recover', provider: 'pipewright', cause: aborted }),
+              : new ProviderError({
+                  kind: 'aborted',
+                  message: 'the caller aborted the call while it waited for a deployment to recover',
+                  provider: 'pipewright',
+                  cause: aborted,
+                }),
           );
         }
         const waited = Math.max(1, clock.monotonic() - waitStart);
@@ -279,7 +362,8 @@ export function createAttemptLoop(dependencies: AttemptLoopDependencies) {
         upstreamMs += waited;
         continue;
       }
-      if (lastError === undefined && openReason !== undefined) lastError = refusal ?? createCircuitOpenError(group.name, soonestRecoveryMs, openReason);
+      if (lastError === undefined && openReason !== undefined)
+        lastError = refusal ?? createCircuitOpenError(group.name, soonestRecoveryMs, openReason);
       // The next group, by the class of the last error.
       visited ??= new Set([scope.group.name]);
       visited.add(group.name);
@@ -295,17 +379,36 @@ export function createAttemptLoop(dependencies: AttemptLoopDependencies) {
       }
       group = next === undefined || visited.has(next) ? undefined : catalog.resolve(next);
     }
-    return fail(lastError ?? createCircuitOpenError(scope.group.name, null, openReason ?? 'no deployment could be tried'));
+    return fail(
+      lastError ??
+        createCircuitOpenError(scope.group.name, null, openReason ?? 'no deployment could be tried'),
+    );
   }
 
   return { execute, attemptError };
 }
 
-function skipped(deployment: Deployment, modelGroup: string, errorCode: 'gateway.circuit_open' | 'gateway.overloaded' | 'gateway.rate_limited'): CallAttempt {
-  return { deployment: deployment.id, provider: deployment.provider, modelGroup, errorCode, errorKind: null, durationMs: 0, retry: false };
+function skipped(
+  deployment: Deployment,
+  modelGroup: string,
+  errorCode: 'gateway.circuit_open' | 'gateway.overloaded' | 'gateway.rate_limited',
+): CallAttempt {
+  return {
+    deployment: deployment.id,
+    provider: deployment.provider,
+    modelGroup,
+    errorCode,
+    errorKind: null,
+    durationMs: 0,
+    retry: false,
+  };
 }
 
-function createCircuitOpenError(modelGroup: string, retryInMs: number | null, reason: string): PipewrightError {
+function createCircuitOpenError(
+  modelGroup: string,
+  retryInMs: number | null,
+  reason: string,
+): PipewrightError {
   return new PipewrightError({
     code: 'gateway.circuit_open',
     message: `every deployment of model group ${modelGroup} is unavailable (circuit breaker open; ${reason})${retryInMs === null ? '' : `; the first is probed again in ${Math.ceil(retryInMs)} ms`}`,
@@ -319,8 +422,12 @@ function createCircuitOpenError(modelGroup: string, retryInMs: number | null, re
  */
 export function withAttempts(error: PipewrightError, attempts: CallAttempt[]): PipewrightError {
   const details = { ...error.details, attempts: [...attempts] };
-  const message = attempts.length <= 1 ? error.message : `${error.message} (after ${attempts.length} attempts: ${attempts.map((attempt) => `${attempt.deployment} ${attempt.errorCode ?? 'ok'}`).join(', ')})`;
-  if (ProviderError.isProviderError(error)) return new ProviderError({ ...error.toOptions(), message, details, cause: error });
+  const message =
+    attempts.length <= 1
+      ? error.message
+      : `${error.message} (after ${attempts.length} attempts: ${attempts.map((attempt) => `${attempt.deployment} ${attempt.errorCode ?? 'ok'}`).join(', ')})`;
+  if (ProviderError.isProviderError(error))
+    return new ProviderError({ ...error.toOptions(), message, details, cause: error });
   return new PipewrightError({
     code: error.code,
     message,

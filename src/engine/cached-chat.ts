@@ -44,9 +44,17 @@ export interface CachedChatDependencies {
   recorder?: TelemetryRecorder | undefined;
   metrics?: Metrics | undefined;
   /** A whole chat call through the resilience pipeline (records its own telemetry). */
-  chatUpstream(request: ChatRequest, options: EngineCallOptions, cacheStatus: CacheStatus): Promise<{ response: ChatResponse; meta: CallMeta }>;
+  chatUpstream(
+    request: ChatRequest,
+    options: EngineCallOptions,
+    cacheStatus: CacheStatus,
+  ): Promise<{ response: ChatResponse; meta: CallMeta }>;
   /** A streamed chat call through the resilience pipeline (records its own telemetry). */
-  streamUpstream(request: ChatRequest, options: EngineCallOptions, cacheStatus: CacheStatus): Promise<EngineChatStream>;
+  streamUpstream(
+    request: ChatRequest,
+    options: EngineCallOptions,
+    cacheStatus: CacheStatus,
+  ): Promise<EngineChatStream>;
   /** Called when the semantic cache fails (embedder down, index error): the call goes on uncached. */
   onCacheError?: ((error: unknown, operation: CacheOperation) => void) | undefined;
 }
@@ -101,16 +109,30 @@ export function createCachedChat(dependencies: CachedChatDependencies) {
       fingerprints.set(group.name, configFingerprint);
     }
     const tenant = options.tenantId ?? dependencies.defaultTenantId;
-    const plan = exact.plan({ tenant, stepType: options.stepType ?? 'chat', modelGroup: group.name, configFingerprint }, request, control);
+    const plan = exact.plan(
+      { tenant, stepType: options.stepType ?? 'chat', modelGroup: group.name, configFingerprint },
+      request,
+      control,
+    );
     if (plan.key === '') return undefined;
     return { plan, forceRefresh: control.forceRefresh };
   }
 
   /** An exact hit, else a semantic hit when the plan reads semantically; remembers the embedding for the store. */
-  async function lookup(planned: Planned, request: ChatRequest, signal: AbortSignal | undefined): Promise<ServedHit | undefined> {
+  async function lookup(
+    planned: Planned,
+    request: ChatRequest,
+    signal: AbortSignal | undefined,
+  ): Promise<ServedHit | undefined> {
     const { plan } = planned;
     const hit = await exact.lookup(plan);
-    if (hit !== undefined) return { status: 'hit', answer: hit.entry.answer, avoided: hit.entry.avoided, origin: hit.entry.origin };
+    if (hit !== undefined)
+      return {
+        status: 'hit',
+        answer: hit.entry.answer,
+        avoided: hit.entry.avoided,
+        origin: hit.entry.origin,
+      };
     if (semantic === undefined || !plan.decision.semantic) return undefined;
     try {
       const found = await semantic.lookup(plan.scope, request, plan.rule.semantic, signal);
@@ -124,16 +146,30 @@ export function createCachedChat(dependencies: CachedChatDependencies) {
   }
 
   /** Stores a fresh answer in the exact cache and, when the rule enables it, the semantic cache. */
-  async function store(planned: Planned, request: ChatRequest, answer: CachedAnswer, meta: CallMeta): Promise<void> {
+  async function store(
+    planned: Planned,
+    request: ChatRequest,
+    answer: CachedAnswer,
+    meta: CallMeta,
+  ): Promise<void> {
     const { plan } = planned;
     const avoided = avoidedBy(meta);
     const origin = originOf(meta);
     // A cache that fails to store must not fail a call that succeeded.
-    await exact.store(plan, answer, avoided, origin).catch((error: unknown) => reportError(error, 'exact-store'));
+    await exact
+      .store(plan, answer, avoided, origin)
+      .catch((error: unknown) => reportError(error, 'exact-store'));
     if (semantic === undefined || !plan.rule.semantic.enabled || !plan.decision.write) return;
-    const options = { ttlMs: plan.decision.ttlMs, multiTurn: plan.rule.semantic.multiTurn, origin, ...(planned.vector === undefined ? {} : { vector: planned.vector }) };
+    const options = {
+      ttlMs: plan.decision.ttlMs,
+      multiTurn: plan.rule.semantic.multiTurn,
+      origin,
+      ...(planned.vector === undefined ? {} : { vector: planned.vector }),
+    };
     // The semantic cache holds answers as objects: keep its own copy, apart from the one the caller gets.
-    await semantic.store(plan.scope, request, structuredClone(answer), avoided, options).catch((error: unknown) => reportError(error, 'semantic-store'));
+    await semantic
+      .store(plan.scope, request, structuredClone(answer), avoided, options)
+      .catch((error: unknown) => reportError(error, 'semantic-store'));
   }
 
   /**
@@ -142,10 +178,22 @@ export function createCachedChat(dependencies: CachedChatDependencies) {
    * breakers, deadlines), never for errors about the request itself, a caller's abort, or a
    * request that asked not to be served from the cache.
    */
-  async function degrade(planned: Planned, request: ChatRequest, error: unknown, signal: AbortSignal | undefined): Promise<ServedHit | undefined> {
+  async function degrade(
+    planned: Planned,
+    request: ChatRequest,
+    error: unknown,
+    signal: AbortSignal | undefined,
+  ): Promise<ServedHit | undefined> {
     const { rule, decision } = planned.plan;
     // `no-cache` and `force-refresh` asked for a fresh answer: the error is the honest reply.
-    if (semantic === undefined || !rule.semantic.enabled || !rule.semantic.fallbackOnError || !decision.read || signal?.aborted === true) return undefined;
+    if (
+      semantic === undefined ||
+      !rule.semantic.enabled ||
+      !rule.semantic.fallbackOnError ||
+      !decision.read ||
+      signal?.aborted === true
+    )
+      return undefined;
     const failure = toPipewrightError(error);
     if (!isOutage(failure)) return undefined;
     try {
@@ -161,7 +209,10 @@ export function createCachedChat(dependencies: CachedChatDependencies) {
   }
 
   return {
-    async chat(request: ChatRequest, options: EngineCallOptions): Promise<{ response: ChatResponse; meta: CallMeta }> {
+    async chat(
+      request: ChatRequest,
+      options: EngineCallOptions,
+    ): Promise<{ response: ChatResponse; meta: CallMeta }> {
       const planned = planCache(request, options);
       if (planned === undefined) return dependencies.chatUpstream(request, options, 'bypass');
       const { plan } = planned;
@@ -169,7 +220,11 @@ export function createCachedChat(dependencies: CachedChatDependencies) {
       const startedAt = clock.now();
       const startedMonotonic = clock.monotonic();
       const hit = await lookup(planned, request, options.signal);
-      if (hit !== undefined) return { response: toChatResponse(hit.answer), meta: serveHit(request, options, plan, hit, false, startedAt, startedMonotonic) };
+      if (hit !== undefined)
+        return {
+          response: toChatResponse(hit.answer),
+          meta: serveHit(request, options, plan, hit, false, startedAt, startedMonotonic),
+        };
       if (planned.forceRefresh) await exact.invalidate(plan);
       const source = async (signal: AbortSignal | undefined) => {
         const result = await dependencies.chatUpstream(request, withSignal(options, signal), status);
@@ -178,7 +233,11 @@ export function createCachedChat(dependencies: CachedChatDependencies) {
       };
       try {
         if (!plan.decision.joinInFlight) return await source(options.signal);
-        const { value, shared } = await flights.run({ tenant: plan.scope.tenant, key: plan.key }, source, options.signal);
+        const { value, shared } = await flights.run(
+          { tenant: plan.scope.tenant, key: plan.key },
+          source,
+          options.signal,
+        );
         if (!shared) return value;
         // Each caller gets its own copy and its own ids; the joiner's record shows what it saved.
         const meta = joinedMeta(value.meta, options, startedMonotonic);
@@ -188,7 +247,10 @@ export function createCachedChat(dependencies: CachedChatDependencies) {
         const degraded = await degrade(planned, request, error, options.signal);
         if (degraded === undefined) throw error;
         metrics?.observeCacheEvent('degraded_answer');
-        return { response: toChatResponse(degraded.answer), meta: serveHit(request, options, plan, degraded, false, startedAt, startedMonotonic) };
+        return {
+          response: toChatResponse(degraded.answer),
+          meta: serveHit(request, options, plan, degraded, false, startedAt, startedMonotonic),
+        };
       }
     },
 
@@ -220,9 +282,16 @@ export function createCachedChat(dependencies: CachedChatDependencies) {
       if (planned.forceRefresh) await exact.invalidate(plan);
       // The shared upstream stream always carries usage (for the stored answer and for any caller
       // that asked for it); each caller's view drops it unless it asked.
-      const upstreamRequest: ChatRequest = { ...request, stream_options: { ...(request.stream_options ?? {}), include_usage: true } };
+      const upstreamRequest: ChatRequest = {
+        ...request,
+        stream_options: { ...(request.stream_options ?? {}), include_usage: true },
+      };
       async function* source(signal: AbortSignal | undefined): AsyncGenerator<StreamItem> {
-        const started = await dependencies.streamUpstream(upstreamRequest, withSignal(options, signal), status);
+        const started = await dependencies.streamUpstream(
+          upstreamRequest,
+          withSignal(options, signal),
+          status,
+        );
         yield { kind: 'start', meta: started.meta, done: started.done };
         const seen: ChatChunk[] = [];
         for await (const chunk of started.chunks) {
@@ -233,7 +302,9 @@ export function createCachedChat(dependencies: CachedChatDependencies) {
         if (signal?.aborted === true) return;
         await store(current, request, { kind: 'stream', chunks: seen }, await started.done);
       }
-      const flight = plan.decision.joinInFlight ? flights.stream({ tenant: plan.scope.tenant, key: plan.key }, source, options.signal) : { chunks: source(options.signal), shared: false };
+      const flight = plan.decision.joinInFlight
+        ? flights.stream({ tenant: plan.scope.tenant, key: plan.key }, source, options.signal)
+        : { chunks: source(options.signal), shared: false };
       const iterator = flight.chunks[Symbol.asyncIterator]();
       let first: IteratorResult<StreamItem>;
       try {
@@ -246,7 +317,10 @@ export function createCachedChat(dependencies: CachedChatDependencies) {
         return replay(degraded);
       }
       if (first.done === true || first.value.kind !== 'start') {
-        throw new PipewrightError({ code: 'gateway.internal', message: 'the shared stream ended before it started' });
+        throw new PipewrightError({
+          code: 'gateway.internal',
+          message: 'the shared stream ended before it started',
+        });
       }
       const start = first.value;
       const meta = flight.shared ? joinedMeta(start.meta, options, startedMonotonic) : start.meta;
@@ -272,14 +346,25 @@ export function createCachedChat(dependencies: CachedChatDependencies) {
         : start.done;
       return {
         meta,
-        chunks: finishWhenAbandoned(relay(), () => void Promise.resolve(iterator.return?.()).catch(() => undefined)),
+        chunks: finishWhenAbandoned(
+          relay(),
+          () => void Promise.resolve(iterator.return?.()).catch(() => undefined),
+        ),
         done,
       };
     },
   };
 
   /** Answers from a stored entry: no upstream call, nothing spent; records what it saved. */
-  function serveHit(request: ChatRequest, options: EngineCallOptions, plan: CachePlan, hit: ServedHit, streamed: boolean, startedAt: number, startedMonotonic: number): CallMeta {
+  function serveHit(
+    request: ChatRequest,
+    options: EngineCallOptions,
+    plan: CachePlan,
+    hit: ServedHit,
+    streamed: boolean,
+    startedAt: number,
+    startedMonotonic: number,
+  ): CallMeta {
     const origin = hit.origin;
     const meta: CallMeta = {
       tenantId: plan.scope.tenant,
@@ -306,11 +391,28 @@ export function createCachedChat(dependencies: CachedChatDependencies) {
   }
 
   /** A caller that joined an identical call in flight: no upstream call of its own, the shared call's cost saved. */
-  function recordJoin(meta: CallMeta, options: EngineCallOptions, streamed: boolean, startedAt: number): void {
-    record({ ...meta, usage: { ...emptyUsage }, costUsd: 0, savedCostUsd: meta.costUsd, savedLatencyMs: 0 }, options, streamed, startedAt, meta.model);
+  function recordJoin(
+    meta: CallMeta,
+    options: EngineCallOptions,
+    streamed: boolean,
+    startedAt: number,
+  ): void {
+    record(
+      { ...meta, usage: { ...emptyUsage }, costUsd: 0, savedCostUsd: meta.costUsd, savedLatencyMs: 0 },
+      options,
+      streamed,
+      startedAt,
+      meta.model,
+    );
   }
 
-  function record(meta: CallMeta, options: EngineCallOptions, streamed: boolean, startedAt: number, model: string | null): void {
+  function record(
+    meta: CallMeta,
+    options: EngineCallOptions,
+    streamed: boolean,
+    startedAt: number,
+    model: string | null,
+  ): void {
     const callRecord: CallRecord = {
       id: createId('call'),
       time: startedAt,
@@ -360,7 +462,8 @@ export function createCachedChat(dependencies: CachedChatDependencies) {
 export type CachedChat = ReturnType<typeof createCachedChat>;
 
 /** What a (possibly shared) upstream stream carries: its start (meta) once, then its chunks. */
-type StreamItem = { kind: 'start'; meta: CallMeta; done: Promise<CallMeta> } | { kind: 'chunk'; chunk: ChatChunk };
+type StreamItem =
+  { kind: 'start'; meta: CallMeta; done: Promise<CallMeta> } | { kind: 'chunk'; chunk: ChatChunk };
 
 function semanticServed(found: SemanticHit, degraded: boolean): ServedHit {
   return {
@@ -393,7 +496,12 @@ function avoidedBy(meta: CallMeta): AvoidedCost {
 }
 
 function originOf(meta: CallMeta): CacheOrigin {
-  return { provider: meta.provider, model: meta.model, deployment: meta.deployment, simulated: meta.simulated };
+  return {
+    provider: meta.provider,
+    model: meta.model,
+    deployment: meta.deployment,
+    simulated: meta.simulated,
+  };
 }
 
 function withSignal(options: EngineCallOptions, signal: AbortSignal | undefined): EngineCallOptions {
@@ -417,7 +525,10 @@ function presentChunk(chunk: ChatChunk, wantsUsage: boolean): ChatChunk | null {
  * A generator's `finally` never runs if it was never started; a caller that drops the stream
  * without reading it must still release the upstream socket and the call's slots.
  */
-export function finishWhenAbandoned(generator: AsyncGenerator<ChatChunk>, onAbandoned: () => void): AsyncGenerator<ChatChunk> {
+export function finishWhenAbandoned(
+  generator: AsyncGenerator<ChatChunk>,
+  onAbandoned: () => void,
+): AsyncGenerator<ChatChunk> {
   let started = false;
   const wrapper: AsyncGenerator<ChatChunk> = {
     next() {

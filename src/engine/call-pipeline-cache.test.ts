@@ -3,23 +3,45 @@ import assert from 'node:assert/strict';
 import { PipewrightError, ProviderError } from '../core/index.ts';
 import type { ChatChunk } from '../spec/index.ts';
 import { createMetrics, type CallRecord, type TelemetryRecorder } from '../telemetry/index.ts';
-import { chunk, createFakeProviderClient, textResponse, usageChunk } from '../../test/support/fake-provider-client.ts';
+import {
+  chunk,
+  createFakeProviderClient,
+  textResponse,
+  usageChunk,
+} from '../../test/support/fake-provider-client.ts';
 import { createEngine } from './create-engine.ts';
 
 function collectingRecorder(): TelemetryRecorder & { records: CallRecord[] } {
   const records: CallRecord[] = [];
-  return { records, record: (record) => void records.push(record), flush: async () => {}, close: async () => {} };
+  return {
+    records,
+    record: (record) => void records.push(record),
+    flush: async () => {},
+    close: async () => {},
+  };
 }
 
 const config = {
-  deployments: [{ id: 'primary', provider: 'openai' as const, model: 'gpt-4o-mini', baseUrl: 'http://127.0.0.1:1/v1', apiKey: 'k' }],
+  deployments: [
+    {
+      id: 'primary',
+      provider: 'openai' as const,
+      model: 'gpt-4o-mini',
+      baseUrl: 'http://127.0.0.1:1/v1',
+      apiKey: 'k',
+    },
+  ],
   modelGroups: [
     { name: 'fast', deployments: ['primary'] },
     { name: 'creative', deployments: ['primary'] },
   ],
 };
 
-const ask = (content: string, extra: Record<string, unknown> = { temperature: 0 }) => ({ model: 'fast', messages: [{ role: 'user', content }], ...extra });
+const ask = (content: string, extra: Record<string, unknown> = { temperature: 0 }) => ({
+  model: 'fast',
+  messages: [{ role: 'user', content }],
+  ...extra,
+});
 
 async function collect(chunks: AsyncIterable<ChatChunk>): Promise<ChatChunk[]> {
   const seen: ChatChunk[] = [];
@@ -46,7 +68,11 @@ test('a second identical deterministic request is a hit: no upstream call, the s
   assert.ok(first.meta.costUsd !== null && first.meta.costUsd > 0);
   assert.equal(second.meta.savedCostUsd, first.meta.costUsd);
   assert.equal(second.meta.savedLatencyMs, first.meta.latencyMs);
-  assert.equal(second.meta.deployment, 'primary', 'a hit still names the deployment that produced the answer');
+  assert.equal(
+    second.meta.deployment,
+    'primary',
+    'a hit still names the deployment that produced the answer',
+  );
   assert.deepEqual(
     recorder.records.map((record) => [record.cacheStatus, record.savedCostUsd]),
     [
@@ -66,7 +92,10 @@ test('a second identical deterministic request is a hit: no upstream call, the s
 
 test('temperature > 0 (or none) without a seed bypasses the cache by default; a seed or a per-group rule caches it', async () => {
   const client = createFakeProviderClient();
-  const engine = createEngine({ config: { ...config, cache: { modelGroups: { creative: { cacheNonDeterministic: true } } } }, client });
+  const engine = createEngine({
+    config: { ...config, cache: { modelGroups: { creative: { cacheNonDeterministic: true } } } },
+    client,
+  });
   for (const extra of [{}, { temperature: 0.7 }]) {
     const first = await engine.chat(ask('vary', extra));
     const second = await engine.chat(ask('vary', extra));
@@ -77,7 +106,10 @@ test('temperature > 0 (or none) without a seed bypasses the cache by default; a 
   await engine.chat(ask('seeded', { temperature: 0.7, seed: 3 }));
   assert.equal((await engine.chat(ask('seeded', { temperature: 0.7, seed: 3 }))).meta.cacheStatus, 'hit');
   await engine.chat({ ...ask('poem', { temperature: 1 }), model: 'creative' });
-  assert.equal((await engine.chat({ ...ask('poem', { temperature: 1 }), model: 'creative' })).meta.cacheStatus, 'hit');
+  assert.equal(
+    (await engine.chat({ ...ask('poem', { temperature: 1 }), model: 'creative' })).meta.cacheStatus,
+    'hit',
+  );
   assert.equal(client.calls.length, 6);
 });
 
@@ -87,7 +119,11 @@ test('cache directives: no-store does not write, no-cache does not read, force-r
   const engine = createEngine({ config, client });
   const noStore = await engine.chat(ask('q'), { cache: 'no-store' });
   assert.equal(noStore.meta.cacheStatus, 'miss');
-  assert.equal((await engine.chat(ask('q'), { cache: 'no-store' })).meta.cacheStatus, 'miss', 'nothing was stored');
+  assert.equal(
+    (await engine.chat(ask('q'), { cache: 'no-store' })).meta.cacheStatus,
+    'miss',
+    'nothing was stored',
+  );
   assert.equal(client.calls.length, 2);
   await engine.chat(ask('q'));
   assert.equal(client.calls.length, 3);
@@ -101,11 +137,18 @@ test('cache directives: no-store does not write, no-cache does not read, force-r
   assert.equal(after.meta.cacheStatus, 'hit');
   assert.equal(after.response.choices[0]?.message.content, 'two', 'force-refresh replaced the stored answer');
   assert.equal(client.calls.length, 5);
-  await assert.rejects(engine.chat(ask('q'), { cache: 'nostore' }), (error: unknown) => PipewrightError.isInstance(error) && error.code === 'request.invalid' && error.param === 'cache');
+  await assert.rejects(
+    engine.chat(ask('q'), { cache: 'nostore' }),
+    (error: unknown) =>
+      PipewrightError.isInstance(error) && error.code === 'request.invalid' && error.param === 'cache',
+  );
   assert.equal(client.calls.length, 5);
   // ttl= opts a non-deterministic request in.
   await engine.chat(ask('opt-in', { temperature: 0.9 }), { cache: 'ttl=60' });
-  assert.equal((await engine.chat(ask('opt-in', { temperature: 0.9 }), { cache: 'ttl=60' })).meta.cacheStatus, 'hit');
+  assert.equal(
+    (await engine.chat(ask('opt-in', { temperature: 0.9 }), { cache: 'ttl=60' })).meta.cacheStatus,
+    'hit',
+  );
 });
 
 test('a streamed answer is cached and replayed as a stream, or whole; usage only when asked for', async () => {
@@ -115,7 +158,10 @@ test('a streamed answer is cached and replayed as a stream, or whole; usage only
   assert.equal(first.meta.cacheStatus, 'miss');
   const original = await collect(first.chunks);
   assert.equal(textOf(original), 'Hello');
-  assert.ok(original.every((item) => item.usage === undefined), 'no usage chunk unless asked for');
+  assert.ok(
+    original.every((item) => item.usage === undefined),
+    'no usage chunk unless asked for',
+  );
   await first.done;
   const replay = await engine.chatStream(ask('s'));
   assert.equal(replay.meta.cacheStatus, 'hit');
@@ -141,10 +187,20 @@ test('identical concurrent requests make one upstream call, whole and streamed; 
       await gate;
       return textResponse('shared');
     },
-    stream: () => [chunk({ role: 'assistant', content: '' }), chunk({ content: 'sha' }), gate.then(() => chunk({ content: 'red' })), chunk({}, 'stop'), usageChunk(3, 2)],
+    stream: () => [
+      chunk({ role: 'assistant', content: '' }),
+      chunk({ content: 'sha' }),
+      gate.then(() => chunk({ content: 'red' })),
+      chunk({}, 'stop'),
+      usageChunk(3, 2),
+    ],
   });
   const engine = createEngine({ config, client });
-  const whole = [engine.chat(ask('c'), { requestId: 'a' }), engine.chat(ask('c'), { requestId: 'b' }), engine.chat(ask('c'), { requestId: 'c' })];
+  const whole = [
+    engine.chat(ask('c'), { requestId: 'a' }),
+    engine.chat(ask('c'), { requestId: 'b' }),
+    engine.chat(ask('c'), { requestId: 'c' }),
+  ];
   const streams = [engine.chatStream(ask('c')), engine.chatStream(ask('c'))];
   await new Promise((resolve) => setTimeout(resolve, 10));
   release();
@@ -157,7 +213,9 @@ test('identical concurrent requests make one upstream call, whole and streamed; 
       ['c', 'shared'],
     ],
   );
-  const streamed = await Promise.all((await Promise.all(streams)).map(async (stream) => textOf(await collect(stream.chunks))));
+  const streamed = await Promise.all(
+    (await Promise.all(streams)).map(async (stream) => textOf(await collect(stream.chunks))),
+  );
   assert.deepEqual(streamed, ['shared', 'shared']);
   assert.deepEqual(
     client.calls.map((call) => call.operation),
@@ -172,17 +230,32 @@ test('tenant B never hits tenant A’s entry, nor joins its call in flight', asy
   const other = await engine.chat(ask('secret'), { tenantId: 'tenant-b' });
   assert.equal(other.meta.cacheStatus, 'miss');
   assert.equal(client.calls.length, 2);
-  await Promise.all([engine.chat(ask('together'), { tenantId: 'tenant-a' }), engine.chat(ask('together'), { tenantId: 'tenant-b' })]);
+  await Promise.all([
+    engine.chat(ask('together'), { tenantId: 'tenant-a' }),
+    engine.chat(ask('together'), { tenantId: 'tenant-b' }),
+  ]);
   assert.equal(client.calls.length, 4);
 });
 
 test('a failed call is never cached, nor a stream cut after it started', async () => {
   let fail = true;
   const client = createFakeProviderClient({
-    chat: () => (fail ? new ProviderError({ kind: 'invalid_request', message: 'bad', provider: 'openai', upstreamStatus: 400 }) : textResponse('fine')),
+    chat: () =>
+      fail
+        ? new ProviderError({
+            kind: 'invalid_request',
+            message: 'bad',
+            provider: 'openai',
+            upstreamStatus: 400,
+          })
+        : textResponse('fine'),
     stream: () =>
       fail
-        ? [chunk({ role: 'assistant', content: '' }), chunk({ content: 'half' }), new ProviderError({ kind: 'stream_cut', message: 'cut', provider: 'openai' })]
+        ? [
+            chunk({ role: 'assistant', content: '' }),
+            chunk({ content: 'half' }),
+            new ProviderError({ kind: 'stream_cut', message: 'cut', provider: 'openai' }),
+          ]
         : [chunk({ role: 'assistant', content: '' }), chunk({ content: 'whole' }), chunk({}, 'stop')],
   });
   const engine = createEngine({ config, client });
@@ -200,17 +273,21 @@ test('a failed call is never cached, nor a stream cut after it started', async (
 
 test('the cache can be turned off in configuration: every call goes upstream and says bypass', async () => {
   const client = createFakeProviderClient();
-  const engine = createEngine({ config: { ...config, cache: { enabled: false, singleFlight: false } }, client });
+  const engine = createEngine({
+    config: { ...config, cache: { enabled: false, singleFlight: false } },
+    client,
+  });
   const first = await engine.chat(ask('off'));
   const second = await engine.chat(ask('off'));
   assert.deepEqual([first.meta.cacheStatus, second.meta.cacheStatus], ['bypass', 'bypass']);
   assert.equal(client.calls.length, 2);
 });
 
-
 test('cache.maxBytesPerTenant: a busy tenant evicts its own oldest answers, never another tenant’s', async () => {
   // Answers of about 10 kB: two fit in a tenant's 25 kB share.
-  const client = createFakeProviderClient({ chat: (request) => textResponse(`${String(request.messages.at(-1)?.content)} ${'x'.repeat(10_000)}`) });
+  const client = createFakeProviderClient({
+    chat: (request) => textResponse(`${String(request.messages.at(-1)?.content)} ${'x'.repeat(10_000)}`),
+  });
   const engine = createEngine({ config: { ...config, cache: { maxBytesPerTenant: 25_000 } }, client });
   await engine.chat(ask('quiet question'), { tenantId: 'quiet' });
   for (const question of ['q1', 'q2', 'q3']) await engine.chat(ask(question), { tenantId: 'busy' });

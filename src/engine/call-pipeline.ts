@@ -1,6 +1,19 @@
-import { createId, createTraceId, ProviderError, toPipewrightError, type Clock, type PipewrightError } from '../core/index.ts';
+import {
+  createId,
+  createTraceId,
+  ProviderError,
+  toPipewrightError,
+  type Clock,
+  type PipewrightError,
+} from '../core/index.ts';
 import type { ChatStreamResult, Deployment, ProviderClient, UpstreamMeta } from '../providers/index.ts';
-import { createDeadline, estimateRequestTokens, type AttemptGuard, type RateLimitReservation, type Resilience } from '../resilience/index.ts';
+import {
+  createDeadline,
+  estimateRequestTokens,
+  type AttemptGuard,
+  type RateLimitReservation,
+  type Resilience,
+} from '../resilience/index.ts';
 import {
   emptyUsage,
   normalizeUsage,
@@ -13,11 +26,23 @@ import {
   type ImagesResponse,
   type TokenUsage,
 } from '../spec/index.ts';
-import type { CacheStatus, CallOperation, CallRecord, Metrics, PriceCatalog, TelemetryRecorder } from '../telemetry/index.ts';
+import type {
+  CacheStatus,
+  CallOperation,
+  CallRecord,
+  Metrics,
+  PriceCatalog,
+  TelemetryRecorder,
+} from '../telemetry/index.ts';
 import type { CallAttempt, CallMeta, EngineCallOptions } from './engine-types.ts';
 import type { ModelCatalog } from './model-catalog.ts';
 import { createAttemptLoop, withAttempts, type Answered, type AttemptScope } from './attempt-loop.ts';
-import { createCachedChat, finishWhenAbandoned, type CachedChatDependencies, type ChatCache } from './cached-chat.ts';
+import {
+  createCachedChat,
+  finishWhenAbandoned,
+  type CachedChatDependencies,
+  type ChatCache,
+} from './cached-chat.ts';
 
 export interface CallPipelineDependencies {
   catalog: ModelCatalog;
@@ -71,12 +96,31 @@ export function createCallPipeline(dependencies: CallPipelineDependencies) {
   const cached =
     dependencies.cache === undefined
       ? undefined
-      : createCachedChat({ cache: dependencies.cache, catalog, clock, defaultTenantId: dependencies.defaultTenantId, recorder, metrics, chatUpstream, streamUpstream, onCacheError: dependencies.onCacheError });
+      : createCachedChat({
+          cache: dependencies.cache,
+          catalog,
+          clock,
+          defaultTenantId: dependencies.defaultTenantId,
+          recorder,
+          metrics,
+          chatUpstream,
+          streamUpstream,
+          onCacheError: dependencies.onCacheError,
+        });
 
-  async function openScope(modelGroup: string, options: EngineCallOptions, estimate: () => number, cacheStatus: CacheStatus): Promise<CallScope> {
+  async function openScope(
+    modelGroup: string,
+    options: EngineCallOptions,
+    estimate: () => number,
+    cacheStatus: CacheStatus,
+  ): Promise<CallScope> {
     const group = catalog.resolve(modelGroup);
     const tenantId = options.tenantId ?? dependencies.defaultTenantId;
-    const deadline = createDeadline({ clock, timeoutMs: resilience.deadlineFor(options.stepType, options.deadlineMs), signal: options.signal });
+    const deadline = createDeadline({
+      clock,
+      timeoutMs: resilience.deadlineFor(options.stepType, options.deadlineMs),
+      signal: options.signal,
+    });
     const scope: CallScope = {
       tenantId,
       requestId: options.requestId ?? createId('req'),
@@ -95,7 +139,10 @@ export function createCallPipeline(dependencies: CallPipelineDependencies) {
     const limit = resilience.tenants.maxInFlight;
     if (limit !== undefined) {
       const key = `tenant:${tenantId}`;
-      const maxWaitMs = resilience.tenants.overflow === 'reject' ? 0 : Math.min(resilience.tenants.maxQueueMs, deadline.remainingMs());
+      const maxWaitMs =
+        resilience.tenants.overflow === 'reject'
+          ? 0
+          : Math.min(resilience.tenants.maxQueueMs, deadline.remainingMs());
       try {
         await bulkhead.acquire(key, limit, { maxWaitMs, signal: deadline.signal });
       } catch (error) {
@@ -106,9 +153,17 @@ export function createCallPipeline(dependencies: CallPipelineDependencies) {
     }
     const tenantLimits = resilience.tenants.limits;
     if (tenantLimits !== undefined) {
-      const maxWaitMs = resilience.tenants.overflow === 'reject' ? 0 : Math.min(resilience.tenants.maxQueueMs, deadline.remainingMs());
+      const maxWaitMs =
+        resilience.tenants.overflow === 'reject'
+          ? 0
+          : Math.min(resilience.tenants.maxQueueMs, deadline.remainingMs());
       try {
-        scope.tenantReservation = await resilience.rateLimiter.acquire(`tenant:${tenantId}`, tenantLimits, scope.estimateTokens(), { maxWaitMs, signal: deadline.signal });
+        scope.tenantReservation = await resilience.rateLimiter.acquire(
+          `tenant:${tenantId}`,
+          tenantLimits,
+          scope.estimateTokens(),
+          { maxWaitMs, signal: deadline.signal },
+        );
       } catch (error) {
         closeScope(scope);
         throw error;
@@ -130,7 +185,14 @@ export function createCallPipeline(dependencies: CallPipelineDependencies) {
     return prices.costOf(deployment.provider, deployment.model, usage, deployment.id);
   }
 
-  function buildMeta(scope: CallScope, deployment: Deployment, attempts: CallAttempt[], usage: TokenUsage, upstreamMs: number, timeToFirstTokenMs: number | null): CallMeta {
+  function buildMeta(
+    scope: CallScope,
+    deployment: Deployment,
+    attempts: CallAttempt[],
+    usage: TokenUsage,
+    upstreamMs: number,
+    timeToFirstTokenMs: number | null,
+  ): CallMeta {
     return {
       tenantId: scope.tenantId,
       requestId: scope.requestId,
@@ -152,7 +214,14 @@ export function createCallPipeline(dependencies: CallPipelineDependencies) {
     };
   }
 
-  function record(scope: CallScope, operation: CallOperation, streamed: boolean, meta: CallMeta | null, error: PipewrightError | null, lastDeployment: Deployment | null): void {
+  function record(
+    scope: CallScope,
+    operation: CallOperation,
+    streamed: boolean,
+    meta: CallMeta | null,
+    error: PipewrightError | null,
+    lastDeployment: Deployment | null,
+  ): void {
     const usage = meta?.usage ?? emptyUsage;
     const deployment = lastDeployment;
     const callRecord: CallRecord = {
@@ -191,7 +260,10 @@ export function createCallPipeline(dependencies: CallPipelineDependencies) {
     operation: CallOperation,
     modelGroup: string,
     options: EngineCallOptions,
-    call: (deployment: Deployment, signal: AbortSignal | undefined) => Promise<{ response: T; meta: UpstreamMeta }>,
+    call: (
+      deployment: Deployment,
+      signal: AbortSignal | undefined,
+    ) => Promise<{ response: T; meta: UpstreamMeta }>,
     usageOf: (response: T) => TokenUsage,
     estimate: () => number,
     cacheStatus: CacheStatus = 'bypass',
@@ -210,7 +282,11 @@ export function createCallPipeline(dependencies: CallPipelineDependencies) {
       resilience.observeHeaders(result.deployment.id, result.value.meta.headers);
       const usage = usageOf(result.value.response);
       scope.usedTokens = usage.inputTokens + usage.outputTokens;
-      result.settle({ outcome: 'success', latencyMs: result.attempts.at(-1)?.durationMs ?? 0, tokens: scope.usedTokens });
+      result.settle({
+        outcome: 'success',
+        latencyMs: result.attempts.at(-1)?.durationMs ?? 0,
+        tokens: scope.usedTokens,
+      });
       const meta = buildMeta(scope, result.deployment, result.attempts, usage, result.upstreamMs, null);
       record(scope, operation, false, meta, null, result.deployment);
       return { response: result.value.response, meta };
@@ -235,7 +311,19 @@ export function createCallPipeline(dependencies: CallPipelineDependencies) {
      * Records a model call made outside the engine (code wrapped by `adaptFunction` while it is
      * being migrated), so it still shows up in telemetry with its tenant, latency and outcome.
      */
-    recordExternal(call: { operation?: CallOperation; tenantId?: string; requestId: string; traceId: string; stepType: string; modelGroup: string; model: string | null; usage: TokenUsage; latencyMs: number; startedAt: number; error: PipewrightError | null }): void {
+    recordExternal(call: {
+      operation?: CallOperation;
+      tenantId?: string;
+      requestId: string;
+      traceId: string;
+      stepType: string;
+      modelGroup: string;
+      model: string | null;
+      usage: TokenUsage;
+      latencyMs: number;
+      startedAt: number;
+      error: PipewrightError | null;
+    }): void {
       const callRecord: CallRecord = {
         id: createId('call'),
         time: call.startedAt,
@@ -256,7 +344,10 @@ export function createCallPipeline(dependencies: CallPipelineDependencies) {
         reasoningTokens: call.usage.reasoningTokens,
         latencyMs: call.latencyMs,
         timeToFirstTokenMs: null,
-        costUsd: call.model === null || prices === undefined ? null : prices.costOf('external', call.model, call.usage),
+        costUsd:
+          call.model === null || prices === undefined
+            ? null
+            : prices.costOf('external', call.model, call.usage),
         cacheStatus: 'bypass',
         savedCostUsd: null,
         savedLatencyMs: null,
@@ -268,11 +359,17 @@ export function createCallPipeline(dependencies: CallPipelineDependencies) {
       recorder?.record(callRecord);
     },
 
-    chat(request: ChatRequest, options: EngineCallOptions = {}): Promise<{ response: ChatResponse; meta: CallMeta }> {
+    chat(
+      request: ChatRequest,
+      options: EngineCallOptions = {},
+    ): Promise<{ response: ChatResponse; meta: CallMeta }> {
       return cached === undefined ? chatUpstream(request, options, 'bypass') : cached.chat(request, options);
     },
 
-    async embed(request: EmbeddingsRequest, options: EngineCallOptions = {}): Promise<{ response: EmbeddingsResponse; meta: CallMeta }> {
+    async embed(
+      request: EmbeddingsRequest,
+      options: EngineCallOptions = {},
+    ): Promise<{ response: EmbeddingsResponse; meta: CallMeta }> {
       const result = await runWhole(
         'embeddings',
         request.model,
@@ -284,30 +381,44 @@ export function createCallPipeline(dependencies: CallPipelineDependencies) {
       // Providers without base64 output (Gemini) answer floats; the caller asked for base64.
       if (request.encoding_format === 'base64') {
         for (const item of result.response.data) {
-          if (Array.isArray(item.embedding)) item.embedding = Buffer.from(new Float32Array(item.embedding).buffer).toString('base64');
+          if (Array.isArray(item.embedding))
+            item.embedding = Buffer.from(new Float32Array(item.embedding).buffer).toString('base64');
         }
       }
       return result;
     },
 
-    images(request: ImagesRequest, options: EngineCallOptions = {}): Promise<{ response: ImagesResponse; meta: CallMeta }> {
+    images(
+      request: ImagesRequest,
+      options: EngineCallOptions = {},
+    ): Promise<{ response: ImagesResponse; meta: CallMeta }> {
       return runWhole(
         'images',
         request.model,
         options,
         (deployment, signal) => client.images(request, deployment, upstreamOptions(options, signal)),
-        (response) => ({ ...emptyUsage, inputTokens: response.usage?.input_tokens ?? 0, outputTokens: response.usage?.output_tokens ?? 0 }),
+        (response) => ({
+          ...emptyUsage,
+          inputTokens: response.usage?.input_tokens ?? 0,
+          outputTokens: response.usage?.output_tokens ?? 0,
+        }),
         () => Math.ceil(request.prompt.length / 4),
       );
     },
 
-  /** A stream through the resilience pipeline, without the cache (see `chatStream`). */
+    /** A stream through the resilience pipeline, without the cache (see `chatStream`). */
     chatStream(request: ChatRequest, options: EngineCallOptions = {}): Promise<EngineChatStream> {
-      return cached === undefined ? streamUpstream(request, options, 'bypass') : cached.chatStream(request, options);
+      return cached === undefined
+        ? streamUpstream(request, options, 'bypass')
+        : cached.chatStream(request, options);
     },
   };
 
-  function chatUpstream(request: ChatRequest, options: EngineCallOptions, cacheStatus: CacheStatus): Promise<{ response: ChatResponse; meta: CallMeta }> {
+  function chatUpstream(
+    request: ChatRequest,
+    options: EngineCallOptions,
+    cacheStatus: CacheStatus,
+  ): Promise<{ response: ChatResponse; meta: CallMeta }> {
     return runWhole(
       'chat',
       request.model,
@@ -320,113 +431,156 @@ export function createCallPipeline(dependencies: CallPipelineDependencies) {
   }
 
   /** A stream through the resilience pipeline, without the cache (see `chatStream`). */
-  async function streamUpstream(request: ChatRequest, options: EngineCallOptions, cacheStatus: CacheStatus): Promise<EngineChatStream> {
-      const scope = await openScope(request.model, options, () => estimateRequestTokens(request), cacheStatus);
-      let lastDeployment: Deployment | null = null;
-      let opened: Answered<OpenedStream>;
+  async function streamUpstream(
+    request: ChatRequest,
+    options: EngineCallOptions,
+    cacheStatus: CacheStatus,
+  ): Promise<EngineChatStream> {
+    const scope = await openScope(request.model, options, () => estimateRequestTokens(request), cacheStatus);
+    let lastDeployment: Deployment | null = null;
+    let opened: Answered<OpenedStream>;
+    try {
+      opened = await execute(
+        scope,
+        true,
+        async (deployment, guard) =>
+          openUntilFirstContent(
+            scope,
+            guard,
+            await guard.step(client.chatStream(request, deployment, upstreamOptions(options, guard.signal))),
+          ),
+        (deployment) => {
+          lastDeployment = deployment;
+        },
+      );
+    } catch (error) {
+      const failure = toPipewrightError(error);
+      record(scope, 'chat', true, null, failure, lastDeployment);
+      closeScope(scope);
+      throw failure;
+    }
+    const { deployment, attempts, guard } = opened;
+    const { iterator, buffer } = opened.value;
+    resilience.observeHeaders(deployment.id, opened.value.upstream.headers);
+    const headerMs = opened.upstreamMs;
+    const wantsUsage = request.stream_options?.include_usage === true;
+    const initialMeta = buildMeta(
+      scope,
+      deployment,
+      attempts,
+      { ...emptyUsage },
+      headerMs,
+      opened.value.firstTokenMs,
+    );
+    let resolveDone: (meta: CallMeta) => void = () => undefined;
+    const done = new Promise<CallMeta>((resolve) => {
+      resolveDone = resolve;
+    });
+    const streamStart = clock.monotonic();
+    let usage: TokenUsage = { ...emptyUsage };
+    let finished = false;
+
+    /** Settles the breaker and slots, records telemetry and resolves `done`: once, however the stream ends. */
+    function finish(failure: PipewrightError | null, completed: boolean): void {
+      if (finished) return;
+      finished = true;
+      if (!completed) void Promise.resolve(iterator.return?.()).catch(() => undefined);
+      let recorded = failure;
+      scope.usedTokens = usage.inputTokens + usage.outputTokens;
+      if (completed) {
+        opened.settle({
+          outcome: 'success',
+          latencyMs: clock.monotonic() - streamStart + headerMs,
+          tokens: scope.usedTokens,
+        });
+      } else if (failure !== null && ProviderError.isProviderError(failure) && failure.kind !== 'aborted') {
+        opened.settle({ outcome: 'failure', error: failure });
+      } else {
+        opened.settle({ outcome: 'neutral' });
+        if (recorded === null && options.signal?.aborted === true) {
+          recorded = new ProviderError({
+            kind: 'aborted',
+            message: 'the client aborted the stream',
+            provider: deployment.provider,
+            deployment: deployment.id,
+          });
+        }
+      }
+      const meta = buildMeta(
+        scope,
+        deployment,
+        attempts,
+        usage,
+        headerMs + (clock.monotonic() - streamStart),
+        opened.value.firstTokenMs,
+      );
+      record(scope, 'chat', true, meta, recorded, deployment);
+      closeScope(scope);
+      resolveDone(meta);
+    }
+
+    function present(chunk: ChatChunk): ChatChunk | null {
+      if (chunk.usage !== undefined && chunk.usage !== null) usage = normalizeUsage(chunk.usage);
+      if (chunk.choices.length === 0 && !wantsUsage) return null;
+      if (!wantsUsage && chunk.usage !== undefined) {
+        const { usage: _usage, ...rest } = chunk;
+        return rest;
+      }
+      return chunk;
+    }
+
+    async function* relay(): AsyncGenerator<ChatChunk> {
+      let failure: PipewrightError | null = null;
+      let completed = false;
       try {
-        opened = await execute(
-          scope,
-          true,
-          async (deployment, guard) => openUntilFirstContent(scope, guard, await guard.step(client.chatStream(request, deployment, upstreamOptions(options, guard.signal)))),
-          (deployment) => {
-            lastDeployment = deployment;
-          },
-        );
-      } catch (error) {
-        const failure = toPipewrightError(error);
-        record(scope, 'chat', true, null, failure, lastDeployment);
-        closeScope(scope);
-        throw failure;
-      }
-      const { deployment, attempts, guard } = opened;
-      const { iterator, buffer } = opened.value;
-      resilience.observeHeaders(deployment.id, opened.value.upstream.headers);
-      const headerMs = opened.upstreamMs;
-      const wantsUsage = request.stream_options?.include_usage === true;
-      const initialMeta = buildMeta(scope, deployment, attempts, { ...emptyUsage }, headerMs, opened.value.firstTokenMs);
-      let resolveDone: (meta: CallMeta) => void = () => undefined;
-      const done = new Promise<CallMeta>((resolve) => {
-        resolveDone = resolve;
-      });
-      const streamStart = clock.monotonic();
-      let usage: TokenUsage = { ...emptyUsage };
-      let finished = false;
-
-      /** Settles the breaker and slots, records telemetry and resolves `done`: once, however the stream ends. */
-      function finish(failure: PipewrightError | null, completed: boolean): void {
-        if (finished) return;
-        finished = true;
-        if (!completed) void Promise.resolve(iterator.return?.()).catch(() => undefined);
-        let recorded = failure;
-        scope.usedTokens = usage.inputTokens + usage.outputTokens;
-        if (completed) {
-          opened.settle({ outcome: 'success', latencyMs: clock.monotonic() - streamStart + headerMs, tokens: scope.usedTokens });
-        } else if (failure !== null && ProviderError.isProviderError(failure) && failure.kind !== 'aborted') {
-          opened.settle({ outcome: 'failure', error: failure });
-        } else {
-          opened.settle({ outcome: 'neutral' });
-          if (recorded === null && options.signal?.aborted === true) {
-            recorded = new ProviderError({ kind: 'aborted', message: 'the client aborted the stream', provider: deployment.provider, deployment: deployment.id });
-          }
+        for (const chunk of buffer) {
+          const shown = present(chunk);
+          if (shown !== null) yield shown;
         }
-        const meta = buildMeta(scope, deployment, attempts, usage, headerMs + (clock.monotonic() - streamStart), opened.value.firstTokenMs);
-        record(scope, 'chat', true, meta, recorded, deployment);
-        closeScope(scope);
-        resolveDone(meta);
-      }
-
-      function present(chunk: ChatChunk): ChatChunk | null {
-        if (chunk.usage !== undefined && chunk.usage !== null) usage = normalizeUsage(chunk.usage);
-        if (chunk.choices.length === 0 && !wantsUsage) return null;
-        if (!wantsUsage && chunk.usage !== undefined) {
-          const { usage: _usage, ...rest } = chunk;
-          return rest;
-        }
-        return chunk;
-      }
-
-      async function* relay(): AsyncGenerator<ChatChunk> {
-        let failure: PipewrightError | null = null;
-        let completed = false;
-        try {
-          for (const chunk of buffer) {
-            const shown = present(chunk);
+        if (!opened.value.ended) {
+          for (;;) {
+            const step = await guard.step(iterator.next());
+            if (step.done === true) break;
+            const shown = present(step.value);
             if (shown !== null) yield shown;
           }
-          if (!opened.value.ended) {
-            for (;;) {
-              const step = await guard.step(iterator.next());
-              if (step.done === true) break;
-              const shown = present(step.value);
-              if (shown !== null) yield shown;
-            }
-          }
-          completed = true;
-        } catch (error) {
-          const cause = attemptError(scope, error, deployment);
-          failure = withAttempts(cause, attempts);
-          throw failure;
-        } finally {
-          // Runs on completion, failure, and when the consumer stops early (client gone).
-          finish(failure, completed);
         }
+        completed = true;
+      } catch (error) {
+        const cause = attemptError(scope, error, deployment);
+        failure = withAttempts(cause, attempts);
+        throw failure;
+      } finally {
+        // Runs on completion, failure, and when the consumer stops early (client gone).
+        finish(failure, completed);
       }
-      return { meta: initialMeta, chunks: finishWhenAbandoned(relay(), () => finish(null, false)), done };
+    }
+    return { meta: initialMeta, chunks: finishWhenAbandoned(relay(), () => finish(null, false)), done };
   }
 
   /** Reads a started stream until its first content chunk, buffering what came before (role, usage). */
-  async function openUntilFirstContent(scope: CallScope, guard: AttemptGuard, started: ChatStreamResult): Promise<OpenedStream> {
+  async function openUntilFirstContent(
+    scope: CallScope,
+    guard: AttemptGuard,
+    started: ChatStreamResult,
+  ): Promise<OpenedStream> {
     const iterator = started.chunks[Symbol.asyncIterator]();
     const buffer: ChatChunk[] = [];
     try {
       for (;;) {
         const step = await guard.step(iterator.next());
-        if (step.done === true) return { upstream: started.meta, iterator, buffer, ended: true, firstTokenMs: null };
+        if (step.done === true)
+          return { upstream: started.meta, iterator, buffer, ended: true, firstTokenMs: null };
         buffer.push(step.value);
         if (step.value.choices.some((choice) => hasContent(choice.delta))) {
           guard.firstContent();
-          return { upstream: started.meta, iterator, buffer, ended: false, firstTokenMs: clock.monotonic() - scope.startedMonotonic };
+          return {
+            upstream: started.meta,
+            iterator,
+            buffer,
+            ended: false,
+            firstTokenMs: clock.monotonic() - scope.startedMonotonic,
+          };
         }
       }
     } catch (error) {
@@ -457,5 +611,8 @@ function memoize(compute: () => number): () => number {
 }
 
 function hasContent(delta: ChatChunk['choices'][number]['delta']): boolean {
-  return (typeof delta.content === 'string' && delta.content.length > 0) || (delta.tool_calls !== undefined && delta.tool_calls.length > 0);
+  return (
+    (typeof delta.content === 'string' && delta.content.length > 0) ||
+    (delta.tool_calls !== undefined && delta.tool_calls.length > 0)
+  );
 }

@@ -44,8 +44,23 @@ export interface ChatCacheOptions {
  */
 export function createChatCache(options: ChatCacheOptions): ChatCache {
   const { config, clock } = options;
-  const { maxBytes, maxBytesPerTenant, modelGroups, stepTypes, backend: _backend, semantic: semanticSection, ...flat } = config.cache;
-  const { embedder: embedderChoice, embedTimeoutMs, maxEntries, maxEntriesPerNamespace, maxEntriesPerTenant, ...semanticRule } = semanticSection;
+  const {
+    maxBytes,
+    maxBytesPerTenant,
+    modelGroups,
+    stepTypes,
+    backend: _backend,
+    semantic: semanticSection,
+    ...flat
+  } = config.cache;
+  const {
+    embedder: embedderChoice,
+    embedTimeoutMs,
+    maxEntries,
+    maxEntriesPerNamespace,
+    maxEntriesPerTenant,
+    ...semanticRule
+  } = semanticSection;
   const local = embedderChoice === 'local';
   // Unset thresholds follow the guard that decides: the learned verifier for the local embedder
   // (calibrated on its similarities), the rule guard for a provider's embeddings.
@@ -54,20 +69,27 @@ export function createChatCache(options: ChatCacheOptions): ChatCache {
     semantic: {
       ...semanticRule,
       threshold: semanticRule.threshold ?? (local ? defaultSemanticThreshold : ruleGuardSemanticThreshold),
-      fallbackThreshold: semanticRule.fallbackThreshold ?? (local ? defaultSemanticFallbackThreshold : ruleGuardSemanticFallbackThreshold),
+      fallbackThreshold:
+        semanticRule.fallbackThreshold ??
+        (local ? defaultSemanticFallbackThreshold : ruleGuardSemanticFallbackThreshold),
     },
   };
   const policy = { defaults, modelGroups, stepTypes };
   const backend = options.backend ?? createMemoryCacheBackend({ maxBytes, maxBytesPerTenant, clock });
-  const cache: ChatCache = { exact: createExactCache({ backend, clock, policy }), flights: createSingleFlight() };
+  const cache: ChatCache = {
+    exact: createExactCache({ backend, clock, policy }),
+    flights: createSingleFlight(),
+  };
   const rules = [defaults, ...Object.values(modelGroups), ...Object.values(stepTypes)];
   if (!rules.some((rule) => rule.semantic?.enabled === true)) return cache;
   const normalizer = createConceptNormalizer();
-  const embedder =
-    local
-      ? createLocalEmbedder()
-      : // The id names the group and its models: entries embedded by another model never match this one's.
-        createProviderEmbedder({ id: `model-group:${embedderChoice.modelGroup}:${embeddingModelsOf(config, embedderChoice.modelGroup)}`, embed: options.embedThrough(embedderChoice.modelGroup, embedTimeoutMs) });
+  const embedder = local
+    ? createLocalEmbedder()
+    : // The id names the group and its models: entries embedded by another model never match this one's.
+      createProviderEmbedder({
+        id: `model-group:${embedderChoice.modelGroup}:${embeddingModelsOf(config, embedderChoice.modelGroup)}`,
+        embed: options.embedThrough(embedderChoice.modelGroup, embedTimeoutMs),
+      });
   const semantic = createSemanticCache({
     embedder,
     clock,
@@ -78,7 +100,8 @@ export function createChatCache(options: ChatCacheOptions): ChatCache {
     ...(maxEntriesPerTenant === undefined ? {} : { maxEntriesPerTenant }),
     ...(options.persistence === undefined ? {} : { persistence: options.persistence }),
   });
-  cache.semantic = options.persistence === undefined ? semantic : restoringInBackground(semantic, options.onRestoreError);
+  cache.semantic =
+    options.persistence === undefined ? semantic : restoringInBackground(semantic, options.onRestoreError);
   return cache;
 }
 
@@ -88,7 +111,10 @@ export function createChatCache(options: ChatCacheOptions): ChatCache {
  * lookup sees what is loaded so far, and a miss is always safe. A failed restore is reported and
  * tried again on the next `restore()`.
  */
-function restoringInBackground(semantic: SemanticCache, onError: ((error: unknown) => void) | undefined): SemanticCache {
+function restoringInBackground(
+  semantic: SemanticCache,
+  onError: ((error: unknown) => void) | undefined,
+): SemanticCache {
   let restoring: Promise<number> | undefined;
   const start = () => {
     restoring ??= semantic.restore().catch((error: unknown) => {

@@ -1,5 +1,10 @@
 import { createSystemClock, hashValue, PipewrightError, type Clock } from '../core/index.ts';
-import { isParsedConfig, parseConfig, type PipewrightConfig, type PipewrightConfigInput } from '../config/index.ts';
+import {
+  isParsedConfig,
+  parseConfig,
+  type PipewrightConfig,
+  type PipewrightConfigInput,
+} from '../config/index.ts';
 import { createProviderClient, type Deployment, type ProviderClient } from '../providers/index.ts';
 import {
   parseChatRequest,
@@ -9,8 +14,20 @@ import {
   type EmbeddingsResponse,
   type ImagesResponse,
 } from '../spec/index.ts';
-import { createResilience, type BreakerSnapshot, type BreakerTransition, type RateLimitStore, type Resilience } from '../resilience/index.ts';
-import { createPriceCatalog, type Metrics, type ModelPrice, type PriceCatalog, type TelemetryRecorder } from '../telemetry/index.ts';
+import {
+  createResilience,
+  type BreakerSnapshot,
+  type BreakerTransition,
+  type RateLimitStore,
+  type Resilience,
+} from '../resilience/index.ts';
+import {
+  createPriceCatalog,
+  type Metrics,
+  type ModelPrice,
+  type PriceCatalog,
+  type TelemetryRecorder,
+} from '../telemetry/index.ts';
 import type { CacheBackend, SemanticCachePersistence } from '../cache/index.ts';
 import { createChatCache } from './create-chat-cache.ts';
 import type { CachedChatDependencies } from './cached-chat.ts';
@@ -19,7 +36,14 @@ import { createCallPipeline, type EngineChatStream } from './call-pipeline.ts';
 import type { CallMeta, EngineCallOptions, StepResult } from './engine-types.ts';
 import { createModelCatalog, type ModelGroup } from './model-catalog.ts';
 import { runStep, type RunStepOptions } from './run-step.ts';
-import { createAjv, createConfiguredStepType, normalizeStepType, type RegisteredStepType, type StepContext, type StepTypeDefinition } from './step-type.ts';
+import {
+  createAjv,
+  createConfiguredStepType,
+  normalizeStepType,
+  type RegisteredStepType,
+  type StepContext,
+  type StepTypeDefinition,
+} from './step-type.ts';
 
 export interface EngineOptions {
   /** Deployments, model groups and step types (the same shape as pipewright.yaml). */
@@ -63,16 +87,29 @@ export interface Engine {
   readonly config: PipewrightConfig;
   chat(request: unknown, options?: EngineCallOptions): Promise<{ response: ChatResponse; meta: CallMeta }>;
   chatStream(request: unknown, options?: EngineCallOptions): Promise<EngineChatStream>;
-  embed(request: unknown, options?: EngineCallOptions): Promise<{ response: EmbeddingsResponse; meta: CallMeta }>;
-  images(request: unknown, options?: EngineCallOptions): Promise<{ response: ImagesResponse; meta: CallMeta }>;
+  embed(
+    request: unknown,
+    options?: EngineCallOptions,
+  ): Promise<{ response: EmbeddingsResponse; meta: CallMeta }>;
+  images(
+    request: unknown,
+    options?: EngineCallOptions,
+  ): Promise<{ response: ImagesResponse; meta: CallMeta }>;
   /** Runs a registered step type: prompt builder → model group → validated, typed output. */
-  run<Output = unknown>(stepType: string, input: unknown, context?: StepContext, options?: RunStepOptions): Promise<StepResult<Output>>;
+  run<Output = unknown>(
+    stepType: string,
+    input: unknown,
+    context?: StepContext,
+    options?: RunStepOptions,
+  ): Promise<StepResult<Output>>;
   registerStepType<Input, Output>(definition: StepTypeDefinition<Input, Output>): void;
   /**
    * Wraps an existing model-calling function as a step type (observed, not yet engine-called) and
    * returns a function with the same call shape that goes through `engine.run`.
    */
-  adaptFunction<Input, Output>(options: AdaptFunctionOptions<Input, Output>): (input: Input, context?: StepContext) => Promise<Output>;
+  adaptFunction<Input, Output>(
+    options: AdaptFunctionOptions<Input, Output>,
+  ): (input: Input, context?: StepContext) => Promise<Output>;
   stepTypes(): string[];
   modelGroups(): ModelGroup[];
   /** Circuit-breaker state per deployment (for `/admin/breakers` and the `pipewright_circuit_state` gauge). */
@@ -88,11 +125,15 @@ export interface Engine {
 }
 
 export function createEngine(options: EngineOptions): Engine {
-  const config = isParsedConfig(options.config) ? options.config : parseConfig(options.config, options.env ?? {});
+  const config = isParsedConfig(options.config)
+    ? options.config
+    : parseConfig(options.config, options.env ?? {});
   const deployments: Deployment[] = config.deployments.map(toDeployment);
   const catalog = createModelCatalog(config.modelGroups, deployments);
   const ownsClient = options.client === undefined;
-  const client = options.client ?? createProviderClient({ transportOptions: { connectTimeoutMs: config.resilience.connectTimeoutMs } });
+  const client =
+    options.client ??
+    createProviderClient({ transportOptions: { connectTimeoutMs: config.resilience.connectTimeoutMs } });
   const prices = options.prices ?? createPriceCatalog({ overrides: priceOverrides(config) });
   const clock = options.clock ?? createSystemClock();
   const resilience = createResilienceFromConfig(config, clock, options);
@@ -108,9 +149,16 @@ export function createEngine(options: EngineOptions): Engine {
     },
     // Provider embeddings go through this engine (resilience, telemetry), under the tenant whose request they embed.
     embedThrough: (modelGroup, deadlineMs) => async (inputs, signal, tenantId) => {
-      const callOptions = { stepType: 'semantic-cache', deadlineMs, ...(signal === undefined ? {} : { signal }), ...(tenantId === undefined ? {} : { tenantId }) };
+      const callOptions = {
+        stepType: 'semantic-cache',
+        deadlineMs,
+        ...(signal === undefined ? {} : { signal }),
+        ...(tenantId === undefined ? {} : { tenantId }),
+      };
       const { response } = await pipeline.embed({ model: modelGroup, input: inputs }, callOptions);
-      return response.data.map((item) => (typeof item.embedding === 'string' ? decodeBase64Floats(item.embedding) : item.embedding));
+      return response.data.map((item) =>
+        typeof item.embedding === 'string' ? decodeBase64Floats(item.embedding) : item.embedding,
+      );
     },
   });
   const semanticCache = chatCache.semantic;
@@ -130,12 +178,25 @@ export function createEngine(options: EngineOptions): Engine {
   const ajv = createAjv();
   const steps = new Map<string, StepEntry>();
   config.stepTypes.forEach((stepType, index) => {
-    steps.set(stepType.name, { kind: 'model', step: createConfiguredStepType(stepType, ajv, `stepTypes[${index}]`) as RegisteredStepType<unknown, unknown> });
+    steps.set(stepType.name, {
+      kind: 'model',
+      step: createConfiguredStepType(stepType, ajv, `stepTypes[${index}]`) as RegisteredStepType<
+        unknown,
+        unknown
+      >,
+    });
   });
 
   function register(name: string, entry: StepEntry): void {
-    if (!catalog.has(entry.kind === 'model' ? entry.step.modelGroup : entry.adapted.modelGroup) && entry.kind === 'model') {
-      throw new PipewrightError({ code: 'config.invalid', message: `step type ${name}: unknown model group "${entry.step.modelGroup}"`, param: 'modelGroup' });
+    if (
+      !catalog.has(entry.kind === 'model' ? entry.step.modelGroup : entry.adapted.modelGroup) &&
+      entry.kind === 'model'
+    ) {
+      throw new PipewrightError({
+        code: 'config.invalid',
+        message: `step type ${name}: unknown model group "${entry.step.modelGroup}"`,
+        param: 'modelGroup',
+      });
     }
     steps.set(name, entry);
   }
@@ -148,23 +209,46 @@ export function createEngine(options: EngineOptions): Engine {
     embed: async (request, callOptions) => pipeline.embed(parseEmbeddingsRequest(request), callOptions),
     images: async (request, callOptions) => pipeline.images(parseImagesRequest(request), callOptions),
 
-    async run<Output>(stepType: string, input: unknown, context: StepContext = {}, runOptions: RunStepOptions = {}): Promise<StepResult<Output>> {
+    async run<Output>(
+      stepType: string,
+      input: unknown,
+      context: StepContext = {},
+      runOptions: RunStepOptions = {},
+    ): Promise<StepResult<Output>> {
       const entry = steps.get(stepType);
       if (entry === undefined) {
-        throw new PipewrightError({ code: 'step.unknown_type', message: `unknown step type "${stepType}"; registered: ${[...steps.keys()].join(', ') || '(none)'}`, param: 'stepType' });
+        throw new PipewrightError({
+          code: 'step.unknown_type',
+          message: `unknown step type "${stepType}"; registered: ${[...steps.keys()].join(', ') || '(none)'}`,
+          param: 'stepType',
+        });
       }
       const scoped = { ...runOptions, tenantId: runOptions.tenantId ?? config.defaultTenant };
-      if (entry.kind === 'function') return (await runAdaptedFunction(pipeline, entry.adapted, input, context, scoped)) as StepResult<Output>;
+      if (entry.kind === 'function')
+        return (await runAdaptedFunction(
+          pipeline,
+          entry.adapted,
+          input,
+          context,
+          scoped,
+        )) as StepResult<Output>;
       return (await runStep(pipeline, entry.step, input, context, scoped)) as StepResult<Output>;
     },
 
     registerStepType(definition) {
-      register(definition.name, { kind: 'model', step: normalizeStepType(definition) as RegisteredStepType<unknown, unknown> });
+      register(definition.name, {
+        kind: 'model',
+        step: normalizeStepType(definition) as RegisteredStepType<unknown, unknown>,
+      });
     },
 
     adaptFunction<Input, Output>(adapted: AdaptFunctionOptions<Input, Output>) {
-      register(adapted.stepType, { kind: 'function', adapted: adapted as AdaptFunctionOptions<unknown, unknown> });
-      return async (input: Input, context: StepContext = {}) => (await engine.run<Output>(adapted.stepType, input, context)).output;
+      register(adapted.stepType, {
+        kind: 'function',
+        adapted: adapted as AdaptFunctionOptions<unknown, unknown>,
+      });
+      return async (input: Input, context: StepContext = {}) =>
+        (await engine.run<Output>(adapted.stepType, input, context)).output;
     },
 
     stepTypes: () => [...steps.keys()],
@@ -182,24 +266,39 @@ export function createEngine(options: EngineOptions): Engine {
   return engine;
 }
 
-
 /** An embedding sent as base64 little-endian float32. */
 function decodeBase64Floats(text: string): Float32Array {
   const bytes = Buffer.from(text, 'base64');
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
-function createResilienceFromConfig(config: PipewrightConfig, clock: Clock, options: EngineOptions): Resilience {
+function createResilienceFromConfig(
+  config: PipewrightConfig,
+  clock: Clock,
+  options: EngineOptions,
+): Resilience {
   const settings = config.resilience;
   return createResilience({
     clock,
     ...(options.random === undefined ? {} : { random: options.random }),
     onTransition: options.onBreakerTransition,
-    defaults: { retry: settings.retry, timeouts: settings.timeouts, breaker: settings.breaker, deadlineMs: settings.deadlineMs },
+    defaults: {
+      retry: settings.retry,
+      timeouts: settings.timeouts,
+      breaker: settings.breaker,
+      deadlineMs: settings.deadlineMs,
+    },
     deployments: config.deployments.map((deployment) => ({
       id: deployment.id,
       // What identifies the credentials and endpoint: a new key lifts a 401/403 exclusion.
-      configHash: hashValue([deployment.provider, deployment.baseUrl, deployment.apiKey ?? null, deployment.headers ?? null, deployment.apiVersion ?? null, deployment.azureDeployment ?? null]),
+      configHash: hashValue([
+        deployment.provider,
+        deployment.baseUrl,
+        deployment.apiKey ?? null,
+        deployment.headers ?? null,
+        deployment.apiVersion ?? null,
+        deployment.azureDeployment ?? null,
+      ]),
       weight: deployment.weight,
       maxInFlight: deployment.maxInFlight,
       limits: deployment.limits,
@@ -207,23 +306,46 @@ function createResilienceFromConfig(config: PipewrightConfig, clock: Clock, opti
       timeouts: deployment.timeouts,
       breaker: deployment.breaker,
     })),
-    stepTypes: config.stepTypes.map((stepType) => ({ name: stepType.name, deadlineMs: stepType.deadlineMs, retry: stepType.retry, timeouts: stepType.timeouts })),
-    tenants: { maxInFlight: settings.maxInFlightPerTenant, limits: settings.tenantLimits, overflow: settings.overflow, maxQueueMs: settings.maxQueueMs },
+    stepTypes: config.stepTypes.map((stepType) => ({
+      name: stepType.name,
+      deadlineMs: stepType.deadlineMs,
+      retry: stepType.retry,
+      timeouts: stepType.timeouts,
+    })),
+    tenants: {
+      maxInFlight: settings.maxInFlightPerTenant,
+      limits: settings.tenantLimits,
+      overflow: settings.overflow,
+      maxQueueMs: settings.maxQueueMs,
+    },
     rateLimitStore: options.rateLimitStore,
     waitForRecoveryMs: settings.waitForRecoveryMs,
   });
 }
 
 function toDeployment(config: PipewrightConfig['deployments'][number]): Deployment {
-  const { price: _price, weight: _weight, maxInFlight: _maxInFlight, limits: _limits, retry: _retry, timeouts: _timeouts, breaker: _breaker, ...deployment } = config;
-  return Object.fromEntries(Object.entries(deployment).filter(([, value]) => value !== undefined)) as unknown as Deployment;
+  const {
+    price: _price,
+    weight: _weight,
+    maxInFlight: _maxInFlight,
+    limits: _limits,
+    retry: _retry,
+    timeouts: _timeouts,
+    breaker: _breaker,
+    ...deployment
+  } = config;
+  return Object.fromEntries(
+    Object.entries(deployment).filter(([, value]) => value !== undefined),
+  ) as unknown as Deployment;
 }
 
 function priceOverrides(config: PipewrightConfig): Record<string, ModelPrice> {
   const overrides: Record<string, ModelPrice> = {};
   for (const deployment of config.deployments) {
     if (deployment.price !== undefined) {
-      overrides[deployment.id] = Object.fromEntries(Object.entries(deployment.price).filter(([, value]) => value !== undefined)) as unknown as ModelPrice;
+      overrides[deployment.id] = Object.fromEntries(
+        Object.entries(deployment.price).filter(([, value]) => value !== undefined),
+      ) as unknown as ModelPrice;
     }
   }
   return overrides;

@@ -32,7 +32,10 @@ export interface ModelCatalog {
   list(): ModelGroup[];
 }
 
-export function createModelCatalog(groups: readonly ModelGroupInput[], deployments: readonly Deployment[]): ModelCatalog {
+export function createModelCatalog(
+  groups: readonly ModelGroupInput[],
+  deployments: readonly Deployment[],
+): ModelCatalog {
   const byId = new Map(deployments.map((deployment) => [deployment.id, deployment]));
   const byName = new Map<string, ModelGroup>();
   for (const group of groups) {
@@ -40,15 +43,21 @@ export function createModelCatalog(groups: readonly ModelGroupInput[], deploymen
       name: group.name,
       deployments: group.deployments.map((id) => {
         const deployment = byId.get(id);
-        if (deployment === undefined) throw new PipewrightError({ code: 'config.invalid', message: `model group ${group.name}: unknown deployment ${id}` });
+        if (deployment === undefined)
+          throw new PipewrightError({
+            code: 'config.invalid',
+            message: `model group ${group.name}: unknown deployment ${id}`,
+          });
         return deployment;
       }),
       strategy: group.strategy ?? 'ordered',
       fallbacks: [...(group.fallbacks ?? [])],
     };
     if (group.description !== undefined) resolved.description = group.description;
-    if (group.contextLengthFallback !== undefined) resolved.contextLengthFallback = group.contextLengthFallback;
-    if (group.contentFilterFallback !== undefined) resolved.contentFilterFallback = group.contentFilterFallback;
+    if (group.contextLengthFallback !== undefined)
+      resolved.contextLengthFallback = group.contextLengthFallback;
+    if (group.contentFilterFallback !== undefined)
+      resolved.contentFilterFallback = group.contentFilterFallback;
     byName.set(group.name, resolved);
   }
   return {

@@ -13,7 +13,8 @@ const placeholder = /\{\{\s*([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*|\[\d+\])*)\s*\}\}
 export function renderTemplate(template: string, scope: Record<string, unknown>): string {
   return template.replace(placeholder, (_match, path: string) => {
     const value = lookup(scope, path);
-    if (value === undefined) throw new InvalidRequestError({ message: `template value ${path} is missing`, param: path });
+    if (value === undefined)
+      throw new InvalidRequestError({ message: `template value ${path} is missing`, param: path });
     if (typeof value === 'string') return value;
     return JSON.stringify(value);
   });

@@ -32,11 +32,29 @@ export async function runStep<Input, Output>(
   context: StepContext,
   options: RunStepOptions & { tenantId: string },
 ): Promise<StepResult<Output>> {
-  const ids: StepIds = { tenantId: options.tenantId, requestId: options.requestId ?? createId('req'), traceId: options.traceId ?? createTraceId() };
+  const ids: StepIds = {
+    tenantId: options.tenantId,
+    requestId: options.requestId ?? createId('req'),
+    traceId: options.traceId ?? createTraceId(),
+  };
   const callOptions: EngineCallOptions = { ...options, ...ids, stepType: step.name };
   // A semantic-cache answer is only as trustworthy as the match (lower still when served degraded).
-  const result = (output: Output, source: StepResult<Output>['source'], confidence: number, calls: CallMeta[], started: number) =>
-    buildResult(step.name, ids, output, source, Math.min(confidence, calls.at(-1)?.semantic?.confidence ?? 1), calls, started);
+  const result = (
+    output: Output,
+    source: StepResult<Output>['source'],
+    confidence: number,
+    calls: CallMeta[],
+    started: number,
+  ) =>
+    buildResult(
+      step.name,
+      ids,
+      output,
+      source,
+      Math.min(confidence, calls.at(-1)?.semantic?.confidence ?? 1),
+      calls,
+      started,
+    );
   const calls: CallMeta[] = [];
   const started = performance.now();
   const messages = step.buildMessages(input, context);
@@ -59,30 +77,51 @@ export async function runStep<Input, Output>(
     const content = choice?.message.content ?? '';
     const truncated = choice?.finish_reason === 'length';
     if (step.output === undefined) {
-      return result(content as Output, 'model', truncated ? stepConfidence.truncatedAnswer : stepConfidence.firstAnswer, calls, started);
+      return result(
+        content as Output,
+        'model',
+        truncated ? stepConfidence.truncatedAnswer : stepConfidence.firstAnswer,
+        calls,
+        started,
+      );
     }
     const firstCheck = checkAnswer(step.output.check.bind(step.output), content);
     if (firstCheck.ok) {
-      return result(firstCheck.value, 'model', truncated ? stepConfidence.truncatedAnswer : stepConfidence.firstAnswer, calls, started);
+      return result(
+        firstCheck.value,
+        'model',
+        truncated ? stepConfidence.truncatedAnswer : stepConfidence.firstAnswer,
+        calls,
+        started,
+      );
     }
     const repairMessages: ChatMessage[] = [
       ...messages,
       { role: 'assistant', content },
-      { role: 'user', content: repairInstruction.replace('{problems}', firstCheck.problems.slice(0, 5).join('; ')) },
+      {
+        role: 'user',
+        content: repairInstruction.replace('{problems}', firstCheck.problems.slice(0, 5).join('; ')),
+      },
     ];
     const second = await pipeline.chat({ ...request, messages: repairMessages }, callOptions);
     calls.push(second.meta);
     const repairedContent = second.response.choices[0]?.message.content ?? '';
     const secondCheck = checkAnswer(step.output.check.bind(step.output), repairedContent);
-    if (secondCheck.ok) return result(secondCheck.value, 'model-repaired', stepConfidence.repairedAnswer, calls, started);
+    if (secondCheck.ok)
+      return result(secondCheck.value, 'model-repaired', stepConfidence.repairedAnswer, calls, started);
     throw new PipewrightError({
       code: 'step.output_invalid',
       message: `step ${step.name}: the model's answer did not match the output schema after one repair attempt: ${secondCheck.problems.slice(0, 3).join('; ')}`,
-      details: { problems: secondCheck.problems, answer: repairedContent.slice(0, 2000), stepType: step.name },
+      details: {
+        problems: secondCheck.problems,
+        answer: repairedContent.slice(0, 2000),
+        stepType: step.name,
+      },
     });
   } catch (caught) {
     const error = toPipewrightError(caught);
-    if (step.fallback === undefined || error.code === 'request.invalid' || options.signal?.aborted === true) throw error;
+    if (step.fallback === undefined || error.code === 'request.invalid' || options.signal?.aborted === true)
+      throw error;
     const output = await step.fallback(input, context, error);
     return result(output, 'rule-fallback', stepConfidence.ruleFallback, calls, started);
   }
@@ -94,7 +133,15 @@ interface StepIds {
   traceId: string;
 }
 
-function buildResult<Output>(stepType: string, ids: StepIds, output: Output, source: StepResult<Output>['source'], confidence: number, calls: CallMeta[], started: number): StepResult<Output> {
+function buildResult<Output>(
+  stepType: string,
+  ids: StepIds,
+  output: Output,
+  source: StepResult<Output>['source'],
+  confidence: number,
+  calls: CallMeta[],
+  started: number,
+): StepResult<Output> {
   const last = calls.at(-1);
   const usage = calls.reduce<TokenUsage>(
     (sum, call) => ({
@@ -111,7 +158,12 @@ function buildResult<Output>(stepType: string, ids: StepIds, output: Output, sou
     output,
     stepType,
     usage,
-    costUsd: costs.length === 0 ? 0 : costs.some((cost) => cost === null) ? null : costs.reduce<number>((sum, cost) => sum + (cost ?? 0), 0),
+    costUsd:
+      costs.length === 0
+        ? 0
+        : costs.some((cost) => cost === null)
+          ? null
+          : costs.reduce<number>((sum, cost) => sum + (cost ?? 0), 0),
     latencyMs: performance.now() - started,
     model: source === 'rule-fallback' ? null : (last?.model ?? null),
     deployment: source === 'rule-fallback' ? null : (last?.deployment ?? null),
@@ -126,7 +178,10 @@ function buildResult<Output>(stepType: string, ids: StepIds, output: Output, sou
 }
 
 /** Parses the answer as JSON (tolerating a ```json fence) and validates it. */
-function checkAnswer<Output>(check: (value: unknown) => OutputCheck<Output>, content: string): OutputCheck<Output> {
+function checkAnswer<Output>(
+  check: (value: unknown) => OutputCheck<Output>,
+  content: string,
+): OutputCheck<Output> {
   const text = stripFence(content.trim());
   let value: unknown;
   try {

@@ -53,35 +53,56 @@ export interface StepTypeDefinition<Input = unknown, Output = unknown> {
 }
 
 /** A step type as the engine holds it: the output schema normalised. */
-export interface RegisteredStepType<Input = unknown, Output = unknown> extends Omit<StepTypeDefinition<Input, Output>, 'output'> {
+export interface RegisteredStepType<Input = unknown, Output = unknown> extends Omit<
+  StepTypeDefinition<Input, Output>,
+  'output'
+> {
   output?: OutputSchema<Output>;
 }
 
-export function defineStepType<Input, Output>(definition: StepTypeDefinition<Input, Output>): StepTypeDefinition<Input, Output> {
+export function defineStepType<Input, Output>(
+  definition: StepTypeDefinition<Input, Output>,
+): StepTypeDefinition<Input, Output> {
   return definition;
 }
 
 /** Wraps a zod schema as an output schema. */
 export function zodOutputSchema<Output>(schema: z.ZodType<Output>): OutputSchema<Output> {
-  const jsonSchema = z.toJSONSchema(schema, { target: 'draft-7', unrepresentable: 'any' }) as Record<string, unknown>;
+  const jsonSchema = z.toJSONSchema(schema, { target: 'draft-7', unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
   delete jsonSchema.$schema;
   return {
     jsonSchema,
     check(value) {
       const result = schema.safeParse(value);
       if (result.success) return { ok: true, value: result.data };
-      return { ok: false, problems: result.error.issues.map((issue) => `${formatPath(issue.path) || '(root)'}: ${issue.message}`) };
+      return {
+        ok: false,
+        problems: result.error.issues.map(
+          (issue) => `${formatPath(issue.path) || '(root)'}: ${issue.message}`,
+        ),
+      };
     },
   };
 }
 
 /** Wraps a JSON Schema (as written in YAML) as an output schema, validated with Ajv. */
-export function jsonOutputSchema(schema: Record<string, unknown>, ajv: Ajv, where: string): OutputSchema<unknown> {
+export function jsonOutputSchema(
+  schema: Record<string, unknown>,
+  ajv: Ajv,
+  where: string,
+): OutputSchema<unknown> {
   let validate: ValidateFunction;
   try {
     validate = ajv.compile(schema);
   } catch (error) {
-    throw new ConfigError({ message: `${where}: invalid JSON Schema: ${(error as Error).message}`, param: where, cause: error });
+    throw new ConfigError({
+      message: `${where}: invalid JSON Schema: ${(error as Error).message}`,
+      param: where,
+      cause: error,
+    });
   }
   return {
     jsonSchema: schema,
@@ -97,7 +118,9 @@ function describeAjvError(error: ErrorObject): string {
   return `${path}: ${error.message ?? 'invalid'}`;
 }
 
-export function normalizeStepType<Input, Output>(definition: StepTypeDefinition<Input, Output>): RegisteredStepType<Input, Output> {
+export function normalizeStepType<Input, Output>(
+  definition: StepTypeDefinition<Input, Output>,
+): RegisteredStepType<Input, Output> {
   const { output, ...rest } = definition;
   if (output === undefined) return rest;
   return { ...rest, output: output instanceof z.ZodType ? zodOutputSchema(output) : output };
@@ -105,7 +128,16 @@ export function normalizeStepType<Input, Output>(definition: StepTypeDefinition<
 
 /** A step type from YAML configuration: templates for the prompt, JSON Schema for the output. */
 export function createConfiguredStepType(
-  config: { name: string; modelGroup: string; description?: string | undefined; system?: string | undefined; prompt: string; outputSchema?: Record<string, unknown> | undefined; temperature?: number | undefined; maxTokens?: number | undefined },
+  config: {
+    name: string;
+    modelGroup: string;
+    description?: string | undefined;
+    system?: string | undefined;
+    prompt: string;
+    outputSchema?: Record<string, unknown> | undefined;
+    temperature?: number | undefined;
+    maxTokens?: number | undefined;
+  },
   ajv: Ajv,
   where: string,
 ): RegisteredStepType<Record<string, unknown>, unknown> {
@@ -115,7 +147,8 @@ export function createConfiguredStepType(
     buildMessages(input, context) {
       const scope = { input, context };
       const messages: ChatMessage[] = [];
-      if (config.system !== undefined) messages.push({ role: 'system', content: renderTemplate(config.system, scope) });
+      if (config.system !== undefined)
+        messages.push({ role: 'system', content: renderTemplate(config.system, scope) });
       messages.push({ role: 'user', content: renderTemplate(config.prompt, scope) });
       return messages;
     },
@@ -125,7 +158,8 @@ export function createConfiguredStepType(
     },
   };
   if (config.description !== undefined) step.description = config.description;
-  if (config.outputSchema !== undefined) step.output = jsonOutputSchema(config.outputSchema, ajv, `${where}.outputSchema`);
+  if (config.outputSchema !== undefined)
+    step.output = jsonOutputSchema(config.outputSchema, ajv, `${where}.outputSchema`);
   return step;
 }
 

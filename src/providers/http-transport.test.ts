@@ -26,8 +26,16 @@ describe('createHttpTransport', () => {
       req.on('data', (part: Buffer) => parts.push(part));
       req.on('end', () => {
         res.setHeader('set-cookie', ['a=1', 'b=2']);
-        res.writeHead(201, { 'content-type': 'application/json', 'x-echo-type': String(req.headers['content-type']) });
-        res.end(JSON.stringify({ received: JSON.parse(Buffer.concat(parts).toString('utf8') || 'null'), auth: req.headers['authorization'] ?? null }));
+        res.writeHead(201, {
+          'content-type': 'application/json',
+          'x-echo-type': String(req.headers['content-type']),
+        });
+        res.end(
+          JSON.stringify({
+            received: JSON.parse(Buffer.concat(parts).toString('utf8') || 'null'),
+            auth: req.headers['authorization'] ?? null,
+          }),
+        );
       });
     });
     server.on('connection', () => {
@@ -45,7 +53,12 @@ describe('createHttpTransport', () => {
   it('sends a JSON body and returns status, flattened headers and the body', async () => {
     const transport = createHttpTransport();
     try {
-      const response = await transport.send({ method: 'POST', url: `${origin}/echo`, headers: { authorization: 'Bearer k' }, body: { a: 1 } });
+      const response = await transport.send({
+        method: 'POST',
+        url: `${origin}/echo`,
+        headers: { authorization: 'Bearer k' },
+        body: { a: 1 },
+      });
       assert.equal(response.status, 201);
       assert.equal(response.headers['x-echo-type'], 'application/json');
       assert.equal(response.headers['set-cookie'], 'a=1, b=2');
@@ -60,7 +73,12 @@ describe('createHttpTransport', () => {
     try {
       const before = connections;
       for (let i = 0; i < 10; i++) {
-        const response = await transport.send({ method: 'POST', url: `${origin}/echo`, headers: {}, body: { i } });
+        const response = await transport.send({
+          method: 'POST',
+          url: `${origin}/echo`,
+          headers: {},
+          body: { i },
+        });
         await response.body.text();
       }
       // undici may open a second socket while the first is being released; never one per call.
@@ -77,13 +95,19 @@ describe('createHttpTransport', () => {
     await new Promise((resolve) => closed.close(resolve));
     const transport = createHttpTransport();
     try {
-      await assert.rejects(transport.send({ method: 'POST', url: `http://127.0.0.1:${port}/x`, headers: {}, body: {} }, { provider: 'openai', deployment: 'd1' }), (error: unknown) => {
-        expectKind('connection')(error);
-        assert.ok(ProviderError.isProviderError(error));
-        assert.equal(error.deployment, 'd1');
-        assert.match(error.message, /openai connection failed \(ECONNREFUSED\)/);
-        return true;
-      });
+      await assert.rejects(
+        transport.send(
+          { method: 'POST', url: `http://127.0.0.1:${port}/x`, headers: {}, body: {} },
+          { provider: 'openai', deployment: 'd1' },
+        ),
+        (error: unknown) => {
+          expectKind('connection')(error);
+          assert.ok(ProviderError.isProviderError(error));
+          assert.equal(error.deployment, 'd1');
+          assert.match(error.message, /openai connection failed \(ECONNREFUSED\)/);
+          return true;
+        },
+      );
     } finally {
       await transport.close();
     }
@@ -92,7 +116,13 @@ describe('createHttpTransport', () => {
   it('maps a headers timeout to timeout', async () => {
     const transport = createHttpTransport({ headersTimeoutMs: 30 });
     try {
-      await assert.rejects(transport.send({ method: 'POST', url: `${origin}/hang`, headers: {}, body: {} }, { provider: 'openai' }), expectKind('timeout'));
+      await assert.rejects(
+        transport.send(
+          { method: 'POST', url: `${origin}/hang`, headers: {}, body: {} },
+          { provider: 'openai' },
+        ),
+        expectKind('timeout'),
+      );
     } finally {
       await transport.close();
     }
@@ -102,12 +132,31 @@ describe('createHttpTransport', () => {
     const transport = createHttpTransport();
     try {
       const controller = new AbortController();
-      const pending = transport.send({ method: 'POST', url: `${origin}/hang`, headers: {}, body: {} }, { signal: controller.signal, provider: 'openai' });
+      const pending = transport.send(
+        { method: 'POST', url: `${origin}/hang`, headers: {}, body: {} },
+        { signal: controller.signal, provider: 'openai' },
+      );
       setImmediate(() => controller.abort());
       await assert.rejects(pending, expectKind('aborted'));
-      await assert.rejects(transport.send({ method: 'POST', url: `${origin}/hang`, headers: {}, body: {} }, { signal: AbortSignal.timeout(20), provider: 'openai' }), expectKind('timeout'));
-      const reason = new ProviderError({ kind: 'overloaded', message: 'bulkhead full', provider: 'pipewright' });
-      await assert.rejects(transport.send({ method: 'POST', url: `${origin}/hang`, headers: {}, body: {} }, { signal: AbortSignal.abort(reason), provider: 'openai' }), expectKind('overloaded'));
+      await assert.rejects(
+        transport.send(
+          { method: 'POST', url: `${origin}/hang`, headers: {}, body: {} },
+          { signal: AbortSignal.timeout(20), provider: 'openai' },
+        ),
+        expectKind('timeout'),
+      );
+      const reason = new ProviderError({
+        kind: 'overloaded',
+        message: 'bulkhead full',
+        provider: 'pipewright',
+      });
+      await assert.rejects(
+        transport.send(
+          { method: 'POST', url: `${origin}/hang`, headers: {}, body: {} },
+          { signal: AbortSignal.abort(reason), provider: 'openai' },
+        ),
+        expectKind('overloaded'),
+      );
     } finally {
       await transport.close();
     }
@@ -129,8 +178,13 @@ describe('mapTransportError', () => {
     assert.equal(mapTransportError(socket, { provider: 'p', phase: 'body' }).kind, 'connection');
     const bodyTimeout = Object.assign(new Error('Body Timeout Error'), { code: 'UND_ERR_BODY_TIMEOUT' });
     assert.equal(mapTransportError(bodyTimeout, { provider: 'p', phase: 'stream' }).kind, 'timeout');
-    const wrapped = Object.assign(new Error('fetch failed'), { cause: Object.assign(new Error('connect ETIMEDOUT'), { code: 'ETIMEDOUT' }) });
+    const wrapped = Object.assign(new Error('fetch failed'), {
+      cause: Object.assign(new Error('connect ETIMEDOUT'), { code: 'ETIMEDOUT' }),
+    });
     assert.equal(mapTransportError(wrapped, { provider: 'p', phase: 'request' }).kind, 'timeout');
-    assert.equal(mapTransportError(new Error('weird'), { provider: 'p', phase: 'request' }).kind, 'connection');
+    assert.equal(
+      mapTransportError(new Error('weird'), { provider: 'p', phase: 'request' }).kind,
+      'connection',
+    );
   });
 });

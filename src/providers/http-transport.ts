@@ -88,12 +88,24 @@ export function createHttpTransport(options: HttpTransportOptions = {}): HttpTra
       let body: string | undefined;
       if (spec.body !== undefined) {
         body = JSON.stringify(spec.body);
-        if (headers['content-type'] === undefined) headers = { ...headers, 'content-type': 'application/json' };
+        if (headers['content-type'] === undefined)
+          headers = { ...headers, 'content-type': 'application/json' };
       }
       try {
         const { origin, path } = targetOf(spec.url);
-        const response = await dispatcher.request({ origin, path, method: spec.method, headers, body: body ?? null, signal: sendOptions.signal ?? null });
-        return { status: response.statusCode, headers: flattenHeaders(response.headers), body: response.body };
+        const response = await dispatcher.request({
+          origin,
+          path,
+          method: spec.method,
+          headers,
+          body: body ?? null,
+          signal: sendOptions.signal ?? null,
+        });
+        return {
+          status: response.statusCode,
+          headers: flattenHeaders(response.headers),
+          body: response.body,
+        };
       } catch (error) {
         throw mapTransportError(error, { ...sendOptions, phase: 'request' });
       }
@@ -124,7 +136,12 @@ export interface MapTransportErrorContext extends TransportSendOptions {
   phase: 'request' | 'body' | 'stream';
 }
 
-const timeoutCodes = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const timeoutCodes = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+]);
 
 /**
  * Maps a network-level failure to the provider taxonomy: an aborted signal → `aborted` (or the
@@ -137,18 +154,32 @@ const timeoutCodes = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOU
 export function mapTransportError(error: unknown, context: MapTransportErrorContext): ProviderError {
   const provider = context.provider ?? 'unknown';
   const deployment = context.deployment;
-  if (ProviderError.isProviderError(error)) return deployment === undefined ? error : error.withDeployment(deployment);
+  if (ProviderError.isProviderError(error))
+    return deployment === undefined ? error : error.withDeployment(deployment);
   const signal = context.signal;
   if (signal?.aborted === true) {
     const reason: unknown = signal.reason;
-    if (ProviderError.isProviderError(reason)) return deployment === undefined ? reason : reason.withDeployment(deployment);
+    if (ProviderError.isProviderError(reason))
+      return deployment === undefined ? reason : reason.withDeployment(deployment);
     const isTimeout = reason instanceof Error && reason.name === 'TimeoutError';
-    return createNetworkError(isTimeout ? 'timeout' : 'aborted', `${provider} call ${isTimeout ? 'timed out (signal)' : 'aborted by the caller'}`, provider, deployment, error);
+    return createNetworkError(
+      isTimeout ? 'timeout' : 'aborted',
+      `${provider} call ${isTimeout ? 'timed out (signal)' : 'aborted by the caller'}`,
+      provider,
+      deployment,
+      error,
+    );
   }
   const code = readErrorCode(error);
   const detail = error instanceof Error ? error.message : String(error);
   if (code !== undefined && timeoutCodes.has(code)) {
-    return createNetworkError('timeout', `${provider} ${describeTimeout(code)}: ${detail}`, provider, deployment, error);
+    return createNetworkError(
+      'timeout',
+      `${provider} ${describeTimeout(code)}: ${detail}`,
+      provider,
+      deployment,
+      error,
+    );
   }
   if (error instanceof Error && error.name === 'AbortError') {
     return createNetworkError('aborted', `${provider} call aborted`, provider, deployment, error);
@@ -156,7 +187,12 @@ export function mapTransportError(error: unknown, context: MapTransportErrorCont
   // Everything else (ECONNREFUSED, ECONNRESET, ENOTFOUND, UND_ERR_SOCKET "other side closed", UND_ERR_CLOSED…)
   // is a connection failure, or a cut stream once chunks had started flowing.
   const kind: ProviderErrorKind = context.phase === 'stream' ? 'stream_cut' : 'connection';
-  const what = context.phase === 'stream' ? 'stream broke off' : context.phase === 'body' ? 'connection lost while reading the response' : 'connection failed';
+  const what =
+    context.phase === 'stream'
+      ? 'stream broke off'
+      : context.phase === 'body'
+        ? 'connection lost while reading the response'
+        : 'connection failed';
   const codeText = code === undefined ? '' : ` (${code})`;
   return createNetworkError(kind, `${provider} ${what}${codeText}: ${detail}`, provider, deployment, error);
 }
@@ -186,6 +222,18 @@ function readErrorCode(error: unknown): string | undefined {
   return undefined;
 }
 
-function createNetworkError(kind: ProviderErrorKind, message: string, provider: string, deployment: string | undefined, cause: unknown): ProviderError {
-  return new ProviderError({ kind, message, provider, cause, ...(deployment === undefined ? {} : { deployment }) });
+function createNetworkError(
+  kind: ProviderErrorKind,
+  message: string,
+  provider: string,
+  deployment: string | undefined,
+  cause: unknown,
+): ProviderError {
+  return new ProviderError({
+    kind,
+    message,
+    provider,
+    cause,
+    ...(deployment === undefined ? {} : { deployment }),
+  });
 }

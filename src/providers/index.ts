@@ -5,8 +5,17 @@
  * exported here.
  */
 export * from './types.ts';
-export { createProviderClient, convertResponseToChunks, type ProviderClientOptions } from './provider-client.ts';
-export { createProviderRegistry, type ProviderRegistry, type ProviderRegistryOptions, type WireFormat } from './registry.ts';
+export {
+  createProviderClient,
+  convertResponseToChunks,
+  type ProviderClientOptions,
+} from './provider-client.ts';
+export {
+  createProviderRegistry,
+  type ProviderRegistry,
+  type ProviderRegistryOptions,
+  type WireFormat,
+} from './registry.ts';
 export {
   createHttpTransport,
   mapTransportError,
@@ -17,7 +26,12 @@ export {
   type TransportSendOptions,
   type MapTransportErrorContext,
 } from './http-transport.ts';
-export { openaiAdapter, createOpenAIAdapter, type OpenAIAdapterOptions, type OpenAIOperation } from './openai/index.ts';
+export {
+  openaiAdapter,
+  createOpenAIAdapter,
+  type OpenAIAdapterOptions,
+  type OpenAIOperation,
+} from './openai/index.ts';
 export {
   openAICompatibleAdapter,
   azureOpenAIAdapter,
@@ -32,4 +46,9 @@ export {
 } from './openai-compatible/index.ts';
 export { anthropicAdapter } from './anthropic/index.ts';
 export { geminiAdapter } from './gemini/index.ts';
-export { parseRetryAfterMs, parseOpenAIResetDuration, classifyUpstreamError, classifyByStatus } from './shared/index.ts';
+export {
+  parseRetryAfterMs,
+  parseOpenAIResetDuration,
+  classifyUpstreamError,
+  classifyByStatus,
+} from './shared/index.ts';

@@ -56,7 +56,14 @@ describe('createProviderClient', () => {
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    deployment = { id: 'dep', provider: 'openai', model: 'gpt-4o-mini', baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, apiKey: 'sk', headers: { 'x-org': 'deployment', 'x-both': 'deployment' } };
+    deployment = {
+      id: 'dep',
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+      apiKey: 'sk',
+      headers: { 'x-org': 'deployment', 'x-both': 'deployment' },
+    };
     client = createProviderClient({ transportOptions: { bodyTimeoutMs: 2000, headersTimeoutMs: 2000 } });
   });
 
@@ -85,9 +92,20 @@ describe('createProviderClient', () => {
       embedBody = JSON.parse(body);
       assert.equal(req.url, '/v1/embeddings');
       res.writeHead(200, { 'content-type': 'application/json', 'x-ratelimit-remaining-requests': '99' });
-      res.end(JSON.stringify({ object: 'list', data: [{ object: 'embedding', index: 0, embedding: [0.5, 0.25] }], model: 'text-embedding-3-small', usage: { prompt_tokens: 2, total_tokens: 2 } }));
+      res.end(
+        JSON.stringify({
+          object: 'list',
+          data: [{ object: 'embedding', index: 0, embedding: [0.5, 0.25] }],
+          model: 'text-embedding-3-small',
+          usage: { prompt_tokens: 2, total_tokens: 2 },
+        }),
+      );
     });
-    const embedded = await client.embed({ model: 'alias', input: 'hello' }, { ...deployment, model: 'text-embedding-3-small' }, embed);
+    const embedded = await client.embed(
+      { model: 'alias', input: 'hello' },
+      { ...deployment, model: 'text-embedding-3-small' },
+      embed,
+    );
     assert.deepEqual(embedded.response.data[0]?.embedding, [0.5, 0.25]);
     assert.equal(embedded.meta.headers['x-ratelimit-remaining-requests'], '99');
     assert.deepEqual(embedBody, { model: 'text-embedding-3-small', input: 'hello' });
@@ -162,7 +180,15 @@ describe('createProviderClient', () => {
   it('turns a whole JSON answer to a stream request into chunks (servers that ignore stream: true)', async () => {
     const call = on('json-for-stream', (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ id: 'x', created: 3, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'whole' }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } }));
+      res.end(
+        JSON.stringify({
+          id: 'x',
+          created: 3,
+          model: 'm',
+          choices: [{ index: 0, message: { role: 'assistant', content: 'whole' }, finish_reason: 'stop' }],
+          usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+        }),
+      );
     });
     const { chunks } = await client.chatStream(request, deployment, call);
     const all: ChatChunk[] = [];
@@ -175,7 +201,11 @@ describe('createProviderClient', () => {
   it('rejects the chatStream promise for a JSON error body with a 200', async () => {
     const call = on('json-error-200', (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { message: 'overloaded', type: 'server_error', code: 'server_is_overloaded' } }));
+      res.end(
+        JSON.stringify({
+          error: { message: 'overloaded', type: 'server_error', code: 'server_is_overloaded' },
+        }),
+      );
     });
     await assert.rejects(client.chatStream(request, deployment, call), expectKind('overloaded'));
   });
@@ -199,7 +229,10 @@ describe('createProviderClient', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
-    await assert.rejects(client.chat(request, { ...deployment, baseUrl: `http://127.0.0.1:${port}/v1` }), expectKind('connection'));
+    await assert.rejects(
+      client.chat(request, { ...deployment, baseUrl: `http://127.0.0.1:${port}/v1` }),
+      expectKind('connection'),
+    );
   });
 
   it('maps a non-JSON error page by status', async () => {
@@ -257,8 +290,16 @@ describe('createProviderClient stream release', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const client = createProviderClient();
     try {
-      const deployment: Deployment = { id: 'dep', provider: 'openai', model: 'm', baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1` };
-      const { chunks } = await client.chatStream({ model: 'x', messages: [{ role: 'user', content: 'hi' }] }, deployment);
+      const deployment: Deployment = {
+        id: 'dep',
+        provider: 'openai',
+        model: 'm',
+        baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+      };
+      const { chunks } = await client.chatStream(
+        { model: 'x', messages: [{ role: 'user', content: 'hi' }] },
+        deployment,
+      );
       await chunks[Symbol.asyncIterator]().return?.();
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([

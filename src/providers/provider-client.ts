@@ -1,7 +1,14 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { createId, createSystemClock, PipewrightError, ProviderError, type Clock } from '../core/index.ts';
 import type { ChatChunk, ChatResponse, ChunkChoice } from '../spec/index.ts';
-import { createHttpTransport, mapTransportError, type HttpTransport, type HttpTransportOptions, type TransportBody, type TransportResponse } from './http-transport.ts';
+import {
+  createHttpTransport,
+  mapTransportError,
+  type HttpTransport,
+  type HttpTransportOptions,
+  type TransportBody,
+  type TransportResponse,
+} from './http-transport.ts';
 import { createProviderRegistry, type ProviderRegistry } from './registry.ts';
 import { createMalformedResponseError, isRecord, parseJsonBody } from './shared/index.ts';
 import type {
@@ -63,11 +70,18 @@ export function createProviderClient(options: ProviderClientOptions = {}): Provi
     };
   }
 
-  async function send(adapter: ProviderAdapter, spec: HttpRequestSpec, deployment: Deployment, callOptions: CallOptions | undefined): Promise<TransportResponse> {
+  async function send(
+    adapter: ProviderAdapter,
+    spec: HttpRequestSpec,
+    deployment: Deployment,
+    callOptions: CallOptions | undefined,
+  ): Promise<TransportResponse> {
     const extraDeploymentHeaders = deployment.headers;
     const extraCallHeaders = callOptions?.headers;
     const headers =
-      extraDeploymentHeaders === undefined && extraCallHeaders === undefined ? spec.headers : { ...spec.headers, ...extraDeploymentHeaders, ...extraCallHeaders };
+      extraDeploymentHeaders === undefined && extraCallHeaders === undefined
+        ? spec.headers
+        : { ...spec.headers, ...extraDeploymentHeaders, ...extraCallHeaders };
     const signal = callOptions?.signal;
     const response = await transport.send(headers === spec.headers ? spec : { ...spec, headers }, {
       signal,
@@ -76,17 +90,35 @@ export function createProviderClient(options: ProviderClientOptions = {}): Provi
     });
     if (response.status >= 200 && response.status < 300) return response;
     const body = await readErrorBody(response.body);
-    throw toDeploymentError(adapter.parseError({ status: response.status, headers: response.headers, body }, deployment), adapter, deployment);
+    throw toDeploymentError(
+      adapter.parseError({ status: response.status, headers: response.headers, body }, deployment),
+      adapter,
+      deployment,
+    );
   }
 
-  async function readWholeBody(adapter: ProviderAdapter, response: TransportResponse, deployment: Deployment, signal: AbortSignal | undefined): Promise<unknown> {
+  async function readWholeBody(
+    adapter: ProviderAdapter,
+    response: TransportResponse,
+    deployment: Deployment,
+    signal: AbortSignal | undefined,
+  ): Promise<unknown> {
     let text: string;
     try {
       text = await response.body.text();
     } catch (error) {
-      throw mapTransportError(error, { signal, provider: adapter.name, deployment: deployment.id, phase: 'body' });
+      throw mapTransportError(error, {
+        signal,
+        provider: adapter.name,
+        deployment: deployment.id,
+        phase: 'body',
+      });
     }
-    return parseJsonBody(text, { provider: adapter.name, deployment: deployment.id, upstreamStatus: response.status });
+    return parseJsonBody(text, {
+      provider: adapter.name,
+      deployment: deployment.id,
+      upstreamStatus: response.status,
+    });
   }
 
   function metaOf(response: TransportResponse): UpstreamMeta {
@@ -99,7 +131,9 @@ export function createProviderClient(options: ProviderClientOptions = {}): Provi
       const spec = adapter.buildChatRequest(request, deployment, { stream: false });
       const response = await send(adapter, spec, deployment, callOptions);
       const body = await readWholeBody(adapter, response, deployment, callOptions?.signal);
-      const parsed = runParse(adapter, deployment, response.status, () => adapter.parseChatResponse(body, createContext(deployment, 'chatcmpl')));
+      const parsed = runParse(adapter, deployment, response.status, () =>
+        adapter.parseChatResponse(body, createContext(deployment, 'chatcmpl')),
+      );
       return { response: parsed, meta: metaOf(response) };
     },
 
@@ -113,35 +147,68 @@ export function createProviderClient(options: ProviderClientOptions = {}): Provi
       if (contentType.includes('application/json')) {
         const body = await readWholeBody(adapter, response, deployment, callOptions?.signal);
         if (isRecord(body) && body['error'] !== undefined && body['choices'] === undefined) {
-          throw toDeploymentError(adapter.parseError({ status: response.status, headers: response.headers, body: JSON.stringify(body) }, deployment), adapter, deployment);
+          throw toDeploymentError(
+            adapter.parseError(
+              { status: response.status, headers: response.headers, body: JSON.stringify(body) },
+              deployment,
+            ),
+            adapter,
+            deployment,
+          );
         }
-        const whole = runParse(adapter, deployment, response.status, () => adapter.parseChatResponse(body, context));
+        const whole = runParse(adapter, deployment, response.status, () =>
+          adapter.parseChatResponse(body, context),
+        );
         return { meta: metaOf(response), chunks: iterateArray(convertResponseToChunks(whole)) };
       }
       const transformer = adapter.createStreamTransformer(context);
       return {
         meta: metaOf(response),
-        chunks: releaseWhenAbandoned(streamChunks(response.body, transformer, { adapter, deployment, status: response.status, signal: callOptions?.signal }), response.body),
+        chunks: releaseWhenAbandoned(
+          streamChunks(response.body, transformer, {
+            adapter,
+            deployment,
+            status: response.status,
+            signal: callOptions?.signal,
+          }),
+          response.body,
+        ),
       };
     },
 
     async embed(request, deployment, callOptions) {
       const adapter = registry.getAdapter(deployment);
-      if (adapter.buildEmbeddingsRequest === undefined || adapter.parseEmbeddingsResponse === undefined) throw unsupported(adapter, deployment, 'embeddings');
+      if (adapter.buildEmbeddingsRequest === undefined || adapter.parseEmbeddingsResponse === undefined)
+        throw unsupported(adapter, deployment, 'embeddings');
       const parse = adapter.parseEmbeddingsResponse.bind(adapter);
-      const response = await send(adapter, adapter.buildEmbeddingsRequest(request, deployment), deployment, callOptions);
+      const response = await send(
+        adapter,
+        adapter.buildEmbeddingsRequest(request, deployment),
+        deployment,
+        callOptions,
+      );
       const body = await readWholeBody(adapter, response, deployment, callOptions?.signal);
-      const parsed = runParse(adapter, deployment, response.status, () => parse(body, createContext(deployment, 'emb')));
+      const parsed = runParse(adapter, deployment, response.status, () =>
+        parse(body, createContext(deployment, 'emb')),
+      );
       return { response: parsed, meta: metaOf(response) };
     },
 
     async images(request, deployment, callOptions) {
       const adapter = registry.getAdapter(deployment);
-      if (adapter.buildImagesRequest === undefined || adapter.parseImagesResponse === undefined) throw unsupported(adapter, deployment, 'image generation');
+      if (adapter.buildImagesRequest === undefined || adapter.parseImagesResponse === undefined)
+        throw unsupported(adapter, deployment, 'image generation');
       const parse = adapter.parseImagesResponse.bind(adapter);
-      const response = await send(adapter, adapter.buildImagesRequest(request, deployment), deployment, callOptions);
+      const response = await send(
+        adapter,
+        adapter.buildImagesRequest(request, deployment),
+        deployment,
+        callOptions,
+      );
       const body = await readWholeBody(adapter, response, deployment, callOptions?.signal);
-      const parsed = runParse(adapter, deployment, response.status, () => parse(body, createContext(deployment, 'img')));
+      const parsed = runParse(adapter, deployment, response.status, () =>
+        parse(body, createContext(deployment, 'img')),
+      );
       return { response: parsed, meta: metaOf(response) };
     },
 
@@ -155,7 +222,10 @@ export function createProviderClient(options: ProviderClientOptions = {}): Provi
  * A generator's `finally` never runs if it was never started, so `return()` before the first
  * `next()` would leave the upstream socket open until its body timeout. This wrapper closes it.
  */
-function releaseWhenAbandoned(generator: AsyncGenerator<ChatChunk, void, undefined>, body: TransportBody): AsyncGenerator<ChatChunk, void, undefined> {
+function releaseWhenAbandoned(
+  generator: AsyncGenerator<ChatChunk, void, undefined>,
+  body: TransportBody,
+): AsyncGenerator<ChatChunk, void, undefined> {
   let started = false;
   const wrapper: AsyncGenerator<ChatChunk, void, undefined> = {
     next() {
@@ -189,13 +259,19 @@ interface StreamContext {
  * is destroyed whenever iteration stops before the end (consumer `return()`, an error, an
  * abort), which closes the upstream socket.
  */
-async function* streamChunks(body: TransportBody, transformer: StreamTransformer, context: StreamContext): AsyncGenerator<ChatChunk, void, undefined> {
+async function* streamChunks(
+  body: TransportBody,
+  transformer: StreamTransformer,
+  context: StreamContext,
+): AsyncGenerator<ChatChunk, void, undefined> {
   const { adapter, deployment } = context;
   const pending: SseEvent[] = [];
   let parseFailure: Error | undefined;
   const parser = createParser({
     onEvent: (message: EventSourceMessage) => {
-      pending.push(message.event === undefined ? { data: message.data } : { event: message.event, data: message.data });
+      pending.push(
+        message.event === undefined ? { data: message.data } : { event: message.event, data: message.data },
+      );
     },
     onError: (error) => {
       if (error.type === 'max-buffer-size-exceeded') parseFailure = error;
@@ -211,12 +287,20 @@ async function* streamChunks(body: TransportBody, transformer: StreamTransformer
       try {
         step = await iterator.next();
       } catch (error) {
-        throw mapTransportError(error, { signal: context.signal, provider: adapter.name, deployment: deployment.id, phase: 'stream' });
+        throw mapTransportError(error, {
+          signal: context.signal,
+          provider: adapter.name,
+          deployment: deployment.id,
+          phase: 'stream',
+        });
       }
       if (step.done === true) break;
       parser.feed(decoder.decode(step.value, { stream: true }));
       if (parseFailure !== undefined) {
-        throw createMalformedResponseError({ provider: adapter.name, deployment: deployment.id, upstreamStatus: context.status }, `SSE event larger than ${maxSseBufferChars} characters`);
+        throw createMalformedResponseError(
+          { provider: adapter.name, deployment: deployment.id, upstreamStatus: context.status },
+          `SSE event larger than ${maxSseBufferChars} characters`,
+        );
       }
       if (pending.length === 0) continue;
       for (const event of pending.splice(0)) {
@@ -233,8 +317,17 @@ async function* streamChunks(body: TransportBody, transformer: StreamTransformer
       try {
         tail.push(...pushEvent(transformer, event, context));
       } catch (error) {
-        if (ProviderError.isProviderError(error) && error.kind === 'malformed_response' && !transformer.done) {
-          throw new ProviderError({ ...error.toOptions(), kind: 'stream_cut', message: `${adapter.name} stream ended mid-event: ${error.message}`, deployment: deployment.id });
+        if (
+          ProviderError.isProviderError(error) &&
+          error.kind === 'malformed_response' &&
+          !transformer.done
+        ) {
+          throw new ProviderError({
+            ...error.toOptions(),
+            kind: 'stream_cut',
+            message: `${adapter.name} stream ended mid-event: ${error.message}`,
+            deployment: deployment.id,
+          });
         }
         throw error;
       }
@@ -265,7 +358,11 @@ function toTransformError(error: unknown, context: StreamContext): PipewrightErr
   if (PipewrightError.isInstance(error)) return error;
   // A transformer that threw something other than a ProviderError met data it did not expect.
   const detail = error instanceof Error ? error.message : String(error);
-  return createMalformedResponseError({ provider: adapter.name, deployment: deployment.id, upstreamStatus: context.status }, `stream chunk could not be converted: ${detail}`, error);
+  return createMalformedResponseError(
+    { provider: adapter.name, deployment: deployment.id, upstreamStatus: context.status },
+    `stream chunk could not be converted: ${detail}`,
+    error,
+  );
 }
 
 function runParse<T>(adapter: ProviderAdapter, deployment: Deployment, status: number, parse: () => T): T {
@@ -274,14 +371,27 @@ function runParse<T>(adapter: ProviderAdapter, deployment: Deployment, status: n
   } catch (error) {
     if (ProviderError.isProviderError(error)) throw error.withDeployment(deployment.id);
     const detail = error instanceof Error ? error.message : String(error);
-    throw createMalformedResponseError({ provider: adapter.name, deployment: deployment.id, upstreamStatus: status }, detail, error);
+    throw createMalformedResponseError(
+      { provider: adapter.name, deployment: deployment.id, upstreamStatus: status },
+      detail,
+      error,
+    );
   }
 }
 
-function toDeploymentError(error: ProviderError, adapter: ProviderAdapter, deployment: Deployment): ProviderError {
+function toDeploymentError(
+  error: ProviderError,
+  adapter: ProviderAdapter,
+  deployment: Deployment,
+): ProviderError {
   // parseError is pure; guard against an adapter that returns something odd anyway.
   if (!ProviderError.isProviderError(error)) {
-    return new ProviderError({ kind: 'server_error', message: `${adapter.name} error could not be mapped`, provider: adapter.name, deployment: deployment.id });
+    return new ProviderError({
+      kind: 'server_error',
+      message: `${adapter.name} error could not be mapped`,
+      provider: adapter.name,
+      deployment: deployment.id,
+    });
   }
   return error.withDeployment(deployment.id);
 }
@@ -305,13 +415,24 @@ function unsupported(adapter: ProviderAdapter, deployment: Deployment, operation
 
 /** A whole response as the chunks a stream would have carried (for servers that ignore `stream: true`). */
 export function convertResponseToChunks(response: ChatResponse): ChatChunk[] {
-  const base = { id: response.id, object: 'chat.completion.chunk' as const, created: response.created, model: response.model };
+  const base = {
+    id: response.id,
+    object: 'chat.completion.chunk' as const,
+    created: response.created,
+    model: response.model,
+  };
   const choices: ChunkChoice[] = response.choices.map((choice) => {
     const delta: ChunkChoice['delta'] = { role: 'assistant', content: choice.message.content };
     if (choice.message.tool_calls !== undefined && choice.message.tool_calls.length > 0) {
-      delta.tool_calls = choice.message.tool_calls.map((call, index) => ({ index, id: call.id, type: 'function', function: { name: call.function.name, arguments: call.function.arguments } }));
+      delta.tool_calls = choice.message.tool_calls.map((call, index) => ({
+        index,
+        id: call.id,
+        type: 'function',
+        function: { name: call.function.name, arguments: call.function.arguments },
+      }));
     }
-    if (choice.message.refusal !== undefined && choice.message.refusal !== null) delta.refusal = choice.message.refusal;
+    if (choice.message.refusal !== undefined && choice.message.refusal !== null)
+      delta.refusal = choice.message.refusal;
     return { index: choice.index, delta, finish_reason: choice.finish_reason };
   });
   const chunks: ChatChunk[] = [{ ...base, choices }];

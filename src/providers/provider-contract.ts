@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { errorCodes, ProviderError, type ErrorCode } from '../core/index.ts';
-import { normalizeUsage, type ChatChunk, type ChatRequest, type ChatResponse, type FinishReason, type Usage } from '../spec/index.ts';
+import {
+  normalizeUsage,
+  type ChatChunk,
+  type ChatRequest,
+  type ChatResponse,
+  type FinishReason,
+  type Usage,
+} from '../spec/index.ts';
 import {
   contractRequests,
   type ChatExpectation,
@@ -62,14 +69,18 @@ export function runProviderContract(options: ProviderContractOptions): void {
     });
 
     /** Registers a response under a fresh scenario id and returns the call options that select it. */
-    function serve(response: FixtureResponse, ending: StreamEnding = 'end'): { id: string; callOptions: CallOptions } {
+    function serve(
+      response: FixtureResponse,
+      ending: StreamEnding = 'end',
+    ): { id: string; callOptions: CallOptions } {
       scenarioCounter += 1;
       const id = `scenario-${scenarioCounter}`;
       upstream.serve(id, response, ending);
       return { id, callOptions: { headers: { [scenarioHeader]: id } } };
     }
 
-    const request = (name: keyof typeof contractRequests): ChatRequest => structuredClone(contractRequests[name]);
+    const request = (name: keyof typeof contractRequests): ChatRequest =>
+      structuredClone(contractRequests[name]);
 
     it('plain text: sends the expected request and returns the canonical response', async () => {
       const { id, callOptions } = serve(fixtures.plainText.response);
@@ -83,7 +94,10 @@ export function runProviderContract(options: ProviderContractOptions): void {
       const { id, callOptions } = serve(fixtures.toolCall.response);
       const { response } = await client.chat(request('toolCall'), deployment, callOptions);
       assertChatResponse(response, fixtures.toolCall.expect);
-      assert.ok((response.choices[0]?.message.tool_calls?.length ?? 0) > 0, 'expected at least one tool call');
+      assert.ok(
+        (response.choices[0]?.message.tool_calls?.length ?? 0) > 0,
+        'expected at least one tool call',
+      );
       assertSentRequest(upstream.requestFor(id), fixtures.toolCall.sent);
     });
 
@@ -94,7 +108,8 @@ export function runProviderContract(options: ProviderContractOptions): void {
       const content = response.choices[0]?.message.content;
       assert.equal(typeof content, 'string', 'JSON output must be text content');
       assert.deepEqual(JSON.parse(content ?? ''), fixtures.jsonOutput.expect.json);
-      if (fixtures.jsonOutput.sent !== undefined) assertSentRequest(upstream.requestFor(id), fixtures.jsonOutput.sent);
+      if (fixtures.jsonOutput.sent !== undefined)
+        assertSentRequest(upstream.requestFor(id), fixtures.jsonOutput.sent);
     });
 
     it('stream of text: sends a streaming request and yields canonical chunks that reassemble to the text', async () => {
@@ -112,12 +127,20 @@ export function runProviderContract(options: ProviderContractOptions): void {
       const assembled = await collectStream(chunks);
       assert.ok(assembled.toolCalls.length > 0, 'expected tool calls in the stream');
       if (fixtures.streamToolCall.wholeArguments === true) {
-        assert.equal(assembled.toolCallDeltaCount, assembled.toolCalls.length, 'each tool call arrives whole in one fragment');
+        assert.equal(
+          assembled.toolCallDeltaCount,
+          assembled.toolCalls.length,
+          'each tool call arrives whole in one fragment',
+        );
       } else {
-        assert.ok(assembled.toolCallDeltaCount > assembled.toolCalls.length, 'the fixture must split tool-call arguments over several events');
+        assert.ok(
+          assembled.toolCallDeltaCount > assembled.toolCalls.length,
+          'the fixture must split tool-call arguments over several events',
+        );
       }
       assertAssembled(assembled, fixtures.streamToolCall.expect);
-      if (fixtures.streamToolCall.sent !== undefined) assertSentRequest(upstream.requestFor(id), fixtures.streamToolCall.sent);
+      if (fixtures.streamToolCall.sent !== undefined)
+        assertSentRequest(upstream.requestFor(id), fixtures.streamToolCall.sent);
     });
 
     it('usage in the stream: the final usage is captured', async () => {
@@ -144,9 +167,15 @@ export function runProviderContract(options: ProviderContractOptions): void {
     for (const scenario of errorScenarios) {
       it(`error ${scenario.name}: chat and chatStream reject with ${scenario.expect.kind}`, async () => {
         const chat = serve(scenario.response);
-        await assert.rejects(client.chat(request('plainText'), deployment, chat.callOptions), (error: unknown) => assertProviderError(error, scenario, deployment));
+        await assert.rejects(
+          client.chat(request('plainText'), deployment, chat.callOptions),
+          (error: unknown) => assertProviderError(error, scenario, deployment),
+        );
         const stream = serve(scenario.response);
-        await assert.rejects(client.chatStream(request('plainText'), deployment, stream.callOptions), (error: unknown) => assertProviderError(error, scenario, deployment));
+        await assert.rejects(
+          client.chatStream(request('plainText'), deployment, stream.callOptions),
+          (error: unknown) => assertProviderError(error, scenario, deployment),
+        );
       });
     }
 
@@ -192,7 +221,10 @@ export function runProviderContract(options: ProviderContractOptions): void {
     it('client abort mid-stream: the iterator throws aborted and the upstream socket is closed', async () => {
       const { id, callOptions } = serve(fixtures.streamCut.response, 'hang');
       const controller = new AbortController();
-      const { chunks } = await client.chatStream(request('plainText'), deployment, { ...callOptions, signal: controller.signal });
+      const { chunks } = await client.chatStream(request('plainText'), deployment, {
+        ...callOptions,
+        signal: controller.signal,
+      });
       const iterator = chunks[Symbol.asyncIterator]();
       const first = await iterator.next();
       assert.equal(first.done, false, 'the stream-cut fixture must yield at least one chunk before it stops');
@@ -205,7 +237,10 @@ export function runProviderContract(options: ProviderContractOptions): void {
     it('client abort before the response headers: chatStream rejects with aborted and the socket is closed', async () => {
       const { id, callOptions } = serve({ status: 200 }, 'hang-before-headers');
       const controller = new AbortController();
-      const pending = client.chatStream(request('plainText'), deployment, { ...callOptions, signal: controller.signal });
+      const pending = client.chatStream(request('plainText'), deployment, {
+        ...callOptions,
+        signal: controller.signal,
+      });
       await upstream.waitForRequest(id);
       controller.abort();
       await assert.rejects(pending, (error: unknown) => {
@@ -230,14 +265,29 @@ export function runProviderContract(options: ProviderContractOptions): void {
 // ---------------------------------------------------------------------------------------------
 // Assertions
 
-function assertErrorFixtureCoverage(name: string, errors: ProviderContractOptions['fixtures']['errors']): void {
+function assertErrorFixtureCoverage(
+  name: string,
+  errors: ProviderContractOptions['fixtures']['errors'],
+): void {
   assert.ok(errors.rateLimited.length > 0, `${name}: at least one rate-limit fixture is required`);
   assert.ok(errors.overloaded.length > 0, `${name}: at least one overload fixture (503/529) is required`);
-  assert.equal(errors.quotaExhausted.expect.kind, 'quota_exhausted', `${name}: the quota fixture must expect quota_exhausted`);
-  assert.equal(errors.contextLengthExceeded.expect.kind, 'context_length_exceeded', `${name}: the context-length fixture must expect context_length_exceeded`);
+  assert.equal(
+    errors.quotaExhausted.expect.kind,
+    'quota_exhausted',
+    `${name}: the quota fixture must expect quota_exhausted`,
+  );
+  assert.equal(
+    errors.contextLengthExceeded.expect.kind,
+    'context_length_exceeded',
+    `${name}: the context-length fixture must expect context_length_exceeded`,
+  );
 }
 
-function assertKind(error: unknown, kind: ProviderError['kind'], deployment: Deployment): asserts error is ProviderError {
+function assertKind(
+  error: unknown,
+  kind: ProviderError['kind'],
+  deployment: Deployment,
+): asserts error is ProviderError {
   assert.ok(ProviderError.isProviderError(error), `expected a ProviderError, got ${describeError(error)}`);
   assert.equal(error.kind, kind, `expected kind ${kind}, got ${error.kind}: ${error.message}`);
   assert.equal(error.deployment, deployment.id, 'the error must name the deployment');
@@ -252,9 +302,13 @@ function assertProviderError(error: unknown, scenario: ErrorScenario, deployment
   if (scenario.expect.retryAfterMs !== undefined) {
     assert.ok(error.retryAfterMs !== undefined, 'expected a retry-after hint');
     const tolerance = scenario.expect.retryAfterToleranceMs ?? 0;
-    assert.ok(Math.abs(error.retryAfterMs - scenario.expect.retryAfterMs) <= tolerance, `retryAfterMs ${error.retryAfterMs} ≠ ${scenario.expect.retryAfterMs} ± ${tolerance}`);
+    assert.ok(
+      Math.abs(error.retryAfterMs - scenario.expect.retryAfterMs) <= tolerance,
+      `retryAfterMs ${error.retryAfterMs} ≠ ${scenario.expect.retryAfterMs} ± ${tolerance}`,
+    );
   }
-  if (scenario.expect.providerCode !== undefined) assert.equal(error.providerCode, scenario.expect.providerCode, 'providerCode');
+  if (scenario.expect.providerCode !== undefined)
+    assert.equal(error.providerCode, scenario.expect.providerCode, 'providerCode');
   return true;
 }
 
@@ -293,10 +347,17 @@ function assertUsage(usage: Usage | null | undefined, expected: UsageExpectation
   const normalized = normalizeUsage(usage);
   assert.equal(normalized.inputTokens, expected.inputTokens, 'input tokens');
   assert.equal(normalized.outputTokens, expected.outputTokens, 'output tokens');
-  assert.equal(usage.total_tokens, usage.prompt_tokens + usage.completion_tokens, 'total_tokens = prompt + completion');
-  if (expected.cachedInputTokens !== undefined) assert.equal(normalized.cachedInputTokens, expected.cachedInputTokens, 'cached input tokens');
-  if (expected.cacheWriteTokens !== undefined) assert.equal(normalized.cacheWriteTokens, expected.cacheWriteTokens, 'cache write tokens');
-  if (expected.reasoningTokens !== undefined) assert.equal(normalized.reasoningTokens, expected.reasoningTokens, 'reasoning tokens');
+  assert.equal(
+    usage.total_tokens,
+    usage.prompt_tokens + usage.completion_tokens,
+    'total_tokens = prompt + completion',
+  );
+  if (expected.cachedInputTokens !== undefined)
+    assert.equal(normalized.cachedInputTokens, expected.cachedInputTokens, 'cached input tokens');
+  if (expected.cacheWriteTokens !== undefined)
+    assert.equal(normalized.cacheWriteTokens, expected.cacheWriteTokens, 'cache write tokens');
+  if (expected.reasoningTokens !== undefined)
+    assert.equal(normalized.reasoningTokens, expected.reasoningTokens, 'reasoning tokens');
 }
 
 interface AssembledStream {
@@ -330,8 +391,14 @@ async function collectStream(chunks: AsyncIterable<ChatChunk>): Promise<Assemble
         assert.equal(typeof delta.index, 'number', 'tool-call delta index');
         let call = toolCalls[delta.index];
         if (call === undefined) {
-          assert.ok(typeof delta.id === 'string' && delta.id.length > 0, `the first fragment of tool call ${delta.index} must carry its id`);
-          assert.ok(typeof delta.function?.name === 'string' && delta.function.name.length > 0, `the first fragment of tool call ${delta.index} must carry its name`);
+          assert.ok(
+            typeof delta.id === 'string' && delta.id.length > 0,
+            `the first fragment of tool call ${delta.index} must carry its id`,
+          );
+          assert.ok(
+            typeof delta.function?.name === 'string' && delta.function.name.length > 0,
+            `the first fragment of tool call ${delta.index} must carry its name`,
+          );
           call = { id: delta.id, name: delta.function.name, arguments: '' };
           toolCalls[delta.index] = call;
         } else if (delta.id !== undefined) {
@@ -385,10 +452,14 @@ function assertSentRequest(sent: RecordedRequest, expect: SentRequestExpectation
     if (expected instanceof RegExp) assert.match(actual, expected, `header ${name}`);
     else assert.equal(actual, expected, `header ${name}`);
   }
-  for (const name of expect.absentHeaders ?? []) assert.equal(sent.headers[name.toLowerCase()], undefined, `header ${name} must not be sent`);
+  for (const name of expect.absentHeaders ?? [])
+    assert.equal(sent.headers[name.toLowerCase()], undefined, `header ${name} must not be sent`);
   if (expect.body !== undefined) assertPartialMatch(sent.body, expect.body, 'body');
   for (const field of expect.absentBodyFields ?? []) {
-    assert.ok(typeof sent.body === 'object' && sent.body !== null && !(field in sent.body), `body.${field} must not be sent`);
+    assert.ok(
+      typeof sent.body === 'object' && sent.body !== null && !(field in sent.body),
+      `body.${field} must not be sent`,
+    );
   }
 }
 
@@ -406,8 +477,12 @@ export function assertPartialMatch(actual: unknown, expected: unknown, path: str
     return;
   }
   if (typeof expected === 'object' && expected !== null) {
-    assert.ok(typeof actual === 'object' && actual !== null && !Array.isArray(actual), `${path}: expected an object, got ${JSON.stringify(actual)}`);
-    for (const [key, value] of Object.entries(expected)) assertPartialMatch((actual as Record<string, unknown>)[key], value, `${path}.${key}`);
+    assert.ok(
+      typeof actual === 'object' && actual !== null && !Array.isArray(actual),
+      `${path}: expected an object, got ${JSON.stringify(actual)}`,
+    );
+    for (const [key, value] of Object.entries(expected))
+      assertPartialMatch((actual as Record<string, unknown>)[key], value, `${path}.${key}`);
     return;
   }
   assert.deepEqual(actual, expected, path);
@@ -479,14 +554,17 @@ async function startFakeUpstream(): Promise<FakeUpstream> {
         // Recorded as text; the sent-request assertions will show it.
       }
       const headers: Record<string, string> = {};
-      for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+      for (const [name, value] of Object.entries(req.headers))
+        if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
       requests.set(id, { method: req.method ?? '', path: req.url ?? '', headers, body });
       res.on('close', () => deferred(closed, id).resolve());
       deferred(arrived, id).resolve();
       const scenario = scenarios.get(id);
       if (scenario === undefined) {
         res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { message: `contract upstream: no scenario ${JSON.stringify(id)}` } }));
+        res.end(
+          JSON.stringify({ error: { message: `contract upstream: no scenario ${JSON.stringify(id)}` } }),
+        );
         return;
       }
       writeFixture(res, scenario.response, scenario.ending);

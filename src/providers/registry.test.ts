@@ -5,7 +5,13 @@ import { openaiAdapter } from './openai/index.ts';
 import { createProviderRegistry } from './registry.ts';
 import type { Deployment } from './types.ts';
 
-const base: Deployment = { id: 'd', provider: 'openai', model: 'm', baseUrl: 'https://example.test/v1', apiKey: 'k' };
+const base: Deployment = {
+  id: 'd',
+  provider: 'openai',
+  model: 'm',
+  baseUrl: 'https://example.test/v1',
+  apiKey: 'k',
+};
 const request = { model: 'x', messages: [{ role: 'user' as const, content: 'hi' }] };
 
 describe('createProviderRegistry', () => {
@@ -19,22 +25,55 @@ describe('createProviderRegistry', () => {
   });
 
   it('serves azure with the OpenAI adapter on an Azure URL and api-key header', () => {
-    const spec = registry.getAdapter({ ...base, provider: 'azure', baseUrl: 'https://res.openai.azure.com', azureDeployment: 'prod', apiVersion: '2024-10-21' }).buildChatRequest(request, { ...base, provider: 'azure', baseUrl: 'https://res.openai.azure.com', azureDeployment: 'prod', apiVersion: '2024-10-21' }, { stream: false });
-    assert.equal(spec.url, 'https://res.openai.azure.com/openai/deployments/prod/chat/completions?api-version=2024-10-21');
+    const spec = registry
+      .getAdapter({
+        ...base,
+        provider: 'azure',
+        baseUrl: 'https://res.openai.azure.com',
+        azureDeployment: 'prod',
+        apiVersion: '2024-10-21',
+      })
+      .buildChatRequest(
+        request,
+        {
+          ...base,
+          provider: 'azure',
+          baseUrl: 'https://res.openai.azure.com',
+          azureDeployment: 'prod',
+          apiVersion: '2024-10-21',
+        },
+        { stream: false },
+      );
+    assert.equal(
+      spec.url,
+      'https://res.openai.azure.com/openai/deployments/prod/chat/completions?api-version=2024-10-21',
+    );
     assert.equal(spec.headers['api-key'], 'k');
   });
 
   it('serves the sim with the adapter of its wire format', () => {
     assert.equal(registry.getAdapter({ ...base, provider: 'sim' }).name, 'sim');
     const simOpenAI = registry.getAdapter({ ...base, provider: 'sim', wireFormat: 'openai' });
-    assert.equal(simOpenAI.buildChatRequest(request, base, { stream: false }).url, 'https://example.test/v1/chat/completions');
-    assert.equal(registry.getAdapter({ ...base, provider: 'sim', wireFormat: 'anthropic' }).name, 'anthropic');
+    assert.equal(
+      simOpenAI.buildChatRequest(request, base, { stream: false }).url,
+      'https://example.test/v1/chat/completions',
+    );
+    assert.equal(
+      registry.getAdapter({ ...base, provider: 'sim', wireFormat: 'anthropic' }).name,
+      'anthropic',
+    );
     assert.equal(registry.getAdapter({ ...base, provider: 'sim', wireFormat: 'gemini' }).name, 'gemini');
   });
 
   it('rejects an unknown provider or wire format with a config error naming the deployment', () => {
     const unknown = { ...base, provider: 'cohere' } as unknown as Deployment;
-    assert.throws(() => registry.getAdapter(unknown), (error: unknown) => PipewrightError.isInstance(error) && error.code === 'config.invalid' && /deployment d: unknown provider "cohere"/.test(error.message));
+    assert.throws(
+      () => registry.getAdapter(unknown),
+      (error: unknown) =>
+        PipewrightError.isInstance(error) &&
+        error.code === 'config.invalid' &&
+        /deployment d: unknown provider "cohere"/.test(error.message),
+    );
     const badWire = { ...base, provider: 'sim', wireFormat: 'soap' } as unknown as Deployment;
     assert.throws(() => registry.getAdapter(badWire), /unknown sim wireFormat "soap"/);
   });

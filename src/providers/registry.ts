@@ -53,7 +53,10 @@ export function createProviderRegistry(options: ProviderRegistryOptions = {}): P
           const wire: string = deployment.wireFormat ?? 'openai';
           if (wire === 'openai') return simOpenAIAdapter;
           if (wire === 'anthropic' || wire === 'gemini') return adapters[wire];
-          throw new ConfigError({ message: `deployment ${deployment.id}: unknown sim wireFormat ${JSON.stringify(wire)} (expected openai, anthropic or gemini)`, param: `deployments.${deployment.id}.wireFormat` });
+          throw new ConfigError({
+            message: `deployment ${deployment.id}: unknown sim wireFormat ${JSON.stringify(wire)} (expected openai, anthropic or gemini)`,
+            param: `deployments.${deployment.id}.wireFormat`,
+          });
         }
         default:
           throw new ConfigError({

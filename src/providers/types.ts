@@ -94,7 +94,11 @@ export interface UpstreamFailure {
  */
 export interface ProviderAdapter {
   readonly name: ProviderName;
-  buildChatRequest(request: ChatRequest, deployment: Deployment, options: { stream: boolean }): HttpRequestSpec;
+  buildChatRequest(
+    request: ChatRequest,
+    deployment: Deployment,
+    options: { stream: boolean },
+  ): HttpRequestSpec;
   parseChatResponse(body: unknown, context: TransformContext): ChatResponse;
   createStreamTransformer(context: TransformContext): StreamTransformer;
   buildEmbeddingsRequest?(request: EmbeddingsRequest, deployment: Deployment): HttpRequestSpec;
@@ -129,9 +133,21 @@ export interface ChatStreamResult {
  * thrown from the iterator.
  */
 export interface ProviderClient {
-  chat(request: ChatRequest, deployment: Deployment, options?: CallOptions): Promise<{ response: ChatResponse; meta: UpstreamMeta }>;
+  chat(
+    request: ChatRequest,
+    deployment: Deployment,
+    options?: CallOptions,
+  ): Promise<{ response: ChatResponse; meta: UpstreamMeta }>;
   chatStream(request: ChatRequest, deployment: Deployment, options?: CallOptions): Promise<ChatStreamResult>;
-  embed(request: EmbeddingsRequest, deployment: Deployment, options?: CallOptions): Promise<{ response: EmbeddingsResponse; meta: UpstreamMeta }>;
-  images(request: ImagesRequest, deployment: Deployment, options?: CallOptions): Promise<{ response: ImagesResponse; meta: UpstreamMeta }>;
+  embed(
+    request: EmbeddingsRequest,
+    deployment: Deployment,
+    options?: CallOptions,
+  ): Promise<{ response: EmbeddingsResponse; meta: UpstreamMeta }>;
+  images(
+    request: ImagesRequest,
+    deployment: Deployment,
+    options?: CallOptions,
+  ): Promise<{ response: ImagesResponse; meta: UpstreamMeta }>;
   close(): Promise<void>;
 }

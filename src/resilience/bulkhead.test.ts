@@ -10,7 +10,11 @@ test('caps calls in flight per key; a full key fails fast with gateway.overloade
   assert.ok(bulkhead.tryAcquire('deployment:a', 2));
   assert.equal(bulkhead.tryAcquire('deployment:a', 2), false);
   assert.ok(bulkhead.tryAcquire('deployment:b', 2), 'keys are independent');
-  await assert.rejects(bulkhead.acquire('deployment:a', 2, { maxWaitMs: 0 }), (error: unknown) => PipewrightError.isInstance(error) && error.code === 'gateway.overloaded' && error.status === 429);
+  await assert.rejects(
+    bulkhead.acquire('deployment:a', 2, { maxWaitMs: 0 }),
+    (error: unknown) =>
+      PipewrightError.isInstance(error) && error.code === 'gateway.overloaded' && error.status === 429,
+  );
   bulkhead.release('deployment:a');
   assert.ok(bulkhead.tryAcquire('deployment:a', 2));
 });
@@ -46,7 +50,10 @@ test('a waiter whose request is aborted leaves the line', async () => {
   const controller = new AbortController();
   const waiting = bulkhead.acquire('k', 1, { maxWaitMs: 60_000, signal: controller.signal });
   controller.abort();
-  await assert.rejects(waiting, (error: unknown) => PipewrightError.isInstance(error) && error.code === 'gateway.overloaded');
+  await assert.rejects(
+    waiting,
+    (error: unknown) => PipewrightError.isInstance(error) && error.code === 'gateway.overloaded',
+  );
   assert.equal(bulkhead.queued('k'), 0);
 });
 
@@ -55,8 +62,14 @@ test('a shared key hands freed slots round-robin between tenants: 100 noisy wait
   const bulkhead = createBulkhead({ clock });
   assert.ok(bulkhead.tryAcquire('deployment:shared', 1));
   const served: string[] = [];
-  const noisy = Array.from({ length: 100 }, (_, index) => bulkhead.acquire('deployment:shared', 1, { maxWaitMs: 60_000, tenant: 'noisy' }).then(() => served.push(`noisy ${index}`)));
-  const quiet = bulkhead.acquire('deployment:shared', 1, { maxWaitMs: 60_000, tenant: 'quiet' }).then(() => served.push('quiet'));
+  const noisy = Array.from({ length: 100 }, (_, index) =>
+    bulkhead
+      .acquire('deployment:shared', 1, { maxWaitMs: 60_000, tenant: 'noisy' })
+      .then(() => served.push(`noisy ${index}`)),
+  );
+  const quiet = bulkhead
+    .acquire('deployment:shared', 1, { maxWaitMs: 60_000, tenant: 'quiet' })
+    .then(() => served.push('quiet'));
   for (let index = 0; index < 101; index++) {
     bulkhead.release('deployment:shared');
     await clock.advance(0);
@@ -72,8 +85,14 @@ test('a shared key hands freed slots round-robin between tenants: 100 noisy wait
 test('the line is bounded: past it a waiter is refused at once', async () => {
   const bulkhead = createBulkhead({ clock: createFakeClock(), queue: { maxPerTenant: 2 } });
   assert.ok(bulkhead.tryAcquire('k', 1));
-  const waiting = [bulkhead.acquire('k', 1, { maxWaitMs: 1_000, tenant: 't' }), bulkhead.acquire('k', 1, { maxWaitMs: 1_000, tenant: 't' })];
-  await assert.rejects(bulkhead.acquire('k', 1, { maxWaitMs: 1_000, tenant: 't' }), (error: unknown) => PipewrightError.isInstance(error) && error.code === 'gateway.overloaded');
+  const waiting = [
+    bulkhead.acquire('k', 1, { maxWaitMs: 1_000, tenant: 't' }),
+    bulkhead.acquire('k', 1, { maxWaitMs: 1_000, tenant: 't' }),
+  ];
+  await assert.rejects(
+    bulkhead.acquire('k', 1, { maxWaitMs: 1_000, tenant: 't' }),
+    (error: unknown) => PipewrightError.isInstance(error) && error.code === 'gateway.overloaded',
+  );
   assert.equal(bulkhead.queued('k'), 2);
   bulkhead.release('k');
   bulkhead.release('k');

@@ -23,7 +23,11 @@ export interface Bulkhead {
    * take turns by `tenant` (round-robin), first come first served within a tenant. Rejects with
    * `gateway.overloaded` when the wait ends without a slot or the line is full.
    */
-  acquire(key: string, limit: number, wait: { maxWaitMs: number; signal?: AbortSignal | undefined; tenant?: string | undefined }): Promise<void>;
+  acquire(
+    key: string,
+    limit: number,
+    wait: { maxWaitMs: number; signal?: AbortSignal | undefined; tenant?: string | undefined },
+  ): Promise<void>;
   release(key: string): void;
   inFlight(key: string): number;
   /** Requests waiting for a slot under `key`. */
@@ -67,7 +71,8 @@ export function createBulkhead(options: { clock: Clock; queue?: FairQueueBounds 
         found.inFlight += 1;
         return Promise.resolve();
       }
-      if (wait.maxWaitMs <= 0 || wait.signal?.aborted === true) return Promise.reject(createOverloadedError(key, limit));
+      if (wait.maxWaitMs <= 0 || wait.signal?.aborted === true)
+        return Promise.reject(createOverloadedError(key, limit));
       return new Promise<void>((resolve, reject) => {
         let cancelTimer: () => void = () => undefined;
         const onAbort = (): void => giveUp();

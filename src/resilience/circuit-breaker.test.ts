@@ -5,17 +5,31 @@ import { createFakeClock } from '../../test/support/fake-clock.ts';
 import { createCircuitBreakers, defaultBreakerPolicy, type BreakerTransition } from './circuit-breaker.ts';
 
 const failure = (kind: ProviderErrorKind, retryAfterMs?: number) =>
-  new ProviderError({ kind, message: kind, provider: 'openai', deployment: 'd', ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
+  new ProviderError({
+    kind,
+    message: kind,
+    provider: 'openai',
+    deployment: 'd',
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+  });
 
 function setup(policy: Partial<typeof defaultBreakerPolicy> = {}) {
   const clock = createFakeClock();
   const transitions: BreakerTransition[] = [];
-  const breakers = createCircuitBreakers({ clock, onTransition: (transition) => transitions.push(transition) });
+  const breakers = createCircuitBreakers({
+    clock,
+    onTransition: (transition) => transitions.push(transition),
+  });
   breakers.register('d', { ...defaultBreakerPolicy, ...policy }, 'hash-1');
   return { clock, breakers, transitions };
 }
 
-function fail(breakers: ReturnType<typeof setup>['breakers'], kind: ProviderErrorKind, times: number, retryAfterMs?: number): void {
+function fail(
+  breakers: ReturnType<typeof setup>['breakers'],
+  kind: ProviderErrorKind,
+  times: number,
+  retryAfterMs?: number,
+): void {
   for (let index = 0; index < times; index++) {
     const admission = breakers.admit('d');
     assert.ok(admission.admitted);
@@ -29,14 +43,25 @@ test('opens after N consecutive failures, then half-opens after openMs and close
   assert.equal(breakers.state('d'), 'closed');
   fail(breakers, 'server_error', 1);
   assert.equal(breakers.state('d'), 'open');
-  assert.deepEqual(breakers.admit('d'), { admitted: false, retryInMs: 10_000, reason: '3 consecutive failures (last provider.server_error)' });
+  assert.deepEqual(breakers.admit('d'), {
+    admitted: false,
+    retryInMs: 10_000,
+    reason: '3 consecutive failures (last provider.server_error)',
+  });
   await clock.advance(10_000);
   const probe = breakers.admit('d');
   assert.deepEqual(probe, { admitted: true, probe: true });
-  assert.deepEqual(breakers.admit('d'), { admitted: false, retryInMs: 10_000, reason: 'half-open: a probe is in flight' }, 'one probe at a time');
+  assert.deepEqual(
+    breakers.admit('d'),
+    { admitted: false, retryInMs: 10_000, reason: 'half-open: a probe is in flight' },
+    'one probe at a time',
+  );
   breakers.recordSuccess('d', true);
   assert.equal(breakers.state('d'), 'closed');
-  assert.deepEqual(transitions.map((transition) => transition.to), ['open', 'half_open', 'closed']);
+  assert.deepEqual(
+    transitions.map((transition) => transition.to),
+    ['open', 'half_open', 'closed'],
+  );
   assert.match(transitions[0]?.reason ?? '', /3 consecutive failures/);
 });
 
@@ -53,7 +78,12 @@ test('a success resets the consecutive count; the failure rate over the window o
 });
 
 test('the rate window rolls: old failures stop counting', async () => {
-  const { clock, breakers } = setup({ consecutiveFailures: 100, failureRate: 0.5, minimumCalls: 4, windowMs: 10_000 });
+  const { clock, breakers } = setup({
+    consecutiveFailures: 100,
+    failureRate: 0.5,
+    minimumCalls: 4,
+    windowMs: 10_000,
+  });
   fail(breakers, 'overloaded', 3);
   await clock.advance(20_000);
   fail(breakers, 'overloaded', 1);
@@ -73,7 +103,11 @@ test('errors about the request never move the breaker', () => {
 });
 
 test('the open period follows retry-after, and grows on each failed probe without ever shrinking', async () => {
-  const { clock, breakers, transitions } = setup({ consecutiveFailures: 1, openMs: 1_000, maxOpenMs: 60_000 });
+  const { clock, breakers, transitions } = setup({
+    consecutiveFailures: 1,
+    openMs: 1_000,
+    maxOpenMs: 60_000,
+  });
   fail(breakers, 'overloaded', 1, 5_000);
   assert.equal(transitions.at(-1)?.openForMs, 5_000);
   await clock.advance(5_000);
@@ -98,7 +132,10 @@ test('a 401/403 takes the deployment out until its configuration changes', async
   const admission = breakers.admit('d');
   assert.ok(!admission.admitted);
   assert.equal(admission.retryInMs, null);
-  assert.equal(admission.reason, 'credentials refused (provider.authentication): out until its configuration changes');
+  assert.equal(
+    admission.reason,
+    'credentials refused (provider.authentication): out until its configuration changes',
+  );
   // What the caller is told: the original class, not "circuit open".
   assert.equal(admission.refusal?.code, 'provider.authentication');
   assert.equal(admission.refusal?.deployment, 'd');
@@ -133,7 +170,10 @@ test('a 429 with retry-after pauses the deployment for exactly that long, then i
   await clock.advance(3_000);
   assert.deepEqual(breakers.admit('d'), { admitted: true, probe: false });
   assert.ok(breakers.admit('d').admitted, 'fully closed: no probe limit');
-  assert.deepEqual(transitions.map((transition) => transition.to), ['open', 'closed']);
+  assert.deepEqual(
+    transitions.map((transition) => transition.to),
+    ['open', 'closed'],
+  );
   fail(breakers, 'rate_limited', 4);
   assert.equal(breakers.state('d'), 'closed', '429s without a hint count like other failures (4 < 5)');
 });

@@ -88,8 +88,16 @@ export interface CircuitBreakers {
 }
 
 /** Failures about the request, not the deployment: they never move a breaker. */
-const neutralKinds: ReadonlySet<ProviderErrorKind> = new Set<ProviderErrorKind>(['invalid_request', 'context_length_exceeded', 'content_filtered', 'aborted']);
-const credentialKinds: ReadonlySet<ProviderErrorKind> = new Set<ProviderErrorKind>(['authentication', 'permission_denied']);
+const neutralKinds: ReadonlySet<ProviderErrorKind> = new Set<ProviderErrorKind>([
+  'invalid_request',
+  'context_length_exceeded',
+  'content_filtered',
+  'aborted',
+]);
+const credentialKinds: ReadonlySet<ProviderErrorKind> = new Set<ProviderErrorKind>([
+  'authentication',
+  'permission_denied',
+]);
 
 /** Whether a failure says something about the deployment (and so counts toward opening its breaker). */
 export function countsAgainstDeployment(error: PipewrightError): boolean {
@@ -135,7 +143,10 @@ interface Breaker {
  * const admission = breakers.admit('gpt-eu');
  * if (admission.admitted) { try { await call(); breakers.recordSuccess('gpt-eu', admission.probe); } catch (e) { breakers.recordFailure('gpt-eu', e, admission.probe); } }
  */
-export function createCircuitBreakers(options: { clock: Clock; onTransition?: ((transition: BreakerTransition) => void) | undefined }): CircuitBreakers {
+export function createCircuitBreakers(options: {
+  clock: Clock;
+  onTransition?: ((transition: BreakerTransition) => void) | undefined;
+}): CircuitBreakers {
   const { clock, onTransition } = options;
   const breakers = new Map<string, Breaker>();
 
@@ -169,11 +180,24 @@ export function createCircuitBreakers(options: { clock: Clock; onTransition?: ((
     return breaker;
   }
 
-  function transition(deployment: string, breaker: Breaker, to: CircuitState, reason: string, openForMs?: number | null): void {
+  function transition(
+    deployment: string,
+    breaker: Breaker,
+    to: CircuitState,
+    reason: string,
+    openForMs?: number | null,
+  ): void {
     const from = breaker.state;
     breaker.state = to;
     breaker.reason = reason;
-    onTransition?.({ deployment, from, to, reason, ...(openForMs === undefined ? {} : { openForMs }), at: clock.now() });
+    onTransition?.({
+      deployment,
+      from,
+      to,
+      reason,
+      ...(openForMs === undefined ? {} : { openForMs }),
+      at: clock.now(),
+    });
   }
 
   function countCall(breaker: Breaker, failed: boolean): void {
@@ -207,12 +231,20 @@ export function createCircuitBreakers(options: { clock: Clock; onTransition?: ((
     breaker.consecutiveFailures = 0;
   }
 
-  function open(deployment: string, breaker: Breaker, reason: string, retryAfterMs: number | undefined): void {
+  function open(
+    deployment: string,
+    breaker: Breaker,
+    reason: string,
+    retryAfterMs: number | undefined,
+  ): void {
     const { policy } = breaker;
     const grown = policy.openMs * 2 ** Math.min(breaker.opens, 30);
     const period = Math.min(policy.maxOpenMs, retryAfterMs ?? grown);
     // A re-open never shortens an open period already promised (litellm#40130).
-    breaker.openUntil = Math.max(breaker.state === 'open' ? breaker.openUntil : 0, clock.monotonic() + period);
+    breaker.openUntil = Math.max(
+      breaker.state === 'open' ? breaker.openUntil : 0,
+      clock.monotonic() + period,
+    );
     breaker.opens += 1;
     breaker.paused = false;
     breaker.probesInFlight = 0;
@@ -259,7 +291,13 @@ export function createCircuitBreakers(options: { clock: Clock; onTransition?: ((
       if (breaker.state === 'closed') return { admitted: true, probe: false };
       const now = clock.monotonic();
       if (breaker.state === 'open') {
-        if (now < breaker.openUntil) return { admitted: false, retryInMs: retryIn(breaker), reason: breaker.reason ?? 'open', ...(breaker.openUntil === Infinity ? { refusal: breaker.refusal } : {}) };
+        if (now < breaker.openUntil)
+          return {
+            admitted: false,
+            retryInMs: retryIn(breaker),
+            reason: breaker.reason ?? 'open',
+            ...(breaker.openUntil === Infinity ? { refusal: breaker.refusal } : {}),
+          };
         if (breaker.paused) {
           breaker.paused = false;
           transition(deployment, breaker, 'closed', "the provider's retry-after has passed");
@@ -268,8 +306,15 @@ export function createCircuitBreakers(options: { clock: Clock; onTransition?: ((
         transition(deployment, breaker, 'half_open', 'open period over: probing');
       }
       // Half-open: a bounded number of probes; a probe that never reported frees its slot after openMs.
-      if (breaker.probesInFlight >= breaker.policy.halfOpenProbes && now - breaker.lastProbeAt < breaker.policy.openMs) {
-        return { admitted: false, retryInMs: Math.max(0, breaker.lastProbeAt + breaker.policy.openMs - now), reason: 'half-open: a probe is in flight' };
+      if (
+        breaker.probesInFlight >= breaker.policy.halfOpenProbes &&
+        now - breaker.lastProbeAt < breaker.policy.openMs
+      ) {
+        return {
+          admitted: false,
+          retryInMs: Math.max(0, breaker.lastProbeAt + breaker.policy.openMs - now),
+          reason: 'half-open: a probe is in flight',
+        };
       }
       if (breaker.probesInFlight >= breaker.policy.halfOpenProbes) breaker.probesInFlight = 0;
       breaker.probesInFlight += 1;
@@ -298,7 +343,8 @@ export function createCircuitBreakers(options: { clock: Clock; onTransition?: ((
     recordFailure(deployment, error, probe) {
       const breaker = get(deployment);
       if (!countsAgainstDeployment(error)) {
-        if (probe && breaker.state === 'half_open') breaker.probesInFlight = Math.max(0, breaker.probesInFlight - 1);
+        if (probe && breaker.state === 'half_open')
+          breaker.probesInFlight = Math.max(0, breaker.probesInFlight - 1);
         return;
       }
       const providerError = error as ProviderError;
@@ -309,7 +355,13 @@ export function createCircuitBreakers(options: { clock: Clock; onTransition?: ((
         breaker.opens += 1;
         breaker.probesInFlight = 0;
         if (breaker.state !== 'open' || breaker.reason?.startsWith('credentials') !== true) {
-          transition(deployment, breaker, 'open', `credentials refused (${error.code}): out until its configuration changes`, null);
+          transition(
+            deployment,
+            breaker,
+            'open',
+            `credentials refused (${error.code}): out until its configuration changes`,
+            null,
+          );
         }
         return;
       }
@@ -319,30 +371,51 @@ export function createCircuitBreakers(options: { clock: Clock; onTransition?: ((
       }
       if (breaker.state === 'open') {
         // More 429s during a pause extend it to the latest hint.
-        if (breaker.paused && providerError.kind === 'rate_limited' && providerError.retryAfterMs !== undefined) pause(deployment, breaker, providerError.retryAfterMs, '');
+        if (
+          breaker.paused &&
+          providerError.kind === 'rate_limited' &&
+          providerError.retryAfterMs !== undefined
+        )
+          pause(deployment, breaker, providerError.retryAfterMs, '');
         return;
       }
       if (providerError.kind === 'rate_limited' && providerError.retryAfterMs !== undefined) {
         // The provider said exactly when to come back: pause until then instead of counting a failure.
-        pause(deployment, breaker, providerError.retryAfterMs, `rate limited (${error.code}): paused for the provider's retry-after`);
+        pause(
+          deployment,
+          breaker,
+          providerError.retryAfterMs,
+          `rate limited (${error.code}): paused for the provider's retry-after`,
+        );
         return;
       }
       breaker.consecutiveFailures += 1;
       countCall(breaker, true);
       const { policy } = breaker;
       if (breaker.consecutiveFailures >= policy.consecutiveFailures) {
-        open(deployment, breaker, `${breaker.consecutiveFailures} consecutive failures (last ${error.code})`, providerError.retryAfterMs);
+        open(
+          deployment,
+          breaker,
+          `${breaker.consecutiveFailures} consecutive failures (last ${error.code})`,
+          providerError.retryAfterMs,
+        );
         return;
       }
       const window = windowCounts(breaker);
       if (window.calls >= policy.minimumCalls && window.failures / window.calls >= policy.failureRate) {
-        open(deployment, breaker, `${window.failures} of ${window.calls} calls failed in ${policy.windowMs} ms (last ${error.code})`, providerError.retryAfterMs);
+        open(
+          deployment,
+          breaker,
+          `${window.failures} of ${window.calls} calls failed in ${policy.windowMs} ms (last ${error.code})`,
+          providerError.retryAfterMs,
+        );
       }
     },
 
     release(deployment, probe) {
       const breaker = get(deployment);
-      if (probe && breaker.state === 'half_open') breaker.probesInFlight = Math.max(0, breaker.probesInFlight - 1);
+      if (probe && breaker.state === 'half_open')
+        breaker.probesInFlight = Math.max(0, breaker.probesInFlight - 1);
     },
 
     pause(deployment, ms, reason) {
@@ -352,7 +425,8 @@ export function createCircuitBreakers(options: { clock: Clock; onTransition?: ((
     state(deployment) {
       const breaker = get(deployment);
       // Report the state the next call will meet once the open period is over.
-      if (breaker.state === 'open' && clock.monotonic() >= breaker.openUntil) return breaker.paused ? 'closed' : 'half_open';
+      if (breaker.state === 'open' && clock.monotonic() >= breaker.openUntil)
+        return breaker.paused ? 'closed' : 'half_open';
       return breaker.state;
     },
 
@@ -360,7 +434,12 @@ export function createCircuitBreakers(options: { clock: Clock; onTransition?: ((
       const out: BreakerSnapshot[] = [];
       for (const [deployment, breaker] of breakers) {
         const window = windowCounts(breaker);
-        const state = breaker.state === 'open' && clock.monotonic() >= breaker.openUntil ? (breaker.paused ? 'closed' : 'half_open') : breaker.state;
+        const state =
+          breaker.state === 'open' && clock.monotonic() >= breaker.openUntil
+            ? breaker.paused
+              ? 'closed'
+              : 'half_open'
+            : breaker.state;
         out.push({
           deployment,
           state,

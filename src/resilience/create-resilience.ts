@@ -1,10 +1,23 @@
 import type { Clock } from '../core/index.ts';
 import { createBulkhead, type Bulkhead } from './bulkhead.ts';
-import { createCircuitBreakers, defaultBreakerPolicy, type BreakerPolicy, type BreakerSnapshot, type BreakerTransition, type CircuitBreakers } from './circuit-breaker.ts';
+import {
+  createCircuitBreakers,
+  defaultBreakerPolicy,
+  type BreakerPolicy,
+  type BreakerSnapshot,
+  type BreakerTransition,
+  type CircuitBreakers,
+} from './circuit-breaker.ts';
 import type { AttemptTimeouts } from './deadline.ts';
 import { createDeploymentStats, type DeploymentStats } from './load-balancer.ts';
 import { readRateLimitPause } from './read-rate-limit-pause.ts';
-import { createMemoryRateLimitStore, createRateLimiter, type RateLimiter, type RateLimits, type RateLimitStore } from './rate-limiter.ts';
+import {
+  createMemoryRateLimitStore,
+  createRateLimiter,
+  type RateLimiter,
+  type RateLimits,
+  type RateLimitStore,
+} from './rate-limiter.ts';
 import { defaultRetryPolicy, type RetryPolicy } from './retry-policy.ts';
 
 /** An override: any subset of the fields (undefined means "inherit"). */
@@ -40,8 +53,18 @@ export interface ResilienceOptions {
     timeouts?: PolicyOverride<AttemptTimeouts> | undefined;
     breaker?: PolicyOverride<BreakerPolicy> | undefined;
   }>;
-  stepTypes?: ReadonlyArray<{ name: string; deadlineMs?: number | undefined; retry?: PolicyOverride<RetryPolicy> | undefined; timeouts?: PolicyOverride<AttemptTimeouts> | undefined }>;
-  tenants?: { maxInFlight?: number | undefined; limits?: RateLimits | undefined; overflow?: 'queue' | 'reject' | undefined; maxQueueMs?: number | undefined };
+  stepTypes?: ReadonlyArray<{
+    name: string;
+    deadlineMs?: number | undefined;
+    retry?: PolicyOverride<RetryPolicy> | undefined;
+    timeouts?: PolicyOverride<AttemptTimeouts> | undefined;
+  }>;
+  tenants?: {
+    maxInFlight?: number | undefined;
+    limits?: RateLimits | undefined;
+    overflow?: 'queue' | 'reject' | undefined;
+    maxQueueMs?: number | undefined;
+  };
   /** Where rate-limit counters live; in memory by default (a Redis store shares them across replicas). */
   rateLimitStore?: RateLimitStore | undefined;
   /** When every deployment's breaker is open, wait this long at most for the first to half-open. Default 30 s. */
@@ -57,7 +80,12 @@ export interface Resilience {
   readonly stats: DeploymentStats;
   readonly rateLimiter: RateLimiter;
   readonly waitForRecoveryMs: number;
-  readonly tenants: { maxInFlight: number | undefined; limits: RateLimits | undefined; overflow: 'queue' | 'reject'; maxQueueMs: number };
+  readonly tenants: {
+    maxInFlight: number | undefined;
+    limits: RateLimits | undefined;
+    overflow: 'queue' | 'reject';
+    maxQueueMs: number;
+  };
   /** The retry and timeout policy of one deployment, for one step type (step type wins over deployment, deployment over defaults). */
   policyFor(deployment: string, stepType: string | undefined): AttemptPolicy;
   /** The deadline: the call's own, else the step type's, else the default. */
@@ -87,7 +115,8 @@ export function createResilience(options: ResilienceOptions): Resilience {
   const baseBreaker = merge(defaultBreakerPolicy, defaults.breaker);
   const breakers = createCircuitBreakers({ clock, onTransition: options.onTransition });
   const deployments = new Map((options.deployments ?? []).map((deployment) => [deployment.id, deployment]));
-  for (const deployment of deployments.values()) breakers.register(deployment.id, merge(baseBreaker, deployment.breaker), deployment.configHash);
+  for (const deployment of deployments.values())
+    breakers.register(deployment.id, merge(baseBreaker, deployment.breaker), deployment.configHash);
   const stepTypes = new Map((options.stepTypes ?? []).map((stepType) => [stepType.name, stepType]));
   const cache = new Map<string | undefined, Map<string, AttemptPolicy>>();
 
@@ -106,7 +135,10 @@ export function createResilience(options: ResilienceOptions): Resilience {
     breakers,
     bulkhead: createBulkhead({ clock }),
     stats: createDeploymentStats(),
-    rateLimiter: createRateLimiter({ clock, store: options.rateLimitStore ?? createMemoryRateLimitStore({ clock }) }),
+    rateLimiter: createRateLimiter({
+      clock,
+      store: options.rateLimitStore ?? createMemoryRateLimitStore({ clock }),
+    }),
     waitForRecoveryMs: options.waitForRecoveryMs ?? 30_000,
     tenants: {
       maxInFlight: options.tenants?.maxInFlight,
@@ -140,7 +172,12 @@ export function createResilience(options: ResilienceOptions): Resilience {
     },
     observeHeaders(deployment, headers) {
       const pause = readRateLimitPause(headers, clock.now());
-      if (pause !== undefined && pause.pauseMs > 0) breakers.pause(deployment, pause.pauseMs, `${pause.header}: 0, resting until the provider's limit resets`);
+      if (pause !== undefined && pause.pauseMs > 0)
+        breakers.pause(
+          deployment,
+          pause.pauseMs,
+          `${pause.header}: 0, resting until the provider's limit resets`,
+        );
     },
     snapshot: () => breakers.snapshot(),
   };
@@ -158,5 +195,7 @@ function merge<T extends object>(base: T, override: PolicyOverride<T> | undefine
 }
 
 function hasLimits(limits: RateLimits | undefined): limits is RateLimits {
-  return limits !== undefined && (limits.requestsPerMinute !== undefined || limits.tokensPerMinute !== undefined);
+  return (
+    limits !== undefined && (limits.requestsPerMinute !== undefined || limits.tokensPerMinute !== undefined)
+  );
 }

@@ -37,11 +37,19 @@ test('the fallback store survives a failing shared store, says so once, and goes
   assert.deepEqual(await store.consume('k', 1, 2, 60_000), { allowed: true });
   assert.equal((await store.consume('k', 1, 2, 60_000)).allowed, false);
   assert.equal(store.degraded(), true);
-  assert.equal(primaryCalls, 2, 'while degraded, the shared store is tried once per probe interval, not on every call');
+  assert.equal(
+    primaryCalls,
+    2,
+    'while degraded, the shared store is tried once per probe interval, not on every call',
+  );
   assert.deepEqual(events, ['degraded: connect ECONNREFUSED 127.0.0.1:6379'], 'logged once, not per call');
   down = false;
   await clock.advance(1_000);
-  assert.deepEqual(await store.consume('k', 1, 2, 60_000), { allowed: true }, 'back on the shared counters, where 1 of 2 was taken');
+  assert.deepEqual(
+    await store.consume('k', 1, 2, 60_000),
+    { allowed: true },
+    'back on the shared counters, where 1 of 2 was taken',
+  );
   assert.equal((await store.consume('k', 1, 2, 60_000)).allowed, false);
   assert.equal(store.degraded(), false);
   assert.deepEqual(events.at(-1), 'recovered');

@@ -32,7 +32,9 @@ export interface FallbackRateLimitStoreOptions {
  * @example
  * const store = createFallbackRateLimitStore({ primary: redisStore, fallback: createMemoryRateLimitStore({ clock }), clock, onDegraded: (e) => log.warn({ err: e }, 'redis down') });
  */
-export function createFallbackRateLimitStore(options: FallbackRateLimitStoreOptions): RateLimitStore & { /** True while calls go to the fallback. */ degraded(): boolean } {
+export function createFallbackRateLimitStore(
+  options: FallbackRateLimitStoreOptions,
+): RateLimitStore & { /** True while calls go to the fallback. */ degraded(): boolean } {
   const { primary, fallback, clock } = options;
   const probeIntervalMs = options.probeIntervalMs ?? 1_000;
   let degraded = false;
@@ -102,17 +104,29 @@ export interface SharedRateLimitStore {
 export function createSharedRateLimitStore(options: SharedRateLimitStoreOptions): SharedRateLimitStore {
   const { clock, logger } = options;
   const prefix = `${options.keyPrefix ?? 'pipewright:'}ratelimit:`;
-  const connection = createRedisConnection({ url: options.url, commandTimeoutMs: options.commandTimeoutMs ?? 500, maxReconnectDelayMs: options.maxReconnectDelayMs });
+  const connection = createRedisConnection({
+    url: options.url,
+    commandTimeoutMs: options.commandTimeoutMs ?? 500,
+    maxReconnectDelayMs: options.maxReconnectDelayMs,
+  });
   let shared: RateLimitStore | undefined;
   let closed = false;
   const degradedGauge =
     options.registry === undefined
       ? undefined
-      : new Gauge({ name: 'pipewright_rate_limit_store_degraded', help: '1 while rate limits use in-process counters because Redis is unreachable', registers: [options.registry] });
+      : new Gauge({
+          name: 'pipewright_rate_limit_store_degraded',
+          help: '1 while rate limits use in-process counters because Redis is unreachable',
+          registers: [options.registry],
+        });
   const fallbacks =
     options.registry === undefined
       ? undefined
-      : new Counter({ name: 'pipewright_rate_limit_store_fallbacks_total', help: 'Times the rate limiter fell back from Redis to in-process counters', registers: [options.registry] });
+      : new Counter({
+          name: 'pipewright_rate_limit_store_fallbacks_total',
+          help: 'Times the rate limiter fell back from Redis to in-process counters',
+          registers: [options.registry],
+        });
   degradedGauge?.set(0);
 
   async function connect(): Promise<{ store: RateLimitStore }> {
@@ -140,11 +154,17 @@ export function createSharedRateLimitStore(options: SharedRateLimitStoreOptions)
     onDegraded(error) {
       degradedGauge?.set(1);
       fallbacks?.inc();
-      logger?.warn({ err: error, redis: redactRedisUrl(options.url) }, 'rate limits: Redis is unreachable; using in-process counters (limits hold per process) until it is back');
+      logger?.warn(
+        { err: error, redis: redactRedisUrl(options.url) },
+        'rate limits: Redis is unreachable; using in-process counters (limits hold per process) until it is back',
+      );
     },
     onRecovered() {
       degradedGauge?.set(0);
-      logger?.info({ redis: redactRedisUrl(options.url) }, 'rate limits: Redis is back; limits are shared again');
+      logger?.info(
+        { redis: redactRedisUrl(options.url) },
+        'rate limits: Redis is back; limits are shared again',
+      );
     },
   });
 

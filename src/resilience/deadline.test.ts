@@ -41,18 +41,38 @@ test('the caller aborting ends the combined signal at once; dispose cancels the 
 test('the first-token timeout fails an attempt whose source ignores its signal', async () => {
   const clock = createFakeClock();
   const deadline = createDeadline({ clock });
-  const guard = createAttemptGuard({ clock, deadline, timeouts: { firstTokenMs: 500 }, streaming: true, provider: 'openai', deployment: 'd' });
+  const guard = createAttemptGuard({
+    clock,
+    deadline,
+    timeouts: { firstTokenMs: 500 },
+    streaming: true,
+    provider: 'openai',
+    deployment: 'd',
+  });
   const waiting = guard.step(never());
   waiting.catch(() => undefined);
   await clock.advance(500);
-  await assert.rejects(waiting, (error: unknown) => ProviderError.isProviderError(error) && error.kind === 'timeout' && /first token within 500 ms/.test(error.message));
+  await assert.rejects(
+    waiting,
+    (error: unknown) =>
+      ProviderError.isProviderError(error) &&
+      error.kind === 'timeout' &&
+      /first token within 500 ms/.test(error.message),
+  );
   assert.ok(guard.signal?.aborted, 'the upstream call is aborted too');
 });
 
 test('after the first content, only the idle timeout applies, reset by every chunk', async () => {
   const clock = createFakeClock();
   const deadline = createDeadline({ clock });
-  const guard = createAttemptGuard({ clock, deadline, timeouts: { firstTokenMs: 100, idleMs: 300 }, streaming: true, provider: 'openai', deployment: 'd' });
+  const guard = createAttemptGuard({
+    clock,
+    deadline,
+    timeouts: { firstTokenMs: 100, idleMs: 300 },
+    streaming: true,
+    provider: 'openai',
+    deployment: 'd',
+  });
   assert.equal(await guard.step(Promise.resolve('first')), 'first');
   guard.firstContent();
   await clock.advance(250);
@@ -61,20 +81,36 @@ test('after the first content, only the idle timeout applies, reset by every chu
   const stalled = guard.step(never());
   stalled.catch(() => undefined);
   await clock.advance(300);
-  await assert.rejects(stalled, (error: unknown) => ProviderError.isProviderError(error) && error.kind === 'timeout' && /silent for 300 ms/.test(error.message));
+  await assert.rejects(
+    stalled,
+    (error: unknown) =>
+      ProviderError.isProviderError(error) &&
+      error.kind === 'timeout' &&
+      /silent for 300 ms/.test(error.message),
+  );
   guard.dispose();
 });
 
 test('whole calls ignore stream timeouts but still stop at the deadline', async () => {
   const clock = createFakeClock();
   const deadline = createDeadline({ clock, timeoutMs: 1_000 });
-  const guard = createAttemptGuard({ clock, deadline, timeouts: { firstTokenMs: 10 }, streaming: false, provider: 'openai', deployment: 'd' });
+  const guard = createAttemptGuard({
+    clock,
+    deadline,
+    timeouts: { firstTokenMs: 10 },
+    streaming: false,
+    provider: 'openai',
+    deployment: 'd',
+  });
   const waiting = guard.step(never());
   waiting.catch(() => undefined);
   await clock.advance(999);
   assert.equal(guard.signal?.aborted, false);
   await clock.advance(1);
-  await assert.rejects(waiting, (error: unknown) => ProviderError.isProviderError(error) && error.kind === 'timeout');
+  await assert.rejects(
+    waiting,
+    (error: unknown) => ProviderError.isProviderError(error) && error.kind === 'timeout',
+  );
   guard.dispose();
   deadline.dispose();
 });

@@ -37,11 +37,20 @@ const noop = (): void => undefined;
 export function createDeadline(options: CreateDeadlineOptions): Deadline {
   const { clock, timeoutMs } = options;
   if (timeoutMs === undefined) {
-    return { timeoutMs: undefined, signal: options.signal, remainingMs: () => Infinity, expired: () => false, aborted: undefined, dispose: noop };
+    return {
+      timeoutMs: undefined,
+      signal: options.signal,
+      remainingMs: () => Infinity,
+      expired: () => false,
+      aborted: undefined,
+      dispose: noop,
+    };
   }
   const endsAt = clock.monotonic() + timeoutMs;
   const controller = new AbortController();
-  const cancelTimer = scheduleOnClock(clock, timeoutMs, () => controller.abort(new DOMException(`the request's deadline of ${timeoutMs} ms passed`, 'TimeoutError')));
+  const cancelTimer = scheduleOnClock(clock, timeoutMs, () =>
+    controller.abort(new DOMException(`the request's deadline of ${timeoutMs} ms passed`, 'TimeoutError')),
+  );
   // A listener rather than AbortSignal.any: far cheaper per call, and removed when the request ends.
   const parent = options.signal;
   const forward = (): void => controller.abort(parent?.reason);
@@ -59,7 +68,7 @@ export function createDeadline(options: CreateDeadlineOptions): Deadline {
     timeoutMs,
     signal,
     remainingMs: () => Math.max(0, endsAt - clock.monotonic()),
-    expired: () => signal.aborted && !(parent?.aborted ?? false) ? true : clock.monotonic() >= endsAt,
+    expired: () => (signal.aborted && !(parent?.aborted ?? false) ? true : clock.monotonic() >= endsAt),
     aborted,
     dispose: () => {
       cancelTimer();
@@ -70,7 +79,11 @@ export function createDeadline(options: CreateDeadlineOptions): Deadline {
 
 /** The error a caller sees when the deadline passed; `details.attempts` is added by the pipeline. */
 export function createDeadlineExceededError(timeoutMs: number | undefined, cause?: unknown): PipewrightError {
-  return new PipewrightError({ code: 'gateway.deadline_exceeded', message: `the request's deadline of ${timeoutMs ?? '?'} ms passed before an answer arrived`, cause });
+  return new PipewrightError({
+    code: 'gateway.deadline_exceeded',
+    message: `the request's deadline of ${timeoutMs ?? '?'} ms passed before an answer arrived`,
+    cause,
+  });
 }
 
 /**
@@ -106,16 +119,31 @@ const passThrough = <T>(promise: Promise<T>): Promise<T> => promise;
  * const guard = createAttemptGuard({ clock, deadline, timeouts: { firstTokenMs: 10_000, idleMs: 30_000 }, provider: 'openai', deployment: 'gpt-eu' });
  * const stream = await guard.step(client.chatStream(request, deployment, { signal: guard.signal }));
  */
-export function createAttemptGuard(options: { clock: Clock; deadline: Deadline; timeouts: AttemptTimeouts; streaming: boolean; provider: string; deployment: string }): AttemptGuard {
+export function createAttemptGuard(options: {
+  clock: Clock;
+  deadline: Deadline;
+  timeouts: AttemptTimeouts;
+  streaming: boolean;
+  provider: string;
+  deployment: string;
+}): AttemptGuard {
   const { clock, deadline, provider, deployment } = options;
   const firstTokenMs = options.streaming ? options.timeouts.firstTokenMs : undefined;
   const idleMs = options.streaming ? options.timeouts.idleMs : undefined;
   if (firstTokenMs === undefined && idleMs === undefined) {
     const whole = deadline.aborted;
-    if (whole === undefined) return { signal: deadline.signal, step: passThrough, firstContent: noop, dispose: noop };
-    const mapped = whole.catch((reason: unknown) => Promise.reject(toAbortError(reason, provider, deployment)));
+    if (whole === undefined)
+      return { signal: deadline.signal, step: passThrough, firstContent: noop, dispose: noop };
+    const mapped = whole.catch((reason: unknown) =>
+      Promise.reject(toAbortError(reason, provider, deployment)),
+    );
     mapped.catch(noop);
-    return { signal: deadline.signal, step: <T>(promise: Promise<T>) => Promise.race([promise, mapped]), firstContent: noop, dispose: noop };
+    return {
+      signal: deadline.signal,
+      step: <T>(promise: Promise<T>) => Promise.race([promise, mapped]),
+      firstContent: noop,
+      dispose: noop,
+    };
   }
   const controller = new AbortController();
   const parent = deadline.signal;
@@ -126,19 +154,28 @@ export function createAttemptGuard(options: { clock: Clock; deadline: Deadline; 
   }
   const aborted = new Promise<never>((_resolve, reject) => {
     if (controller.signal.aborted) reject(toAbortError(controller.signal.reason, provider, deployment));
-    else controller.signal.addEventListener('abort', () => reject(toAbortError(controller.signal.reason, provider, deployment)), { once: true });
+    else
+      controller.signal.addEventListener(
+        'abort',
+        () => reject(toAbortError(controller.signal.reason, provider, deployment)),
+        { once: true },
+      );
   });
   aborted.catch(noop);
   const timeout = (message: string) => new ProviderError({ kind: 'timeout', message, provider, deployment });
   let cancelFirstToken: (() => void) | undefined;
   if (firstTokenMs !== undefined) {
-    cancelFirstToken = scheduleOnClock(clock, firstTokenMs, () => controller.abort(timeout(`${provider} sent no first token within ${firstTokenMs} ms`)));
+    cancelFirstToken = scheduleOnClock(clock, firstTokenMs, () =>
+      controller.abort(timeout(`${provider} sent no first token within ${firstTokenMs} ms`)),
+    );
   }
   return {
     signal: controller.signal,
     step<T>(promise: Promise<T>): Promise<T> {
       if (idleMs === undefined) return Promise.race([promise, aborted]);
-      const cancelIdle = scheduleOnClock(clock, idleMs, () => controller.abort(timeout(`${provider} stream was silent for ${idleMs} ms`)));
+      const cancelIdle = scheduleOnClock(clock, idleMs, () =>
+        controller.abort(timeout(`${provider} stream was silent for ${idleMs} ms`)),
+      );
       return Promise.race([promise, aborted]).finally(cancelIdle);
     },
     firstContent() {
@@ -156,5 +193,13 @@ export function createAttemptGuard(options: { clock: Clock; deadline: Deadline; 
 function toAbortError(reason: unknown, provider: string, deployment: string): ProviderError {
   if (ProviderError.isProviderError(reason)) return reason;
   const isTimeout = reason instanceof Error && reason.name === 'TimeoutError';
-  return new ProviderError({ kind: isTimeout ? 'timeout' : 'aborted', message: isTimeout ? `${provider} call stopped: ${reason.message}` : `${provider} call aborted by the caller`, provider, deployment, cause: reason });
+  return new ProviderError({
+    kind: isTimeout ? 'timeout' : 'aborted',
+    message: isTimeout
+      ? `${provider} call stopped: ${reason.message}`
+      : `${provider} call aborted by the caller`,
+    provider,
+    deployment,
+    cause: reason,
+  });
 }

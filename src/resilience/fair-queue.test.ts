@@ -16,7 +16,10 @@ test('tenants take turns; within a tenant, first come first served', () => {
 
 test('bounded: past its bounds a push is refused and nothing is held', () => {
   const queue = createFairQueue<number>({ maxWaiters: 5, maxPerTenant: 3 });
-  assert.deepEqual([1, 2, 3, 4].map((item) => queue.push('noisy', item)), [true, true, true, false]);
+  assert.deepEqual(
+    [1, 2, 3, 4].map((item) => queue.push('noisy', item)),
+    [true, true, true, false],
+  );
   assert.ok(queue.push('quiet', 10), 'another tenant still gets in');
   assert.ok(queue.push('third', 20));
   assert.equal(queue.push('fourth', 30), false, 'the total bound holds');
@@ -71,7 +74,11 @@ test('property: a waiter at the head of its line is served before any tenant get
           servedSinceHead.delete(waiter.id);
           for (const others of servedSinceHead.values()) {
             others.push(waiter.tenant);
-            assert.equal(new Set(others).size, others.length, 'no tenant got a second turn while another waited at the head of its line');
+            assert.equal(
+              new Set(others).size,
+              others.length,
+              'no tenant got a second turn while another waited at the head of its line',
+            );
           }
         }
         noteHeads();

@@ -2,8 +2,23 @@
  * Resilience: retries with backoff, deadlines and stream timeouts, circuit breakers, bulkheads
  * and load balancing. The engine's call pipeline composes them; each module is usable alone.
  */
-export { decideRetry, computeBackoffMs, isRetryableOnSameDeployment, defaultRetryPolicy, type RetryPolicy, type RetryDecision } from './retry-policy.ts';
-export { createDeadline, createAttemptGuard, createDeadlineExceededError, type Deadline, type AttemptGuard, type AttemptTimeouts, type CreateDeadlineOptions } from './deadline.ts';
+export {
+  decideRetry,
+  computeBackoffMs,
+  isRetryableOnSameDeployment,
+  defaultRetryPolicy,
+  type RetryPolicy,
+  type RetryDecision,
+} from './retry-policy.ts';
+export {
+  createDeadline,
+  createAttemptGuard,
+  createDeadlineExceededError,
+  type Deadline,
+  type AttemptGuard,
+  type AttemptTimeouts,
+  type CreateDeadlineOptions,
+} from './deadline.ts';
 export {
   createCircuitBreakers,
   countsAgainstDeployment,
@@ -18,8 +33,20 @@ export {
 } from './circuit-breaker.ts';
 export { createBulkhead, createOverloadedError, type Bulkhead } from './bulkhead.ts';
 export { createCredentialsRefusedError } from './circuit-breaker.ts';
-export { orderDeployments, createDeploymentStats, balancingStrategies, type BalancingStrategy, type DeploymentStats } from './load-balancer.ts';
-export { createResilience, type Resilience, type ResilienceOptions, type AttemptPolicy, type PolicyOverride } from './create-resilience.ts';
+export {
+  orderDeployments,
+  createDeploymentStats,
+  balancingStrategies,
+  type BalancingStrategy,
+  type DeploymentStats,
+} from './load-balancer.ts';
+export {
+  createResilience,
+  type Resilience,
+  type ResilienceOptions,
+  type AttemptPolicy,
+  type PolicyOverride,
+} from './create-resilience.ts';
 export {
   createRateLimiter,
   createMemoryRateLimitStore,
@@ -34,4 +61,10 @@ export {
 export { createRedisRateLimitStore } from './redis-rate-limit-store.ts';
 export { readRateLimitPause } from './read-rate-limit-pause.ts';
 export { createFairQueue, type FairQueue, type FairQueueBounds } from './fair-queue.ts';
-export { createFallbackRateLimitStore, createSharedRateLimitStore, type SharedRateLimitStore, type SharedRateLimitStoreOptions, type StoreLogger } from './create-shared-rate-limit-store.ts';
+export {
+  createFallbackRateLimitStore,
+  createSharedRateLimitStore,
+  type SharedRateLimitStore,
+  type SharedRateLimitStoreOptions,
+  type StoreLogger,
+} from './create-shared-rate-limit-store.ts';

@@ -14,7 +14,10 @@ function seeded(seed: number): () => number {
 
 test('ordered keeps the configured order (the same array, no copy)', () => {
   const stats = createDeploymentStats();
-  assert.equal(orderDeployments(deployments, 'ordered', { stats, random: Math.random, weightOf: () => 1 }), deployments);
+  assert.equal(
+    orderDeployments(deployments, 'ordered', { stats, random: Math.random, weightOf: () => 1 }),
+    deployments,
+  );
 });
 
 test('weighted puts each deployment first in proportion to its weight', () => {
@@ -23,7 +26,11 @@ test('weighted puts each deployment first in proportion to its weight', () => {
   const random = seeded(42);
   const firsts: Record<string, number> = { a: 0, b: 0, c: 0 };
   for (let index = 0; index < 4_000; index++) {
-    const order = orderDeployments(deployments, 'weighted', { stats, random, weightOf: (d) => weights[d.id] ?? 1 });
+    const order = orderDeployments(deployments, 'weighted', {
+      stats,
+      random,
+      weightOf: (d) => weights[d.id] ?? 1,
+    });
     assert.equal(order.length, 3, 'every deployment stays in the chain');
     assert.equal(order.at(-1)?.id, 'c', 'weight 0 only as a last fallback');
     firsts[order[0]?.id ?? 'x']! += 1;
@@ -38,12 +45,27 @@ test('least-busy prefers fewer calls in flight; lowest-latency measures the unme
   stats.begin('a');
   stats.begin('a');
   stats.begin('b');
-  assert.deepEqual(orderDeployments(deployments, 'least-busy', { stats, random: Math.random, weightOf: () => 1 }).map((d) => d.id), ['c', 'b', 'a']);
+  assert.deepEqual(
+    orderDeployments(deployments, 'least-busy', { stats, random: Math.random, weightOf: () => 1 }).map(
+      (d) => d.id,
+    ),
+    ['c', 'b', 'a'],
+  );
   stats.observeLatency('a', 100);
   stats.observeLatency('b', 300);
   stats.observeLatency('b', 100); // EWMA 200
   assert.equal(stats.latencyMs('b'), 200);
-  assert.deepEqual(orderDeployments(deployments, 'lowest-latency', { stats, random: Math.random, weightOf: () => 1 }).map((d) => d.id), ['c', 'a', 'b']);
+  assert.deepEqual(
+    orderDeployments(deployments, 'lowest-latency', { stats, random: Math.random, weightOf: () => 1 }).map(
+      (d) => d.id,
+    ),
+    ['c', 'a', 'b'],
+  );
   stats.observeLatency('c', 1_000);
-  assert.deepEqual(orderDeployments(deployments, 'lowest-latency', { stats, random: Math.random, weightOf: () => 1 }).map((d) => d.id), ['a', 'b', 'c']);
+  assert.deepEqual(
+    orderDeployments(deployments, 'lowest-latency', { stats, random: Math.random, weightOf: () => 1 }).map(
+      (d) => d.id,
+    ),
+    ['a', 'b', 'c'],
+  );
 });

@@ -46,7 +46,8 @@ export function createDeploymentStats(options: { alpha?: number } = {}): Deploym
     },
     observeLatency(deployment, latencyMs) {
       const found = get(deployment);
-      found.latency = found.latency === undefined ? latencyMs : alpha * latencyMs + (1 - alpha) * found.latency;
+      found.latency =
+        found.latency === undefined ? latencyMs : alpha * latencyMs + (1 - alpha) * found.latency;
     },
     inFlight: (deployment) => figures.get(deployment)?.inFlight ?? 0,
     latencyMs: (deployment) => figures.get(deployment)?.latency,
@@ -77,7 +78,8 @@ export function orderDeployments<T extends { id: string }>(
   if (strategy === 'ordered' || candidates.length < 2) return candidates;
   const { stats } = context;
   if (strategy === 'least-busy') return sortStable(candidates, (candidate) => stats.inFlight(candidate.id));
-  if (strategy === 'lowest-latency') return sortStable(candidates, (candidate) => stats.latencyMs(candidate.id) ?? -1);
+  if (strategy === 'lowest-latency')
+    return sortStable(candidates, (candidate) => stats.latencyMs(candidate.id) ?? -1);
   return drawByWeight(candidates, context.weightOf, context.random);
 }
 
@@ -88,7 +90,11 @@ function sortStable<T>(candidates: readonly T[], score: (candidate: T) => number
     .map((entry) => entry.candidate);
 }
 
-function drawByWeight<T>(candidates: readonly T[], weightOf: (candidate: T) => number, random: () => number): T[] {
+function drawByWeight<T>(
+  candidates: readonly T[],
+  weightOf: (candidate: T) => number,
+  random: () => number,
+): T[] {
   const pool = candidates.map((candidate) => ({ candidate, weight: Math.max(0, weightOf(candidate)) }));
   const out: T[] = [];
   while (pool.length > 0) {

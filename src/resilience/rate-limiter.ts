@@ -11,7 +11,12 @@ export interface RateLimitStore {
    * stays within `limit`; otherwise adds nothing and says how long until it would fit
    * (`retryInMs` is Infinity when `amount` alone exceeds `limit`).
    */
-  consume(key: string, amount: number, limit: number, windowMs: number): Promise<{ allowed: true } | { allowed: false; retryInMs: number }>;
+  consume(
+    key: string,
+    amount: number,
+    limit: number,
+    windowMs: number,
+  ): Promise<{ allowed: true } | { allowed: false; retryInMs: number }>;
   /** Adds `delta` (negative to give back) to `key`'s current window: settles an estimate with the real usage. */
   adjust(key: string, delta: number, windowMs: number): Promise<void>;
 }
@@ -32,7 +37,9 @@ interface WindowCounter {
  * const store = createMemoryRateLimitStore({ clock });
  * await store.consume('deployment:gpt-eu:rpm', 1, 500, 60_000); // { allowed: true }
  */
-export function createMemoryRateLimitStore(options: { clock: Clock }): RateLimitStore & { /** Keys held in memory. */ size(): number } {
+export function createMemoryRateLimitStore(options: {
+  clock: Clock;
+}): RateLimitStore & { /** Keys held in memory. */ size(): number } {
   const { clock } = options;
   const counters = new Map<string, WindowCounter & { windowMs: number }>();
   let operations = 0;
@@ -46,7 +53,10 @@ export function createMemoryRateLimitStore(options: { clock: Clock }): RateLimit
     }
   }
 
-  function read(key: string, windowMs: number): { counter: WindowCounter; estimate: number; elapsed: number } {
+  function read(
+    key: string,
+    windowMs: number,
+  ): { counter: WindowCounter; estimate: number; elapsed: number } {
     const now = clock.now();
     const index = Math.floor(now / windowMs);
     sweep();
@@ -76,7 +86,8 @@ export function createMemoryRateLimitStore(options: { clock: Clock }): RateLimit
       const remainingInWindow = windowMs - elapsed;
       // Within this window the previous one's share drains linearly…
       const drainPerMs = counter.previous / windowMs;
-      if (drainPerMs > 0 && excess / drainPerMs <= remainingInWindow) return { allowed: false, retryInMs: Math.ceil(excess / drainPerMs) };
+      if (drainPerMs > 0 && excess / drainPerMs <= remainingInWindow)
+        return { allowed: false, retryInMs: Math.ceil(excess / drainPerMs) };
       // …after it, the current window becomes the previous one and drains in turn.
       const carried = counter.current;
       const fraction = carried === 0 ? 0 : Math.min(1, (carried + amount - limit) / carried);
@@ -120,9 +131,18 @@ export interface RateLimiter {
    * with `gateway.rate_limited` (429, with `details.retryAfterMs`) when there is no room in time,
    * when the signal aborts, or when the queue is full.
    */
-  acquire(subject: string, limits: RateLimits, estimatedTokens: number, wait: RateLimitWait): Promise<RateLimitReservation>;
+  acquire(
+    subject: string,
+    limits: RateLimits,
+    estimatedTokens: number,
+    wait: RateLimitWait,
+  ): Promise<RateLimitReservation>;
   /** One try, no waiting: null when over the limit or when others are already waiting (with how long until it would fit). */
-  tryAcquire(subject: string, limits: RateLimits, estimatedTokens: number): Promise<{ reservation: RateLimitReservation } | { reservation: null; retryInMs: number }>;
+  tryAcquire(
+    subject: string,
+    limits: RateLimits,
+    estimatedTokens: number,
+  ): Promise<{ reservation: RateLimitReservation } | { reservation: null; retryInMs: number }>;
   /** Requests waiting for room under `subject`. */
   queued(subject: string): number;
 }
@@ -160,11 +180,19 @@ interface SubjectLine {
  * const reservation = await limiter.acquire('deployment:gpt-eu', { requestsPerMinute: 60, tokensPerMinute: 100_000 }, 1_200, { maxWaitMs: 5_000, tenant: 'acme' });
  * reservation.settle(response.usage.total_tokens);
  */
-export function createRateLimiter(options: { clock: Clock; store: RateLimitStore; queue?: FairQueueBounds | undefined }): RateLimiter {
+export function createRateLimiter(options: {
+  clock: Clock;
+  store: RateLimitStore;
+  queue?: FairQueueBounds | undefined;
+}): RateLimiter {
   const { clock, store } = options;
   const lines = new Map<string, SubjectLine>();
 
-  async function take(subject: string, limits: RateLimits, estimatedTokens: number): Promise<{ reservation: RateLimitReservation } | { reservation: null; retryInMs: number }> {
+  async function take(
+    subject: string,
+    limits: RateLimits,
+    estimatedTokens: number,
+  ): Promise<{ reservation: RateLimitReservation } | { reservation: null; retryInMs: number }> {
     const requestKey = `${subject}:rpm`;
     const tokenKey = `${subject}:tpm`;
     const tokens = Math.max(0, Math.ceil(estimatedTokens));
@@ -180,7 +208,8 @@ export function createRateLimiter(options: { clock: Clock; store: RateLimitStore
         return { reservation: null, retryInMs: result.retryInMs };
       }
     }
-    if (limits.tokensPerMinute === undefined && limits.requestsPerMinute === undefined) return { reservation: noReservation };
+    if (limits.tokensPerMinute === undefined && limits.requestsPerMinute === undefined)
+      return { reservation: noReservation };
     let settled = false;
     const giveBack = (key: string, delta: number): void => {
       if (delta !== 0) void store.adjust(key, delta, minuteMs).catch(() => undefined);
@@ -230,7 +259,8 @@ export function createRateLimiter(options: { clock: Clock; store: RateLimitStore
         line.lastRetryInMs = attempt.retryInMs;
         if (!Number.isFinite(attempt.retryInMs) || clock.monotonic() + attempt.retryInMs > head.until) {
           // It cannot fit before its wait ends: tell it now rather than at the end of the wait.
-          if (line.queue.remove(head.tenant, head)) head.refuse(createRateLimitedError(subject, attempt.retryInMs));
+          if (line.queue.remove(head.tenant, head))
+            head.refuse(createRateLimitedError(subject, attempt.retryInMs));
           continue;
         }
         line.wake = new AbortController();
@@ -243,10 +273,20 @@ export function createRateLimiter(options: { clock: Clock; store: RateLimitStore
     }
   }
 
-  function enqueue(subject: string, limits: RateLimits, tokens: number, wait: RateLimitWait): Promise<RateLimitReservation> {
+  function enqueue(
+    subject: string,
+    limits: RateLimits,
+    tokens: number,
+    wait: RateLimitWait,
+  ): Promise<RateLimitReservation> {
     let line = lines.get(subject);
     if (line === undefined) {
-      line = { queue: createFairQueue<LimiterWaiter>(options.queue), pumping: false, wake: null, lastRetryInMs: 1 };
+      line = {
+        queue: createFairQueue<LimiterWaiter>(options.queue),
+        pumping: false,
+        wake: null,
+        lastRetryInMs: 1,
+      };
       lines.set(subject, line);
     }
     const subjectLine = line;
@@ -275,7 +315,8 @@ export function createRateLimiter(options: { clock: Clock; store: RateLimitStore
         if (!subjectLine.queue.remove(waiter.tenant, waiter)) return;
         waiter.refuse(createRateLimitedError(subject, subjectLine.lastRetryInMs));
         subjectLine.wake?.abort();
-        if (subjectLine.queue.size === 0 && !subjectLine.pumping && lines.get(subject) === subjectLine) lines.delete(subject);
+        if (subjectLine.queue.size === 0 && !subjectLine.pumping && lines.get(subject) === subjectLine)
+          lines.delete(subject);
       }
       if (!subjectLine.queue.push(waiter.tenant, waiter)) {
         if (subjectLine.queue.size === 0 && !subjectLine.pumping) lines.delete(subject);
@@ -292,7 +333,8 @@ export function createRateLimiter(options: { clock: Clock; store: RateLimitStore
     async tryAcquire(subject, limits, estimatedTokens) {
       const line = lines.get(subject);
       // Others are waiting for this subject: a newcomer does not overtake them.
-      if (line !== undefined && line.queue.size > 0) return { reservation: null, retryInMs: Math.max(1, line.lastRetryInMs) };
+      if (line !== undefined && line.queue.size > 0)
+        return { reservation: null, retryInMs: Math.max(1, line.lastRetryInMs) };
       return take(subject, limits, estimatedTokens);
     },
     async acquire(subject, limits, estimatedTokens, wait) {
@@ -300,7 +342,12 @@ export function createRateLimiter(options: { clock: Clock; store: RateLimitStore
       if (waiting === 0) {
         const attempt = await take(subject, limits, estimatedTokens);
         if (attempt.reservation !== null) return attempt.reservation;
-        if (!Number.isFinite(attempt.retryInMs) || attempt.retryInMs > wait.maxWaitMs || wait.signal?.aborted === true) throw createRateLimitedError(subject, attempt.retryInMs);
+        if (
+          !Number.isFinite(attempt.retryInMs) ||
+          attempt.retryInMs > wait.maxWaitMs ||
+          wait.signal?.aborted === true
+        )
+          throw createRateLimitedError(subject, attempt.retryInMs);
       } else if (wait.maxWaitMs <= 0 || wait.signal?.aborted === true) {
         throw createRateLimitedError(subject, lines.get(subject)?.lastRetryInMs ?? 1);
       }
@@ -315,8 +362,12 @@ export function createRateLimitedError(subject: string, retryInMs: number, why =
   const finite = Number.isFinite(retryInMs);
   return new PipewrightError({
     code: 'gateway.rate_limited',
-    message: finite ? `rate limit of ${subject} ${why}; room again in ${Math.ceil(Math.max(0, retryInMs))} ms` : `the request alone exceeds the token limit of ${subject}`,
-    ...(finite ? { details: { subject, retryAfterMs: Math.max(0, Math.ceil(retryInMs)) } } : { isRetryable: false, details: { subject } }),
+    message: finite
+      ? `rate limit of ${subject} ${why}; room again in ${Math.ceil(Math.max(0, retryInMs))} ms`
+      : `the request alone exceeds the token limit of ${subject}`,
+    ...(finite
+      ? { details: { subject, retryAfterMs: Math.max(0, Math.ceil(retryInMs)) } }
+      : { isRetryable: false, details: { subject } }),
   });
 }
 
@@ -327,7 +378,11 @@ export function createRateLimitedError(subject: string, retryInMs: number, why =
  * @example
  * estimateRequestTokens({ messages: [{ role: 'user', content: 'Hello there' }], max_tokens: 100 }); // 105
  */
-export function estimateRequestTokens(request: { messages?: ReadonlyArray<{ content?: unknown }>; max_tokens?: number | null | undefined; max_completion_tokens?: number | null | undefined }): number {
+export function estimateRequestTokens(request: {
+  messages?: ReadonlyArray<{ content?: unknown }>;
+  max_tokens?: number | null | undefined;
+  max_completion_tokens?: number | null | undefined;
+}): number {
   let characters = 0;
   for (const message of request.messages ?? []) {
     const content = message.content;

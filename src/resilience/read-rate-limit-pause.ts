@@ -26,12 +26,16 @@ const anthropicPairs = [
  * readRateLimitPause({ 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '1.5s' }, Date.now());
  * // { pauseMs: 1500, header: 'x-ratelimit-remaining-requests' }
  */
-export function readRateLimitPause(headers: Readonly<Record<string, string>>, now: number): { pauseMs: number; header: string } | undefined {
+export function readRateLimitPause(
+  headers: Readonly<Record<string, string>>,
+  now: number,
+): { pauseMs: number; header: string } | undefined {
   let found: { pauseMs: number; header: string } | undefined;
   for (const [remaining, reset] of openAIPairs) {
     if (headers[remaining]?.trim() !== '0') continue;
     const pauseMs = parseOpenAIResetDuration(headers[reset]);
-    if (pauseMs !== undefined && (found === undefined || pauseMs > found.pauseMs)) found = { pauseMs, header: remaining };
+    if (pauseMs !== undefined && (found === undefined || pauseMs > found.pauseMs))
+      found = { pauseMs, header: remaining };
   }
   for (const [remaining, reset] of anthropicPairs) {
     if (headers[remaining]?.trim() !== '0') continue;

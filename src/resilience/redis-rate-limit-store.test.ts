@@ -30,12 +30,21 @@ after(async () => {
 
 test('three limiters on three connections share one limit (it is not multiplied by the replicas)', async () => {
   const clock = createSystemClock();
-  const limiters = [connect(), connect(), connect()].map((redis) => createRateLimiter({ clock, store: createRedisRateLimitStore({ redis, prefix }) }));
+  const limiters = [connect(), connect(), connect()].map((redis) =>
+    createRateLimiter({ clock, store: createRedisRateLimitStore({ redis, prefix }) }),
+  );
   const limits = { requestsPerMinute: 30 };
-  const outcomes = await Promise.all(Array.from({ length: 90 }, (_, index) => limiters[index % 3]!.tryAcquire('deployment:shared', limits, 0)));
+  const outcomes = await Promise.all(
+    Array.from({ length: 90 }, (_, index) => limiters[index % 3]!.tryAcquire('deployment:shared', limits, 0)),
+  );
   assert.equal(outcomes.filter((outcome) => outcome.reservation !== null).length, 30);
   const refused = outcomes.find((outcome) => outcome.reservation === null);
-  assert.ok(refused !== undefined && refused.reservation === null && refused.retryInMs > 0 && Number.isFinite(refused.retryInMs));
+  assert.ok(
+    refused !== undefined &&
+      refused.reservation === null &&
+      refused.retryInMs > 0 &&
+      Number.isFinite(refused.retryInMs),
+  );
 });
 
 test('token estimates are settled in Redis with the real usage', async () => {
@@ -48,5 +57,8 @@ test('token estimates are settled in Redis with the real usage', async () => {
   first.reservation.settle(100);
   await new Promise((resolve) => setTimeout(resolve, 20));
   assert.ok((await limiter.tryAcquire('tenant:settle', limits, 200)).reservation !== null);
-  assert.deepEqual(await store.consume('tenant:huge', 5_000, 1_000, 60_000), { allowed: false, retryInMs: Infinity });
+  assert.deepEqual(await store.consume('tenant:huge', 5_000, 1_000, 60_000), {
+    allowed: false,
+    retryInMs: Infinity,
+  });
 });

@@ -57,7 +57,14 @@ export function createRedisRateLimitStore(options: { redis: Redis; prefix?: stri
   const prefix = options.prefix ?? 'pipewright:ratelimit:';
   return {
     async consume(key, amount, limit, windowMs) {
-      const [allowed, retryInMs] = (await redis.eval(consumeScript, 1, prefix + key, windowMs, Math.ceil(amount), limit)) as [number, number];
+      const [allowed, retryInMs] = (await redis.eval(
+        consumeScript,
+        1,
+        prefix + key,
+        windowMs,
+        Math.ceil(amount),
+        limit,
+      )) as [number, number];
       if (allowed === 1) return { allowed: true };
       return { allowed: false, retryInMs: retryInMs < 0 ? Infinity : retryInMs };
     },

@@ -13,14 +13,27 @@ export interface RetryPolicy {
 }
 
 /** Two retries, like the official OpenAI and Anthropic SDKs; retry-after honoured up to 60 s (as Portkey and the Vercel AI SDK do). */
-export const defaultRetryPolicy: Readonly<RetryPolicy> = { maxAttempts: 3, initialDelayMs: 250, maxDelayMs: 8_000, maxRetryAfterMs: 60_000 };
+export const defaultRetryPolicy: Readonly<RetryPolicy> = {
+  maxAttempts: 3,
+  initialDelayMs: 250,
+  maxDelayMs: 8_000,
+  maxRetryAfterMs: 60_000,
+};
 
 /**
  * Kinds that trying the same deployment again can fix. Everything else is permanent here:
  * a bad key, exhausted quota or a spend limit, a too-long or filtered prompt, an invalid
  * request, an unknown model, or the caller's own abort.
  */
-const transientKinds: ReadonlySet<ProviderErrorKind> = new Set<ProviderErrorKind>(['rate_limited', 'overloaded', 'server_error', 'timeout', 'connection', 'stream_cut', 'malformed_response']);
+const transientKinds: ReadonlySet<ProviderErrorKind> = new Set<ProviderErrorKind>([
+  'rate_limited',
+  'overloaded',
+  'server_error',
+  'timeout',
+  'connection',
+  'stream_cut',
+  'malformed_response',
+]);
 
 /** Whether trying the same deployment again can help. */
 export function isRetryableOnSameDeployment(error: PipewrightError): boolean {
@@ -43,7 +56,13 @@ export type RetryDecision =
  * @example
  * decideRetry(defaultRetryPolicy, error, 1, 5_000, Math.random); // { retry: true, delayMs: 137 }
  */
-export function decideRetry(policy: RetryPolicy, error: PipewrightError, attemptsMade: number, remainingMs: number, random: () => number): RetryDecision {
+export function decideRetry(
+  policy: RetryPolicy,
+  error: PipewrightError,
+  attemptsMade: number,
+  remainingMs: number,
+  random: () => number,
+): RetryDecision {
   if (!isRetryableOnSameDeployment(error)) return { retry: false, reason: 'permanent' };
   if (attemptsMade >= policy.maxAttempts) return { retry: false, reason: 'attempts_exhausted' };
   const hint = (error as ProviderError).retryAfterMs;
@@ -65,7 +84,11 @@ export function decideRetry(policy: RetryPolicy, error: PipewrightError, attempt
  * @example
  * computeBackoffMs({ ...defaultRetryPolicy, initialDelayMs: 100 }, 3, () => 0.5); // 200 (half of 400)
  */
-export function computeBackoffMs(policy: Pick<RetryPolicy, 'initialDelayMs' | 'maxDelayMs'>, retryNumber: number, random: () => number): number {
+export function computeBackoffMs(
+  policy: Pick<RetryPolicy, 'initialDelayMs' | 'maxDelayMs'>,
+  retryNumber: number,
+  random: () => number,
+): number {
   const cap = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** Math.max(0, retryNumber - 1));
   return Math.floor(random() * cap);
 }

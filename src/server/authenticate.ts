@@ -15,18 +15,29 @@ const tenantPattern = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
  */
 export function createAuthenticator(options: { masterKey: string; defaultTenantId: string }) {
   const expected = Buffer.from(options.masterKey);
-  return function authenticate(authorization: string | undefined, tenantHeader: string | string[] | undefined): Principal {
+  return function authenticate(
+    authorization: string | undefined,
+    tenantHeader: string | string[] | undefined,
+  ): Principal {
     const token = parseBearer(authorization);
     if (token === undefined || !matches(token, expected)) {
       throw new PipewrightError({
         code: 'gateway.unauthenticated',
-        message: token === undefined ? 'Missing bearer key: send `Authorization: Bearer <key>`.' : 'Invalid API key.',
+        message:
+          token === undefined
+            ? 'Missing bearer key: send `Authorization: Bearer <key>`.'
+            : 'Invalid API key.',
       });
     }
     const tenant = Array.isArray(tenantHeader) ? tenantHeader[0] : tenantHeader;
-    if (tenant === undefined || tenant === '') return { tenantId: options.defaultTenantId, keyKind: 'master' };
+    if (tenant === undefined || tenant === '')
+      return { tenantId: options.defaultTenantId, keyKind: 'master' };
     if (!tenantPattern.test(tenant)) {
-      throw new PipewrightError({ code: 'request.invalid', message: 'x-pipewright-tenant: must be 1-128 letters, digits or . _ : -', param: 'x-pipewright-tenant' });
+      throw new PipewrightError({
+        code: 'request.invalid',
+        message: 'x-pipewright-tenant: must be 1-128 letters, digits or . _ : -',
+        param: 'x-pipewright-tenant',
+      });
     }
     return { tenantId: tenant, keyKind: 'master' };
   };

@@ -48,7 +48,11 @@ export function createServer(dependencies: ServerDependencies): FastifyInstance 
   const { engine, config, metrics, logger } = dependencies;
   const masterKey = config.server.masterKey;
   if (masterKey === undefined) {
-    throw new PipewrightError({ code: 'config.invalid', message: 'server.masterKey is not set: set PIPEWRIGHT_MASTER_KEY (at least 16 characters)', param: 'server.masterKey' });
+    throw new PipewrightError({
+      code: 'config.invalid',
+      message: 'server.masterKey is not set: set PIPEWRIGHT_MASTER_KEY (at least 16 characters)',
+      param: 'server.masterKey',
+    });
   }
   const authenticate = createAuthenticator({ masterKey, defaultTenantId: config.defaultTenant });
   let shuttingDown = false;
@@ -104,23 +108,34 @@ export function createServer(dependencies: ServerDependencies): FastifyInstance 
 
   app.setErrorHandler(async (error, request, reply) => {
     const response = toErrorResponse(error);
-    if (isServerFault(response.status)) logger?.error({ err: error, requestId: request.id }, 'request failed');
+    if (isServerFault(response.status))
+      logger?.error({ err: error, requestId: request.id }, 'request failed');
     request.observed.errorCode = response.body.error.code;
     return reply.status(response.status).headers(response.headers).send(response.body);
   });
 
   app.setNotFoundHandler(async (request) => {
-    throw new PipewrightError({ code: 'gateway.not_found', message: `No route for ${request.method} ${request.url}` });
+    throw new PipewrightError({
+      code: 'gateway.not_found',
+      message: `No route for ${request.method} ${request.url}`,
+    });
   });
 
   function callOptions(request: FastifyRequest, signal?: AbortSignal): EngineCallOptions {
-    const options: EngineCallOptions = { requestId: request.id, tenantId: request.principal?.tenantId ?? config.defaultTenant };
+    const options: EngineCallOptions = {
+      requestId: request.id,
+      tenantId: request.principal?.tenantId ?? config.defaultTenant,
+    };
     if (signal !== undefined) options.signal = signal;
     const timeout = request.headers[timeoutHeader];
     if (timeout !== undefined) {
-      const value = typeof timeout === 'string' && /^\d{1,7}$/.test(timeout.trim()) ? Number(timeout) : Number.NaN;
+      const value =
+        typeof timeout === 'string' && /^\d{1,7}$/.test(timeout.trim()) ? Number(timeout) : Number.NaN;
       if (!(value >= 1 && value <= maxTimeoutMs)) {
-        throw new InvalidRequestError({ message: `${timeoutHeader} must be a whole number of milliseconds between 1 and ${maxTimeoutMs}`, param: timeoutHeader });
+        throw new InvalidRequestError({
+          message: `${timeoutHeader} must be a whole number of milliseconds between 1 and ${maxTimeoutMs}`,
+          param: timeoutHeader,
+        });
       }
       options.deadlineMs = value;
     }
@@ -190,12 +205,19 @@ export function createServer(dependencies: ServerDependencies): FastifyInstance 
       } catch (error) {
         // A stream that fails after it started ends with an explicit error event, never [DONE].
         const failure = toPipewrightError(error);
-        if (isServerFault(failure.status)) logger?.warn({ err: failure, requestId: request.id }, 'stream failed after start');
-        if (!raw.destroyed) await writeSseData(raw, JSON.stringify(toErrorResponse(failure).body)).catch(() => undefined);
+        if (isServerFault(failure.status))
+          logger?.warn({ err: failure, requestId: request.id }, 'stream failed after start');
+        if (!raw.destroyed)
+          await writeSseData(raw, JSON.stringify(toErrorResponse(failure).body)).catch(() => undefined);
       } finally {
         raw.end();
         // A hijacked reply skips Fastify's onResponse hook, so it is observed here.
-        metrics?.observeHttpRequest({ route: '/v1/chat/completions', status: 200, durationMs: performance.now() - request.startedAt, overheadMs: request.observed.overheadMs });
+        metrics?.observeHttpRequest({
+          route: '/v1/chat/completions',
+          status: 200,
+          durationMs: performance.now() - request.startedAt,
+          overheadMs: request.observed.overheadMs,
+        });
       }
       return reply;
     }
@@ -220,7 +242,9 @@ export function createServer(dependencies: ServerDependencies): FastifyInstance 
 
   app.get('/v1/models', async () => ({
     object: 'list',
-    data: engine.modelGroups().map((group) => ({ id: group.name, object: 'model', created: 0, owned_by: 'pipewright' })),
+    data: engine
+      .modelGroups()
+      .map((group) => ({ id: group.name, object: 'model', created: 0, owned_by: 'pipewright' })),
   }));
 
   // Circuit-breaker state per deployment (authenticated like every route but health and metrics).
@@ -236,7 +260,8 @@ export function createServer(dependencies: ServerDependencies): FastifyInstance 
   });
 
   app.get('/metrics', async (_request, reply) => {
-    if (metrics === undefined) throw new PipewrightError({ code: 'gateway.not_found', message: 'metrics are disabled' });
+    if (metrics === undefined)
+      throw new PipewrightError({ code: 'gateway.not_found', message: 'metrics are disabled' });
     return reply.header('content-type', metrics.contentType).send(await metrics.render());
   });
 

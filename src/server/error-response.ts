@@ -2,7 +2,13 @@ import { errorCodes, PipewrightError, ProviderError, toPipewrightError } from '.
 
 /** The OpenAI error envelope, which every OpenAI SDK turns into its own error classes. */
 export interface ErrorEnvelope {
-  error: { message: string; type: string; param: string | null; code: string; details?: Record<string, unknown> };
+  error: {
+    message: string;
+    type: string;
+    param: string | null;
+    code: string;
+    details?: Record<string, unknown>;
+  };
 }
 
 export interface ErrorResponse {
@@ -30,7 +36,11 @@ export function toErrorResponse(error: unknown): ErrorResponse {
   const headers: Record<string, string> = {};
   // Gateway errors (bulkhead, open breakers) carry their hint in details.retryAfterMs.
   const detailHint = failure.details?.['retryAfterMs'];
-  const retryAfterMs = ProviderError.isProviderError(failure) ? failure.retryAfterMs : typeof detailHint === 'number' ? detailHint : undefined;
+  const retryAfterMs = ProviderError.isProviderError(failure)
+    ? failure.retryAfterMs
+    : typeof detailHint === 'number'
+      ? detailHint
+      : undefined;
   if (retryAfterMs !== undefined) {
     headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
     headers['retry-after-ms'] = String(Math.ceil(retryAfterMs));
@@ -52,12 +62,29 @@ function normalize(error: unknown): PipewrightError {
   if (error instanceof Error && 'code' in error && typeof error.code === 'string') {
     const mapped = fastifyCodes[error.code];
     if (mapped !== undefined) {
-      const message = mapped === 'request.invalid_json' ? `body is not valid JSON: ${error.message}` : error.message;
-      return new PipewrightError({ code: mapped, message, cause: error, ...(mapped === 'request.invalid_json' ? { param: 'body' } : {}) });
+      const message =
+        mapped === 'request.invalid_json' ? `body is not valid JSON: ${error.message}` : error.message;
+      return new PipewrightError({
+        code: mapped,
+        message,
+        cause: error,
+        ...(mapped === 'request.invalid_json' ? { param: 'body' } : {}),
+      });
     }
   }
-  if (error instanceof Error && 'statusCode' in error && typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
-    return new PipewrightError({ code: 'request.invalid', message: error.message, status: error.statusCode, cause: error });
+  if (
+    error instanceof Error &&
+    'statusCode' in error &&
+    typeof error.statusCode === 'number' &&
+    error.statusCode >= 400 &&
+    error.statusCode < 500
+  ) {
+    return new PipewrightError({
+      code: 'request.invalid',
+      message: error.message,
+      status: error.statusCode,
+      cause: error,
+    });
   }
   return toPipewrightError(error);
 }

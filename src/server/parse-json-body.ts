@@ -13,7 +13,14 @@ export function registerJsonBodyParser(app: FastifyInstance): void {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string;
     if (text.length === 0) {
-      done(new PipewrightError({ code: 'request.invalid_json', message: 'body is empty: send a JSON object', param: 'body' }), undefined);
+      done(
+        new PipewrightError({
+          code: 'request.invalid_json',
+          message: 'body is empty: send a JSON object',
+          param: 'body',
+        }),
+        undefined,
+      );
       return;
     }
     if (text.includes('__proto__') || text.includes('constructor') || text.includes('\\u')) {
@@ -24,7 +31,14 @@ export function registerJsonBodyParser(app: FastifyInstance): void {
     try {
       parsed = JSON.parse(text);
     } catch (error) {
-      done(new PipewrightError({ code: 'request.invalid_json', message: `body is not valid JSON: ${(error as Error).message}`, param: 'body' }), undefined);
+      done(
+        new PipewrightError({
+          code: 'request.invalid_json',
+          message: `body is not valid JSON: ${(error as Error).message}`,
+          param: 'body',
+        }),
+        undefined,
+      );
       return;
     }
     done(null, parsed);

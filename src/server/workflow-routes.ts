@@ -42,7 +42,10 @@ const startSchema = z.strictObject({
   /** An inline definition: YAML text, or the same as a JSON object. */
   definition: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
   input: z.record(z.string(), z.unknown()).default({}),
-  runId: z.string().regex(runIdPattern, 'must be 1-128 letters, digits or . _ : - (starting with a letter or digit)').optional(),
+  runId: z
+    .string()
+    .regex(runIdPattern, 'must be 1-128 letters, digits or . _ : - (starting with a letter or digit)')
+    .optional(),
   concurrency: z.number().int().min(1).max(1_000).optional(),
 });
 
@@ -51,8 +54,18 @@ const listSchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1_000).default(20),
 });
 
-const versionSchema = z.strictObject({ version: z.string().regex(/^\d{1,9}$/, 'must be a non-negative integer').optional() });
-const eventsQuerySchema = z.strictObject({ after: z.string().regex(/^\d{1,12}$/, 'must be a non-negative integer').optional() });
+const versionSchema = z.strictObject({
+  version: z
+    .string()
+    .regex(/^\d{1,9}$/, 'must be a non-negative integer')
+    .optional(),
+});
+const eventsQuerySchema = z.strictObject({
+  after: z
+    .string()
+    .regex(/^\d{1,12}$/, 'must be a non-negative integer')
+    .optional(),
+});
 
 /**
  * Reads the config's `workflows` files and checks that every model group and step type they call
@@ -61,8 +74,13 @@ const eventsQuerySchema = z.strictObject({ after: z.string().regex(/^\d{1,12}$/,
  * @example
  * const definitions = loadConfiguredWorkflows(config); // ConfigError naming workflows[1] on a problem
  */
-export function loadConfiguredWorkflows(config: Pick<PipewrightConfig, 'workflows' | 'modelGroups' | 'stepTypes'>): CompiledWorkflow[] {
-  const known = { modelGroups: config.modelGroups.map((group) => group.name), stepTypes: config.stepTypes.map((step) => step.name) };
+export function loadConfiguredWorkflows(
+  config: Pick<PipewrightConfig, 'workflows' | 'modelGroups' | 'stepTypes'>,
+): CompiledWorkflow[] {
+  const known = {
+    modelGroups: config.modelGroups.map((group) => group.name),
+    stepTypes: config.stepTypes.map((step) => step.name),
+  };
   const seen = new Map<string, number>();
   return config.workflows.map((path, index) => {
     const where = `workflows[${index}]`;
@@ -70,15 +88,29 @@ export function loadConfiguredWorkflows(config: Pick<PipewrightConfig, 'workflow
     try {
       workflow = loadWorkflowFile(path);
     } catch (error) {
-      throw new ConfigError({ message: `${where}: ${toPipewrightError(error).message}`, param: where, cause: error });
+      throw new ConfigError({
+        message: `${where}: ${toPipewrightError(error).message}`,
+        param: where,
+        cause: error,
+      });
     }
     const problems = findUnknownModelReferences(workflow.definition, known);
     if (problems.length > 0) {
-      throw new ConfigError({ message: problems.map((problem) => `${where} (${path}): ${problem.path}: ${problem.message}`).join('\n'), param: where, details: { problems } });
+      throw new ConfigError({
+        message: problems
+          .map((problem) => `${where} (${path}): ${problem.path}: ${problem.message}`)
+          .join('\n'),
+        param: where,
+        details: { problems },
+      });
     }
     const key = `${workflow.id}@${workflow.version}`;
     const earlier = seen.get(key);
-    if (earlier !== undefined) throw new ConfigError({ message: `${where} (${path}): workflow ${workflow.id} version ${workflow.version} is already defined by workflows[${earlier}]`, param: where });
+    if (earlier !== undefined)
+      throw new ConfigError({
+        message: `${where} (${path}): workflow ${workflow.id} version ${workflow.version} is already defined by workflows[${earlier}]`,
+        param: where,
+      });
     seen.set(key, index);
     return workflow;
   });
@@ -91,7 +123,11 @@ export function loadConfiguredWorkflows(config: Pick<PipewrightConfig, 'workflow
  * @example
  * await resumeInterruptedRuns({ runner, store: store.workflows, logger });
  */
-export async function resumeInterruptedRuns(options: { runner: WorkflowRunner; store: WorkflowStore; logger?: Logger }): Promise<{ resumed: number; failed: number }> {
+export async function resumeInterruptedRuns(options: {
+  runner: WorkflowRunner;
+  store: WorkflowStore;
+  logger?: Logger;
+}): Promise<{ resumed: number; failed: number }> {
   const { runner, store, logger } = options;
   let resumed = 0;
   let failed = 0;
@@ -113,8 +149,16 @@ export async function resumeInterruptedRuns(options: { runner: WorkflowRunner; s
     }
     resumed += outcome.resumed.length;
     failed += outcome.failed.length;
-    if (outcome.resumed.length > 0) logger?.info({ tenantId, runs: outcome.resumed.map((handle) => handle.runId) }, `resumed ${outcome.resumed.length} interrupted workflow run(s)`);
-    for (const failure of outcome.failed) logger?.error({ tenantId, runId: failure.runId, err: failure.error }, `workflow run ${failure.runId} cannot resume: ${failure.error.message}`);
+    if (outcome.resumed.length > 0)
+      logger?.info(
+        { tenantId, runs: outcome.resumed.map((handle) => handle.runId) },
+        `resumed ${outcome.resumed.length} interrupted workflow run(s)`,
+      );
+    for (const failure of outcome.failed)
+      logger?.error(
+        { tenantId, runId: failure.runId, err: failure.error },
+        `workflow run ${failure.runId} cannot resume: ${failure.error.message}`,
+      );
   }
   return { resumed, failed };
 }
@@ -129,7 +173,11 @@ export async function resumeInterruptedRuns(options: { runner: WorkflowRunner; s
  * @example
  * registerWorkflowRoutes(app, engine, { runner, store: store.workflows, definitions });
  */
-export function registerWorkflowRoutes(app: FastifyInstance, engine: Pick<Engine, 'modelGroups' | 'stepTypes'>, options: WorkflowRoutesOptions): void {
+export function registerWorkflowRoutes(
+  app: FastifyInstance,
+  engine: Pick<Engine, 'modelGroups' | 'stepTypes'>,
+  options: WorkflowRoutesOptions,
+): void {
   const { runner, store } = options;
   const keepAliveMs = options.keepAliveMs ?? 15_000;
   const configured = new Map<string, CompiledWorkflow>();
@@ -144,37 +192,75 @@ export function registerWorkflowRoutes(app: FastifyInstance, engine: Pick<Engine
 
   const tenantOf = (request: FastifyRequest): string => {
     const tenantId = request.principal?.tenantId;
-    if (tenantId === undefined) throw new PipewrightError({ code: 'gateway.unauthenticated', message: 'Missing bearer key: send `Authorization: Bearer <key>`.' });
+    if (tenantId === undefined)
+      throw new PipewrightError({
+        code: 'gateway.unauthenticated',
+        message: 'Missing bearer key: send `Authorization: Bearer <key>`.',
+      });
     return tenantId;
   };
   const runIdOf = (request: FastifyRequest): string => {
     const id = (request.params as { id: string }).id;
-    if (!runIdPattern.test(id)) throw new PipewrightError({ code: 'workflow.run_not_found', message: `no run ${id.slice(0, 128)}`, param: 'id' });
+    if (!runIdPattern.test(id))
+      throw new PipewrightError({
+        code: 'workflow.run_not_found',
+        message: `no run ${id.slice(0, 128)}`,
+        param: 'id',
+      });
     return id;
   };
 
   function resolveWorkflow(body: z.infer<typeof startSchema>): CompiledWorkflow {
     if ((body.workflow === undefined) === (body.definition === undefined)) {
-      throw new PipewrightError({ code: 'request.invalid', message: 'send either `workflow` (a configured workflow id) or `definition` (an inline definition), not both or neither', param: 'workflow' });
+      throw new PipewrightError({
+        code: 'request.invalid',
+        message:
+          'send either `workflow` (a configured workflow id) or `definition` (an inline definition), not both or neither',
+        param: 'workflow',
+      });
     }
     if (body.workflow !== undefined) {
-      const found = configured.get(body.version === undefined ? body.workflow : `${body.workflow}@${body.version}`);
+      const found = configured.get(
+        body.version === undefined ? body.workflow : `${body.workflow}@${body.version}`,
+      );
       if (found === undefined) {
-        const available = [...new Set(options.definitions.map((workflow) => workflow.id))].join(', ') || 'none';
-        throw new PipewrightError({ code: 'workflow.not_found', message: `no workflow ${body.workflow}${body.version === undefined ? '' : ` version ${body.version}`} is configured (configured: ${available})`, param: 'workflow' });
+        const available =
+          [...new Set(options.definitions.map((workflow) => workflow.id))].join(', ') || 'none';
+        throw new PipewrightError({
+          code: 'workflow.not_found',
+          message: `no workflow ${body.workflow}${body.version === undefined ? '' : ` version ${body.version}`} is configured (configured: ${available})`,
+          param: 'workflow',
+        });
       }
       return found;
     }
-    if (body.version !== undefined) throw new PipewrightError({ code: 'request.invalid', message: '`version` goes with `workflow`; an inline definition states its own', param: 'version' });
+    if (body.version !== undefined)
+      throw new PipewrightError({
+        code: 'request.invalid',
+        message: '`version` goes with `workflow`; an inline definition states its own',
+        param: 'version',
+      });
     const definition = body.definition as string | Record<string, unknown>;
-    const workflow = prefixProblems(() => (typeof definition === 'string' ? loadWorkflow(definition) : compileWorkflow(definition as unknown as WorkflowDefinition)));
+    const workflow = prefixProblems(() =>
+      typeof definition === 'string'
+        ? loadWorkflow(definition)
+        : compileWorkflow(definition as unknown as WorkflowDefinition),
+    );
     const key = `${workflow.id}@${workflow.version}`;
     if (configured.has(workflow.id)) {
-      throw new PipewrightError({ code: 'request.invalid', message: `definition.id: "${workflow.id}" is a configured workflow; start it with "workflow": "${workflow.id}" or give the inline definition another id`, param: 'definition.id' });
+      throw new PipewrightError({
+        code: 'request.invalid',
+        message: `definition.id: "${workflow.id}" is a configured workflow; start it with "workflow": "${workflow.id}" or give the inline definition another id`,
+        param: 'definition.id',
+      });
     }
     const known = inlineHashes.get(key);
     if (known !== undefined && known !== workflow.hash) {
-      throw new PipewrightError({ code: 'workflow.definition_changed', message: `workflow ${workflow.id} version ${workflow.version} was started with another definition; bump its version`, param: 'definition.version' });
+      throw new PipewrightError({
+        code: 'workflow.definition_changed',
+        message: `workflow ${workflow.id} version ${workflow.version} was started with another definition; bump its version`,
+        param: 'definition.version',
+      });
     }
     inlineHashes.set(key, workflow.hash);
     return workflow;
@@ -182,22 +268,27 @@ export function registerWorkflowRoutes(app: FastifyInstance, engine: Pick<Engine
 
   app.get('/v1/workflows', async () => ({
     object: 'list',
-    data: [...configured.entries()].filter(([key]) => key.includes('@')).map(([, workflow]) => ({
-      object: 'workflow',
-      id: workflow.id,
-      version: workflow.version,
-      description: workflow.definition.description ?? null,
-      inputs: workflow.definition.inputs ?? [],
-      outputs: Object.keys(workflow.definition.outputs ?? {}),
-      nodes: [...workflow.nodes.keys()],
-    })),
+    data: [...configured.entries()]
+      .filter(([key]) => key.includes('@'))
+      .map(([, workflow]) => ({
+        object: 'workflow',
+        id: workflow.id,
+        version: workflow.version,
+        description: workflow.definition.description ?? null,
+        inputs: workflow.definition.inputs ?? [],
+        outputs: Object.keys(workflow.definition.outputs ?? {}),
+        nodes: [...workflow.nodes.keys()],
+      })),
   }));
 
   app.post('/v1/workflows/runs', async (request, reply) => {
     const tenantId = tenantOf(request);
     const body = parseWithSchema(startSchema, request.body ?? {}, { what: 'body' });
     const workflow = resolveWorkflow(body);
-    const problems = findUnknownModelReferences(workflow.definition, { modelGroups: engine.modelGroups().map((group) => group.name), stepTypes: engine.stepTypes() });
+    const problems = findUnknownModelReferences(workflow.definition, {
+      modelGroups: engine.modelGroups().map((group) => group.name),
+      stepTypes: engine.stepTypes(),
+    });
     if (problems.length > 0) throw new WorkflowDefinitionError(workflow.id, problems);
     const handle = await runner.start(workflow, body.input, {
       tenantId,
@@ -211,11 +302,16 @@ export function registerWorkflowRoutes(app: FastifyInstance, engine: Pick<Engine
   app.get('/v1/workflows/runs', async (request) => {
     const tenantId = tenantOf(request);
     const query = parseWithSchema(listSchema, request.query ?? {}, { what: 'query' });
-    const runs = await store.listRuns(tenantId, { limit: query.limit, ...(query.status === undefined ? {} : { status: query.status }) });
+    const runs = await store.listRuns(tenantId, {
+      limit: query.limit,
+      ...(query.status === undefined ? {} : { status: query.status }),
+    });
     return { object: 'list', data: runs.map((run) => presentRun({ run, nodes: [] }, false)) };
   });
 
-  app.get('/v1/workflows/runs/:id', async (request) => presentRun(await runner.get(runIdOf(request), { tenantId: tenantOf(request) })));
+  app.get('/v1/workflows/runs/:id', async (request) =>
+    presentRun(await runner.get(runIdOf(request), { tenantId: tenantOf(request) })),
+  );
 
   app.get('/v1/workflows/runs/:id/context', async (request) => {
     const tenantId = tenantOf(request);
@@ -246,7 +342,8 @@ export function registerWorkflowRoutes(app: FastifyInstance, engine: Pick<Engine
     const runId = runIdOf(request);
     const query = parseWithSchema(eventsQuerySchema, request.query ?? {}, { what: 'query' });
     const lastEventId = request.headers['last-event-id'];
-    const resumeFrom = typeof lastEventId === 'string' && /^\d{1,12}$/.test(lastEventId) ? Number(lastEventId) : undefined;
+    const resumeFrom =
+      typeof lastEventId === 'string' && /^\d{1,12}$/.test(lastEventId) ? Number(lastEventId) : undefined;
     const afterSeq = query.after === undefined ? (resumeFrom ?? 0) : Number(query.after);
     // A missing run is an ordinary 404 before the stream starts.
     await runner.get(runId, { tenantId });
@@ -270,11 +367,19 @@ export function registerWorkflowRoutes(app: FastifyInstance, engine: Pick<Engine
     try {
       for await (const event of runner.events(runId, { tenantId, afterSeq, signal: controller.signal })) {
         if (controller.signal.aborted || raw.destroyed) break;
-        await writeEvent(raw, `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(presentEvent(event))}\n\n`, controller.signal);
+        await writeEvent(
+          raw,
+          `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(presentEvent(event))}\n\n`,
+          controller.signal,
+        );
       }
     } catch (error) {
       if (!controller.signal.aborted && !raw.destroyed) {
-        await writeEvent(raw, `event: error\ndata: ${JSON.stringify(toErrorResponse(error).body)}\n\n`, controller.signal).catch(() => undefined);
+        await writeEvent(
+          raw,
+          `event: error\ndata: ${JSON.stringify(toErrorResponse(error).body)}\n\n`,
+          controller.signal,
+        ).catch(() => undefined);
       }
     } finally {
       clearInterval(keepAlive);
@@ -302,7 +407,10 @@ function prefixProblems(compile: () => CompiledWorkflow): CompiledWorkflow {
     if (error instanceof WorkflowDefinitionError) {
       throw new WorkflowDefinitionError(
         'definition',
-        error.problems.map((problem) => ({ ...problem, path: problem.path === '' ? 'definition' : `definition.${problem.path}` })),
+        error.problems.map((problem) => ({
+          ...problem,
+          path: problem.path === '' ? 'definition' : `definition.${problem.path}`,
+        })),
       );
     }
     throw error;

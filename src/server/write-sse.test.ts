@@ -23,7 +23,9 @@ function createBackedUpResponse() {
 test('waits for drain when the client reads slowly', async () => {
   const { response, written } = createBackedUpResponse();
   let finished = false;
-  const writing = writeSseData(response as unknown as ServerResponse, '{"a":1}').then(() => (finished = true));
+  const writing = writeSseData(response as unknown as ServerResponse, '{"a":1}').then(
+    () => (finished = true),
+  );
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(finished, false);
   response.emit('drain');

@@ -29,9 +29,21 @@ const toolCallSchema = z.object({
 });
 
 export const chatMessageSchema = z.discriminatedUnion('role', [
-  z.looseObject({ role: z.literal('system'), content: z.union([z.string(), z.array(textPartSchema)]), name: z.string().optional() }),
-  z.looseObject({ role: z.literal('developer'), content: z.union([z.string(), z.array(textPartSchema)]), name: z.string().optional() }),
-  z.looseObject({ role: z.literal('user'), content: z.union([z.string(), z.array(contentPartSchema).min(1)]), name: z.string().optional() }),
+  z.looseObject({
+    role: z.literal('system'),
+    content: z.union([z.string(), z.array(textPartSchema)]),
+    name: z.string().optional(),
+  }),
+  z.looseObject({
+    role: z.literal('developer'),
+    content: z.union([z.string(), z.array(textPartSchema)]),
+    name: z.string().optional(),
+  }),
+  z.looseObject({
+    role: z.literal('user'),
+    content: z.union([z.string(), z.array(contentPartSchema).min(1)]),
+    name: z.string().optional(),
+  }),
   z.looseObject({
     role: z.literal('assistant'),
     content: z.union([z.string(), z.array(textPartSchema), z.null()]).optional(),
@@ -39,7 +51,11 @@ export const chatMessageSchema = z.discriminatedUnion('role', [
     name: z.string().optional(),
     refusal: z.string().nullable().optional(),
   }),
-  z.looseObject({ role: z.literal('tool'), content: z.union([z.string(), z.array(textPartSchema)]), tool_call_id: z.string().min(1) }),
+  z.looseObject({
+    role: z.literal('tool'),
+    content: z.union([z.string(), z.array(textPartSchema)]),
+    tool_call_id: z.string().min(1),
+  }),
 ]);
 
 export const toolSchema = z.object({
@@ -84,7 +100,10 @@ export const chatRequestSchema = z.looseObject({
   presence_penalty: z.number().min(-2).max(2).nullable().optional(),
   max_tokens: z.number().int().positive().nullable().optional(),
   max_completion_tokens: z.number().int().positive().nullable().optional(),
-  stop: z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional(),
+  stop: z
+    .union([z.string(), z.array(z.string()).max(4)])
+    .nullable()
+    .optional(),
   seed: z.number().int().nullable().optional(),
   n: z.number().int().min(1).max(128).nullable().optional(),
   user: z.string().optional(),
@@ -157,7 +176,12 @@ export interface ToolCallDelta {
 
 export interface ChunkChoice {
   index: number;
-  delta: { role?: 'assistant'; content?: string | null; tool_calls?: ToolCallDelta[]; refusal?: string | null };
+  delta: {
+    role?: 'assistant';
+    content?: string | null;
+    tool_calls?: ToolCallDelta[];
+    refusal?: string | null;
+  };
   finish_reason: FinishReason | null;
   logprobs?: unknown;
 }

@@ -3,12 +3,15 @@ import { parseWithSchema } from './validation.ts';
 
 export const embeddingsRequestSchema = z.looseObject({
   model: z.string().min(1, 'must be a non-empty string'),
-  input: z.union([
-    z.string(),
-    z.array(z.string()).min(1, 'must contain at least one input').max(2048, 'at most 2048 inputs per call'),
-    z.array(z.number().int()).min(1),
-    z.array(z.array(z.number().int()).min(1)).min(1).max(2048),
-  ], { error: 'must be a string, or a non-empty array (at most 2048) of strings or of token arrays' }),
+  input: z.union(
+    [
+      z.string(),
+      z.array(z.string()).min(1, 'must contain at least one input').max(2048, 'at most 2048 inputs per call'),
+      z.array(z.number().int()).min(1),
+      z.array(z.array(z.number().int()).min(1)).min(1).max(2048),
+    ],
+    { error: 'must be a string, or a non-empty array (at most 2048) of strings or of token arrays' },
+  ),
   encoding_format: z.enum(['float', 'base64']).optional(),
   dimensions: z.number().int().positive().optional(),
   user: z.string().optional(),

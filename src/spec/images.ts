@@ -5,7 +5,10 @@ export const imagesRequestSchema = z.looseObject({
   model: z.string().min(1, 'must be a non-empty string'),
   prompt: z.string().min(1, 'must be a non-empty string').max(32000),
   n: z.number().int().min(1).max(10).optional(),
-  size: z.string().regex(/^(auto|\d{2,5}x\d{2,5})$/, 'must be WIDTHxHEIGHT or auto').optional(),
+  size: z
+    .string()
+    .regex(/^(auto|\d{2,5}x\d{2,5})$/, 'must be WIDTHxHEIGHT or auto')
+    .optional(),
   quality: z.string().optional(),
   style: z.string().optional(),
   response_format: z.enum(['url', 'b64_json']).optional(),

@@ -12,7 +12,13 @@ export interface TokenUsage {
   reasoningTokens: number;
 }
 
-export const emptyUsage: TokenUsage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
+export const emptyUsage: TokenUsage = {
+  inputTokens: 0,
+  outputTokens: 0,
+  cachedInputTokens: 0,
+  cacheWriteTokens: 0,
+  reasoningTokens: 0,
+};
 
 /** OpenAI-shaped usage → normalised counts. */
 export function normalizeUsage(usage: Usage | null | undefined): TokenUsage {

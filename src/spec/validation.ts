@@ -15,7 +15,11 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
  * Parses `value` with `schema`, or throws an InvalidRequestError naming the first bad field
  * (all problems are listed in `details.issues`).
  */
-export function parseWithSchema<T>(schema: z.ZodType<T>, value: unknown, options: { prefix?: string; what?: string } = {}): T {
+export function parseWithSchema<T>(
+  schema: z.ZodType<T>,
+  value: unknown,
+  options: { prefix?: string; what?: string } = {},
+): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issues = result.error.issues.map((issue) => {

@@ -74,7 +74,11 @@ export function createKyselyCallRecordStore(db: Kysely<StoreDatabase>): CallReco
           for (let start = 0; start < records.length; start += rowsPerStatement) {
             const rows = records.slice(start, start + rowsPerStatement).map(toRow);
             // A retried batch (the first attempt's outcome unknown) must not duplicate rows.
-            await transaction.insertInto('call_records').values(rows).onConflict((conflict) => conflict.columns(['tenant_id', 'id']).doNothing()).execute();
+            await transaction
+              .insertInto('call_records')
+              .values(rows)
+              .onConflict((conflict) => conflict.columns(['tenant_id', 'id']).doNothing())
+              .execute();
           }
         });
       } catch (error) {
@@ -86,7 +90,12 @@ export function createKyselyCallRecordStore(db: Kysely<StoreDatabase>): CallReco
       const limit = checkLimit(query.limit);
       const builder = tenantRows(query);
       try {
-        const rows = await builder.selectAll().orderBy('time', 'desc').orderBy('id', 'desc').limit(limit).execute();
+        const rows = await builder
+          .selectAll()
+          .orderBy('time', 'desc')
+          .orderBy('id', 'desc')
+          .limit(limit)
+          .execute();
         return rows.map(toCallRecord);
       } catch (error) {
         throw toStoreError(error, 'list of call records');
@@ -104,8 +113,12 @@ export function createKyselyCallRecordStore(db: Kysely<StoreDatabase>): CallReco
             sql<number | string | null>`sum(output_tokens)`.as('output_tokens'),
             sql<number | string | null>`sum(cached_input_tokens)`.as('cached_input_tokens'),
             sql<number | string | null>`sum(cost_usd)`.as('cost_usd'),
-            sql<number | string | null>`sum(case when cache_status in ('hit', 'semantic-hit') then 1 else 0 end)`.as('cache_hits'),
-            sql<number | string | null>`sum(case when cache_status = 'semantic-hit' then 1 else 0 end)`.as('semantic_hits'),
+            sql<
+              number | string | null
+            >`sum(case when cache_status in ('hit', 'semantic-hit') then 1 else 0 end)`.as('cache_hits'),
+            sql<number | string | null>`sum(case when cache_status = 'semantic-hit' then 1 else 0 end)`.as(
+              'semantic_hits',
+            ),
             sql<number | string | null>`sum(saved_cost_usd)`.as('saved_cost_usd'),
             sql<number | string | null>`sum(saved_latency_ms)`.as('saved_latency_ms'),
           ])
@@ -131,14 +144,21 @@ export function createKyselyCallRecordStore(db: Kysely<StoreDatabase>): CallReco
 }
 
 function checkQuery(query: CallRecordQuery): CallRecordQuery {
-  if (typeof query !== 'object' || query === null) throw new InvalidRequestError({ message: 'query must be an object' });
+  if (typeof query !== 'object' || query === null)
+    throw new InvalidRequestError({ message: 'query must be an object' });
   if (typeof query.tenantId !== 'string' || query.tenantId.length === 0) {
-    throw new InvalidRequestError({ message: 'tenantId is required: every read is scoped to one tenant', param: 'tenantId' });
+    throw new InvalidRequestError({
+      message: 'tenantId is required: every read is scoped to one tenant',
+      param: 'tenantId',
+    });
   }
   for (const field of ['since', 'until'] as const) {
     const value = query[field];
     if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value))) {
-      throw new InvalidRequestError({ message: `${field} must be a time in milliseconds since the epoch`, param: field });
+      throw new InvalidRequestError({
+        message: `${field} must be a time in milliseconds since the epoch`,
+        param: field,
+      });
     }
   }
   if (query.modelGroup !== undefined && typeof query.modelGroup !== 'string') {
@@ -150,7 +170,10 @@ function checkQuery(query: CallRecordQuery): CallRecordQuery {
 function checkLimit(limit: number | undefined): number {
   if (limit === undefined) return defaultListLimit;
   if (!Number.isInteger(limit) || limit < 1 || limit > maxListLimit) {
-    throw new InvalidRequestError({ message: `limit must be an integer from 1 to ${maxListLimit}`, param: 'limit' });
+    throw new InvalidRequestError({
+      message: `limit must be an integer from 1 to ${maxListLimit}`,
+      param: 'limit',
+    });
   }
   return limit;
 }

@@ -58,7 +58,12 @@ export function createKyselySemanticCacheStore(db: Kysely<SemanticCacheDatabase>
 
     async loadAll() {
       try {
-        const rows = await db.selectFrom('semantic_cache_entries').selectAll().orderBy('created_at', 'asc').orderBy('id', 'asc').execute();
+        const rows = await db
+          .selectFrom('semantic_cache_entries')
+          .selectAll()
+          .orderBy('created_at', 'asc')
+          .orderBy('id', 'asc')
+          .execute();
         return rows.map(toRecord);
       } catch (error) {
         throw toStoreError(error, 'load of semantic cache entries');
@@ -67,7 +72,10 @@ export function createKyselySemanticCacheStore(db: Kysely<SemanticCacheDatabase>
 
     async deleteExpired(now) {
       try {
-        const result = await db.deleteFrom('semantic_cache_entries').where('expires_at', '<=', now).executeTakeFirst();
+        const result = await db
+          .deleteFrom('semantic_cache_entries')
+          .where('expires_at', '<=', now)
+          .executeTakeFirst();
         return Number(result.numDeletedRows);
       } catch (error) {
         throw toStoreError(error, 'delete of expired semantic cache entries');
@@ -115,7 +123,9 @@ function encodeVector(vector: readonly number[]): Buffer {
 }
 
 function decodeVector(bytes: Uint8Array): number[] {
-  const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const buffer = Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const vector = new Array<number>(buffer.byteLength >> 2);
   for (let index = 0; index < vector.length; index += 1) vector[index] = buffer.readFloatLE(index * 4);
   return vector;

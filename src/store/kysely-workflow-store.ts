@@ -115,39 +115,70 @@ const rowsPerStatement = 200;
  * const workflows = createKyselyWorkflowStore(db.withTables<WorkflowDatabase>());
  */
 export function createKyselyWorkflowStore(db: Kysely<WorkflowDatabase>): WorkflowStore {
-  async function write(transaction: Transaction<WorkflowDatabase>, tenantId: string, runId: string, commit: WorkflowCommit): Promise<void> {
+  async function write(
+    transaction: Transaction<WorkflowDatabase>,
+    tenantId: string,
+    runId: string,
+    commit: WorkflowCommit,
+  ): Promise<void> {
     if (commit.run !== undefined) {
       checkOwner(commit.run, tenantId, runId, 'run');
       const row = toRunRow(commit.run);
       const { tenant_id: _tenant, run_id: _run, created_at: _created, ...update } = row;
-      await transaction.insertInto('workflow_runs').values(row).onConflict((conflict) => conflict.columns(['tenant_id', 'run_id']).doUpdateSet(update)).execute();
+      await transaction
+        .insertInto('workflow_runs')
+        .values(row)
+        .onConflict((conflict) => conflict.columns(['tenant_id', 'run_id']).doUpdateSet(update))
+        .execute();
     } else if (commit.runProgress !== undefined) {
       const progress = commit.runProgress;
       const result = await transaction
         .updateTable('workflow_runs')
-        .set({ context_version: progress.contextVersion, cost_usd: progress.costUsd, event_seq: progress.eventSeq, updated_at: progress.updatedAt })
+        .set({
+          context_version: progress.contextVersion,
+          cost_usd: progress.costUsd,
+          event_seq: progress.eventSeq,
+          updated_at: progress.updatedAt,
+        })
         .where('tenant_id', '=', tenantId)
         .where('run_id', '=', runId)
         .executeTakeFirst();
-      if (result.numUpdatedRows === 0n) throw new PipewrightError({ code: 'workflow.run_not_found', message: `no run ${runId} for tenant ${tenantId}`, param: 'runId' });
+      if (result.numUpdatedRows === 0n)
+        throw new PipewrightError({
+          code: 'workflow.run_not_found',
+          message: `no run ${runId} for tenant ${tenantId}`,
+          param: 'runId',
+        });
     }
     for (const node of commit.nodes ?? []) {
       checkOwner(node, tenantId, runId, 'node');
       const row = toNodeRow(node);
       const { tenant_id: _tenant, run_id: _run, node_id: _node, ...update } = row;
-      await transaction.insertInto('workflow_nodes').values(row).onConflict((conflict) => conflict.columns(['tenant_id', 'run_id', 'node_id']).doUpdateSet(update)).execute();
+      await transaction
+        .insertInto('workflow_nodes')
+        .values(row)
+        .onConflict((conflict) => conflict.columns(['tenant_id', 'run_id', 'node_id']).doUpdateSet(update))
+        .execute();
     }
     for (const blob of commit.blobs ?? []) {
       await transaction
         .insertInto('workflow_blobs')
-        .values({ tenant_id: tenantId, hash: blob.hash, content: blob.content, size: Buffer.byteLength(blob.content) })
+        .values({
+          tenant_id: tenantId,
+          hash: blob.hash,
+          content: blob.content,
+          size: Buffer.byteLength(blob.content),
+        })
         .onConflict((conflict) => conflict.columns(['tenant_id', 'hash']).doNothing())
         .execute();
     }
     const writes = commit.contextWrites ?? [];
     writes.forEach((record) => checkOwner(record, tenantId, runId, 'context write'));
     for (let start = 0; start < writes.length; start += rowsPerStatement) {
-      await transaction.insertInto('workflow_context').values(writes.slice(start, start + rowsPerStatement).map(toContextRow)).execute();
+      await transaction
+        .insertInto('workflow_context')
+        .values(writes.slice(start, start + rowsPerStatement).map(toContextRow))
+        .execute();
     }
     for (const gone of commit.deleteContext ?? []) {
       await transaction
@@ -161,10 +192,17 @@ export function createKyselyWorkflowStore(db: Kysely<WorkflowDatabase>): Workflo
     const events = commit.events ?? [];
     events.forEach((event) => checkOwner(event, tenantId, runId, 'event'));
     for (let start = 0; start < events.length; start += rowsPerStatement) {
-      await transaction.insertInto('workflow_events').values(events.slice(start, start + rowsPerStatement).map(toEventRow)).execute();
+      await transaction
+        .insertInto('workflow_events')
+        .values(events.slice(start, start + rowsPerStatement).map(toEventRow))
+        .execute();
     }
     if (commit.clearModelCalls === true) {
-      await transaction.deleteFrom('workflow_model_calls').where('tenant_id', '=', tenantId).where('run_id', '=', runId).execute();
+      await transaction
+        .deleteFrom('workflow_model_calls')
+        .where('tenant_id', '=', tenantId)
+        .where('run_id', '=', runId)
+        .execute();
     }
   }
 
@@ -173,8 +211,18 @@ export function createKyselyWorkflowStore(db: Kysely<WorkflowDatabase>): Workflo
       checkTenant(run.tenantId);
       try {
         await db.transaction().execute(async (transaction) => {
-          const existing = await transaction.selectFrom('workflow_runs').select('run_id').where('tenant_id', '=', run.tenantId).where('run_id', '=', run.runId).executeTakeFirst();
-          if (existing !== undefined) throw new PipewrightError({ code: 'workflow.run_conflict', message: `run ${run.runId} already exists`, param: 'runId' });
+          const existing = await transaction
+            .selectFrom('workflow_runs')
+            .select('run_id')
+            .where('tenant_id', '=', run.tenantId)
+            .where('run_id', '=', run.runId)
+            .executeTakeFirst();
+          if (existing !== undefined)
+            throw new PipewrightError({
+              code: 'workflow.run_conflict',
+              message: `run ${run.runId} already exists`,
+              param: 'runId',
+            });
           await write(transaction, run.tenantId, run.runId, { ...commit, run });
         });
       } catch (error) {
@@ -194,7 +242,12 @@ export function createKyselyWorkflowStore(db: Kysely<WorkflowDatabase>): Workflo
     async getRun(tenantId, runId) {
       checkTenant(tenantId);
       try {
-        const row = await db.selectFrom('workflow_runs').selectAll().where('tenant_id', '=', tenantId).where('run_id', '=', runId).executeTakeFirst();
+        const row = await db
+          .selectFrom('workflow_runs')
+          .selectAll()
+          .where('tenant_id', '=', tenantId)
+          .where('run_id', '=', runId)
+          .executeTakeFirst();
         return row === undefined ? undefined : toRunRecord(row);
       } catch (error) {
         throw toStoreError(error, `read of run ${runId}`);
@@ -207,7 +260,11 @@ export function createKyselyWorkflowStore(db: Kysely<WorkflowDatabase>): Workflo
       try {
         let builder = db.selectFrom('workflow_runs').selectAll().where('tenant_id', '=', tenantId);
         if (query.status !== undefined) builder = builder.where('status', '=', query.status);
-        const rows = await builder.orderBy('created_at', 'desc').orderBy('run_id', 'desc').limit(limit).execute();
+        const rows = await builder
+          .orderBy('created_at', 'desc')
+          .orderBy('run_id', 'desc')
+          .limit(limit)
+          .execute();
         return rows.map(toRunRecord);
       } catch (error) {
         throw toStoreError(error, 'list of runs');
@@ -228,7 +285,13 @@ export function createKyselyWorkflowStore(db: Kysely<WorkflowDatabase>): Workflo
     async listNodes(tenantId, runId) {
       checkTenant(tenantId);
       try {
-        const rows = await db.selectFrom('workflow_nodes').selectAll().where('tenant_id', '=', tenantId).where('run_id', '=', runId).orderBy('node_id').execute();
+        const rows = await db
+          .selectFrom('workflow_nodes')
+          .selectAll()
+          .where('tenant_id', '=', tenantId)
+          .where('run_id', '=', runId)
+          .orderBy('node_id')
+          .execute();
         return rows.map(toNodeRecord);
       } catch (error) {
         throw toStoreError(error, `list of nodes of run ${runId}`);
@@ -238,7 +301,14 @@ export function createKyselyWorkflowStore(db: Kysely<WorkflowDatabase>): Workflo
     async listContext(tenantId, runId) {
       checkTenant(tenantId);
       try {
-        const rows = await db.selectFrom('workflow_context').selectAll().where('tenant_id', '=', tenantId).where('run_id', '=', runId).orderBy('version').orderBy('field').execute();
+        const rows = await db
+          .selectFrom('workflow_context')
+          .selectAll()
+          .where('tenant_id', '=', tenantId)
+          .where('run_id', '=', runId)
+          .orderBy('version')
+          .orderBy('field')
+          .execute();
         return rows.map(toContextRecord);
       } catch (error) {
         throw toStoreError(error, `read of the context of run ${runId}`);
@@ -248,7 +318,12 @@ export function createKyselyWorkflowStore(db: Kysely<WorkflowDatabase>): Workflo
     async getBlob(tenantId, hash) {
       checkTenant(tenantId);
       try {
-        const row = await db.selectFrom('workflow_blobs').select('content').where('tenant_id', '=', tenantId).where('hash', '=', hash).executeTakeFirst();
+        const row = await db
+          .selectFrom('workflow_blobs')
+          .select('content')
+          .where('tenant_id', '=', tenantId)
+          .where('hash', '=', hash)
+          .executeTakeFirst();
         return row?.content;
       } catch (error) {
         throw toStoreError(error, `read of blob ${hash}`);
@@ -277,7 +352,10 @@ export function createKyselyWorkflowStore(db: Kysely<WorkflowDatabase>): Workflo
     async saveModelCall(record) {
       checkTenant(record.tenantId);
       if (typeof record.idempotencyKey !== 'string' || record.idempotencyKey.length === 0) {
-        throw new InvalidRequestError({ message: 'idempotencyKey is required to store a model call', param: 'idempotencyKey' });
+        throw new InvalidRequestError({
+          message: 'idempotencyKey is required to store a model call',
+          param: 'idempotencyKey',
+        });
       }
       try {
         await db
@@ -293,7 +371,12 @@ export function createKyselyWorkflowStore(db: Kysely<WorkflowDatabase>): Workflo
     async getModelCall(tenantId, idempotencyKey) {
       checkTenant(tenantId);
       try {
-        const row = await db.selectFrom('workflow_model_calls').selectAll().where('tenant_id', '=', tenantId).where('idempotency_key', '=', idempotencyKey).executeTakeFirst();
+        const row = await db
+          .selectFrom('workflow_model_calls')
+          .selectAll()
+          .where('tenant_id', '=', tenantId)
+          .where('idempotency_key', '=', idempotencyKey)
+          .executeTakeFirst();
         return row === undefined ? undefined : toModelCallRecord(row);
       } catch (error) {
         throw toStoreError(error, `read of model call ${idempotencyKey}`);
@@ -304,19 +387,34 @@ export function createKyselyWorkflowStore(db: Kysely<WorkflowDatabase>): Workflo
 
 function checkTenant(tenantId: string): void {
   if (typeof tenantId !== 'string' || tenantId.length === 0) {
-    throw new InvalidRequestError({ message: 'tenantId is required: every workflow read and write is scoped to one tenant', param: 'tenantId' });
+    throw new InvalidRequestError({
+      message: 'tenantId is required: every workflow read and write is scoped to one tenant',
+      param: 'tenantId',
+    });
   }
 }
 
-function checkOwner(record: { tenantId: string; runId: string }, tenantId: string, runId: string, what: string): void {
+function checkOwner(
+  record: { tenantId: string; runId: string },
+  tenantId: string,
+  runId: string,
+  what: string,
+): void {
   if (record.tenantId !== tenantId || record.runId !== runId) {
-    throw new InvalidRequestError({ message: `a ${what} of ${record.tenantId}/${record.runId} cannot be committed to ${tenantId}/${runId}`, param: 'tenantId' });
+    throw new InvalidRequestError({
+      message: `a ${what} of ${record.tenantId}/${record.runId} cannot be committed to ${tenantId}/${runId}`,
+      param: 'tenantId',
+    });
   }
 }
 
 function checkLimit(limit: number | undefined, fallback: number, maximum: number): number {
   if (limit === undefined) return fallback;
-  if (!Number.isInteger(limit) || limit < 1 || limit > maximum) throw new InvalidRequestError({ message: `limit must be an integer from 1 to ${maximum}`, param: 'limit' });
+  if (!Number.isInteger(limit) || limit < 1 || limit > maximum)
+    throw new InvalidRequestError({
+      message: `limit must be an integer from 1 to ${maximum}`,
+      param: 'limit',
+    });
   return limit;
 }
 

@@ -12,7 +12,11 @@ import type { Store } from './store.ts';
  * @example
  * runSemanticCacheStoreContract({ name: 'sqlite (file)', persistent: true, createStore });
  */
-export function runSemanticCacheStoreContract(options: { name: string; createStore: (location: string) => Promise<Store>; persistent?: boolean }): void {
+export function runSemanticCacheStoreContract(options: {
+  name: string;
+  createStore: (location: string) => Promise<Store>;
+  persistent?: boolean;
+}): void {
   const { createStore, persistent = false } = options;
 
   async function withStore<T>(run: (store: Store) => Promise<T>): Promise<T> {
@@ -32,10 +36,23 @@ export function runSemanticCacheStoreContract(options: { name: string; createSto
           vector: [0.1, -0.25, 1e-7, 0].map(Math.fround),
           answer: {
             kind: 'stream',
-            chunks: [{ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: 'héllo “quoted” 🎉' }, finish_reason: null }] }],
+            chunks: [
+              {
+                id: 'c1',
+                object: 'chat.completion.chunk',
+                created: 1,
+                model: 'm',
+                choices: [{ index: 0, delta: { content: 'héllo “quoted” 🎉' }, finish_reason: null }],
+              },
+            ],
           },
           avoided: { costUsd: 0.0123456789, latencyMs: 812.25 },
-          origin: { provider: 'anthropic', model: 'claude-sonnet-4-20250514', deployment: 'anthropic-sonnet', simulated: true },
+          origin: {
+            provider: 'anthropic',
+            model: 'claude-sonnet-4-20250514',
+            deployment: 'anthropic-sonnet',
+            simulated: true,
+          },
           createdAt: 1_700_000_000_123,
           expiresAt: 1_700_003_600_123,
         });
@@ -58,7 +75,13 @@ export function runSemanticCacheStoreContract(options: { name: string; createSto
       await withStore(async (store) => {
         await store.semanticCache.save(semanticRecord({ id: 'entry_1', text: 'first' }));
         await store.semanticCache.save(semanticRecord({ id: 'entry_2' }));
-        const replaced = semanticRecord({ id: 'entry_1', text: 'second', vector: [0, 1, 0, 0], createdAt: 1_700_000_100_000, expiresAt: 1_700_000_200_000 });
+        const replaced = semanticRecord({
+          id: 'entry_1',
+          text: 'second',
+          vector: [0, 1, 0, 0],
+          createdAt: 1_700_000_100_000,
+          expiresAt: 1_700_000_200_000,
+        });
         await store.semanticCache.save(replaced);
         const loaded = await store.semanticCache.loadAll();
         assert.equal(loaded.length, 2);
@@ -84,7 +107,9 @@ export function runSemanticCacheStoreContract(options: { name: string; createSto
           ['entry_b', 2_000, now],
           ['entry_d', 4_000, now + 60_000],
         ] as const) {
-          await store.semanticCache.save(semanticRecord({ id, createdAt: 1_700_000_000_000 + createdAt, expiresAt }));
+          await store.semanticCache.save(
+            semanticRecord({ id, createdAt: 1_700_000_000_000 + createdAt, expiresAt }),
+          );
         }
         assert.deepEqual(
           (await store.semanticCache.loadAll()).map((record) => record.id),
@@ -102,24 +127,35 @@ export function runSemanticCacheStoreContract(options: { name: string; createSto
     test('a closed store rejects semantic cache calls with store.failure', async () => {
       const store = await createStore(`contract_${randomBytes(6).toString('hex')}`);
       await store.close();
-      for (const call of [() => store.semanticCache.loadAll(), () => store.semanticCache.save(semanticRecord()), () => store.semanticCache.deleteExpired(0)]) {
-        await assert.rejects(call, (error: unknown) => PipewrightError.isInstance(error) && error.code === 'store.failure');
+      for (const call of [
+        () => store.semanticCache.loadAll(),
+        () => store.semanticCache.save(semanticRecord()),
+        () => store.semanticCache.deleteExpired(0),
+      ]) {
+        await assert.rejects(
+          call,
+          (error: unknown) => PipewrightError.isInstance(error) && error.code === 'store.failure',
+        );
       }
     });
 
-    test('semantic cache entries persist across reopen', { skip: persistent ? false : 'not a persistent store' }, async () => {
-      const location = `contract_${randomBytes(6).toString('hex')}`;
-      const record = semanticRecord({ id: 'entry_kept' });
-      const first = await createStore(location);
-      await first.semanticCache.save(record);
-      await first.close();
-      const again = await createStore(location);
-      try {
-        assert.deepEqual(await again.semanticCache.loadAll(), [record]);
-      } finally {
-        await again.close();
-      }
-    });
+    test(
+      'semantic cache entries persist across reopen',
+      { skip: persistent ? false : 'not a persistent store' },
+      async () => {
+        const location = `contract_${randomBytes(6).toString('hex')}`;
+        const record = semanticRecord({ id: 'entry_kept' });
+        const first = await createStore(location);
+        await first.semanticCache.save(record);
+        await first.close();
+        const again = await createStore(location);
+        try {
+          assert.deepEqual(await again.semanticCache.loadAll(), [record]);
+        } finally {
+          await again.close();
+        }
+      },
+    );
   });
 }
 
@@ -133,7 +169,19 @@ export function semanticRecord(fields: Partial<SemanticCacheRecord> = {}): Seman
     vector: [0.5, 0.5, -0.5, 0.5],
     answer: {
       kind: 'response',
-      response: { id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'Click "forgot password".' }, finish_reason: 'stop' }] },
+      response: {
+        id: 'chatcmpl-1',
+        object: 'chat.completion',
+        created: 1,
+        model: 'm',
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: 'Click "forgot password".' },
+            finish_reason: 'stop',
+          },
+        ],
+      },
     },
     createdAt: 1_700_000_000_000,
     expiresAt: 1_700_003_600_000,

@@ -104,7 +104,10 @@ export function runStoreContract(options: StoreContractOptions): void {
         assert.equal(listedB.length, 2);
         assert.ok(listedB.every((record) => record.tenantId === 'tenant_b'));
         assert.deepEqual(
-          [(await store.callRecords.summarize({ tenantId: 'tenant_a' })).costUsd, (await store.callRecords.summarize({ tenantId: 'tenant_b' })).costUsd],
+          [
+            (await store.callRecords.summarize({ tenantId: 'tenant_a' })).costUsd,
+            (await store.callRecords.summarize({ tenantId: 'tenant_b' })).costUsd,
+          ],
           [1, 3],
         );
         // Tenant ids are compared exactly: no prefix or case folding leaks rows.
@@ -144,7 +147,9 @@ export function runStoreContract(options: StoreContractOptions): void {
 
     test('list defaults to 100 rows and rejects a limit outside 1..10,000', async () => {
       await withStore(async (store) => {
-        await store.callRecords.insertMany(Array.from({ length: 150 }, (_, index) => callRecord({ id: `call_${index}`, time: index })));
+        await store.callRecords.insertMany(
+          Array.from({ length: 150 }, (_, index) => callRecord({ id: `call_${index}`, time: index })),
+        );
         const listed = await store.callRecords.list({ tenantId: 'tenant_a' });
         assert.equal(listed.length, 100);
         assert.equal(listed[0]?.time, 149);
@@ -165,14 +170,22 @@ export function runStoreContract(options: StoreContractOptions): void {
           callRecord({ id: 'call_3', time: 3_000, modelGroup: 'fast' }),
           callRecord({ id: 'call_4', time: 4_000, modelGroup: 'fast' }),
         ]);
-        const ids = async (query: { since?: number; until?: number; modelGroup?: string }): Promise<string[]> =>
+        const ids = async (query: {
+          since?: number;
+          until?: number;
+          modelGroup?: string;
+        }): Promise<string[]> =>
           (await store.callRecords.list({ tenantId: 'tenant_a', ...query })).map((record) => record.id);
         assert.deepEqual(await ids({ since: 2_000 }), ['call_4', 'call_3', 'call_2']);
         assert.deepEqual(await ids({ until: 3_000 }), ['call_2', 'call_1']);
         assert.deepEqual(await ids({ since: 2_000, until: 4_000 }), ['call_3', 'call_2']);
         assert.deepEqual(await ids({ modelGroup: 'fast', since: 2_000 }), ['call_4', 'call_3']);
         assert.deepEqual(await ids({ since: 5_000 }), []);
-        const summary = await store.callRecords.summarize({ tenantId: 'tenant_a', modelGroup: 'fast', until: 4_000 });
+        const summary = await store.callRecords.summarize({
+          tenantId: 'tenant_a',
+          modelGroup: 'fast',
+          until: 4_000,
+        });
         assert.equal(summary.calls, 2);
         await assert.rejects(
           () => store.callRecords.list({ tenantId: 'tenant_a', since: Number.NaN }),
@@ -184,11 +197,48 @@ export function runStoreContract(options: StoreContractOptions): void {
     test('summarize adds up calls, errors, tokens, known costs and cache hits', async () => {
       await withStore(async (store) => {
         await store.callRecords.insertMany([
-          callRecord({ id: 'call_1', inputTokens: 100, outputTokens: 10, cachedInputTokens: 40, costUsd: 0.001, cacheStatus: 'miss' }),
-          callRecord({ id: 'call_2', inputTokens: 200, outputTokens: 20, cachedInputTokens: 0, costUsd: 0.002, cacheStatus: 'bypass' }),
-          callRecord({ id: 'call_3', inputTokens: 0, outputTokens: 0, costUsd: 0, cacheStatus: 'hit', savedCostUsd: 0.001, savedLatencyMs: 800 }),
-          callRecord({ id: 'call_4', inputTokens: 0, outputTokens: 0, costUsd: 0, cacheStatus: 'semantic-hit', savedCostUsd: 0.0025, savedLatencyMs: 1200.5 }),
-          callRecord({ id: 'call_5', inputTokens: 50, outputTokens: 0, costUsd: null, outcome: 'error', errorCode: 'provider.timeout' }),
+          callRecord({
+            id: 'call_1',
+            inputTokens: 100,
+            outputTokens: 10,
+            cachedInputTokens: 40,
+            costUsd: 0.001,
+            cacheStatus: 'miss',
+          }),
+          callRecord({
+            id: 'call_2',
+            inputTokens: 200,
+            outputTokens: 20,
+            cachedInputTokens: 0,
+            costUsd: 0.002,
+            cacheStatus: 'bypass',
+          }),
+          callRecord({
+            id: 'call_3',
+            inputTokens: 0,
+            outputTokens: 0,
+            costUsd: 0,
+            cacheStatus: 'hit',
+            savedCostUsd: 0.001,
+            savedLatencyMs: 800,
+          }),
+          callRecord({
+            id: 'call_4',
+            inputTokens: 0,
+            outputTokens: 0,
+            costUsd: 0,
+            cacheStatus: 'semantic-hit',
+            savedCostUsd: 0.0025,
+            savedLatencyMs: 1200.5,
+          }),
+          callRecord({
+            id: 'call_5',
+            inputTokens: 50,
+            outputTokens: 0,
+            costUsd: null,
+            outcome: 'error',
+            errorCode: 'provider.timeout',
+          }),
           callRecord({ id: 'call_6', inputTokens: 1, outputTokens: 1, costUsd: 5, tenantId: 'tenant_other' }),
         ]);
         assert.deepEqual(await store.callRecords.summarize({ tenantId: 'tenant_a' }), {
@@ -221,7 +271,12 @@ export function runStoreContract(options: StoreContractOptions): void {
     test('a batch of 1,000 records is stored whole', async () => {
       await withStore(async (store) => {
         const records = Array.from({ length: 1_000 }, (_, index) =>
-          callRecord({ id: `call_${String(index).padStart(4, '0')}`, time: 10_000 + index, inputTokens: index, costUsd: 0.5 }),
+          callRecord({
+            id: `call_${String(index).padStart(4, '0')}`,
+            time: 10_000 + index,
+            inputTokens: index,
+            costUsd: 0.5,
+          }),
         );
         await store.callRecords.insertMany(records);
         const listed = await store.callRecords.list({ tenantId: 'tenant_a', limit: 1_000 });
@@ -241,7 +296,8 @@ export function runStoreContract(options: StoreContractOptions): void {
         const bad = callRecord({ id: 'call_bad', modelGroup: null as unknown as string });
         await assert.rejects(
           () => store.callRecords.insertMany([...good, bad]),
-          (error: unknown) => isError(error, 'store.failure') && error instanceof Error && error.cause !== undefined,
+          (error: unknown) =>
+            isError(error, 'store.failure') && error instanceof Error && error.cause !== undefined,
         );
         assert.deepEqual(await store.callRecords.list({ tenantId: 'tenant_a' }), []);
       });
@@ -267,38 +323,44 @@ export function runStoreContract(options: StoreContractOptions): void {
       );
     });
 
-    test('data persists across reopen, and reopening runs migrations idempotently', { skip: persistent ? false : 'not a persistent store' }, async () => {
-      const location = `contract_${randomBytes(6).toString('hex')}`;
-      const record = callRecord({ id: 'call_kept', costUsd: 0.25, streamed: true });
-      const first = await createStore(location);
-      await first.callRecords.insertMany([record]);
-      await first.close();
-      for (let reopen = 0; reopen < 2; reopen += 1) {
-        const again = await createStore(location);
-        try {
-          const listed = await again.callRecords.list({ tenantId: 'tenant_a' });
-          assert.equal(listed.length, 1 + reopen);
-          assert.deepEqual(
-            listed.find((found) => found.id === 'call_kept'),
-            record,
-          );
-          await again.callRecords.insertMany([callRecord({ id: `call_reopen_${reopen}` })]);
-        } finally {
-          await again.close();
+    test(
+      'data persists across reopen, and reopening runs migrations idempotently',
+      { skip: persistent ? false : 'not a persistent store' },
+      async () => {
+        const location = `contract_${randomBytes(6).toString('hex')}`;
+        const record = callRecord({ id: 'call_kept', costUsd: 0.25, streamed: true });
+        const first = await createStore(location);
+        await first.callRecords.insertMany([record]);
+        await first.close();
+        for (let reopen = 0; reopen < 2; reopen += 1) {
+          const again = await createStore(location);
+          try {
+            const listed = await again.callRecords.list({ tenantId: 'tenant_a' });
+            assert.equal(listed.length, 1 + reopen);
+            assert.deepEqual(
+              listed.find((found) => found.id === 'call_kept'),
+              record,
+            );
+            await again.callRecords.insertMany([callRecord({ id: `call_reopen_${reopen}` })]);
+          } finally {
+            await again.close();
+          }
         }
-      }
-      const last = await createStore(location);
-      try {
-        assert.equal((await last.callRecords.summarize({ tenantId: 'tenant_a' })).calls, 3);
-      } finally {
-        await last.close();
-      }
-    });
+        const last = await createStore(location);
+        try {
+          assert.equal((await last.callRecords.summarize({ tenantId: 'tenant_a' })).calls, 3);
+        } finally {
+          await last.close();
+        }
+      },
+    );
   });
 }
 
 function isError(error: unknown, code: string, param?: string): boolean {
-  return PipewrightError.isInstance(error) && error.code === code && (param === undefined || error.param === param);
+  return (
+    PipewrightError.isInstance(error) && error.code === code && (param === undefined || error.param === param)
+  );
 }
 
 /** A complete call record for tenant_a with the given fields changed. */

@@ -11,5 +11,9 @@ import { PipewrightError } from '../core/index.ts';
 export function toStoreError(error: unknown, operation: string): PipewrightError {
   if (PipewrightError.isInstance(error)) return error;
   const reason = error instanceof Error ? error.message : String(error);
-  return new PipewrightError({ code: 'store.failure', message: `store ${operation} failed: ${reason}`, cause: error });
+  return new PipewrightError({
+    code: 'store.failure',
+    message: `store ${operation} failed: ${reason}`,
+    cause: error,
+  });
 }

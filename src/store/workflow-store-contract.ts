@@ -3,7 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { PipewrightError } from '../core/index.ts';
 import type { Store } from './store.ts';
-import type { ContextWriteRecord, ModelCallRecord, WorkflowEventRecord, WorkflowNodeRecord, WorkflowRunRecord } from './workflow-store.ts';
+import type {
+  ContextWriteRecord,
+  ModelCallRecord,
+  WorkflowEventRecord,
+  WorkflowNodeRecord,
+  WorkflowRunRecord,
+} from './workflow-store.ts';
 
 export interface WorkflowStoreContractOptions {
   /** Shown in the test names. */
@@ -34,10 +40,18 @@ export function runWorkflowStoreContract(options: WorkflowStoreContractOptions):
   describe(`workflow store contract: ${options.name}`, () => {
     test('a run round-trips every field, and its id cannot be taken twice', async () => {
       await withStore(async (store) => {
-        const run = runRecord({ source: '{"id":"flow"}', outputs: { summary: 'ok', n: 2 }, error: { code: 'workflow.node_failed', message: 'x', nodeId: 'a' }, finishedAt: 1_700_000_009_000, costUsd: 0.0123 });
+        const run = runRecord({
+          source: '{"id":"flow"}',
+          outputs: { summary: 'ok', n: 2 },
+          error: { code: 'workflow.node_failed', message: 'x', nodeId: 'a' },
+          finishedAt: 1_700_000_009_000,
+          costUsd: 0.0123,
+        });
         await store.workflows.createRun(run);
         assert.deepEqual(await store.workflows.getRun('tenant_a', run.runId), run);
-        await assert.rejects(store.workflows.createRun({ ...run, status: 'failed' }), (error: unknown) => isCode(error, 'workflow.run_conflict'));
+        await assert.rejects(store.workflows.createRun({ ...run, status: 'failed' }), (error: unknown) =>
+          isCode(error, 'workflow.run_conflict'),
+        );
         assert.equal((await store.workflows.getRun('tenant_a', run.runId))?.status, run.status);
         assert.equal(await store.workflows.getRun('tenant_a', 'run_missing'), undefined);
       });
@@ -46,41 +60,96 @@ export function runWorkflowStoreContract(options: WorkflowStoreContractOptions):
     test('commits upsert node states and append context writes and events, read back in order', async () => {
       await withStore(async (store) => {
         const run = runRecord();
-        await store.workflows.createRun(run, { nodes: [nodeRecord({ nodeId: 'b' }), nodeRecord({ nodeId: 'a' })], contextWrites: [contextWrite({ version: 0, field: 'topic', valueJson: '"tea"' })], events: [eventRecord({ seq: 1 })] });
-        const succeeded = nodeRecord({ nodeId: 'a', status: 'succeeded', attempt: 2, startVersion: 0, outputJson: '{"x":1}', costUsd: 0.5, progress: { items: { 0: 'done' } }, startedAt: 1, finishedAt: 2, error: { code: 'provider.server_error', message: 'first try' } });
+        await store.workflows.createRun(run, {
+          nodes: [nodeRecord({ nodeId: 'b' }), nodeRecord({ nodeId: 'a' })],
+          contextWrites: [contextWrite({ version: 0, field: 'topic', valueJson: '"tea"' })],
+          events: [eventRecord({ seq: 1 })],
+        });
+        const succeeded = nodeRecord({
+          nodeId: 'a',
+          status: 'succeeded',
+          attempt: 2,
+          startVersion: 0,
+          outputJson: '{"x":1}',
+          costUsd: 0.5,
+          progress: { items: { 0: 'done' } },
+          startedAt: 1,
+          finishedAt: 2,
+          error: { code: 'provider.server_error', message: 'first try' },
+        });
         await store.workflows.commit('tenant_a', run.runId, {
           run: { ...run, contextVersion: 1, eventSeq: 3, updatedAt: 2 },
           nodes: [succeeded],
-          contextWrites: [contextWrite({ version: 1, field: 'summary', valueJson: null, blobHash: 'f'.repeat(64), nodeId: 'a' })],
+          contextWrites: [
+            contextWrite({
+              version: 1,
+              field: 'summary',
+              valueJson: null,
+              blobHash: 'f'.repeat(64),
+              nodeId: 'a',
+            }),
+          ],
           blobs: [{ hash: 'f'.repeat(64), content: '"a long summary"' }],
-          events: [eventRecord({ seq: 2, type: 'node-started', nodeId: 'a' }), eventRecord({ seq: 3, type: 'node-succeeded', nodeId: 'a', data: { costUsd: 0.5 } })],
+          events: [
+            eventRecord({ seq: 2, type: 'node-started', nodeId: 'a' }),
+            eventRecord({ seq: 3, type: 'node-succeeded', nodeId: 'a', data: { costUsd: 0.5 } }),
+          ],
         });
         const nodes = await store.workflows.listNodes('tenant_a', run.runId);
-        assert.deepEqual(nodes.map((node) => node.nodeId), ['a', 'b']);
+        assert.deepEqual(
+          nodes.map((node) => node.nodeId),
+          ['a', 'b'],
+        );
         assert.deepEqual(nodes[0], succeeded);
-        assert.deepEqual((await store.workflows.listContext('tenant_a', run.runId)).map((write) => [write.version, write.field, write.valueJson, write.blobHash]), [
-          [0, 'topic', '"tea"', null],
-          [1, 'summary', null, 'f'.repeat(64)],
-        ]);
+        assert.deepEqual(
+          (await store.workflows.listContext('tenant_a', run.runId)).map((write) => [
+            write.version,
+            write.field,
+            write.valueJson,
+            write.blobHash,
+          ]),
+          [
+            [0, 'topic', '"tea"', null],
+            [1, 'summary', null, 'f'.repeat(64)],
+          ],
+        );
         assert.equal(await store.workflows.getBlob('tenant_a', 'f'.repeat(64)), '"a long summary"');
         const events = await store.workflows.listEvents('tenant_a', run.runId);
-        assert.deepEqual(events.map((event) => event.seq), [1, 2, 3]);
+        assert.deepEqual(
+          events.map((event) => event.seq),
+          [1, 2, 3],
+        );
         assert.deepEqual(events[2]?.data, { costUsd: 0.5 });
-        assert.deepEqual((await store.workflows.listEvents('tenant_a', run.runId, { afterSeq: 1, limit: 1 })).map((event) => event.seq), [2]);
+        assert.deepEqual(
+          (await store.workflows.listEvents('tenant_a', run.runId, { afterSeq: 1, limit: 1 })).map(
+            (event) => event.seq,
+          ),
+          [2],
+        );
         assert.equal((await store.workflows.getRun('tenant_a', run.runId))?.eventSeq, 3);
 
         // A progress update changes only the progress fields.
-        await store.workflows.commit('tenant_a', run.runId, { runProgress: { contextVersion: 4, costUsd: 0.75, eventSeq: 9, updatedAt: 5 } });
+        await store.workflows.commit('tenant_a', run.runId, {
+          runProgress: { contextVersion: 4, costUsd: 0.75, eventSeq: 9, updatedAt: 5 },
+        });
         const progressed = await store.workflows.getRun('tenant_a', run.runId);
         assert.deepEqual(progressed, { ...run, contextVersion: 4, costUsd: 0.75, eventSeq: 9, updatedAt: 5 });
-        await assert.rejects(store.workflows.commit('tenant_a', 'run_missing', { runProgress: { contextVersion: 1, costUsd: 0, eventSeq: 1, updatedAt: 1 } }), (error: unknown) => isCode(error, 'workflow.run_not_found'));
+        await assert.rejects(
+          store.workflows.commit('tenant_a', 'run_missing', {
+            runProgress: { contextVersion: 1, costUsd: 0, eventSeq: 1, updatedAt: 1 },
+          }),
+          (error: unknown) => isCode(error, 'workflow.run_not_found'),
+        );
       });
     });
 
     test('a commit is all or nothing', async () => {
       await withStore(async (store) => {
         const run = runRecord();
-        await store.workflows.createRun(run, { nodes: [nodeRecord({ nodeId: 'a' })], events: [eventRecord({ seq: 1 })] });
+        await store.workflows.createRun(run, {
+          nodes: [nodeRecord({ nodeId: 'a' })],
+          events: [eventRecord({ seq: 1 })],
+        });
         await assert.rejects(
           store.workflows.commit('tenant_a', run.runId, {
             run: { ...run, status: 'succeeded' },
@@ -106,8 +175,13 @@ export function runWorkflowStoreContract(options: WorkflowStoreContractOptions):
         await store.workflows.createRun({ ...ofA, tenantId: 'tenant_b', workflowId: 'other' });
         assert.equal((await store.workflows.getRun('tenant_a', 'run_same'))?.workflowId, ofA.workflowId);
         assert.equal((await store.workflows.getRun('tenant_b', 'run_same'))?.workflowId, 'other');
-        await assert.rejects(store.workflows.commit('tenant_b', 'run_same', { nodes: [nodeRecord({ runId: 'run_same' })] }), (error: unknown) => isCode(error, 'request.invalid', 'tenantId'));
-        await assert.rejects(store.workflows.getRun('', 'run_same'), (error: unknown) => isCode(error, 'request.invalid', 'tenantId'));
+        await assert.rejects(
+          store.workflows.commit('tenant_b', 'run_same', { nodes: [nodeRecord({ runId: 'run_same' })] }),
+          (error: unknown) => isCode(error, 'request.invalid', 'tenantId'),
+        );
+        await assert.rejects(store.workflows.getRun('', 'run_same'), (error: unknown) =>
+          isCode(error, 'request.invalid', 'tenantId'),
+        );
       });
     });
 
@@ -124,9 +198,21 @@ export function runWorkflowStoreContract(options: WorkflowStoreContractOptions):
     test('truncated context rows are deleted', async () => {
       await withStore(async (store) => {
         const run = runRecord();
-        await store.workflows.createRun(run, { contextWrites: [0, 1, 2].map((version) => contextWrite({ version, field: 'draft', valueJson: `"v${version}"` })) });
-        await store.workflows.commit('tenant_a', run.runId, { deleteContext: [{ field: 'draft', version: 0 }, { field: 'draft', version: 1 }] });
-        assert.deepEqual((await store.workflows.listContext('tenant_a', run.runId)).map((write) => write.version), [2]);
+        await store.workflows.createRun(run, {
+          contextWrites: [0, 1, 2].map((version) =>
+            contextWrite({ version, field: 'draft', valueJson: `"v${version}"` }),
+          ),
+        });
+        await store.workflows.commit('tenant_a', run.runId, {
+          deleteContext: [
+            { field: 'draft', version: 0 },
+            { field: 'draft', version: 1 },
+          ],
+        });
+        assert.deepEqual(
+          (await store.workflows.listContext('tenant_a', run.runId)).map((write) => write.version),
+          [2],
+        );
       });
     });
 
@@ -135,9 +221,19 @@ export function runWorkflowStoreContract(options: WorkflowStoreContractOptions):
         await store.workflows.createRun(runRecord({ runId: 'run_1', createdAt: 1, status: 'succeeded' }));
         await store.workflows.createRun(runRecord({ runId: 'run_2', createdAt: 2 }));
         await store.workflows.createRun(runRecord({ runId: 'run_3', createdAt: 3, status: 'succeeded' }));
-        assert.deepEqual((await store.workflows.listRuns('tenant_a')).map((run) => run.runId), ['run_3', 'run_2', 'run_1']);
-        assert.deepEqual((await store.workflows.listRuns('tenant_a', { status: 'succeeded', limit: 1 })).map((run) => run.runId), ['run_3']);
-        await assert.rejects(store.workflows.listRuns('tenant_a', { limit: 0 }), (error: unknown) => isCode(error, 'request.invalid', 'limit'));
+        assert.deepEqual(
+          (await store.workflows.listRuns('tenant_a')).map((run) => run.runId),
+          ['run_3', 'run_2', 'run_1'],
+        );
+        assert.deepEqual(
+          (await store.workflows.listRuns('tenant_a', { status: 'succeeded', limit: 1 })).map(
+            (run) => run.runId,
+          ),
+          ['run_3'],
+        );
+        await assert.rejects(store.workflows.listRuns('tenant_a', { limit: 0 }), (error: unknown) =>
+          isCode(error, 'request.invalid', 'limit'),
+        );
       });
     });
 
@@ -146,7 +242,9 @@ export function runWorkflowStoreContract(options: WorkflowStoreContractOptions):
         assert.deepEqual(await store.workflows.listTenants(), []);
         await store.workflows.createRun(runRecord({ runId: 'run_1', status: 'succeeded' }));
         await store.workflows.createRun(runRecord({ runId: 'run_2' }));
-        await store.workflows.createRun(runRecord({ tenantId: 'tenant_b', runId: 'run_1', status: 'failed' }));
+        await store.workflows.createRun(
+          runRecord({ tenantId: 'tenant_b', runId: 'run_1', status: 'failed' }),
+        );
         assert.deepEqual(await store.workflows.listTenants(), ['tenant_a', 'tenant_b']);
         assert.deepEqual(await store.workflows.listTenants({ status: 'running' }), ['tenant_a']);
         assert.deepEqual(await store.workflows.listTenants({ status: 'cancelled' }), []);
@@ -168,37 +266,62 @@ export function runWorkflowStoreContract(options: WorkflowStoreContractOptions):
         assert.equal(await store.workflows.getModelCall('tenant_b', 'run_1:draft:1'), undefined);
         await store.workflows.saveModelCall(modelCall({ tenantId: 'tenant_b', outputJson: '"b"' }));
         assert.equal((await store.workflows.getModelCall('tenant_b', 'run_1:draft:1'))?.outputJson, '"b"');
-        await assert.rejects(store.workflows.getModelCall('', 'run_1:draft:1'), (error: unknown) => isCode(error, 'request.invalid', 'tenantId'));
-        await assert.rejects(store.workflows.saveModelCall(modelCall({ idempotencyKey: '' })), (error: unknown) => isCode(error, 'request.invalid', 'idempotencyKey'));
+        await assert.rejects(store.workflows.getModelCall('', 'run_1:draft:1'), (error: unknown) =>
+          isCode(error, 'request.invalid', 'tenantId'),
+        );
+        await assert.rejects(
+          store.workflows.saveModelCall(modelCall({ idempotencyKey: '' })),
+          (error: unknown) => isCode(error, 'request.invalid', 'idempotencyKey'),
+        );
 
         await store.workflows.saveModelCall(modelCall({ idempotencyKey: 'run_2:draft:1', runId: 'run_2' }));
-        await store.workflows.commit('tenant_a', run.runId, { run: { ...run, status: 'succeeded' }, clearModelCalls: true });
+        await store.workflows.commit('tenant_a', run.runId, {
+          run: { ...run, status: 'succeeded' },
+          clearModelCalls: true,
+        });
         assert.equal(await store.workflows.getModelCall('tenant_a', 'run_1:draft:1'), undefined);
-        assert.notEqual(await store.workflows.getModelCall('tenant_a', 'run_2:draft:1'), undefined, 'another run keeps its calls');
-        assert.notEqual(await store.workflows.getModelCall('tenant_b', 'run_1:draft:1'), undefined, 'another tenant keeps its calls');
+        assert.notEqual(
+          await store.workflows.getModelCall('tenant_a', 'run_2:draft:1'),
+          undefined,
+          'another run keeps its calls',
+        );
+        assert.notEqual(
+          await store.workflows.getModelCall('tenant_b', 'run_1:draft:1'),
+          undefined,
+          'another tenant keeps its calls',
+        );
       });
     });
 
-    test('runs, nodes and context survive a reopen', { skip: persistent ? false : 'not a persistent store' }, async () => {
-      const location = `workflow_${randomBytes(6).toString('hex')}`;
-      const run = runRecord();
-      const first = await createStore(location);
-      await first.workflows.createRun(run, { nodes: [nodeRecord({ status: 'running' })], contextWrites: [contextWrite()] });
-      await first.close();
-      const again = await createStore(location);
-      try {
-        assert.deepEqual(await again.workflows.getRun('tenant_a', run.runId), run);
-        assert.equal((await again.workflows.listNodes('tenant_a', run.runId))[0]?.status, 'running');
-        assert.equal((await again.workflows.listContext('tenant_a', run.runId)).length, 1);
-      } finally {
-        await again.close();
-      }
-    });
+    test(
+      'runs, nodes and context survive a reopen',
+      { skip: persistent ? false : 'not a persistent store' },
+      async () => {
+        const location = `workflow_${randomBytes(6).toString('hex')}`;
+        const run = runRecord();
+        const first = await createStore(location);
+        await first.workflows.createRun(run, {
+          nodes: [nodeRecord({ status: 'running' })],
+          contextWrites: [contextWrite()],
+        });
+        await first.close();
+        const again = await createStore(location);
+        try {
+          assert.deepEqual(await again.workflows.getRun('tenant_a', run.runId), run);
+          assert.equal((await again.workflows.listNodes('tenant_a', run.runId))[0]?.status, 'running');
+          assert.equal((await again.workflows.listContext('tenant_a', run.runId)).length, 1);
+        } finally {
+          await again.close();
+        }
+      },
+    );
   });
 }
 
 function isCode(error: unknown, code: string, param?: string): boolean {
-  return PipewrightError.isInstance(error) && error.code === code && (param === undefined || error.param === param);
+  return (
+    PipewrightError.isInstance(error) && error.code === code && (param === undefined || error.param === param)
+  );
 }
 
 function runRecord(fields: Partial<WorkflowRunRecord> = {}): WorkflowRunRecord {
@@ -246,13 +369,41 @@ function nodeRecord(fields: Partial<WorkflowNodeRecord> = {}): WorkflowNodeRecor
 }
 
 function contextWrite(fields: Partial<ContextWriteRecord> = {}): ContextWriteRecord {
-  return { tenantId: 'tenant_a', runId: 'run_1', version: 0, field: 'topic', valueJson: '"tea"', blobHash: null, nodeId: null, time: 1_700_000_000_000, ...fields };
+  return {
+    tenantId: 'tenant_a',
+    runId: 'run_1',
+    version: 0,
+    field: 'topic',
+    valueJson: '"tea"',
+    blobHash: null,
+    nodeId: null,
+    time: 1_700_000_000_000,
+    ...fields,
+  };
 }
 
 function modelCall(fields: Partial<ModelCallRecord> = {}): ModelCallRecord {
-  return { tenantId: 'tenant_a', idempotencyKey: 'run_1:draft:1', runId: 'run_1', nodeId: 'draft', outputJson: '{"text":"paid once"}', costUsd: 0.0042, createdAt: 1_700_000_000_000, ...fields };
+  return {
+    tenantId: 'tenant_a',
+    idempotencyKey: 'run_1:draft:1',
+    runId: 'run_1',
+    nodeId: 'draft',
+    outputJson: '{"text":"paid once"}',
+    costUsd: 0.0042,
+    createdAt: 1_700_000_000_000,
+    ...fields,
+  };
 }
 
 function eventRecord(fields: Partial<WorkflowEventRecord> = {}): WorkflowEventRecord {
-  return { tenantId: 'tenant_a', runId: 'run_1', seq: 1, time: 1_700_000_000_000, type: 'run-started', nodeId: null, data: {}, ...fields };
+  return {
+    tenantId: 'tenant_a',
+    runId: 'run_1',
+    seq: 1,
+    time: 1_700_000_000_000,
+    type: 'run-started',
+    nodeId: null,
+    data: {},
+    ...fields,
+  };
 }

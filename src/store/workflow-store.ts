@@ -2,7 +2,8 @@
 export type WorkflowRunStatus = 'running' | 'succeeded' | 'partial' | 'failed' | 'cancelled';
 
 /** The state machine of one node. */
-export type WorkflowNodeStatus = 'pending' | 'ready' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+export type WorkflowNodeStatus =
+  'pending' | 'ready' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 
 export interface WorkflowErrorRecord {
   code: string;
@@ -134,7 +135,10 @@ export interface WorkflowStore {
   commit(tenantId: string, runId: string, commit: WorkflowCommit): Promise<void>;
   getRun(tenantId: string, runId: string): Promise<WorkflowRunRecord | undefined>;
   /** The tenant's runs, newest first. */
-  listRuns(tenantId: string, query?: { status?: WorkflowRunStatus; limit?: number }): Promise<WorkflowRunRecord[]>;
+  listRuns(
+    tenantId: string,
+    query?: { status?: WorkflowRunStatus; limit?: number },
+  ): Promise<WorkflowRunRecord[]>;
   /**
    * The tenants having runs (of a status): the one cross-tenant read, for a process recovering
    * every tenant's interrupted runs at start-up. It returns tenant ids only, never their data.
@@ -145,7 +149,11 @@ export interface WorkflowStore {
   listContext(tenantId: string, runId: string): Promise<ContextWriteRecord[]>;
   getBlob(tenantId: string, hash: string): Promise<string | undefined>;
   /** Events after `afterSeq` (exclusive), oldest first. */
-  listEvents(tenantId: string, runId: string, query?: { afterSeq?: number; limit?: number }): Promise<WorkflowEventRecord[]>;
+  listEvents(
+    tenantId: string,
+    runId: string,
+    query?: { afterSeq?: number; limit?: number },
+  ): Promise<WorkflowEventRecord[]>;
   /**
    * Stores a completed model call's result under (tenant, idempotency key), durably before it
    * resolves. The first result stored for a key wins: a second save of the key changes nothing.

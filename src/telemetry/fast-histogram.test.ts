@@ -7,8 +7,20 @@ describe('createFastHistogram', () => {
   it('renders exactly what a prom-client histogram renders for the same observations', async () => {
     const reference = new Registry();
     const fast = new Registry();
-    const expected = new Histogram({ name: 'x_seconds', help: 'X.', labelNames: ['route', 'code'], buckets: [0.1, 0.25, 1], registers: [reference] });
-    const actual = createFastHistogram({ name: 'x_seconds', help: 'X.', labelNames: ['route', 'code'], buckets: [0.1, 0.25, 1], registry: fast });
+    const expected = new Histogram({
+      name: 'x_seconds',
+      help: 'X.',
+      labelNames: ['route', 'code'],
+      buckets: [0.1, 0.25, 1],
+      registers: [reference],
+    });
+    const actual = createFastHistogram({
+      name: 'x_seconds',
+      help: 'X.',
+      labelNames: ['route', 'code'],
+      buckets: [0.1, 0.25, 1],
+      registry: fast,
+    });
     const plainExpected = new Histogram({ name: 'y', help: 'Y.', buckets: [1, 2], registers: [reference] });
     const plainActual = createFastHistogram({ name: 'y', help: 'Y.', buckets: [1, 2], registry: fast });
     const boundA = actual.labels({ route: '/a', code: 'x' });
@@ -25,7 +37,13 @@ describe('createFastHistogram', () => {
 
   it('keeps counting through a bound child after the registry is reset', async () => {
     const registry = new Registry();
-    const histogram = createFastHistogram({ name: 'z', help: 'Z.', labelNames: ['route'], buckets: [1], registry });
+    const histogram = createFastHistogram({
+      name: 'z',
+      help: 'Z.',
+      labelNames: ['route'],
+      buckets: [1],
+      registry,
+    });
     const child = histogram.labels({ route: '/a' });
     child.observe(0.5);
     registry.resetMetrics();
@@ -36,7 +54,13 @@ describe('createFastHistogram', () => {
   });
 
   it('rejects unknown labels and values that are not finite numbers', () => {
-    const histogram = createFastHistogram({ name: 'w', help: 'W.', labelNames: ['route'], buckets: [1], registry: new Registry() });
+    const histogram = createFastHistogram({
+      name: 'w',
+      help: 'W.',
+      labelNames: ['route'],
+      buckets: [1],
+      registry: new Registry(),
+    });
     assert.throws(() => histogram.labels({ method: 'GET' }), /unknown label "method"/);
     assert.throws(() => histogram.observe(Number.NaN), /not a valid number/);
   });

@@ -48,7 +48,8 @@ export function createFastHistogram(options: FastHistogramOptions): FastHistogra
   const labelNames = options.labelNames ?? [];
   const bounds = Float64Array.from(options.buckets);
   for (let index = 1; index < bounds.length; index++) {
-    if (!((bounds[index] ?? 0) > (bounds[index - 1] ?? 0))) throw new TypeError(`${name}: buckets must be ascending`);
+    if (!((bounds[index] ?? 0) > (bounds[index - 1] ?? 0)))
+      throw new TypeError(`${name}: buckets must be ascending`);
   }
   const series = new Map<string, Series>();
 
@@ -101,10 +102,20 @@ export function createFastHistogram(options: FastHistogramOptions): FastHistogra
       let cumulative = 0;
       for (let index = 0; index < bounds.length; index++) {
         cumulative += entry.counts[index] ?? 0;
-        values.push({ labels: { le: bounds[index] ?? 0 }, sharedLabels: entry.labels, value: cumulative, metricName: `${name}_bucket` });
+        values.push({
+          labels: { le: bounds[index] ?? 0 },
+          sharedLabels: entry.labels,
+          value: cumulative,
+          metricName: `${name}_bucket`,
+        });
       }
       values.push(
-        { labels: { le: '+Inf' }, sharedLabels: entry.labels, value: entry.count, metricName: `${name}_bucket` },
+        {
+          labels: { le: '+Inf' },
+          sharedLabels: entry.labels,
+          value: entry.count,
+          metricName: `${name}_bucket`,
+        },
         { labels: {}, sharedLabels: entry.labels, value: entry.sum, metricName: `${name}_sum` },
         { labels: {}, sharedLabels: entry.labels, value: entry.count, metricName: `${name}_count` },
       );
@@ -118,14 +129,19 @@ export function createFastHistogram(options: FastHistogramOptions): FastHistogra
     help,
     type: 'histogram',
     aggregator: 'sum',
-    getForPromString: () => Promise.resolve({ name, help, type: 'histogram', values: exportValues(), aggregator: 'sum' }),
+    getForPromString: () =>
+      Promise.resolve({ name, help, type: 'histogram', values: exportValues(), aggregator: 'sum' }),
     get: () =>
       Promise.resolve({
         name,
         help,
         type: 'histogram',
         aggregator: 'sum',
-        values: exportValues().map(({ labels, sharedLabels, value, metricName }) => ({ labels: { ...labels, ...sharedLabels }, value, metricName })),
+        values: exportValues().map(({ labels, sharedLabels, value, metricName }) => ({
+          labels: { ...labels, ...sharedLabels },
+          value,
+          metricName,
+        })),
       }),
     reset: () => {
       series.clear();

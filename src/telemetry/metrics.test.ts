@@ -43,19 +43,39 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
   return undefined;
 }
 
-const genAi = { gen_ai_operation_name: 'chat', gen_ai_provider_name: 'gcp.gemini', gen_ai_request_model: 'fast', gen_ai_response_model: 'gemini-2.5-flash' };
+const genAi = {
+  gen_ai_operation_name: 'chat',
+  gen_ai_provider_name: 'gcp.gemini',
+  gen_ai_request_model: 'fast',
+  gen_ai_response_model: 'gemini-2.5-flash',
+};
 
 describe('createMetrics', () => {
   test('a call feeds the GenAI token and duration histograms with the convention buckets', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     metrics.observeCall(call());
     const text = await metrics.render();
-    assert.equal(sample(text, 'gen_ai_client_token_usage_sum', { ...genAi, gen_ai_token_type: 'input' }), 300);
-    assert.equal(sample(text, 'gen_ai_client_token_usage_sum', { ...genAi, gen_ai_token_type: 'output' }), 20);
+    assert.equal(
+      sample(text, 'gen_ai_client_token_usage_sum', { ...genAi, gen_ai_token_type: 'input' }),
+      300,
+    );
+    assert.equal(
+      sample(text, 'gen_ai_client_token_usage_sum', { ...genAi, gen_ai_token_type: 'output' }),
+      20,
+    );
     // 300 tokens fall in the 1024 bucket, not the 256 one.
-    assert.equal(sample(text, 'gen_ai_client_token_usage_bucket', { gen_ai_token_type: 'input', le: '256' }), 0);
-    assert.equal(sample(text, 'gen_ai_client_token_usage_bucket', { gen_ai_token_type: 'input', le: '1024' }), 1);
-    assert.equal(sample(text, 'gen_ai_client_token_usage_bucket', { gen_ai_token_type: 'input', le: '67108864' }), 1);
+    assert.equal(
+      sample(text, 'gen_ai_client_token_usage_bucket', { gen_ai_token_type: 'input', le: '256' }),
+      0,
+    );
+    assert.equal(
+      sample(text, 'gen_ai_client_token_usage_bucket', { gen_ai_token_type: 'input', le: '1024' }),
+      1,
+    );
+    assert.equal(
+      sample(text, 'gen_ai_client_token_usage_bucket', { gen_ai_token_type: 'input', le: '67108864' }),
+      1,
+    );
     assert.equal(sample(text, 'gen_ai_client_operation_duration_seconds_sum', genAi), 0.25);
     assert.equal(sample(text, 'gen_ai_client_operation_duration_seconds_bucket', { le: '0.16' }), 0);
     assert.equal(sample(text, 'gen_ai_client_operation_duration_seconds_bucket', { le: '0.32' }), 1);
@@ -70,7 +90,13 @@ describe('createMetrics', () => {
     metrics.observeCall(call({ costUsd: 0.5 }));
     metrics.observeCall(call({ tenantId: 'globex', costUsd: null }));
     const text = await metrics.render();
-    const acme = { tenant: 'acme', model_group: 'fast', deployment: 'gemini-flash', outcome: 'success', cache_status: 'miss' };
+    const acme = {
+      tenant: 'acme',
+      model_group: 'fast',
+      deployment: 'gemini-flash',
+      outcome: 'success',
+      cache_status: 'miss',
+    };
     assert.equal(sample(text, 'pipewright_calls_total', acme), 2);
     assert.equal(sample(text, 'pipewright_calls_total', { ...acme, tenant: 'globex' }), 1);
     assert.equal(sample(text, 'pipewright_cost_usd_total', { tenant: 'acme', model_group: 'fast' }), 0.75);
@@ -79,10 +105,21 @@ describe('createMetrics', () => {
 
   test('a failed call carries error_type; a streamed call records time to first chunk', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
-    metrics.observeCall(call({ outcome: 'error', errorCode: 'provider.rate_limited', inputTokens: 0, outputTokens: 0, costUsd: null }));
+    metrics.observeCall(
+      call({
+        outcome: 'error',
+        errorCode: 'provider.rate_limited',
+        inputTokens: 0,
+        outputTokens: 0,
+        costUsd: null,
+      }),
+    );
     metrics.observeCall(call({ streamed: true, timeToFirstTokenMs: 120 }));
     const text = await metrics.render();
-    assert.equal(sample(text, 'gen_ai_client_operation_duration_seconds_count', { error_type: 'provider.rate_limited' }), 1);
+    assert.equal(
+      sample(text, 'gen_ai_client_operation_duration_seconds_count', { error_type: 'provider.rate_limited' }),
+      1,
+    );
     assert.equal(sample(text, 'gen_ai_client_operation_time_to_first_chunk_seconds_sum', genAi), 0.12);
     assert.equal(sample(text, 'pipewright_calls_total', { outcome: 'error' }), 1);
     // The failed call spent no tokens and is not counted in the token histogram.
@@ -91,7 +128,18 @@ describe('createMetrics', () => {
 
   test('a cache hit counts as a call but not as an upstream GenAI operation', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
-    metrics.observeCall(call({ provider: null, model: null, deployment: null, cacheStatus: 'hit', inputTokens: 0, outputTokens: 0, costUsd: 0, latencyMs: 2 }));
+    metrics.observeCall(
+      call({
+        provider: null,
+        model: null,
+        deployment: null,
+        cacheStatus: 'hit',
+        inputTokens: 0,
+        outputTokens: 0,
+        costUsd: 0,
+        latencyMs: 2,
+      }),
+    );
     const text = await metrics.render();
     assert.equal(sample(text, 'pipewright_calls_total', { cache_status: 'hit', deployment: '' }), 1);
     assert.equal(sample(text, 'gen_ai_client_operation_duration_seconds_count'), undefined);
@@ -99,11 +147,30 @@ describe('createMetrics', () => {
 
   test('HTTP requests count by route and status, errors by code, overhead in seconds', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
-    metrics.observeHttpRequest({ route: '/v1/chat/completions', status: 200, durationMs: 400, overheadMs: 0.4 });
-    metrics.observeHttpRequest({ route: '/v1/chat/completions', status: 429, errorCode: 'provider.rate_limited', durationMs: 30 });
-    metrics.observeHttpRequest({ route: '/v1/chat/completions', status: 200, durationMs: 10, errorCode: undefined, overheadMs: undefined });
+    metrics.observeHttpRequest({
+      route: '/v1/chat/completions',
+      status: 200,
+      durationMs: 400,
+      overheadMs: 0.4,
+    });
+    metrics.observeHttpRequest({
+      route: '/v1/chat/completions',
+      status: 429,
+      errorCode: 'provider.rate_limited',
+      durationMs: 30,
+    });
+    metrics.observeHttpRequest({
+      route: '/v1/chat/completions',
+      status: 200,
+      durationMs: 10,
+      errorCode: undefined,
+      overheadMs: undefined,
+    });
     const text = await metrics.render();
-    assert.equal(sample(text, 'pipewright_requests_total', { route: '/v1/chat/completions', status: '200' }), 2);
+    assert.equal(
+      sample(text, 'pipewright_requests_total', { route: '/v1/chat/completions', status: '200' }),
+      2,
+    );
     assert.equal(sample(text, 'pipewright_requests_total', { status: '429' }), 1);
     assert.equal(sample(text, 'pipewright_request_errors_total', { code: 'provider.rate_limited' }), 1);
     assert.equal(sample(text, 'pipewright_gateway_overhead_seconds_count'), 1);

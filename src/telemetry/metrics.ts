@@ -3,10 +3,14 @@ import { createFastHistogram } from './fast-histogram.ts';
 import type { CallRecord } from './call-record.ts';
 
 /** Token-count buckets from the OpenTelemetry GenAI conventions (`gen_ai.client.token.usage`). */
-export const tokenUsageBuckets = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
+export const tokenUsageBuckets = [
+  1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+];
 
 /** Duration buckets (seconds) from the OpenTelemetry GenAI conventions (`gen_ai.client.operation.duration`). */
-export const operationDurationBuckets = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
+export const operationDurationBuckets = [
+  0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+];
 
 /** The gateway's own overhead is sub-millisecond to a few ms; these buckets resolve that range. */
 const overheadBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
@@ -42,7 +46,9 @@ export interface Metrics {
    * Reads circuit-breaker states at each scrape into `pipewright_circuit_state{deployment}`
    * (0 closed, 1 half-open, 2 open). A later call replaces the source.
    */
-  trackCircuitBreakers(source: () => ReadonlyArray<{ deployment: string; state: 'closed' | 'half_open' | 'open' }>): void;
+  trackCircuitBreakers(
+    source: () => ReadonlyArray<{ deployment: string; state: 'closed' | 'half_open' | 'open' }>,
+  ): void;
   /**
    * Counts what the cache did besides hits and misses, into `pipewright_cache_events_total{event}`:
    * `degraded_answer` (a semantic neighbour served because every route failed) and failures that
@@ -56,7 +62,13 @@ export interface Metrics {
   render(): Promise<string>;
 }
 
-export const cacheEvents = ['degraded_answer', 'semantic_lookup_failed', 'semantic_store_failed', 'semantic_restore_failed', 'exact_store_failed'] as const;
+export const cacheEvents = [
+  'degraded_answer',
+  'semantic_lookup_failed',
+  'semantic_store_failed',
+  'semantic_restore_failed',
+  'exact_store_failed',
+] as const;
 export type CacheEvent = (typeof cacheEvents)[number];
 
 export interface MetricsOptions {
@@ -90,7 +102,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
 
-  const genAiLabels = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_response_model'] as const;
+  const genAiLabels = [
+    'gen_ai_operation_name',
+    'gen_ai_provider_name',
+    'gen_ai_request_model',
+    'gen_ai_response_model',
+  ] as const;
 
   const tokenUsage = createFastHistogram({
     name: 'gen_ai_client_token_usage',
@@ -152,12 +169,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   const cacheSavedCost = new Counter({
     name: 'pipewright_cache_saved_cost_usd_total',
-    help: 'Estimated spend in USD avoided by cache hits (the original calls\' cost).',
+    help: "Estimated spend in USD avoided by cache hits (the original calls' cost).",
     registers: [registry],
   });
   const cacheSavedLatency = new Counter({
     name: 'pipewright_cache_saved_latency_seconds_total',
-    help: 'Model latency avoided by cache hits (the original calls\' latency), in seconds.',
+    help: "Model latency avoided by cache hits (the original calls' latency), in seconds.",
     registers: [registry],
   });
   // Counted here as well as in the counter above so the ratios are ready to read on a dashboard.
@@ -172,8 +189,16 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         this.set(lookups === 0 ? 0 : cacheCounts[status] / lookups);
       },
     });
-  shareOfLookups('pipewright_cache_hit_ratio', 'Share of cache lookups (hit + semantic-hit + miss) answered by the exact cache, since start.', 'hit');
-  shareOfLookups('pipewright_cache_semantic_hit_ratio', 'Share of cache lookups (hit + semantic-hit + miss) answered by the semantic cache, since start.', 'semantic-hit');
+  shareOfLookups(
+    'pipewright_cache_hit_ratio',
+    'Share of cache lookups (hit + semantic-hit + miss) answered by the exact cache, since start.',
+    'hit',
+  );
+  shareOfLookups(
+    'pipewright_cache_semantic_hit_ratio',
+    'Share of cache lookups (hit + semantic-hit + miss) answered by the semantic cache, since start.',
+    'semantic-hit',
+  );
   const overhead = createFastHistogram({
     name: 'pipewright_gateway_overhead_seconds',
     help: 'Time spent inside the gateway per request, excluding upstream time, in seconds.',
@@ -203,7 +228,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
   });
 
-  let breakerSource: (() => ReadonlyArray<{ deployment: string; state: 'closed' | 'half_open' | 'open' }>) | undefined;
+  let breakerSource:
+    (() => ReadonlyArray<{ deployment: string; state: 'closed' | 'half_open' | 'open' }>) | undefined;
   const circuitStateValues = { closed: 0, half_open: 1, open: 2 } as const;
   new Gauge({
     name: 'pipewright_circuit_state',
@@ -213,14 +239,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     collect() {
       if (breakerSource === undefined) return;
       this.reset();
-      for (const entry of breakerSource()) this.labels({ deployment: entry.deployment }).set(circuitStateValues[entry.state]);
+      for (const entry of breakerSource())
+        this.labels({ deployment: entry.deployment }).set(circuitStateValues[entry.state]);
     },
   });
 
   // prom-client hashes and validates a labels object on every call; binding children once per
   // label combination keeps observeCall to a string join and a Map lookup.
   const children = new Map<string, { observe(value: number): void } | { inc(value?: number): void }>();
-  function child<T extends { observe(value: number): void } | { inc(value?: number): void }>(key: string, create: () => T): T {
+  function child<T extends { observe(value: number): void } | { inc(value?: number): void }>(
+    key: string,
+    create: () => T,
+  ): T {
     const found = children.get(key);
     if (found !== undefined) return found as T;
     if (children.size >= maxCachedChildren) children.clear();
@@ -232,10 +262,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   function observeCall(record: CallRecord): void {
     countCall(record);
     if (record.operation === 'chat') {
-      child(`cache\u0001${record.cacheStatus}`, () => cacheRequests.labels({ status: record.cacheStatus })).inc();
+      child(`cache\u0001${record.cacheStatus}`, () =>
+        cacheRequests.labels({ status: record.cacheStatus }),
+      ).inc();
       if (record.cacheStatus !== 'bypass') cacheCounts[record.cacheStatus] += 1;
-      if (record.savedCostUsd !== undefined && record.savedCostUsd !== null && record.savedCostUsd > 0) cacheSavedCost.inc(record.savedCostUsd);
-      if (record.savedLatencyMs !== undefined && record.savedLatencyMs !== null && record.savedLatencyMs > 0) cacheSavedLatency.inc(record.savedLatencyMs / 1000);
+      if (record.savedCostUsd !== undefined && record.savedCostUsd !== null && record.savedCostUsd > 0)
+        cacheSavedCost.inc(record.savedCostUsd);
+      if (record.savedLatencyMs !== undefined && record.savedLatencyMs !== null && record.savedLatencyMs > 0)
+        cacheSavedLatency.inc(record.savedLatencyMs / 1000);
     }
     if (record.costUsd !== null && record.costUsd > 0) {
       child(`cost\u0001${record.tenantId}\u0001${record.modelGroup}`, () =>
@@ -254,30 +288,40 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       gen_ai_response_model: responseModel,
     };
     if (record.outcome === 'success' || record.inputTokens > 0 || record.outputTokens > 0) {
-      child(`tok\u0001${base}\u0001input`, () => tokenUsage.labels({ ...labels, gen_ai_token_type: 'input' })).observe(record.inputTokens);
-      child(`tok\u0001${base}\u0001output`, () => tokenUsage.labels({ ...labels, gen_ai_token_type: 'output' })).observe(record.outputTokens);
+      child(`tok\u0001${base}\u0001input`, () =>
+        tokenUsage.labels({ ...labels, gen_ai_token_type: 'input' }),
+      ).observe(record.inputTokens);
+      child(`tok\u0001${base}\u0001output`, () =>
+        tokenUsage.labels({ ...labels, gen_ai_token_type: 'output' }),
+      ).observe(record.outputTokens);
     }
     if (record.outcome === 'error') {
       const errorType = record.errorCode ?? '_OTHER';
-      child(`dur\u0001${base}\u0001${errorType}`, () => operationDuration.labels({ ...labels, error_type: errorType })).observe(record.latencyMs / 1000);
+      child(`dur\u0001${base}\u0001${errorType}`, () =>
+        operationDuration.labels({ ...labels, error_type: errorType }),
+      ).observe(record.latencyMs / 1000);
     } else {
       child(`dur\u0001${base}`, () => operationDuration.labels(labels)).observe(record.latencyMs / 1000);
     }
     if (record.streamed && record.timeToFirstTokenMs !== null) {
-      child(`ttfc\u0001${base}`, () => timeToFirstChunk.labels(labels)).observe(record.timeToFirstTokenMs / 1000);
+      child(`ttfc\u0001${base}`, () => timeToFirstChunk.labels(labels)).observe(
+        record.timeToFirstTokenMs / 1000,
+      );
     }
   }
 
   function countCall(record: CallRecord): void {
     const deployment = record.deployment ?? '';
-    child(`calls\u0001${record.tenantId}\u0001${record.modelGroup}\u0001${deployment}\u0001${record.outcome}\u0001${record.cacheStatus}`, () =>
-      calls.labels({
-        tenant: record.tenantId,
-        model_group: record.modelGroup,
-        deployment,
-        outcome: record.outcome,
-        cache_status: record.cacheStatus,
-      }),
+    child(
+      `calls\u0001${record.tenantId}\u0001${record.modelGroup}\u0001${deployment}\u0001${record.outcome}\u0001${record.cacheStatus}`,
+      () =>
+        calls.labels({
+          tenant: record.tenantId,
+          model_group: record.modelGroup,
+          deployment,
+          outcome: record.outcome,
+          cache_status: record.cacheStatus,
+        }),
     ).inc();
   }
 
@@ -287,8 +331,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     observeCall,
     observeHttpRequest(observation) {
       const status = String(observation.status);
-      child(`req\u0001${observation.route}\u0001${status}`, () => requests.labels({ route: observation.route, status })).inc();
-      child(`reqdur\u0001${observation.route}`, () => requestDuration.labels({ route: observation.route })).observe(observation.durationMs / 1000);
+      child(`req\u0001${observation.route}\u0001${status}`, () =>
+        requests.labels({ route: observation.route, status }),
+      ).inc();
+      child(`reqdur\u0001${observation.route}`, () =>
+        requestDuration.labels({ route: observation.route }),
+      ).observe(observation.durationMs / 1000);
       if (observation.errorCode !== undefined) {
         const code = observation.errorCode;
         child(`err\u0001${code}`, () => requestErrors.labels({ code })).inc();

@@ -159,7 +159,10 @@ export function createPriceCatalog(options: PriceCatalogOptions = {}): PriceCata
     const canonical = canonicalModelName(lastSegment);
     const vendorCatalog = vendor === undefined ? undefined : vendorCatalogs[vendor];
     const order = providerOrder[provider] ?? anyVendorOrder;
-    const sources = vendorCatalog === undefined ? order : [vendorCatalog, ...order.filter((name) => name !== vendorCatalog)];
+    const sources =
+      vendorCatalog === undefined
+        ? order
+        : [vendorCatalog, ...order.filter((name) => name !== vendorCatalog)];
     for (const name of sources) {
       const index = indexOf(name);
       // The exact id first, so a snapshot priced on its own never takes its family's price.
@@ -171,7 +174,9 @@ export function createPriceCatalog(options: PriceCatalogOptions = {}): PriceCata
 
   function priceFor(provider: string, model: string, deployment?: string): ModelPrice | undefined {
     const override =
-      (deployment === undefined ? undefined : overrides.get(deployment)) ?? overrides.get(`${provider}:${model}`) ?? overrides.get(model);
+      (deployment === undefined ? undefined : overrides.get(deployment)) ??
+      overrides.get(`${provider}:${model}`) ??
+      overrides.get(model);
     if (override !== undefined) return override;
     const key = `${provider}\u0001${model}`;
     const known = memo.get(key);
@@ -245,7 +250,8 @@ function toModelPrice(cost: CatalogCost | undefined): ModelPrice | undefined {
   if (cost?.input === undefined || cost.output === undefined) return undefined;
   const price: ModelPrice = { inputPerMillion: cost.input, outputPerMillion: cost.output };
   // A cached rate above the full rate is a data error (seen in the catalog); bill those at the full rate.
-  if (cost.cache_read !== undefined && cost.cache_read <= cost.input) price.cachedInputPerMillion = cost.cache_read;
+  if (cost.cache_read !== undefined && cost.cache_read <= cost.input)
+    price.cachedInputPerMillion = cost.cache_read;
   if (cost.cache_write !== undefined) price.cacheWritePerMillion = cost.cache_write;
   if (cost.reasoning !== undefined) price.reasoningPerMillion = cost.reasoning;
   return Object.freeze(price);
@@ -253,7 +259,10 @@ function toModelPrice(cost: CatalogCost | undefined): ModelPrice | undefined {
 
 /** `models/gemini-2.5-flash` → exact `gemini-2.5-flash`; `openai/gpt-4o` → vendor `openai`, last segment `gpt-4o`. */
 function splitModelId(model: string): { exact: string; lastSegment: string; vendor: string | undefined } {
-  const exact = model.trim().toLowerCase().replace(/^models\//, '');
+  const exact = model
+    .trim()
+    .toLowerCase()
+    .replace(/^models\//, '');
   const slash = exact.lastIndexOf('/');
   if (slash === -1) return { exact, lastSegment: exact, vendor: undefined };
   return { exact, lastSegment: exact.slice(slash + 1), vendor: exact.slice(0, exact.indexOf('/')) };
@@ -283,21 +292,38 @@ export function canonicalModelName(model: string): string {
 }
 
 function validatePrice(value: unknown, path: string): ModelPrice {
-  if (typeof value !== 'object' || value === null) throw new ConfigError({ message: 'must be an object of USD-per-million prices', param: path });
+  if (typeof value !== 'object' || value === null)
+    throw new ConfigError({ message: 'must be an object of USD-per-million prices', param: path });
   const record = value as Record<string, unknown>;
-  const known = ['inputPerMillion', 'outputPerMillion', 'cachedInputPerMillion', 'cacheWritePerMillion', 'reasoningPerMillion'];
+  const known = [
+    'inputPerMillion',
+    'outputPerMillion',
+    'cachedInputPerMillion',
+    'cacheWritePerMillion',
+    'reasoningPerMillion',
+  ];
   for (const key of Object.keys(record)) {
-    if (!known.includes(key)) throw new ConfigError({ message: `unknown price field (expected one of ${known.join(', ')})`, param: `${path}.${key}` });
+    if (!known.includes(key))
+      throw new ConfigError({
+        message: `unknown price field (expected one of ${known.join(', ')})`,
+        param: `${path}.${key}`,
+      });
   }
   const rate = (key: string, required: boolean): number | undefined => {
     const rateValue = record[key];
     if (rateValue === undefined && !required) return undefined;
     if (typeof rateValue !== 'number' || !Number.isFinite(rateValue) || rateValue < 0) {
-      throw new ConfigError({ message: 'must be a non-negative number of USD per million tokens', param: `${path}.${key}` });
+      throw new ConfigError({
+        message: 'must be a non-negative number of USD per million tokens',
+        param: `${path}.${key}`,
+      });
     }
     return rateValue;
   };
-  const price: ModelPrice = { inputPerMillion: rate('inputPerMillion', true) ?? 0, outputPerMillion: rate('outputPerMillion', true) ?? 0 };
+  const price: ModelPrice = {
+    inputPerMillion: rate('inputPerMillion', true) ?? 0,
+    outputPerMillion: rate('outputPerMillion', true) ?? 0,
+  };
   const cached = rate('cachedInputPerMillion', false);
   if (cached !== undefined) price.cachedInputPerMillion = cached;
   const write = rate('cacheWritePerMillion', false);

@@ -114,7 +114,11 @@ describe('createBatchingRecorder', () => {
   test('a failed write is reported, kept, and retried on the next flush without loss or duplicates', async () => {
     const fake = createFakeSink();
     const errors: Array<[unknown, number]> = [];
-    const recorder = createBatchingRecorder({ sink: fake.sink, flushIntervalMs: 60_000, onError: (error, dropped) => errors.push([error, dropped]) });
+    const recorder = createBatchingRecorder({
+      sink: fake.sink,
+      flushIntervalMs: 60_000,
+      onError: (error, dropped) => errors.push([error, dropped]),
+    });
     recorder.record(record(1));
     recorder.record(record(2));
     fake.failNext(1);
@@ -152,7 +156,13 @@ describe('createBatchingRecorder', () => {
   test('a failing sink never grows the queue beyond maxQueue', async () => {
     const fake = createFakeSink();
     const dropped: number[] = [];
-    const recorder = createBatchingRecorder({ sink: fake.sink, maxQueue: 4, maxBatch: 2, flushIntervalMs: 60_000, onError: (_error, count) => dropped.push(count) });
+    const recorder = createBatchingRecorder({
+      sink: fake.sink,
+      maxQueue: 4,
+      maxBatch: 2,
+      flushIntervalMs: 60_000,
+      onError: (_error, count) => dropped.push(count),
+    });
     fake.failNext(1_000);
     for (let index = 0; index < 10; index += 1) recorder.record(record(index));
     await assert.rejects(() => recorder.flush());
@@ -208,7 +218,8 @@ describe('createBatchingRecorder', () => {
     ] as const) {
       assert.throws(
         () => createBatchingRecorder({ sink: fake.sink, ...options }),
-        (error: unknown) => PipewrightError.isInstance(error) && error.code === 'config.invalid' && error.param === param,
+        (error: unknown) =>
+          PipewrightError.isInstance(error) && error.code === 'config.invalid' && error.param === param,
       );
     }
   });

@@ -49,7 +49,10 @@ const defaults = { maxBatch: 500, flushIntervalMs: 1_000, maxQueue: 100_000 } as
  */
 export function createBatchingRecorder(options: BatchingRecorderOptions): TelemetryRecorder {
   const maxBatch = positiveInteger(options.maxBatch ?? defaults.maxBatch, 'maxBatch');
-  const flushIntervalMs = positiveInteger(options.flushIntervalMs ?? defaults.flushIntervalMs, 'flushIntervalMs');
+  const flushIntervalMs = positiveInteger(
+    options.flushIntervalMs ?? defaults.flushIntervalMs,
+    'flushIntervalMs',
+  );
   const maxQueue = positiveInteger(options.maxQueue ?? defaults.maxQueue, 'maxQueue');
   const { sink, onError, metrics } = options;
 
@@ -175,7 +178,10 @@ export function createBatchingRecorder(options: BatchingRecorderOptions): Teleme
 
 function positiveInteger(value: number, name: string): number {
   if (!Number.isInteger(value) || value < 1) {
-    throw new ConfigError({ message: `${name} must be a positive integer, got ${String(value)}`, param: name });
+    throw new ConfigError({
+      message: `${name} must be a positive integer, got ${String(value)}`,
+      param: name,
+    });
   }
   return value;
 }

@@ -4,17 +4,38 @@ import { builtinFunctions, withBuiltinFunctions } from './builtin-functions.ts';
 import type { NodeCallContext } from './workflow-definition.ts';
 
 function call(parameters: Record<string, unknown> = {}): NodeCallContext {
-  return { runId: 'r', nodeId: 'n', tenantId: 't', attempt: 1, idempotencyKey: 'r:n:1', context: { version: 0, get: async () => undefined }, parameters, feedback: [], signal: new AbortController().signal };
+  return {
+    runId: 'r',
+    nodeId: 'n',
+    tenantId: 't',
+    attempt: 1,
+    idempotencyKey: 'r:n:1',
+    context: { version: 0, get: async () => undefined },
+    parameters,
+    feedback: [],
+    signal: new AbortController().signal,
+  };
 }
 
 test('text-check gives a reason per problem and a score per passing text', async () => {
   const check = builtinFunctions.gates?.['text-check'];
   assert.ok(check !== undefined);
-  const verdict = await check(['Calm tea for busy days', 'The cheapest tea, guaranteed!'], call({ mustNotInclude: ['cheap', 'Guaranteed'], maxLength: 25, mustInclude: ['tea'] }));
+  const verdict = await check(
+    ['Calm tea for busy days', 'The cheapest tea, guaranteed!'],
+    call({ mustNotInclude: ['cheap', 'Guaranteed'], maxLength: 25, mustInclude: ['tea'] }),
+  );
   assert.equal(verdict.pass, false);
   assert.equal(verdict.score, 0.5);
-  assert.deepEqual(verdict.reasons, ['item 1: longer than 25 characters', 'item 1: uses "cheap"', 'item 1: uses "Guaranteed"']);
-  assert.deepEqual(await check('Calm tea', call({ minLength: 3, mustInclude: ['TEA'] })), { pass: true, score: 1, reasons: [] });
+  assert.deepEqual(verdict.reasons, [
+    'item 1: longer than 25 characters',
+    'item 1: uses "cheap"',
+    'item 1: uses "Guaranteed"',
+  ]);
+  assert.deepEqual(await check('Calm tea', call({ minLength: 3, mustInclude: ['TEA'] })), {
+    pass: true,
+    score: 1,
+    reasons: [],
+  });
 });
 
 test('shortest, longest, first and join', () => {

@@ -1,7 +1,8 @@
 import type { GateVerdict, NodeCallContext, WorkflowFunctions } from './workflow-definition.ts';
 
 function texts(value: unknown): string[] {
-  if (Array.isArray(value)) return value.map((item) => (typeof item === 'string' ? item : JSON.stringify(item)));
+  if (Array.isArray(value))
+    return value.map((item) => (typeof item === 'string' ? item : JSON.stringify(item)));
   return [typeof value === 'string' ? value : JSON.stringify(value ?? null)];
 }
 
@@ -24,10 +25,14 @@ function checkText(value: unknown, call: NodeCallContext): GateVerdict {
     const where = items.length > 1 ? `item ${index}: ` : '';
     const lower = text.toLowerCase();
     const before = reasons.length;
-    if (typeof minLength === 'number' && text.length < minLength) reasons.push(`${where}shorter than ${minLength} characters`);
-    if (typeof maxLength === 'number' && text.length > maxLength) reasons.push(`${where}longer than ${maxLength} characters`);
-    for (const word of mustInclude) if (!lower.includes(word.toLowerCase())) reasons.push(`${where}does not mention "${word}"`);
-    for (const word of mustNotInclude) if (lower.includes(word.toLowerCase())) reasons.push(`${where}uses "${word}"`);
+    if (typeof minLength === 'number' && text.length < minLength)
+      reasons.push(`${where}shorter than ${minLength} characters`);
+    if (typeof maxLength === 'number' && text.length > maxLength)
+      reasons.push(`${where}longer than ${maxLength} characters`);
+    for (const word of mustInclude)
+      if (!lower.includes(word.toLowerCase())) reasons.push(`${where}does not mention "${word}"`);
+    for (const word of mustNotInclude)
+      if (lower.includes(word.toLowerCase())) reasons.push(`${where}uses "${word}"`);
     if (reasons.length === before) passing += 1;
   });
   return { pass: reasons.length === 0, score: items.length === 0 ? 1 : passing / items.length, reasons };
@@ -52,9 +57,18 @@ export const builtinFunctions: WorkflowFunctions = {
   transforms: {
     identity: (input) => input,
     first: (input) => (Array.isArray(input) ? input[0] : input),
-    shortest: (input) => texts(input).reduce<string | undefined>((best, text) => (best === undefined || text.length < best.length ? text : best), undefined),
-    longest: (input) => texts(input).reduce<string | undefined>((best, text) => (best === undefined || text.length > best.length ? text : best), undefined),
-    join: (input, call) => texts(input).join(typeof call.parameters.separator === 'string' ? call.parameters.separator : '\n\n'),
+    shortest: (input) =>
+      texts(input).reduce<string | undefined>(
+        (best, text) => (best === undefined || text.length < best.length ? text : best),
+        undefined,
+      ),
+    longest: (input) =>
+      texts(input).reduce<string | undefined>(
+        (best, text) => (best === undefined || text.length > best.length ? text : best),
+        undefined,
+      ),
+    join: (input, call) =>
+      texts(input).join(typeof call.parameters.separator === 'string' ? call.parameters.separator : '\n\n'),
   },
   gates: {
     'text-check': checkText,

@@ -4,7 +4,13 @@ import type { ChatMessage } from '../spec/index.ts';
 import type { ContextReader } from './context-manager.ts';
 import { isReference, parseReference, readPath, resolveBinding, type Reference } from './parse-reference.ts';
 import { createWorkflowError } from './workflow-definition-error.ts';
-import type { BranchCondition, ConditionFunction, MapItemDefinition, NodeCallContext, TransformFunction } from './workflow-definition.ts';
+import type {
+  BranchCondition,
+  ConditionFunction,
+  MapItemDefinition,
+  NodeCallContext,
+  TransformFunction,
+} from './workflow-definition.ts';
 
 /** The parts of the engine a workflow calls: step types and chat. */
 export type WorkflowEngine = Pick<Engine, 'run' | 'chat'>;
@@ -34,7 +40,8 @@ export async function resolveNodeBinding(binding: unknown, scope: BindingScope):
 function collect(value: unknown, visit: (text: string) => void): void {
   if (isReference(value)) visit(value);
   else if (Array.isArray(value)) value.forEach((item) => collect(item, visit));
-  else if (value !== null && typeof value === 'object') Object.values(value).forEach((item) => collect(item, visit));
+  else if (value !== null && typeof value === 'object')
+    Object.values(value).forEach((item) => collect(item, visit));
 }
 
 function lookup(reference: Reference, scope: BindingScope, loaded: ReadonlyMap<string, unknown>): unknown {
@@ -77,7 +84,10 @@ export interface ModelCallJournal {
 }
 
 /** The context a step type's prompt builder sees: the fields the node may read. */
-async function readableContext(call: NodeCallContext, fields: Iterable<string>): Promise<Record<string, unknown>> {
+async function readableContext(
+  call: NodeCallContext,
+  fields: Iterable<string>,
+): Promise<Record<string, unknown>> {
   const values: Record<string, unknown> = {};
   for (const field of fields) {
     const value = await call.context.get(field);
@@ -105,12 +115,23 @@ export async function callNodeFunction(options: {
 }): Promise<NodeCallResult> {
   const { definition, call } = options;
   if (definition.type === 'transform') {
-    if (options.transform === undefined) throw createWorkflowError('workflow.definition_invalid', `node ${call.nodeId}: its transform is not registered`);
-    const output = await options.transform(options.input, { ...call, parameters: { ...definition.parameters, ...options.adjust.parameters } });
+    if (options.transform === undefined)
+      throw createWorkflowError(
+        'workflow.definition_invalid',
+        `node ${call.nodeId}: its transform is not registered`,
+      );
+    const output = await options.transform(options.input, {
+      ...call,
+      parameters: { ...definition.parameters, ...options.adjust.parameters },
+    });
     return { output, costUsd: 0 };
   }
   const engine = options.engine;
-  if (engine === undefined) throw createWorkflowError('workflow.node_failed', `node ${call.nodeId} is a model node but the runner has no engine`);
+  if (engine === undefined)
+    throw createWorkflowError(
+      'workflow.node_failed',
+      `node ${call.nodeId} is a model node but the runner has no engine`,
+    );
   const journal = options.journal;
   const stored = await journal?.find(call.idempotencyKey);
   let answer: ModelCallResult;
@@ -127,17 +148,31 @@ export async function callNodeFunction(options: {
       notStored = error instanceof Error ? error.message : String(error);
     }
   }
-  const marks = { ...(stored === undefined ? {} : { replayed: true }), ...(notStored === undefined ? {} : { notStored }) };
-  if (definition.stepType !== undefined || definition.responseFormat !== 'json') return { output: answer.output, costUsd: answer.costUsd, ...marks };
+  const marks = {
+    ...(stored === undefined ? {} : { replayed: true }),
+    ...(notStored === undefined ? {} : { notStored }),
+  };
+  if (definition.stepType !== undefined || definition.responseFormat !== 'json')
+    return { output: answer.output, costUsd: answer.costUsd, ...marks };
   try {
-    return { output: JSON.parse(typeof answer.output === 'string' ? answer.output : '') as unknown, costUsd: answer.costUsd, ...marks };
+    return {
+      output: JSON.parse(typeof answer.output === 'string' ? answer.output : '') as unknown,
+      costUsd: answer.costUsd,
+      ...marks,
+    };
   } catch (error) {
-    throw createWorkflowError('step.output_invalid', `node ${call.nodeId}: the model's answer is not JSON`, { cause: error, details: { nodeId: call.nodeId } });
+    throw createWorkflowError('step.output_invalid', `node ${call.nodeId}: the model's answer is not JSON`, {
+      cause: error,
+      details: { nodeId: call.nodeId },
+    });
   }
 }
 
 /** Calls the engine: a step type's output, or a chat answer's text (parsed by the caller). */
-async function callModel(engine: WorkflowEngine, options: Parameters<typeof callNodeFunction>[0]): Promise<ModelCallResult> {
+async function callModel(
+  engine: WorkflowEngine,
+  options: Parameters<typeof callNodeFunction>[0],
+): Promise<ModelCallResult> {
   const { definition, call } = options;
   if (definition.type === 'transform') throw new Error('not a model node');
   const modelGroup = options.adjust.modelGroup ?? definition.modelGroup;
@@ -155,9 +190,11 @@ async function callModel(engine: WorkflowEngine, options: Parameters<typeof call
   }
   const scope = { input: options.input, context };
   const messages: ChatMessage[] = [];
-  if (definition.system !== undefined) messages.push({ role: 'system', content: renderTemplate(definition.system, scope) });
+  if (definition.system !== undefined)
+    messages.push({ role: 'system', content: renderTemplate(definition.system, scope) });
   let prompt = renderTemplate(definition.prompt ?? '', scope);
-  if (call.feedback.length > 0) prompt += `\n\nA reviewer rejected the previous answer: ${call.feedback.join('; ')}`;
+  if (call.feedback.length > 0)
+    prompt += `\n\nA reviewer rejected the previous answer: ${call.feedback.join('; ')}`;
   messages.push({ role: 'user', content: prompt });
   const request: Record<string, unknown> = {
     ...definition.parameters,
@@ -172,23 +209,36 @@ async function callModel(engine: WorkflowEngine, options: Parameters<typeof call
 }
 
 /** Evaluates a branch condition (a comparison on a reference, or a registered function). */
-export async function evaluateCondition(condition: BranchCondition, fn: ConditionFunction | undefined, scope: BindingScope, call: NodeCallContext): Promise<boolean> {
+export async function evaluateCondition(
+  condition: BranchCondition,
+  fn: ConditionFunction | undefined,
+  scope: BindingScope,
+  call: NodeCallContext,
+): Promise<boolean> {
   if ('fn' in condition) {
-    if (fn === undefined) throw createWorkflowError('workflow.definition_invalid', `node ${call.nodeId}: its condition is not registered`);
-    const input = condition.input === undefined ? undefined : await resolveNodeBinding(condition.input, scope);
+    if (fn === undefined)
+      throw createWorkflowError(
+        'workflow.definition_invalid',
+        `node ${call.nodeId}: its condition is not registered`,
+      );
+    const input =
+      condition.input === undefined ? undefined : await resolveNodeBinding(condition.input, scope);
     return (await fn(input, call)) === true;
   }
   const value = await resolveNodeBinding(condition.ref, scope);
   const checks: boolean[] = [];
   const same = (left: unknown, right: unknown) => stableStringify(left) === stableStringify(right);
   if ('equals' in condition && condition.equals !== undefined) checks.push(same(value, condition.equals));
-  if ('notEquals' in condition && condition.notEquals !== undefined) checks.push(!same(value, condition.notEquals));
+  if ('notEquals' in condition && condition.notEquals !== undefined)
+    checks.push(!same(value, condition.notEquals));
   if (condition.in !== undefined) checks.push(condition.in.some((option) => same(value, option)));
   if (condition.gt !== undefined) checks.push(typeof value === 'number' && value > condition.gt);
   if (condition.gte !== undefined) checks.push(typeof value === 'number' && value >= condition.gte);
   if (condition.lt !== undefined) checks.push(typeof value === 'number' && value < condition.lt);
   if (condition.lte !== undefined) checks.push(typeof value === 'number' && value <= condition.lte);
-  if (condition.exists !== undefined) checks.push((value !== undefined && value !== null) === condition.exists);
-  if (condition.truthy !== undefined || checks.length === 0) checks.push(Boolean(value) === (condition.truthy ?? true));
+  if (condition.exists !== undefined)
+    checks.push((value !== undefined && value !== null) === condition.exists);
+  if (condition.truthy !== undefined || checks.length === 0)
+    checks.push(Boolean(value) === (condition.truthy ?? true));
   return checks.every(Boolean);
 }

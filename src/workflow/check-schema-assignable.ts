@@ -4,7 +4,8 @@ import type { JsonSchema } from './workflow-definition.ts';
 function typesOf(schema: JsonSchema): Set<string> | undefined {
   const declared = schema.type;
   if (typeof declared === 'string') return new Set([declared]);
-  if (Array.isArray(declared)) return new Set(declared.filter((item): item is string => typeof item === 'string'));
+  if (Array.isArray(declared))
+    return new Set(declared.filter((item): item is string => typeof item === 'string'));
   if ('const' in schema) return new Set([jsonTypeOf(schema.const)]);
   if (Array.isArray(schema.enum)) return new Set(schema.enum.map(jsonTypeOf));
   for (const key of ['anyOf', 'oneOf'] as const) {
@@ -12,7 +13,8 @@ function typesOf(schema: JsonSchema): Set<string> | undefined {
     if (Array.isArray(options)) {
       const union = new Set<string>();
       for (const option of options) {
-        const types = typeof option === 'object' && option !== null ? typesOf(option as JsonSchema) : undefined;
+        const types =
+          typeof option === 'object' && option !== null ? typesOf(option as JsonSchema) : undefined;
         if (types === undefined) return undefined;
         for (const type of types) union.add(type);
       }
@@ -37,7 +39,11 @@ function jsonTypeOf(value: unknown): string {
  * @example
  * checkSchemaAssignable({ type: 'array', items: { type: 'string' } }, { type: 'string' }); // 'array is not string'
  */
-export function checkSchemaAssignable(source: JsonSchema | undefined, target: JsonSchema | undefined, path = ''): string | null {
+export function checkSchemaAssignable(
+  source: JsonSchema | undefined,
+  target: JsonSchema | undefined,
+  path = '',
+): string | null {
   if (source === undefined || target === undefined) return null;
   const sourceTypes = typesOf(source);
   const targetTypes = typesOf(target);
@@ -53,14 +59,21 @@ export function checkSchemaAssignable(source: JsonSchema | undefined, target: Js
     if (problem !== null) return problem;
   }
   if (isObject(target.properties) && isObject(source.properties)) {
-    const required = Array.isArray(target.required) ? target.required.filter((item): item is string => typeof item === 'string') : [];
+    const required = Array.isArray(target.required)
+      ? target.required.filter((item): item is string => typeof item === 'string')
+      : [];
     for (const key of required) {
-      if (!(key in source.properties) && source.additionalProperties === false) return `property ${key} is missing${at}`;
+      if (!(key in source.properties) && source.additionalProperties === false)
+        return `property ${key} is missing${at}`;
     }
     for (const [key, targetProperty] of Object.entries(target.properties)) {
       const sourceProperty = source.properties[key];
       if (isObject(sourceProperty) && isObject(targetProperty)) {
-        const problem = checkSchemaAssignable(sourceProperty, targetProperty, path === '' ? key : `${path}.${key}`);
+        const problem = checkSchemaAssignable(
+          sourceProperty,
+          targetProperty,
+          path === '' ? key : `${path}.${key}`,
+        );
         if (problem !== null) return problem;
       }
     }
@@ -69,20 +82,26 @@ export function checkSchemaAssignable(source: JsonSchema | undefined, target: Js
 }
 
 /** The schema of the value at `path` inside a value of `schema`; undefined when unknown. */
-export function schemaAtPath(schema: JsonSchema | undefined, path: ReadonlyArray<string | number>): JsonSchema | undefined | string {
+export function schemaAtPath(
+  schema: JsonSchema | undefined,
+  path: ReadonlyArray<string | number>,
+): JsonSchema | undefined | string {
   let current = schema;
   for (const segment of path) {
     if (current === undefined) return undefined;
     const types = typesOf(current);
     if (typeof segment === 'number') {
-      if (types !== undefined && !types.has('array')) return `cannot index [${segment}] into ${[...types].join(' | ')}`;
+      if (types !== undefined && !types.has('array'))
+        return `cannot index [${segment}] into ${[...types].join(' | ')}`;
       current = isObject(current.items) ? current.items : undefined;
     } else {
-      if (types !== undefined && !types.has('object')) return `cannot read .${segment} of ${[...types].join(' | ')}`;
+      if (types !== undefined && !types.has('object'))
+        return `cannot read .${segment} of ${[...types].join(' | ')}`;
       const properties = isObject(current.properties) ? current.properties : undefined;
       const property = properties?.[segment];
       if (isObject(property)) current = property;
-      else if (properties !== undefined && current.additionalProperties === false) return `no property ${segment}`;
+      else if (properties !== undefined && current.additionalProperties === false)
+        return `no property ${segment}`;
       else current = isObject(current.additionalProperties) ? current.additionalProperties : undefined;
     }
   }

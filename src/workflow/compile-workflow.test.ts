@@ -10,7 +10,11 @@ import { defineWorkflow, type WorkflowDefinition } from './workflow-definition.t
 const functions = {
   transforms: {
     pick: (input: unknown) => input,
-    count: { run: (input: unknown) => (Array.isArray(input) ? input.length : 0), input: { type: 'array' }, output: { type: 'integer' } },
+    count: {
+      run: (input: unknown) => (Array.isArray(input) ? input.length : 0),
+      input: { type: 'array' },
+      output: { type: 'integer' },
+    },
   },
   gates: { brand: () => ({ pass: true }) },
 };
@@ -20,14 +24,21 @@ function problemsOf(definition: unknown): Array<{ path: string; message: string 
   try {
     compileWorkflow(definition as WorkflowDefinition, functions);
   } catch (error) {
-    assert.ok(error instanceof WorkflowDefinitionError, `expected a WorkflowDefinitionError, got ${String(error)}`);
+    assert.ok(
+      error instanceof WorkflowDefinitionError,
+      `expected a WorkflowDefinitionError, got ${String(error)}`,
+    );
     assert.equal(error.code, 'workflow.definition_invalid');
     return error.problems;
   }
   assert.fail('the definition was accepted');
 }
 
-function base(nodes: Record<string, unknown>, extra: Record<string, unknown> = {}, extraFields: Record<string, unknown> = {}): unknown {
+function base(
+  nodes: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+  extraFields: Record<string, unknown> = {},
+): unknown {
   return {
     id: 'flow',
     version: 1,
@@ -101,7 +112,14 @@ describe('compileWorkflow: what loads', () => {
         inputs: ['items'],
         outputs: { total: '$context.total' },
         context: { fields: { items: { schema: z.array(z.string()) }, total: { schema: z.number().int() } } },
-        nodes: { sum: { type: 'transform', fn: (input) => (input as string[]).length, input: '$context.items', writes: { total: '$output' } } },
+        nodes: {
+          sum: {
+            type: 'transform',
+            fn: (input) => (input as string[]).length,
+            input: '$context.items',
+            writes: { total: '$output' },
+          },
+        },
       }),
     );
     assert.deepEqual(flow.fields.get('items')?.jsonSchema?.type, 'array');
@@ -109,22 +127,42 @@ describe('compileWorkflow: what loads', () => {
   });
 
   test('a changed function changes the hash, so a resume can refuse it', () => {
-    const make = (fn: (input: unknown) => unknown) => compileWorkflow({ id: 'h', version: 1, context: { fields: {} }, nodes: { a: { type: 'transform', fn } } });
+    const make = (fn: (input: unknown) => unknown) =>
+      compileWorkflow({
+        id: 'h',
+        version: 1,
+        context: { fields: {} },
+        nodes: { a: { type: 'transform', fn } },
+      });
     assert.notEqual(make((input) => input).hash, make((input) => [input]).hash);
     assert.equal(make((input) => input).hash, make((input) => input).hash);
   });
 
   test('without declared outputs every node is needed; with them, only what they need (and always nodes)', () => {
-    const nodes = { a: { type: 'transform', fn: 'pick' }, b: { type: 'transform', fn: 'pick', input: '$nodes.a.output' }, c: { type: 'transform', fn: 'pick', always: true }, d: { type: 'transform', fn: 'pick' } };
+    const nodes = {
+      a: { type: 'transform', fn: 'pick' },
+      b: { type: 'transform', fn: 'pick', input: '$nodes.a.output' },
+      c: { type: 'transform', fn: 'pick', always: true },
+      d: { type: 'transform', fn: 'pick' },
+    };
     assert.equal(compileWorkflow(base(nodes) as WorkflowDefinition, functions).needed.size, 4);
-    const lazy = compileWorkflow(base(nodes, { outputs: { result: '$nodes.b.output' } }) as WorkflowDefinition, functions);
+    const lazy = compileWorkflow(
+      base(nodes, { outputs: { result: '$nodes.b.output' } }) as WorkflowDefinition,
+      functions,
+    );
     assert.deepEqual([...lazy.needed].sort(), ['a', 'b', 'c']);
   });
 });
 
 describe('compileWorkflow: every problem reported with its path', () => {
   test('a cycle is named node by node', () => {
-    const problems = problemsOf(base({ a: { type: 'transform', fn: 'pick', after: ['c'] }, b: { type: 'transform', fn: 'pick', input: '$nodes.a.output' }, c: { type: 'transform', fn: 'pick', after: ['b'] } }));
+    const problems = problemsOf(
+      base({
+        a: { type: 'transform', fn: 'pick', after: ['c'] },
+        b: { type: 'transform', fn: 'pick', input: '$nodes.a.output' },
+        c: { type: 'transform', fn: 'pick', after: ['b'] },
+      }),
+    );
     const cycle = problems.find((problem) => problem.message.startsWith('cycle:'));
     assert.ok(cycle !== undefined, JSON.stringify(problems));
     for (const id of ['a', 'b', 'c']) assert.match(cycle.message, new RegExp(`\\b${id}\\b`));
@@ -135,23 +173,43 @@ describe('compileWorkflow: every problem reported with its path', () => {
     const problems = problemsOf(
       base(
         {
-          a: { type: 'transform', fn: 'nope', input: { x: '$context.missing', y: '$nodes.ghost.output' }, after: ['phantom'] },
+          a: {
+            type: 'transform',
+            fn: 'nope',
+            input: { x: '$context.missing', y: '$nodes.ghost.output' },
+            after: ['phantom'],
+          },
           g: { type: 'gate', target: 'a', check: 'unregistered' },
         },
         { outputs: { out: '$context.nothing' } },
       ),
     );
     const paths = problems.map((problem) => problem.path);
-    for (const expected of ['nodes.a.fn', 'nodes.a.input.x', 'nodes.a.input.y', 'nodes.a.after[0]', 'nodes.g.check', 'outputs.out']) {
+    for (const expected of [
+      'nodes.a.fn',
+      'nodes.a.input.x',
+      'nodes.a.input.y',
+      'nodes.a.after[0]',
+      'nodes.g.check',
+      'outputs.out',
+    ]) {
       assert.ok(paths.includes(expected), `${expected} missing from ${paths.join(', ')}`);
     }
-    assert.match(problems.find((problem) => problem.path === 'nodes.a.fn')?.message ?? '', /registered: pick, count/);
+    assert.match(
+      problems.find((problem) => problem.path === 'nodes.a.fn')?.message ?? '',
+      /registered: pick, count/,
+    );
   });
 
   test('bindings whose types do not match: a list into a string field, a string into a transform that takes a list, a map over a non-list', () => {
     const problems = problemsOf(
       base({
-        a: { type: 'transform', fn: 'pick', output: { type: 'array', items: { type: 'string' } }, writes: { headline: '$output' } },
+        a: {
+          type: 'transform',
+          fn: 'pick',
+          output: { type: 'array', items: { type: 'string' } },
+          writes: { headline: '$output' },
+        },
         b: { type: 'transform', fn: 'count', input: '$context.brief' },
         c: { type: 'map', over: '$context.brief', node: { type: 'transform', fn: 'pick' } },
         d: { type: 'transform', fn: 'count', input: '$context.audiences', writes: { brief: '$output' } },
@@ -165,24 +223,33 @@ describe('compileWorkflow: every problem reported with its path', () => {
   });
 
   test('a path into a value that cannot have it is caught', () => {
-    const problems = problemsOf(base({ a: { type: 'transform', fn: 'pick', input: '$context.brief.title' } }));
+    const problems = problemsOf(
+      base({ a: { type: 'transform', fn: 'pick', input: '$context.brief.title' } }),
+    );
     assert.equal(problems[0]?.path, 'nodes.a.input');
     assert.match(problems[0]?.message ?? '', /cannot read \.title of string/);
   });
 
   test('a node writing or reading a field it may not', () => {
     const problems = problemsOf(
-      base({
-        trusted: { type: 'transform', fn: 'pick', writes: { secret: '$output' } },
-        rogue: { type: 'transform', fn: 'pick', output: { type: 'string' }, writes: { secret: '$output' } },
-        snoop: { type: 'transform', fn: 'pick', input: '$context.secret' },
-        narrow: { type: 'transform', fn: 'pick', reads: ['group:copy'], input: '$context.brief' },
-      }, {}, { secret: { schema: { type: 'string' }, access: { read: ['trusted'], write: ['trusted'] } } }),
+      base(
+        {
+          trusted: { type: 'transform', fn: 'pick', writes: { secret: '$output' } },
+          rogue: { type: 'transform', fn: 'pick', output: { type: 'string' }, writes: { secret: '$output' } },
+          snoop: { type: 'transform', fn: 'pick', input: '$context.secret' },
+          narrow: { type: 'transform', fn: 'pick', reads: ['group:copy'], input: '$context.brief' },
+        },
+        {},
+        { secret: { schema: { type: 'string' }, access: { read: ['trusted'], write: ['trusted'] } } },
+      ),
     );
     const byPath = new Map(problems.map((problem) => [problem.path, problem.message]));
     assert.match(byPath.get('nodes.rogue.writes.secret') ?? '', /may not write context field "secret"/);
     assert.match(byPath.get('nodes.snoop.input') ?? '', /may not read context field "secret"/);
-    assert.match(byPath.get('nodes.narrow.reads') ?? '', /binds \$context\.brief but its reads do not include it/);
+    assert.match(
+      byPath.get('nodes.narrow.reads') ?? '',
+      /binds \$context\.brief but its reads do not include it/,
+    );
   });
 
   test('a gate on nothing, on itself, and a rerun of something that cannot re-run', () => {
@@ -201,12 +268,21 @@ describe('compileWorkflow: every problem reported with its path', () => {
   });
 
   test('two unordered writers of one field, unless different cases of one branch choose them', () => {
-    const problems = problemsOf(base({ a: { type: 'transform', fn: 'pick', writes: { body: '$output' } }, b: { type: 'transform', fn: 'pick', writes: { body: '$output' } } }));
+    const problems = problemsOf(
+      base({
+        a: { type: 'transform', fn: 'pick', writes: { body: '$output' } },
+        b: { type: 'transform', fn: 'pick', writes: { body: '$output' } },
+      }),
+    );
     assert.equal(problems[0]?.path, 'nodes.b.writes.body');
     assert.match(problems[0]?.message ?? '', /both write "body" with no order/);
 
     const exclusive = base({
-      route: { type: 'branch', cases: [{ when: { ref: '$context.brief', equals: 'x' }, then: ['a'] }], otherwise: ['b'] },
+      route: {
+        type: 'branch',
+        cases: [{ when: { ref: '$context.brief', equals: 'x' }, then: ['a'] }],
+        otherwise: ['b'],
+      },
       a: { type: 'transform', fn: 'pick', writes: { body: '$output' } },
       b: { type: 'transform', fn: 'pick', writes: { body: '$output' } },
     });
@@ -214,7 +290,12 @@ describe('compileWorkflow: every problem reported with its path', () => {
   });
 
   test('the shape is checked by zod with paths: unknown keys, bad types, a bad id', () => {
-    const problems = problemsOf({ id: 'has space', version: 0, context: { fields: {} }, nodes: { a: { type: 'transform', fn: 'pick', colour: 'red' }, b: { type: 'teleport' } } });
+    const problems = problemsOf({
+      id: 'has space',
+      version: 0,
+      context: { fields: {} },
+      nodes: { a: { type: 'transform', fn: 'pick', colour: 'red' }, b: { type: 'teleport' } },
+    });
     const paths = problems.map((problem) => problem.path);
     assert.ok(paths.includes('id'), paths.join(', '));
     assert.ok(paths.includes('version'));
@@ -234,11 +315,18 @@ describe('compileWorkflow: every problem reported with its path', () => {
       },
     });
     const paths = problems.map((problem) => problem.path);
-    for (const expected of ['context.fields.n.default', 'inputs[0]', 'nodes.a.input', 'nodes.a.onError.node']) assert.ok(paths.includes(expected), `${expected} missing from ${paths.join(', ')}`);
+    for (const expected of ['context.fields.n.default', 'inputs[0]', 'nodes.a.input', 'nodes.a.onError.node'])
+      assert.ok(paths.includes(expected), `${expected} missing from ${paths.join(', ')}`);
   });
 
   test('YAML syntax errors name the line; a YAML list is refused', () => {
-    assert.throws(() => loadWorkflow('id: x\nnodes: [a\n', functions), (error: unknown) => PipewrightError.isInstance(error) && error.code === 'workflow.definition_invalid' && /line \d/.test(error.message));
+    assert.throws(
+      () => loadWorkflow('id: x\nnodes: [a\n', functions),
+      (error: unknown) =>
+        PipewrightError.isInstance(error) &&
+        error.code === 'workflow.definition_invalid' &&
+        /line \d/.test(error.message),
+    );
     assert.throws(() => loadWorkflow('- a\n- b\n', functions), /must be a YAML mapping/);
   });
 });

@@ -88,9 +88,13 @@ const defaultBlobThresholdBytes = 65_536;
  * @example
  * const compiled = compileWorkflow(defineWorkflow({ ... }), { transforms: { pick: (input) => input } });
  */
-export function compileWorkflow(definition: WorkflowDefinition, registered: WorkflowFunctions = {}): CompiledWorkflow {
+export function compileWorkflow(
+  definition: WorkflowDefinition,
+  registered: WorkflowFunctions = {},
+): CompiledWorkflow {
   const functions = withBuiltinFunctions(registered);
-  const workflowId = typeof (definition as { id?: unknown }).id === 'string' ? (definition as { id: string }).id : '(unnamed)';
+  const workflowId =
+    typeof (definition as { id?: unknown }).id === 'string' ? (definition as { id: string }).id : '(unnamed)';
   const parsed = workflowDefinitionSchema.safeParse(definition);
   if (!parsed.success) {
     throw new WorkflowDefinitionError(
@@ -110,7 +114,9 @@ export function compileWorkflow(definition: WorkflowDefinition, registered: Work
     let check: OutputSchema<unknown> | undefined;
     if (field.schema !== undefined) {
       try {
-        check = isZod(field.schema) ? zodOutputSchema(field.schema) : jsonOutputSchema(field.schema, ajv, `${path}.schema`);
+        check = isZod(field.schema)
+          ? zodOutputSchema(field.schema)
+          : jsonOutputSchema(field.schema, ajv, `${path}.schema`);
       } catch (error) {
         report(`${path}.schema`, (error as Error).message);
       }
@@ -118,7 +124,8 @@ export function compileWorkflow(definition: WorkflowDefinition, registered: Work
     const hasDefault = 'default' in field && field.default !== undefined;
     if (hasDefault && check !== undefined) {
       const result = check.check(field.default);
-      if (!result.ok) report(`${path}.default`, `does not match the field's schema: ${result.problems.join('; ')}`);
+      if (!result.ok)
+        report(`${path}.default`, `does not match the field's schema: ${result.problems.join('; ')}`);
     }
     if (field.group !== undefined) groups.set(field.group, [...(groups.get(field.group) ?? []), name]);
     fields.set(name, {
@@ -133,7 +140,8 @@ export function compileWorkflow(definition: WorkflowDefinition, registered: Work
     });
     for (const kind of ['read', 'write'] as const) {
       (field.access?.[kind] ?? []).forEach((nodeId, index) => {
-        if (!(nodeId in definition.nodes)) report(`${path}.access.${kind}[${index}]`, `unknown node "${nodeId}"`);
+        if (!(nodeId in definition.nodes))
+          report(`${path}.access.${kind}[${index}]`, `unknown node "${nodeId}"`);
       });
     }
   }
@@ -145,7 +153,11 @@ export function compileWorkflow(definition: WorkflowDefinition, registered: Work
   const rules: Array<{ id: string; check: ValidatorFunction; message: string | undefined }> = [];
   (definition.context.rules ?? []).forEach((rule, index) => {
     const check = typeof rule.check === 'function' ? rule.check : functions.validators?.[rule.check];
-    if (check === undefined) report(`context.rules[${index}].check`, `no validator "${String(rule.check)}" is registered${listNames(functions.validators)}`);
+    if (check === undefined)
+      report(
+        `context.rules[${index}].check`,
+        `no validator "${String(rule.check)}" is registered${listNames(functions.validators)}`,
+      );
     else rules.push({ id: rule.id, check, message: rule.message });
   });
 
@@ -169,14 +181,19 @@ export function compileWorkflow(definition: WorkflowDefinition, registered: Work
   function schemaOf(schema: FieldSchema | undefined, path: string): JsonSchema | undefined {
     if (schema === undefined) return undefined;
     try {
-      return isZod(schema) ? zodOutputSchema(schema).jsonSchema : (jsonOutputSchema(schema, ajv, path).jsonSchema as JsonSchema);
+      return isZod(schema)
+        ? zodOutputSchema(schema).jsonSchema
+        : (jsonOutputSchema(schema, ajv, path).jsonSchema as JsonSchema);
     } catch (error) {
       report(path, (error as Error).message);
       return undefined;
     }
   }
 
-  function resolveTransform(fn: string | TransformFunction, path: string): { run: TransformFunction; input: JsonSchema | undefined; output: JsonSchema | undefined } | undefined {
+  function resolveTransform(
+    fn: string | TransformFunction,
+    path: string,
+  ): { run: TransformFunction; input: JsonSchema | undefined; output: JsonSchema | undefined } | undefined {
     if (typeof fn === 'function') return { run: fn, input: undefined, output: undefined };
     const registered = functions.transforms?.[fn];
     if (registered === undefined) {
@@ -184,7 +201,11 @@ export function compileWorkflow(definition: WorkflowDefinition, registered: Work
       return undefined;
     }
     if (typeof registered === 'function') return { run: registered, input: undefined, output: undefined };
-    return { run: registered.run, input: schemaOf(registered.input, path), output: schemaOf(registered.output, path) };
+    return {
+      run: registered.run,
+      input: schemaOf(registered.input, path),
+      output: schemaOf(registered.output, path),
+    };
   }
 
   // Output schemas first: bindings are checked against them.
@@ -201,9 +222,20 @@ export function compileWorkflow(definition: WorkflowDefinition, registered: Work
     }
     return modelOutputSchema(item, path);
   }
-  function modelOutputSchema(node: { stepType?: string | undefined; prompt?: string | undefined; modelGroup?: string | undefined; responseFormat?: 'text' | 'json' | undefined; output?: FieldSchema | undefined }, path: string): JsonSchema | undefined {
-    if ((node.stepType === undefined) === (node.prompt === undefined)) report(path, 'a model node needs exactly one of stepType (engine.run) or prompt (a chat call)');
-    if (node.prompt !== undefined && node.modelGroup === undefined) report(`${path}.modelGroup`, 'a chat call needs the model group to call');
+  function modelOutputSchema(
+    node: {
+      stepType?: string | undefined;
+      prompt?: string | undefined;
+      modelGroup?: string | undefined;
+      responseFormat?: 'text' | 'json' | undefined;
+      output?: FieldSchema | undefined;
+    },
+    path: string,
+  ): JsonSchema | undefined {
+    if ((node.stepType === undefined) === (node.prompt === undefined))
+      report(path, 'a model node needs exactly one of stepType (engine.run) or prompt (a chat call)');
+    if (node.prompt !== undefined && node.modelGroup === undefined)
+      report(`${path}.modelGroup`, 'a chat call needs the model group to call');
     const declared = schemaOf(node.output, `${path}.output`);
     if (declared !== undefined) return declared;
     return node.prompt !== undefined && node.responseFormat !== 'json' ? { type: 'string' } : undefined;
@@ -231,10 +263,21 @@ export function compileWorkflow(definition: WorkflowDefinition, registered: Work
         break;
       }
       case 'branch':
-        outputSchemas.set(id, { type: 'object', properties: { case: { type: 'integer' }, chosen: { type: 'array', items: { type: 'string' } } } });
+        outputSchemas.set(id, {
+          type: 'object',
+          properties: { case: { type: 'integer' }, chosen: { type: 'array', items: { type: 'string' } } },
+        });
         break;
       case 'gate':
-        outputSchemas.set(id, { type: 'object', properties: { pass: { type: 'boolean' }, score: { type: 'number' }, reasons: { type: 'array', items: { type: 'string' } }, flagged: { type: 'boolean' } } });
+        outputSchemas.set(id, {
+          type: 'object',
+          properties: {
+            pass: { type: 'boolean' },
+            score: { type: 'number' },
+            reasons: { type: 'array', items: { type: 'string' } },
+            flagged: { type: 'boolean' },
+          },
+        });
         break;
       case 'wait':
         outputSchemas.set(id, { type: 'object' });
@@ -243,7 +286,12 @@ export function compileWorkflow(definition: WorkflowDefinition, registered: Work
   });
 
   /** Checks one reference used by `nodeId` at `path`; returns the schema of the value it reads. */
-  function checkReference(nodeId: string | undefined, text: string, path: string, allowed: { item?: boolean; output?: boolean }): JsonSchema | undefined {
+  function checkReference(
+    nodeId: string | undefined,
+    text: string,
+    path: string,
+    allowed: { item?: boolean; output?: boolean },
+  ): JsonSchema | undefined {
     const reference = parseReference(text);
     if (typeof reference === 'string') {
       report(path, reference);
@@ -252,7 +300,12 @@ export function compileWorkflow(definition: WorkflowDefinition, registered: Work
     return referenceSchema(nodeId, reference, path, allowed);
   }
 
-  function referenceSchema(nodeId: string | undefined, reference: Reference, path: string, allowed: { item?: boolean; output?: boolean; itemSchema?: JsonSchema | undefined }): JsonSchema | undefined {
+  function referenceSchema(
+    nodeId: string | undefined,
+    reference: Reference,
+    path: string,
+    allowed: { item?: boolean; output?: boolean; itemSchema?: JsonSchema | undefined },
+  ): JsonSchema | undefined {
     let base: JsonSchema | undefined;
     switch (reference.kind) {
       case 'context': {
@@ -263,7 +316,11 @@ export function compileWorkflow(definition: WorkflowDefinition, registered: Work
         }
         if (nodeId !== undefined) {
           boundReads.get(nodeId)?.add(reference.field);
-          if (field.readers !== undefined && !field.readers.has(nodeId)) report(path, `node ${nodeId} may not read context field "${reference.field}" (access.read lists ${[...field.readers].join(', ') || 'no node'})`);
+          if (field.readers !== undefined && !field.readers.has(nodeId))
+            report(
+              path,
+              `node ${nodeId} may not read context field "${reference.field}" (access.read lists ${[...field.readers].join(', ') || 'no node'})`,
+            );
         }
         base = field.jsonSchema;
         break;
@@ -278,7 +335,10 @@ export function compileWorkflow(definition: WorkflowDefinition, registered: Work
           return undefined;
         }
         if (standby.has(reference.node)) {
-          report(path, `node "${reference.node}" is a standby node; read the output of the node it substitutes`);
+          report(
+            path,
+            `node "${reference.node}" is a standby node; read the output of the node it substitutes`,
+          );
           return undefined;
         }
         if (nodeId !== undefined) deps.get(nodeId)?.add(reference.node);
@@ -309,7 +369,13 @@ export function compileWorkflow(definition: WorkflowDefinition, registered: Work
     return at;
   }
 
-  function checkBinding(nodeId: string, binding: unknown, path: string, expected: JsonSchema | undefined, allowed: { item?: boolean; itemSchema?: JsonSchema | undefined }): void {
+  function checkBinding(
+    nodeId: string,
+    binding: unknown,
+    path: string,
+    expected: JsonSchema | undefined,
+    allowed: { item?: boolean; itemSchema?: JsonSchema | undefined },
+  ): void {
     if (typeof binding === 'string' && binding.startsWith('$') && !binding.startsWith('$$')) {
       const reference = parseReference(binding);
       if (typeof reference === 'string') return void report(path, reference);
@@ -319,8 +385,12 @@ export function compileWorkflow(definition: WorkflowDefinition, registered: Work
       return;
     }
     if (binding !== null && typeof binding === 'object' && !Array.isArray(binding)) {
-      const properties = expected !== undefined && typeof expected.properties === 'object' && expected.properties !== null ? (expected.properties as Record<string, JsonSchema>) : {};
-      for (const [key, value] of Object.entries(binding)) checkBinding(nodeId, value, `${path}.${key}`, properties[key], allowed);
+      const properties =
+        expected !== undefined && typeof expected.properties === 'object' && expected.properties !== null
+          ? (expected.properties as Record<string, JsonSchema>)
+          : {};
+      for (const [key, value] of Object.entries(binding))
+        checkBinding(nodeId, value, `${path}.${key}`, properties[key], allowed);
       return;
     }
     for (const reference of collectReferences(binding, path)) {
@@ -351,34 +421,61 @@ export function compileWorkflow(definition: WorkflowDefinition, registered: Work
         const over = checkReference(id, node.over, `${path}.over`, {});
         const mismatch = checkSchemaAssignable(over, { type: 'array' });
         if (mismatch !== null) report(`${path}.over`, `${node.over} must be a list: ${mismatch}`);
-        const itemSchema = over !== undefined && typeof over.items === 'object' && over.items !== null ? (over.items as JsonSchema) : undefined;
+        const itemSchema =
+          over !== undefined && typeof over.items === 'object' && over.items !== null
+            ? (over.items as JsonSchema)
+            : undefined;
         const item = node.node;
-        if (item.input !== undefined) checkBinding(id, item.input, `${path}.node.input`, item.type === 'transform' ? itemInputSchemas.get(id) : undefined, { item: true, itemSchema });
+        if (item.input !== undefined)
+          checkBinding(
+            id,
+            item.input,
+            `${path}.node.input`,
+            item.type === 'transform' ? itemInputSchemas.get(id) : undefined,
+            { item: true, itemSchema },
+          );
         break;
       }
       case 'branch': {
         const resolved: Array<ConditionFunction | undefined> = [];
         node.cases.forEach((branchCase, index) => {
           resolved.push(checkCondition(id, branchCase.when, `${path}.cases[${index}].when`));
-          branchCase.then.forEach((target, targetIndex) => addBranchTarget(id, target, index, `${path}.cases[${index}].then[${targetIndex}]`));
+          branchCase.then.forEach((target, targetIndex) =>
+            addBranchTarget(id, target, index, `${path}.cases[${index}].then[${targetIndex}]`),
+          );
         });
-        (node.otherwise ?? []).forEach((target, targetIndex) => addBranchTarget(id, target, node.cases.length, `${path}.otherwise[${targetIndex}]`));
+        (node.otherwise ?? []).forEach((target, targetIndex) =>
+          addBranchTarget(id, target, node.cases.length, `${path}.otherwise[${targetIndex}]`),
+        );
         conditions.set(id, resolved);
         break;
       }
       case 'gate': {
-        if (!(node.target in definition.nodes)) report(`${path}.target`, `a gate on nothing: "${node.target}" is not a node`);
+        if (!(node.target in definition.nodes))
+          report(`${path}.target`, `a gate on nothing: "${node.target}" is not a node`);
         else if (node.target === id) report(`${path}.target`, 'a gate cannot check itself');
         else {
           const targetType = definition.nodes[node.target]?.type;
-          if (node.onFail === 'rerun' && targetType !== 'model' && targetType !== 'transform' && targetType !== 'map') {
-            report(`${path}.onFail`, `rerun needs a model, transform or map target; "${node.target}" is a ${String(targetType)} node`);
+          if (
+            node.onFail === 'rerun' &&
+            targetType !== 'model' &&
+            targetType !== 'transform' &&
+            targetType !== 'map'
+          ) {
+            report(
+              `${path}.onFail`,
+              `rerun needs a model, transform or map target; "${node.target}" is a ${String(targetType)} node`,
+            );
           }
           nodeDeps.add(node.target);
           gatesOf.get(node.target)?.push(id);
         }
         const check = typeof node.check === 'function' ? node.check : functions.gates?.[node.check];
-        if (check === undefined) report(`${path}.check`, `no gate "${String(node.check)}" is registered${listNames(functions.gates)}`);
+        if (check === undefined)
+          report(
+            `${path}.check`,
+            `no gate "${String(node.check)}" is registered${listNames(functions.gates)}`,
+          );
         else gateChecks.set(id, check);
         if (node.input !== undefined) checkBinding(id, node.input, `${path}.input`, undefined, {});
         break;
@@ -402,17 +499,21 @@ export function compileWorkflow(definition: WorkflowDefinition, registered: Work
         node.reads.forEach((entry, index) => {
           if (entry.startsWith('group:')) {
             const members = groups.get(entry.slice('group:'.length));
-            if (members === undefined) report(`${path}.reads[${index}]`, `unknown group "${entry.slice('group:'.length)}"`);
+            if (members === undefined)
+              report(`${path}.reads[${index}]`, `unknown group "${entry.slice('group:'.length)}"`);
             else members.forEach((member) => granted.add(member));
-          } else if (!fields.has(entry)) report(`${path}.reads[${index}]`, `unknown context field "${entry}"`);
+          } else if (!fields.has(entry))
+            report(`${path}.reads[${index}]`, `unknown context field "${entry}"`);
           else granted.add(entry);
         });
         for (const field of boundReads.get(id) ?? []) {
-          if (!granted.has(field)) report(`${path}.reads`, `node ${id} binds $context.${field} but its reads do not include it`);
+          if (!granted.has(field))
+            report(`${path}.reads`, `node ${id} binds $context.${field} but its reads do not include it`);
         }
         for (const field of granted) {
           const compiled = fields.get(field);
-          if (compiled?.readers !== undefined && !compiled.readers.has(id)) report(`${path}.reads`, `node ${id} may not read context field "${field}"`);
+          if (compiled?.readers !== undefined && !compiled.readers.has(id))
+            report(`${path}.reads`, `node ${id} may not read context field "${field}"`);
         }
         reads = granted;
       }
@@ -428,7 +529,10 @@ export function compileWorkflow(definition: WorkflowDefinition, registered: Work
         continue;
       }
       if (compiled.writers !== undefined && !compiled.writers.has(id)) {
-        report(at, `node ${id} may not write context field "${field}" (access.write lists ${[...compiled.writers].join(', ') || 'no node'})`);
+        report(
+          at,
+          `node ${id} may not write context field "${field}" (access.write lists ${[...compiled.writers].join(', ') || 'no node'})`,
+        );
         continue;
       }
       const sourceSchema = checkReference(id, source, at, { output: true });
@@ -441,49 +545,68 @@ export function compileWorkflow(definition: WorkflowDefinition, registered: Work
     // Failure policy.
     const policy = node.onError;
     if (policy?.action === 'substitute') {
-      if (policy.node === undefined) report(`${path}.onError.node`, 'substitute needs the node to run instead');
-      else if (!(policy.node in definition.nodes)) report(`${path}.onError.node`, `unknown node "${policy.node}"`);
-      else if (!standby.has(policy.node)) report(`${path}.onError.node`, `"${policy.node}" must be declared with standby: true`);
+      if (policy.node === undefined)
+        report(`${path}.onError.node`, 'substitute needs the node to run instead');
+      else if (!(policy.node in definition.nodes))
+        report(`${path}.onError.node`, `unknown node "${policy.node}"`);
+      else if (!standby.has(policy.node))
+        report(`${path}.onError.node`, `"${policy.node}" must be declared with standby: true`);
       else if (policy.node === id) report(`${path}.onError.node`, 'a node cannot substitute itself');
     }
-    if (node.standby === true && node.type !== 'model' && node.type !== 'transform') report(`${path}.standby`, 'only model and transform nodes can stand by');
+    if (node.standby === true && node.type !== 'model' && node.type !== 'transform')
+      report(`${path}.standby`, 'only model and transform nodes can stand by');
   });
 
   function addBranchTarget(branch: string, target: string, caseIndex: number, path: string): void {
     if (!(target in definition.nodes)) return void report(path, `unknown node "${target}"`);
     if (target === branch) return void report(path, 'a branch cannot choose itself');
     const existing = chosenBy.get(target);
-    if (existing !== undefined && existing.branch !== branch) return void report(path, `"${target}" is already chosen by branch ${existing.branch}; join the branches with a wait node`);
+    if (existing !== undefined && existing.branch !== branch)
+      return void report(
+        path,
+        `"${target}" is already chosen by branch ${existing.branch}; join the branches with a wait node`,
+      );
     const entry = existing ?? { branch, cases: new Set<number>() };
     entry.cases.add(caseIndex);
     chosenBy.set(target, entry);
     deps.get(target)?.add(branch);
   }
 
-  function checkCondition(nodeId: string, condition: BranchCondition, path: string): ConditionFunction | undefined {
+  function checkCondition(
+    nodeId: string,
+    condition: BranchCondition,
+    path: string,
+  ): ConditionFunction | undefined {
     if ('ref' in condition) {
       checkReference(nodeId, condition.ref, `${path}.ref`, {});
       return undefined;
     }
     if (condition.input !== undefined) checkBinding(nodeId, condition.input, `${path}.input`, undefined, {});
     const fn = typeof condition.fn === 'function' ? condition.fn : functions.conditions?.[condition.fn];
-    if (fn === undefined) report(`${path}.fn`, `no condition "${String(condition.fn)}" is registered${listNames(functions.conditions)}`);
+    if (fn === undefined)
+      report(
+        `${path}.fn`,
+        `no condition "${String(condition.fn)}" is registered${listNames(functions.conditions)}`,
+      );
     return fn;
   }
 
   // Context reads order a node after the fields' writers.
   for (const id of nodeIds) {
     const reads = readsOf.get(id);
-    const readFields = reads === '*' ? (boundReads.get(id) ?? new Set<string>()) : (reads ?? new Set<string>());
+    const readFields =
+      reads === '*' ? (boundReads.get(id) ?? new Set<string>()) : (reads ?? new Set<string>());
     for (const field of readFields) {
-      for (const writer of writers.get(field) ?? []) if (writer !== id && !standby.has(writer)) deps.get(id)?.add(writer);
+      for (const writer of writers.get(field) ?? [])
+        if (writer !== id && !standby.has(writer)) deps.get(id)?.add(writer);
     }
   }
   // Nodes that depend on a gated node also wait for its gates (a gate may re-run its target).
   for (const id of nodeIds) {
     const nodeDeps = deps.get(id) as Set<string>;
     for (const dependency of [...nodeDeps, ...(joins.get(id) ?? [])]) {
-      for (const gate of gatesOf.get(dependency) ?? []) if (gate !== id && !isGateOn(gate, id)) nodeDeps.add(gate);
+      for (const gate of gatesOf.get(dependency) ?? [])
+        if (gate !== id && !isGateOn(gate, id)) nodeDeps.add(gate);
     }
   }
   function isGateOn(gate: string, target: string): boolean {
@@ -511,7 +634,10 @@ export function compileWorkflow(definition: WorkflowDefinition, registered: Work
           const a = fieldWriters[first] as string;
           const b = fieldWriters[second] as string;
           if (exclusive(a, b) || reaches(a, b, edges) || reaches(b, a, edges)) continue;
-          report(`nodes.${b}.writes.${field}`, `nodes ${a} and ${b} both write "${field}" with no order between them; add after: [${a}]`);
+          report(
+            `nodes.${b}.writes.${field}`,
+            `nodes ${a} and ${b} both write "${field}" with no order between them; add after: [${a}]`,
+          );
         }
       }
     }
@@ -530,7 +656,8 @@ export function compileWorkflow(definition: WorkflowDefinition, registered: Work
     const parsedOutput = parseReference(reference);
     if (typeof parsedOutput === 'string') continue;
     if (parsedOutput.kind === 'node') seeds.add(parsedOutput.node);
-    if (parsedOutput.kind === 'context') for (const writer of writers.get(parsedOutput.field) ?? []) seeds.add(writer);
+    if (parsedOutput.kind === 'context')
+      for (const writer of writers.get(parsedOutput.field) ?? []) seeds.add(writer);
   }
   const lazy = Object.keys(definition.outputs ?? {}).length > 0;
   for (const id of nodeIds) {
@@ -594,7 +721,10 @@ function isZod(schema: FieldSchema): schema is z.ZodType {
 }
 
 function listNames(registry: Record<string, unknown> | undefined): string {
-  const builtin = new Set([...Object.keys(builtinFunctions.transforms ?? {}), ...Object.keys(builtinFunctions.gates ?? {})]);
+  const builtin = new Set([
+    ...Object.keys(builtinFunctions.transforms ?? {}),
+    ...Object.keys(builtinFunctions.gates ?? {}),
+  ]);
   const names = Object.keys(registry ?? {}).filter((name) => !builtin.has(name));
   return names.length === 0 ? ' (none are)' : ` (registered: ${names.join(', ')})`;
 }
@@ -611,13 +741,18 @@ function toHashable(value: unknown): unknown {
 }
 
 /** The first cycle found, as node ids with the first repeated at the end; undefined when none. */
-export function findCycle(ids: readonly string[], edges: (id: string) => readonly string[]): string[] | undefined {
+export function findCycle(
+  ids: readonly string[],
+  edges: (id: string) => readonly string[],
+): string[] | undefined {
   const state = new Map<string, 'visiting' | 'done'>();
   const path: string[] = [];
   for (const start of ids) {
     if (state.has(start)) continue;
     // Iterative DFS: definitions may be 10,000 nodes deep.
-    const stack: Array<{ id: string; next: number; out: readonly string[] }> = [{ id: start, next: 0, out: edges(start) }];
+    const stack: Array<{ id: string; next: number; out: readonly string[] }> = [
+      { id: start, next: 0, out: edges(start) },
+    ];
     state.set(start, 'visiting');
     path.push(start);
     while (stack.length > 0) {

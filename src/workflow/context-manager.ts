@@ -64,7 +64,8 @@ export interface ContextManager {
   unpin(version: number): void;
 }
 
-type Stored = { version: number; inline: true; value: unknown } | { version: number; inline: false; hash: string };
+type Stored =
+  { version: number; inline: true; value: unknown } | { version: number; inline: false; hash: string };
 
 export function createContextManager(options: ContextManagerOptions): ContextManager {
   const { workflow } = options;
@@ -76,7 +77,11 @@ export function createContextManager(options: ContextManagerOptions): ContextMan
 
   for (const record of [...(options.history ?? [])].sort((a, b) => a.version - b.version)) {
     const list = writes.get(record.field) ?? [];
-    list.push(record.blobHash === null ? { version: record.version, inline: true, value: parseJson(record.valueJson) } : { version: record.version, inline: false, hash: record.blobHash });
+    list.push(
+      record.blobHash === null
+        ? { version: record.version, inline: true, value: parseJson(record.valueJson) }
+        : { version: record.version, inline: false, hash: record.blobHash },
+    );
     writes.set(record.field, list);
     version = Math.max(version, record.version);
   }
@@ -102,7 +107,11 @@ export function createContextManager(options: ContextManagerOptions): ContextMan
     const cached = blobs.get(stored.hash);
     if (cached !== undefined) return cached.value;
     const content = await options.loadBlob(stored.hash);
-    if (content === undefined) throw createWorkflowError('store.failure', `context field "${field}": blob ${stored.hash} is missing from the store`);
+    if (content === undefined)
+      throw createWorkflowError(
+        'store.failure',
+        `context field "${field}": blob ${stored.hash} is missing from the store`,
+      );
     const value = parseJson(content);
     blobs.set(stored.hash, { value });
     return value;
@@ -110,7 +119,11 @@ export function createContextManager(options: ContextManagerOptions): ContextMan
 
   function checkVersion(at: number): void {
     if (at < oldestVersion || at > version) {
-      throw createWorkflowError('workflow.context_version_gone', `context version ${at} of run ${options.runId} is not readable (readable: ${oldestVersion}..${version})`, { details: { version: at, oldestVersion, latestVersion: version } });
+      throw createWorkflowError(
+        'workflow.context_version_gone',
+        `context version ${at} of run ${options.runId} is not readable (readable: ${oldestVersion}..${version})`,
+        { details: { version: at, oldestVersion, latestVersion: version } },
+      );
     }
   }
 
@@ -144,9 +157,22 @@ export function createContextManager(options: ContextManagerOptions): ContextMan
         version: at,
         async get(field) {
           const compiled = workflow.fields.get(field);
-          if (compiled === undefined) throw createWorkflowError('workflow.permission_denied', `node ${nodeId} read unknown context field "${field}"`, { param: field });
-          const allowed = node !== undefined && (node.reads === '*' || node.reads.has(field)) && (compiled.readers === undefined || compiled.readers.has(nodeId));
-          if (!allowed) throw createWorkflowError('workflow.permission_denied', `node ${nodeId} may not read context field "${field}"`, { param: field, details: { nodeId, field } });
+          if (compiled === undefined)
+            throw createWorkflowError(
+              'workflow.permission_denied',
+              `node ${nodeId} read unknown context field "${field}"`,
+              { param: field },
+            );
+          const allowed =
+            node !== undefined &&
+            (node.reads === '*' || node.reads.has(field)) &&
+            (compiled.readers === undefined || compiled.readers.has(nodeId));
+          if (!allowed)
+            throw createWorkflowError(
+              'workflow.permission_denied',
+              `node ${nodeId} may not read context field "${field}"`,
+              { param: field, details: { nodeId, field } },
+            );
           checkVersion(at);
           return valueOf(storedAt(field, at), field);
         },
@@ -168,7 +194,11 @@ export function createContextManager(options: ContextManagerOptions): ContextMan
         if (nodeId !== null) {
           const declared = node?.writes.some((write) => write.field === field) === true;
           if (!declared || (compiled.writers !== undefined && !compiled.writers.has(nodeId))) {
-            throw createWorkflowError('workflow.permission_denied', `node ${nodeId} may not write context field "${field}"`, { param: field, details: { nodeId, field } });
+            throw createWorkflowError(
+              'workflow.permission_denied',
+              `node ${nodeId} may not write context field "${field}"`,
+              { param: field, details: { nodeId, field } },
+            );
           }
         }
         if (value === undefined) {
@@ -176,7 +206,8 @@ export function createContextManager(options: ContextManagerOptions): ContextMan
           continue;
         }
         const result = compiled.check?.check(value);
-        if (result !== undefined && !result.ok) problems.push(...result.problems.map((problem) => `${field}: ${problem}`));
+        if (result !== undefined && !result.ok)
+          problems.push(...result.problems.map((problem) => `${field}: ${problem}`));
       }
       if (problems.length === 0 && workflow.rules.length > 0) {
         const after = version < 0 ? {} : await snapshot(version);
@@ -192,7 +223,11 @@ export function createContextManager(options: ContextManagerOptions): ContextMan
         }
       }
       if (problems.length > 0) {
-        throw createWorkflowError('workflow.context_invalid', `${nodeId === null ? 'run input' : `node ${nodeId}`}: ${problems.join('; ')}`, { details: { problems, nodeId } });
+        throw createWorkflowError(
+          'workflow.context_invalid',
+          `${nodeId === null ? 'run input' : `node ${nodeId}`}: ${problems.join('; ')}`,
+          { details: { problems, nodeId } },
+        );
       }
 
       const records: ContextWriteRecord[] = [];
@@ -204,9 +239,27 @@ export function createContextManager(options: ContextManagerOptions): ContextMan
           const hash = createHash('sha256').update(json).digest('hex');
           newBlobs.push({ hash, content: json });
           blobs.set(hash, { value });
-          records.push({ tenantId: options.tenantId, runId: options.runId, version: next, field, valueJson: null, blobHash: hash, nodeId, time });
+          records.push({
+            tenantId: options.tenantId,
+            runId: options.runId,
+            version: next,
+            field,
+            valueJson: null,
+            blobHash: hash,
+            nodeId,
+            time,
+          });
         } else {
-          records.push({ tenantId: options.tenantId, runId: options.runId, version: next, field, valueJson: json, blobHash: null, nodeId, time });
+          records.push({
+            tenantId: options.tenantId,
+            runId: options.runId,
+            version: next,
+            field,
+            valueJson: json,
+            blobHash: null,
+            nodeId,
+            time,
+          });
         }
       }
 
@@ -216,8 +269,10 @@ export function createContextManager(options: ContextManagerOptions): ContextMan
       if (floor > oldestVersion) {
         for (const [field, list] of writes) {
           let keepFrom = 0;
-          for (let index = 0; index < list.length; index += 1) if ((list[index] as Stored).version <= floor) keepFrom = index;
-          for (let index = 0; index < keepFrom; index += 1) truncated.push({ field, version: (list[index] as Stored).version });
+          for (let index = 0; index < list.length; index += 1)
+            if ((list[index] as Stored).version <= floor) keepFrom = index;
+          for (let index = 0; index < keepFrom; index += 1)
+            truncated.push({ field, version: (list[index] as Stored).version });
         }
       }
       return { version: next, records, blobs: newBlobs, truncated };
@@ -226,12 +281,20 @@ export function createContextManager(options: ContextManagerOptions): ContextMan
     apply(prepared) {
       for (const record of prepared.records) {
         const list = writes.get(record.field) ?? [];
-        list.push(record.blobHash === null ? { version: record.version, inline: true, value: parseJson(record.valueJson) } : { version: record.version, inline: false, hash: record.blobHash });
+        list.push(
+          record.blobHash === null
+            ? { version: record.version, inline: true, value: parseJson(record.valueJson) }
+            : { version: record.version, inline: false, hash: record.blobHash },
+        );
         writes.set(record.field, list);
       }
       if (prepared.truncated.length > 0) {
         const gone = new Set(prepared.truncated.map((entry) => `${entry.field}\u0000${entry.version}`));
-        for (const [field, list] of writes) writes.set(field, list.filter((entry) => !gone.has(`${field}\u0000${entry.version}`)));
+        for (const [field, list] of writes)
+          writes.set(
+            field,
+            list.filter((entry) => !gone.has(`${field}\u0000${entry.version}`)),
+          );
       }
       version = Math.max(version, prepared.version);
       oldestVersion = Math.max(oldestVersion, Math.min(version - workflow.maxVersions + 1, minimumPinned()));

@@ -1,10 +1,26 @@
 export * from './workflow-definition.ts';
 export { WorkflowDefinitionError, type DefinitionProblem } from './workflow-definition-error.ts';
-export { compileWorkflow, findCycle, type CompiledField, type CompiledNode, type CompiledWorkflow } from './compile-workflow.ts';
+export {
+  compileWorkflow,
+  findCycle,
+  type CompiledField,
+  type CompiledNode,
+  type CompiledWorkflow,
+} from './compile-workflow.ts';
 export { loadWorkflow } from './load-workflow.ts';
 export { loadWorkflowFile } from './load-workflow-file.ts';
-export { findUnknownModelReferences, listModelReferences, type ModelReferences } from './list-model-references.ts';
-export { createContextManager, type ContextManager, type ContextManagerOptions, type ContextReader, type PreparedWrites } from './context-manager.ts';
+export {
+  findUnknownModelReferences,
+  listModelReferences,
+  type ModelReferences,
+} from './list-model-references.ts';
+export {
+  createContextManager,
+  type ContextManager,
+  type ContextManagerOptions,
+  type ContextReader,
+  type PreparedWrites,
+} from './context-manager.ts';
 export { checkSchemaAssignable } from './check-schema-assignable.ts';
 export { parseReference, type Reference } from './parse-reference.ts';
 export type { WorkflowEngine } from './call-node-function.ts';

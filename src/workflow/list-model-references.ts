@@ -22,11 +22,20 @@ export function listModelReferences(definition: WorkflowDefinition): ModelRefere
   };
   for (const [id, node] of Object.entries(definition.nodes)) {
     const path = `nodes.${id}`;
-    const called = node.type === 'model' ? node : node.type === 'map' && node.node.type === 'model' ? node.node : undefined;
+    const called =
+      node.type === 'model'
+        ? node
+        : node.type === 'map' && node.node.type === 'model'
+          ? node.node
+          : undefined;
     const calledPath = node.type === 'map' ? `${path}.node` : path;
-    if (called !== undefined && 'stepType' in called) note('stepTypes', called.stepType, `${calledPath}.stepType`);
-    if (called !== undefined && 'modelGroup' in called) note('modelGroups', called.modelGroup, `${calledPath}.modelGroup`);
-    node.onError?.adjust?.forEach((adjust, index) => note('modelGroups', adjust.modelGroup, `${path}.onError.adjust[${index}].modelGroup`));
+    if (called !== undefined && 'stepType' in called)
+      note('stepTypes', called.stepType, `${calledPath}.stepType`);
+    if (called !== undefined && 'modelGroup' in called)
+      note('modelGroups', called.modelGroup, `${calledPath}.modelGroup`);
+    node.onError?.adjust?.forEach((adjust, index) =>
+      note('modelGroups', adjust.modelGroup, `${path}.onError.adjust[${index}].modelGroup`),
+    );
   }
   return references;
 }
@@ -38,16 +47,27 @@ export function listModelReferences(definition: WorkflowDefinition): ModelRefere
  * @example
  * const problems = findUnknownModelReferences(flow.definition, { modelGroups: engine.modelGroups().map((g) => g.name), stepTypes: engine.stepTypes() });
  */
-export function findUnknownModelReferences(definition: WorkflowDefinition, known: { modelGroups: Iterable<string>; stepTypes: Iterable<string> }): Array<{ path: string; message: string }> {
+export function findUnknownModelReferences(
+  definition: WorkflowDefinition,
+  known: { modelGroups: Iterable<string>; stepTypes: Iterable<string> },
+): Array<{ path: string; message: string }> {
   const references = listModelReferences(definition);
   const groups = new Set(known.modelGroups);
   const steps = new Set(known.stepTypes);
   const problems: Array<{ path: string; message: string }> = [];
   for (const [name, path] of references.modelGroups) {
-    if (!groups.has(name)) problems.push({ path, message: `model group "${name}" is not configured (configured: ${[...groups].join(', ') || 'none'})` });
+    if (!groups.has(name))
+      problems.push({
+        path,
+        message: `model group "${name}" is not configured (configured: ${[...groups].join(', ') || 'none'})`,
+      });
   }
   for (const [name, path] of references.stepTypes) {
-    if (!steps.has(name)) problems.push({ path, message: `step type "${name}" is not registered (registered: ${[...steps].join(', ') || 'none'})` });
+    if (!steps.has(name))
+      problems.push({
+        path,
+        message: `step type "${name}" is not registered (registered: ${[...steps].join(', ') || 'none'})`,
+      });
   }
   return problems;
 }

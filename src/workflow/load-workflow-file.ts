@@ -16,7 +16,8 @@ export function loadWorkflowFile(path: string, functions: WorkflowFunctions = {}
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
     throw new WorkflowDefinitionError(path, [{ path: '', message: `cannot read the file: ${reason}` }]);
   }
   try {

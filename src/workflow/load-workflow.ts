@@ -15,12 +15,17 @@ export function loadWorkflow(yamlText: string, functions: WorkflowFunctions = {}
   if (document.errors.length > 0) {
     throw new WorkflowDefinitionError(
       '(yaml)',
-      document.errors.map((error) => ({ path: error.linePos?.[0] === undefined ? '' : `line ${error.linePos[0].line}`, message: error.message.split('\n')[0] ?? error.message })),
+      document.errors.map((error) => ({
+        path: error.linePos?.[0] === undefined ? '' : `line ${error.linePos[0].line}`,
+        message: error.message.split('\n')[0] ?? error.message,
+      })),
     );
   }
   const value: unknown = document.toJS({ maxAliasCount: 100 });
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new WorkflowDefinitionError('(yaml)', [{ path: '', message: 'a workflow definition must be a YAML mapping' }]);
+    throw new WorkflowDefinitionError('(yaml)', [
+      { path: '', message: 'a workflow definition must be a YAML mapping' },
+    ]);
   }
   return compileWorkflow(value as WorkflowDefinition, functions);
 }

@@ -15,7 +15,8 @@ export type Reference =
  */
 export function parseReference(text: string): Reference | string {
   const head = /^\$([A-Za-z_][\w-]*)/.exec(text);
-  if (head === null) return `"${text}" is not a reference (expected $context.FIELD, $nodes.ID.output, $item, $index or $output)`;
+  if (head === null)
+    return `"${text}" is not a reference (expected $context.FIELD, $nodes.ID.output, $item, $index or $output)`;
   const segments: Array<string | number> = [];
   let rest = text.slice(head[0].length);
   while (rest.length > 0) {

@@ -20,7 +20,10 @@ export class WorkflowDefinitionError extends PipewrightError {
 
   constructor(workflowId: string, problems: DefinitionProblem[]) {
     const first = problems[0] ?? { path: '', message: 'invalid definition' };
-    const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
+    const more =
+      problems.length > 1
+        ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})`
+        : '';
     super({
       code: 'workflow.definition_invalid',
       message: `workflow ${workflowId}: ${first.path === '' ? '' : `${first.path}: `}${first.message}${more}`,
@@ -33,6 +36,10 @@ export class WorkflowDefinitionError extends PipewrightError {
 }
 
 /** A workflow error with a code from the `workflow.*` family. */
-export function createWorkflowError(code: ErrorCode, message: string, extra: { cause?: unknown; param?: string; details?: Record<string, unknown> } = {}): PipewrightError {
+export function createWorkflowError(
+  code: ErrorCode,
+  message: string,
+  extra: { cause?: unknown; param?: string; details?: Record<string, unknown> } = {},
+): PipewrightError {
   return new PipewrightError({ code, message, ...extra });
 }

@@ -49,7 +49,10 @@ export type ValidatorFunction = (values: Readonly<Record<string, unknown>>) => t
 
 /** Functions named by YAML definitions, registered with the runner. */
 export interface WorkflowFunctions {
-  transforms?: Record<string, TransformFunction | { run: TransformFunction; input?: FieldSchema; output?: FieldSchema }>;
+  transforms?: Record<
+    string,
+    TransformFunction | { run: TransformFunction; input?: FieldSchema; output?: FieldSchema }
+  >;
   gates?: Record<string, GateFunction>;
   conditions?: Record<string, ConditionFunction>;
   validators?: Record<string, ValidatorFunction>;
@@ -139,7 +142,18 @@ export interface TransformNodeDefinition extends NodeBase {
 }
 
 export type BranchCondition =
-  | { ref: string; equals?: unknown; notEquals?: unknown; in?: unknown[]; gt?: number; gte?: number; lt?: number; lte?: number; exists?: boolean; truthy?: boolean }
+  | {
+      ref: string;
+      equals?: unknown;
+      notEquals?: unknown;
+      in?: unknown[];
+      gt?: number;
+      gte?: number;
+      lt?: number;
+      lte?: number;
+      exists?: boolean;
+      truthy?: boolean;
+    }
   | { fn: string | ConditionFunction; input?: Binding };
 
 export interface BranchNodeDefinition extends NodeBase {
@@ -149,7 +163,8 @@ export interface BranchNodeDefinition extends NodeBase {
   otherwise?: string[];
 }
 
-export type MapItemDefinition = Omit<ModelNodeDefinition, keyof NodeBase> | Omit<TransformNodeDefinition, keyof NodeBase>;
+export type MapItemDefinition =
+  Omit<ModelNodeDefinition, keyof NodeBase> | Omit<TransformNodeDefinition, keyof NodeBase>;
 
 export interface MapNodeDefinition extends NodeBase {
   type: 'map';
@@ -185,7 +200,13 @@ export interface WaitNodeDefinition extends NodeBase {
   mode?: 'all' | 'any' | 'settled';
 }
 
-export type NodeDefinition = ModelNodeDefinition | TransformNodeDefinition | BranchNodeDefinition | MapNodeDefinition | GateNodeDefinition | WaitNodeDefinition;
+export type NodeDefinition =
+  | ModelNodeDefinition
+  | TransformNodeDefinition
+  | BranchNodeDefinition
+  | MapNodeDefinition
+  | GateNodeDefinition
+  | WaitNodeDefinition;
 
 export type NodeType = NodeDefinition['type'];
 
@@ -225,10 +246,18 @@ export function defineWorkflow(definition: WorkflowDefinition): WorkflowDefiniti
 
 // ---- the structural schema (zod): shape only; references and types are checked by compileWorkflow.
 
-const identifier = z.string().regex(/^[A-Za-z_][\w-]*$/, 'must start with a letter or _ and contain only letters, digits, _ and -');
-const functionValue = z.custom<(...args: never[]) => unknown>((value) => typeof value === 'function', 'must be a function');
+const identifier = z
+  .string()
+  .regex(/^[A-Za-z_][\w-]*$/, 'must start with a letter or _ and contain only letters, digits, _ and -');
+const functionValue = z.custom<(...args: never[]) => unknown>(
+  (value) => typeof value === 'function',
+  'must be a function',
+);
 const functionReference = z.union([z.string().min(1), functionValue]);
-const schemaValue = z.custom<FieldSchema>((value) => typeof value === 'object' && value !== null && !Array.isArray(value), 'must be a JSON Schema object or a zod schema');
+const schemaValue = z.custom<FieldSchema>(
+  (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+  'must be a JSON Schema object or a zod schema',
+);
 const nodeList = z.array(identifier);
 
 const nodeBase = {
@@ -241,7 +270,14 @@ const nodeBase = {
       action: z.enum(['fail', 'continue', 'retry', 'substitute']),
       maxAttempts: z.int().min(1).max(100).optional(),
       backoffMs: z.number().min(0).max(3_600_000).optional(),
-      adjust: z.array(z.strictObject({ modelGroup: z.string().min(1).optional(), parameters: z.record(z.string(), z.unknown()).optional() })).optional(),
+      adjust: z
+        .array(
+          z.strictObject({
+            modelGroup: z.string().min(1).optional(),
+            parameters: z.record(z.string(), z.unknown()).optional(),
+          }),
+        )
+        .optional(),
       node: identifier.optional(),
       then: z.enum(['fail', 'continue']).optional(),
     })
@@ -288,13 +324,21 @@ const condition = z.union([
 const nodeSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('model'), ...nodeBase, ...modelFields }),
   z.strictObject({ type: z.literal('transform'), ...nodeBase, ...transformFields }),
-  z.strictObject({ type: z.literal('branch'), ...nodeBase, cases: z.array(z.strictObject({ when: condition, then: nodeList })).min(1), otherwise: nodeList.optional() }),
+  z.strictObject({
+    type: z.literal('branch'),
+    ...nodeBase,
+    cases: z.array(z.strictObject({ when: condition, then: nodeList })).min(1),
+    otherwise: nodeList.optional(),
+  }),
   z.strictObject({
     type: z.literal('map'),
     ...nodeBase,
     over: z.string().startsWith('$'),
     concurrency: z.int().min(1).max(1000).optional(),
-    node: z.discriminatedUnion('type', [z.strictObject({ type: z.literal('model'), ...modelFields }), z.strictObject({ type: z.literal('transform'), ...transformFields })]),
+    node: z.discriminatedUnion('type', [
+      z.strictObject({ type: z.literal('model'), ...modelFields }),
+      z.strictObject({ type: z.literal('transform'), ...transformFields }),
+    ]),
   }),
   z.strictObject({
     type: z.literal('gate'),
@@ -307,7 +351,12 @@ const nodeSchema = z.discriminatedUnion('type', [
     maxReruns: z.int().min(0).max(100).optional(),
     parameters: z.record(z.string(), z.unknown()).optional(),
   }),
-  z.strictObject({ type: z.literal('wait'), ...nodeBase, for: nodeList.min(1), mode: z.enum(['all', 'any', 'settled']).optional() }),
+  z.strictObject({
+    type: z.literal('wait'),
+    ...nodeBase,
+    for: nodeList.min(1),
+    mode: z.enum(['all', 'any', 'settled']).optional(),
+  }),
 ]);
 
 /** The zod schema of a definition's shape (used by `compileWorkflow` before its semantic checks). */
@@ -328,7 +377,11 @@ export const workflowDefinitionSchema = z.strictObject({
         access: z.strictObject({ read: nodeList.optional(), write: nodeList.optional() }).optional(),
       }),
     ),
-    rules: z.array(z.strictObject({ id: z.string().min(1), check: functionReference, message: z.string().optional() })).optional(),
+    rules: z
+      .array(
+        z.strictObject({ id: z.string().min(1), check: functionReference, message: z.string().optional() }),
+      )
+      .optional(),
     history: z.strictObject({ maxVersions: z.int().min(1).optional() }).optional(),
     blobThresholdBytes: z.int().min(64).optional(),
   }),

@@ -18,7 +18,9 @@ describe('the example workflows run on the sim as they are', () => {
   let runner: WorkflowRunner;
   before(async () => {
     sim = await startSimServer({ host: '127.0.0.1', port: 0, seed: 5 });
-    engine = createEngine({ config: loadConfigFile(new URL('sim.yaml', examples).pathname, { SIM_URL: sim.url }) });
+    engine = createEngine({
+      config: loadConfigFile(new URL('sim.yaml', examples).pathname, { SIM_URL: sim.url }),
+    });
     store = await createSqliteStore({ path: ':memory:' });
     runner = createWorkflowRunner({ engine, store: store.workflows });
   });
@@ -30,7 +32,11 @@ describe('the example workflows run on the sim as they are', () => {
   });
 
   test('campaign: copy for every channel in parallel, brand-checked, one selected', async () => {
-    const handle = await runner.start(loadWorkflow(read('campaign.yaml')), { brief: 'Launch our new green tea to busy office workers', channels: ['email', 'social'] }, { tenantId: 'acme' });
+    const handle = await runner.start(
+      loadWorkflow(read('campaign.yaml')),
+      { brief: 'Launch our new green tea to busy office workers', channels: ['email', 'social'] },
+      { tenantId: 'acme' },
+    );
     const result = await handle.result;
     assert.equal(result.status, 'succeeded', result.error?.message);
     const variants = result.outputs.variants as string[];
@@ -43,12 +49,21 @@ describe('the example workflows run on the sim as they are', () => {
     assert.equal((result.outputs.brandCheck as { pass: boolean }).pass, true);
     assert.ok(result.costUsd > 0);
     const nodes = (await runner.get(handle.runId, { tenantId: 'acme' })).nodes;
-    assert.ok(nodes.every((node) => node.status === 'succeeded'), JSON.stringify(nodes.map((node) => [node.nodeId, node.status])));
+    assert.ok(
+      nodes.every((node) => node.status === 'succeeded'),
+      JSON.stringify(nodes.map((node) => [node.nodeId, node.status])),
+    );
   });
 
   test('document fan-out: a summary per document in order, joined into a digest', async () => {
-    const documents = ['Tea harvests rose by a tenth this spring.', 'The new packaging uses recycled paper.', 'Shops in three cities now stock the range.'];
-    const result = await (await runner.start(loadWorkflow(read('document-fan-out.yaml')), { documents })).result;
+    const documents = [
+      'Tea harvests rose by a tenth this spring.',
+      'The new packaging uses recycled paper.',
+      'Shops in three cities now stock the range.',
+    ];
+    const result = await (
+      await runner.start(loadWorkflow(read('document-fan-out.yaml')), { documents })
+    ).result;
     assert.equal(result.status, 'succeeded', result.error?.message);
     const summaries = result.outputs.summaries as string[];
     assert.equal(summaries.length, 3);

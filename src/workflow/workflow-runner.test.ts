@@ -6,7 +6,13 @@ import { after, describe, test } from 'node:test';
 import { createFakeProviderClient, textResponse } from '../../test/support/fake-provider-client.ts';
 import { PipewrightError, ProviderError } from '../core/index.ts';
 import { createEngine, type RunStepOptions, type StepContext, type StepResult } from '../engine/index.ts';
-import { createSqliteStore, type Store, type WorkflowCommit, type WorkflowEventRecord, type WorkflowStore } from '../store/index.ts';
+import {
+  createSqliteStore,
+  type Store,
+  type WorkflowCommit,
+  type WorkflowEventRecord,
+  type WorkflowStore,
+} from '../store/index.ts';
 import type { CallRecord } from '../telemetry/index.ts';
 import type { WorkflowEngine } from './call-node-function.ts';
 import { loadWorkflow } from './load-workflow.ts';
@@ -52,7 +58,10 @@ function untilAborted(call: NodeCallContext): Promise<never> {
   });
 }
 
-async function withRunner(options: Omit<WorkflowRunnerOptions, 'store'>, body: (runner: WorkflowRunner, store: Store) => Promise<void>): Promise<void> {
+async function withRunner(
+  options: Omit<WorkflowRunnerOptions, 'store'>,
+  body: (runner: WorkflowRunner, store: Store) => Promise<void>,
+): Promise<void> {
   const store = await createSqliteStore({ path: ':memory:' });
   const runner = createWorkflowRunner({ ...options, store: store.workflows });
   try {
@@ -63,7 +72,10 @@ async function withRunner(options: Omit<WorkflowRunnerOptions, 'store'>, body: (
   }
 }
 
-function flow(nodes: WorkflowDefinition['nodes'], extra: Partial<WorkflowDefinition> = {}): WorkflowDefinition {
+function flow(
+  nodes: WorkflowDefinition['nodes'],
+  extra: Partial<WorkflowDefinition> = {},
+): WorkflowDefinition {
   return {
     id: 'test-flow',
     version: 1,
@@ -79,20 +91,41 @@ function isCode(code: string) {
 }
 
 /** A fake engine recording every call with its options. */
-function fakeEngine(answer: (kind: 'run' | 'chat', payload: unknown, attempt: number) => unknown = (_kind, payload) => payload) {
-  const calls: Array<{ kind: 'run' | 'chat'; name: string | undefined; payload: unknown; context: unknown; options: Record<string, unknown> }> = [];
+function fakeEngine(
+  answer: (kind: 'run' | 'chat', payload: unknown, attempt: number) => unknown = (_kind, payload) => payload,
+) {
+  const calls: Array<{
+    kind: 'run' | 'chat';
+    name: string | undefined;
+    payload: unknown;
+    context: unknown;
+    options: Record<string, unknown>;
+  }> = [];
   const engine: WorkflowEngine = {
-    async run<Output>(stepType: string, input: unknown, context?: StepContext, options?: RunStepOptions): Promise<StepResult<Output>> {
+    async run<Output>(
+      stepType: string,
+      input: unknown,
+      context?: StepContext,
+      options?: RunStepOptions,
+    ): Promise<StepResult<Output>> {
       calls.push({ kind: 'run', name: stepType, payload: input, context, options: { ...options } });
       const output = answer('run', input, calls.length);
       if (output instanceof Error) throw output;
       return { output, costUsd: 0.01 } as StepResult<Output>;
     },
     async chat(request, options) {
-      calls.push({ kind: 'chat', name: undefined, payload: request, context: undefined, options: { ...options } });
+      calls.push({
+        kind: 'chat',
+        name: undefined,
+        payload: request,
+        context: undefined,
+        options: { ...options },
+      });
       const output = answer('chat', request, calls.length);
       if (output instanceof Error) throw output;
-      return { response: textResponse(String(output)), meta: { costUsd: 0.002 } } as Awaited<ReturnType<WorkflowEngine['chat']>>;
+      return { response: textResponse(String(output)), meta: { costUsd: 0.002 } } as Awaited<
+        ReturnType<WorkflowEngine['chat']>
+      >;
     },
   };
   return { engine, calls };
@@ -102,7 +135,9 @@ describe('workflow runner: scheduling', () => {
   test('independent nodes run in parallel up to the per-run limit, and never above it', async () => {
     const probe = concurrencyProbe();
     const slow = () => probe.during(() => tick(5), 1);
-    const nodes = Object.fromEntries(Array.from({ length: 7 }, (_, index) => [`n${index}`, { type: 'transform' as const, fn: slow }]));
+    const nodes = Object.fromEntries(
+      Array.from({ length: 7 }, (_, index) => [`n${index}`, { type: 'transform' as const, fn: slow }]),
+    );
     await withRunner({}, async (runner) => {
       const result = await (await runner.start(flow(nodes), {}, { concurrency: 3 })).result;
       assert.equal(result.status, 'succeeded');
@@ -113,9 +148,14 @@ describe('workflow runner: scheduling', () => {
   test('the global limit holds across runs', async () => {
     const probe = concurrencyProbe();
     const slow = () => probe.during(() => tick(5), 1);
-    const nodes = Object.fromEntries(Array.from({ length: 4 }, (_, index) => [`n${index}`, { type: 'transform' as const, fn: slow }]));
+    const nodes = Object.fromEntries(
+      Array.from({ length: 4 }, (_, index) => [`n${index}`, { type: 'transform' as const, fn: slow }]),
+    );
     await withRunner({ concurrency: 2 }, async (runner) => {
-      const handles = await Promise.all([runner.start(flow(nodes), {}, { concurrency: 4 }), runner.start(flow(nodes), {}, { concurrency: 4 })]);
+      const handles = await Promise.all([
+        runner.start(flow(nodes), {}, { concurrency: 4 }),
+        runner.start(flow(nodes), {}, { concurrency: 4 }),
+      ]);
       for (const handle of handles) assert.equal((await handle.result).status, 'succeeded');
       assert.equal(probe.peak(), 2);
     });
@@ -131,7 +171,10 @@ describe('workflow runner: scheduling', () => {
         middle: { type: 'transform', fn: record, priority: 5 },
         later: { type: 'transform', fn: record, priority: 5 },
       });
-      assert.equal((await (await runner.start(definition, {}, { concurrency: 1 })).result).status, 'succeeded');
+      assert.equal(
+        (await (await runner.start(definition, {}, { concurrency: 1 })).result).status,
+        'succeeded',
+      );
       assert.deepEqual(order, ['high', 'middle', 'later', 'low']);
     });
   });
@@ -140,9 +183,22 @@ describe('workflow runner: scheduling', () => {
     await withRunner({}, async (runner) => {
       const definition = flow(
         {
-          a: { type: 'transform', fn: (input) => `${String(input)}!`, input: '$context.topic', writes: { result: '$output' } },
-          b: { type: 'transform', fn: (input) => ({ length: String(input).length }), input: '$context.result' },
-          c: { type: 'transform', fn: (input) => input, input: { fromB: '$nodes.b.output.length', literal: '$$5', fixed: 3 } },
+          a: {
+            type: 'transform',
+            fn: (input) => `${String(input)}!`,
+            input: '$context.topic',
+            writes: { result: '$output' },
+          },
+          b: {
+            type: 'transform',
+            fn: (input) => ({ length: String(input).length }),
+            input: '$context.result',
+          },
+          c: {
+            type: 'transform',
+            fn: (input) => input,
+            input: { fromB: '$nodes.b.output.length', literal: '$$5', fixed: 3 },
+          },
         },
         { outputs: { final: '$nodes.c.output', shout: '$context.result' } },
       );
@@ -158,7 +214,14 @@ describe('workflow runner: scheduling', () => {
       return call.nodeId;
     };
     await withRunner({}, async (runner) => {
-      const definition = flow({ used: { type: 'transform', fn: record }, unused: { type: 'transform', fn: record }, effect: { type: 'transform', fn: record, always: true } }, { outputs: { value: '$nodes.used.output' } });
+      const definition = flow(
+        {
+          used: { type: 'transform', fn: record },
+          unused: { type: 'transform', fn: record },
+          effect: { type: 'transform', fn: record, always: true },
+        },
+        { outputs: { value: '$nodes.used.output' } },
+      );
       const handle = await runner.start(definition, {});
       assert.equal((await handle.result).status, 'succeeded');
       assert.deepEqual(ran.sort(), ['effect', 'used']);
@@ -190,7 +253,11 @@ describe('workflow runner: scheduling', () => {
   test('an asynchronous node is joined later: settled waits for every outcome, failures included', async () => {
     await withRunner({}, async (runner) => {
       const definition = flow({
-        background: { type: 'transform', fn: () => Promise.reject(new Error('upstream broke')), onError: { action: 'continue' } },
+        background: {
+          type: 'transform',
+          fn: () => Promise.reject(new Error('upstream broke')),
+          onError: { action: 'continue' },
+        },
         main: { type: 'transform', fn: () => 'main done' },
         afterMain: { type: 'transform', fn: (input) => input, input: '$nodes.main.output' },
         join: { type: 'wait', for: ['background', 'afterMain'], mode: 'settled' },
@@ -200,7 +267,10 @@ describe('workflow runner: scheduling', () => {
       const result = await handle.result;
       assert.equal(result.status, 'partial');
       const report = (await runner.get(handle.runId)).nodes.find((node) => node.nodeId === 'report');
-      const output = JSON.parse(report?.outputJson ?? 'null') as Record<string, { status: string; output?: unknown; error?: { message: string } }>;
+      const output = JSON.parse(report?.outputJson ?? 'null') as Record<
+        string,
+        { status: string; output?: unknown; error?: { message: string } }
+      >;
       assert.equal(output.afterMain?.status, 'succeeded');
       assert.equal(output.afterMain?.output, 'main done');
       assert.equal(output.background?.status, 'failed');
@@ -218,7 +288,11 @@ describe('workflow runner: scheduling', () => {
       const definition = flow(
         {
           score: { type: 'transform', fn: () => 0.9, writes: { result: '$output' } },
-          route: { type: 'branch', cases: [{ when: { ref: '$context.result', gte: 0.8 }, then: ['publish'] }], otherwise: ['review'] },
+          route: {
+            type: 'branch',
+            cases: [{ when: { ref: '$context.result', gte: 0.8 }, then: ['publish'] }],
+            otherwise: ['review'],
+          },
           publish: { type: 'transform', fn: record },
           review: { type: 'transform', fn: record },
           done: { type: 'wait', for: ['publish', 'review'], mode: 'any' },
@@ -268,7 +342,9 @@ nodes:
       functions,
     );
     await withRunner({ functions }, async (runner) => {
-      const result = await (await runner.start(definition, { words: ['elephant', 'giraffe', 'cat', 'ox', 'bee'] })).result;
+      const result = await (
+        await runner.start(definition, { words: ['elephant', 'giraffe', 'cat', 'ox', 'bee'] })
+      ).result;
       assert.deepEqual(result.outputs.shouted, ['0:ELEPHANT', '1:GIRAFFE', '2:CAT', '3:OX', '4:BEE']);
       assert.equal(probe.peak(), 2);
     });
@@ -277,16 +353,43 @@ nodes:
 
 describe('workflow runner: model nodes through the engine', () => {
   test('a chat node renders its prompt, calls the model group with the idempotency key, and writes the answer', async () => {
-    const client = createFakeProviderClient({ chat: (request) => textResponse(`tagline for ${String(request.messages.at(-1)?.content)}`) });
+    const client = createFakeProviderClient({
+      chat: (request) => textResponse(`tagline for ${String(request.messages.at(-1)?.content)}`),
+    });
     const records: CallRecord[] = [];
     const engine = createEngine({
-      recorder: { record: (record) => void records.push(record), flush: async () => {}, close: async () => {} },
-      config: { deployments: [{ id: 'primary', provider: 'openai', model: 'gpt-4o-mini', baseUrl: 'http://127.0.0.1:1/v1', apiKey: 'k' }], modelGroups: [{ name: 'fast', deployments: ['primary'] }] },
+      recorder: {
+        record: (record) => void records.push(record),
+        flush: async () => {},
+        close: async () => {},
+      },
+      config: {
+        deployments: [
+          {
+            id: 'primary',
+            provider: 'openai',
+            model: 'gpt-4o-mini',
+            baseUrl: 'http://127.0.0.1:1/v1',
+            apiKey: 'k',
+          },
+        ],
+        modelGroups: [{ name: 'fast', deployments: ['primary'] }],
+      },
       client,
     });
     await withRunner({ engine }, async (runner) => {
       const definition = flow(
-        { write: { type: 'model', modelGroup: 'fast', system: 'Be brief.', prompt: 'Write about {{input.topic}}', input: { topic: '$context.topic' }, parameters: { temperature: 0.2 }, writes: { result: '$output' } } },
+        {
+          write: {
+            type: 'model',
+            modelGroup: 'fast',
+            system: 'Be brief.',
+            prompt: 'Write about {{input.topic}}',
+            input: { topic: '$context.topic' },
+            parameters: { temperature: 0.2 },
+            writes: { result: '$output' },
+          },
+        },
         { outputs: { tagline: '$context.result' } },
       );
       const handle = await runner.start(definition, { topic: 'green tea' }, { tenantId: 'acme' });
@@ -300,7 +403,10 @@ describe('workflow runner: model nodes through the engine', () => {
       const key = `${handle.runId}:write:1`;
       assert.equal(sent?.options?.headers?.['idempotency-key'], key);
       // Telemetry carries the key as the request id, under the run's tenant.
-      assert.deepEqual(records.map((record) => [record.requestId, record.tenantId]), [[key, 'acme']]);
+      assert.deepEqual(
+        records.map((record) => [record.requestId, record.tenantId]),
+        [[key, 'acme']],
+      );
       await engine.close();
     });
   });
@@ -308,14 +414,32 @@ describe('workflow runner: model nodes through the engine', () => {
   test('a step-type node gets its bound input, its readable context and the call options', async () => {
     const { engine, calls } = fakeEngine(() => ({ headline: 'Tea time' }));
     await withRunner({ engine }, async (runner) => {
-      const definition = flow({ headline: { type: 'model', stepType: 'tagline', modelGroup: 'smart', input: { subject: '$context.topic' }, reads: ['topic'], writes: { result: '$output.headline' } } }, { outputs: { headline: '$context.result' } });
+      const definition = flow(
+        {
+          headline: {
+            type: 'model',
+            stepType: 'tagline',
+            modelGroup: 'smart',
+            input: { subject: '$context.topic' },
+            reads: ['topic'],
+            writes: { result: '$output.headline' },
+          },
+        },
+        { outputs: { headline: '$context.result' } },
+      );
       const handle = await runner.start(definition, { topic: 'tea' }, { tenantId: 'acme' });
       assert.equal((await handle.result).outputs.headline, 'Tea time');
       assert.equal(calls[0]?.name, 'tagline');
       assert.deepEqual(calls[0]?.payload, { subject: 'tea' });
       assert.deepEqual(calls[0]?.context, { topic: 'tea' });
       const key = `${handle.runId}:headline:1`;
-      assert.deepEqual(calls[0]?.options, { tenantId: 'acme', requestId: key, signal: calls[0]?.options.signal, upstreamHeaders: { 'idempotency-key': key }, modelGroup: 'smart' });
+      assert.deepEqual(calls[0]?.options, {
+        tenantId: 'acme',
+        requestId: key,
+        signal: calls[0]?.options.signal,
+        upstreamHeaders: { 'idempotency-key': key },
+        modelGroup: 'smart',
+      });
     });
   });
 });
@@ -337,7 +461,11 @@ describe('workflow runner: failure policies', () => {
       const view = await runner.get(handle.runId);
       const status = Object.fromEntries(view.nodes.map((node) => [node.nodeId, node.status]));
       assert.deepEqual(status, { broken: 'failed', sibling: 'cancelled', downstream: 'cancelled' });
-      assert.deepEqual(view.run.error, { code: 'workflow.node_failed', message: result.error?.message, nodeId: 'broken' });
+      assert.deepEqual(view.run.error, {
+        code: 'workflow.node_failed',
+        message: result.error?.message,
+        nodeId: 'broken',
+      });
     });
   });
 
@@ -345,7 +473,12 @@ describe('workflow runner: failure policies', () => {
     await withRunner({}, async (runner) => {
       const definition = flow(
         {
-          broken: { type: 'transform', fn: () => Promise.reject(new Error('bad')), onError: { action: 'continue' }, writes: { result: '$output' } },
+          broken: {
+            type: 'transform',
+            fn: () => Promise.reject(new Error('bad')),
+            onError: { action: 'continue' },
+            writes: { result: '$output' },
+          },
           needsBroken: { type: 'transform', fn: (input) => input, input: '$context.result' },
           fine: { type: 'transform', fn: () => 'ok', writes: { other: '$output' } },
         },
@@ -362,7 +495,11 @@ describe('workflow runner: failure policies', () => {
   });
 
   test('retry with adjusted parameters: each attempt has its own idempotency key and its adjustment', async () => {
-    const { engine, calls } = fakeEngine((_kind, payload, attempt) => (attempt < 3 ? new ProviderError({ kind: 'server_error', message: 'boom', provider: 'openai' }) : `answer to ${JSON.stringify((payload as { model: string }).model)}`));
+    const { engine, calls } = fakeEngine((_kind, payload, attempt) =>
+      attempt < 3
+        ? new ProviderError({ kind: 'server_error', message: 'boom', provider: 'openai' })
+        : `answer to ${JSON.stringify((payload as { model: string }).model)}`,
+    );
     await withRunner({ engine }, async (runner) => {
       const definition = flow(
         {
@@ -371,7 +508,14 @@ describe('workflow runner: failure policies', () => {
             modelGroup: 'fast',
             prompt: 'Hello',
             parameters: { temperature: 1 },
-            onError: { action: 'retry', maxAttempts: 3, adjust: [{ parameters: { temperature: 0.5 } }, { modelGroup: 'smart', parameters: { temperature: 0 } }] },
+            onError: {
+              action: 'retry',
+              maxAttempts: 3,
+              adjust: [
+                { parameters: { temperature: 0.5 } },
+                { modelGroup: 'smart', parameters: { temperature: 0 } },
+              ],
+            },
             writes: { result: '$output' },
           },
         },
@@ -381,7 +525,11 @@ describe('workflow runner: failure policies', () => {
       const result = await handle.result;
       assert.equal(result.outputs.answer, 'answer to "smart"');
       assert.deepEqual(
-        calls.map((call) => [call.options.requestId, (call.payload as { model: string }).model, (call.payload as { temperature: number }).temperature]),
+        calls.map((call) => [
+          call.options.requestId,
+          (call.payload as { model: string }).model,
+          (call.payload as { temperature: number }).temperature,
+        ]),
         [
           [`${handle.runId}:ask:1`, 'fast', 1],
           [`${handle.runId}:ask:2`, 'fast', 0.5],
@@ -389,15 +537,30 @@ describe('workflow runner: failure policies', () => {
         ],
       );
       const events: string[] = [];
-      for await (const event of runner.events(handle.runId)) if (event.nodeId === 'ask') events.push(event.type);
-      assert.deepEqual(events, ['node-ready', 'node-started', 'node-retrying', 'node-started', 'node-retrying', 'node-started', 'node-succeeded']);
+      for await (const event of runner.events(handle.runId))
+        if (event.nodeId === 'ask') events.push(event.type);
+      assert.deepEqual(events, [
+        'node-ready',
+        'node-started',
+        'node-retrying',
+        'node-started',
+        'node-retrying',
+        'node-started',
+        'node-succeeded',
+      ]);
     });
   });
 
   test('retry that runs out of attempts fails the run', async () => {
     let calls = 0;
     await withRunner({}, async (runner) => {
-      const definition = flow({ flaky: { type: 'transform', fn: () => Promise.reject(new Error(`try ${(calls += 1)}`)), onError: { action: 'retry', maxAttempts: 2 } } });
+      const definition = flow({
+        flaky: {
+          type: 'transform',
+          fn: () => Promise.reject(new Error(`try ${(calls += 1)}`)),
+          onError: { action: 'retry', maxAttempts: 2 },
+        },
+      });
       const result = await (await runner.start(definition, {})).result;
       assert.equal(result.status, 'failed');
       assert.equal(calls, 2);
@@ -409,8 +572,18 @@ describe('workflow runner: failure policies', () => {
     await withRunner({}, async (runner) => {
       const definition = flow(
         {
-          primary: { type: 'transform', fn: () => Promise.reject(new Error('model down')), onError: { action: 'substitute', node: 'rules' }, writes: { result: '$output' } },
-          rules: { type: 'transform', standby: true, fn: (input) => `rule-based ${String(input)}`, input: '$context.topic' },
+          primary: {
+            type: 'transform',
+            fn: () => Promise.reject(new Error('model down')),
+            onError: { action: 'substitute', node: 'rules' },
+            writes: { result: '$output' },
+          },
+          rules: {
+            type: 'transform',
+            standby: true,
+            fn: (input) => `rule-based ${String(input)}`,
+            input: '$context.topic',
+          },
         },
         { outputs: { result: '$context.result' } },
       );
@@ -430,7 +603,15 @@ describe('workflow runner: gates', () => {
     await withRunner({}, async (runner) => {
       const definition = flow({
         draft: { type: 'transform', fn: () => 'Buy now!!!' },
-        brand: { type: 'gate', target: 'draft', check: (value) => ({ pass: !String(value).includes('!!!'), score: 0.2, reasons: ['too many exclamation marks'] }) },
+        brand: {
+          type: 'gate',
+          target: 'draft',
+          check: (value) => ({
+            pass: !String(value).includes('!!!'),
+            score: 0.2,
+            reasons: ['too many exclamation marks'],
+          }),
+        },
         publish: { type: 'transform', fn: (input) => input, input: '$nodes.draft.output' },
       });
       const handle = await runner.start(definition, {});
@@ -440,7 +621,11 @@ describe('workflow runner: gates', () => {
       assert.ok(isCode('workflow.gate_rejected')(cause));
       assert.deepEqual((cause as PipewrightError).details?.reasons, ['too many exclamation marks']);
       const nodes = (await runner.get(handle.runId)).nodes;
-      assert.equal(nodes.find((node) => node.nodeId === 'publish')?.status, 'cancelled', 'a node after the gated one never runs on a rejected output');
+      assert.equal(
+        nodes.find((node) => node.nodeId === 'publish')?.status,
+        'cancelled',
+        'a node after the gated one never runs on a rejected output',
+      );
     });
   });
 
@@ -449,7 +634,13 @@ describe('workflow runner: gates', () => {
       const definition = flow(
         {
           draft: { type: 'transform', fn: () => 'meh' },
-          quality: { type: 'gate', target: 'draft', check: () => ({ pass: true, score: 0.4 }), threshold: 0.5, onFail: 'flag' },
+          quality: {
+            type: 'gate',
+            target: 'draft',
+            check: () => ({ pass: true, score: 0.4 }),
+            threshold: 0.5,
+            onFail: 'flag',
+          },
         },
         { outputs: { verdict: '$nodes.quality.output' } },
       );
@@ -476,8 +667,21 @@ describe('workflow runner: gates', () => {
             },
             writes: { result: '$output' },
           },
-          tone: { type: 'gate', target: 'draft', check: (value) => (String(value) === String(value).toUpperCase() ? { pass: false, reasons: ['shouting'] } : { pass: true, score: 1 }), onFail: 'rerun', maxReruns: 2 },
-          publish: { type: 'transform', fn: (input) => `published: ${String(input)}`, input: '$context.result' },
+          tone: {
+            type: 'gate',
+            target: 'draft',
+            check: (value) =>
+              String(value) === String(value).toUpperCase()
+                ? { pass: false, reasons: ['shouting'] }
+                : { pass: true, score: 1 },
+            onFail: 'rerun',
+            maxReruns: 2,
+          },
+          publish: {
+            type: 'transform',
+            fn: (input) => `published: ${String(input)}`,
+            input: '$context.result',
+          },
         },
         { outputs: { published: '$nodes.publish.output' } },
       );
@@ -495,7 +699,9 @@ describe('workflow runner: gates', () => {
 describe('workflow runner: context, input, cancellation, events, tenants', () => {
   test('a node reading a field outside its permissions fails loudly', async () => {
     await withRunner({}, async (runner) => {
-      const definition = flow({ nosy: { type: 'transform', fn: async (_input, call) => call.context.get('topic'), reads: ['other'] } });
+      const definition = flow({
+        nosy: { type: 'transform', fn: async (_input, call) => call.context.get('topic'), reads: ['other'] },
+      });
       const result = await (await runner.start(definition, {})).result;
       assert.equal(result.status, 'failed');
       assert.ok(isCode('workflow.permission_denied')(result.error?.cause), String(result.error?.message));
@@ -506,7 +712,12 @@ describe('workflow runner: context, input, cancellation, events, tenants', () =>
     await withRunner({}, async (runner) => {
       const definition = flow({
         first: { type: 'transform', fn: () => 'one', writes: { result: '$output' } },
-        second: { type: 'transform', fn: async (_input, call) => `${String(await call.context.get('result'))}+two`, reads: ['result'], writes: { other: '$output' } },
+        second: {
+          type: 'transform',
+          fn: async (_input, call) => `${String(await call.context.get('result'))}+two`,
+          reads: ['result'],
+          writes: { other: '$output' },
+        },
       });
       const handle = await runner.start(definition, { topic: 'tea' });
       await handle.result;
@@ -518,10 +729,27 @@ describe('workflow runner: context, input, cancellation, events, tenants', () =>
 
   test('bad input is refused before the run starts, naming the field', async () => {
     await withRunner({}, async (runner) => {
-      const definition: WorkflowDefinition = { id: 'needs', version: 1, inputs: ['count'], context: { fields: { count: { schema: { type: 'integer', minimum: 1 } } } }, nodes: { a: { type: 'transform', fn: () => 1 } } };
-      await assert.rejects(runner.start(definition, {}), (error: unknown) => isCode('workflow.input_invalid')(error) && (error as PipewrightError).param === 'count');
-      await assert.rejects(runner.start(definition, { count: 1, extra: true }), (error: unknown) => isCode('workflow.input_invalid')(error) && (error as PipewrightError).param === 'extra');
-      await assert.rejects(runner.start(definition, { count: 0 }), (error: unknown) => isCode('workflow.input_invalid')(error) && /count/.test((error as Error).message));
+      const definition: WorkflowDefinition = {
+        id: 'needs',
+        version: 1,
+        inputs: ['count'],
+        context: { fields: { count: { schema: { type: 'integer', minimum: 1 } } } },
+        nodes: { a: { type: 'transform', fn: () => 1 } },
+      };
+      await assert.rejects(
+        runner.start(definition, {}),
+        (error: unknown) =>
+          isCode('workflow.input_invalid')(error) && (error as PipewrightError).param === 'count',
+      );
+      await assert.rejects(
+        runner.start(definition, { count: 1, extra: true }),
+        (error: unknown) =>
+          isCode('workflow.input_invalid')(error) && (error as PipewrightError).param === 'extra',
+      );
+      await assert.rejects(
+        runner.start(definition, { count: 0 }),
+        (error: unknown) => isCode('workflow.input_invalid')(error) && /count/.test((error as Error).message),
+      );
       await assert.rejects(runner.start('unknown-flow', {}), isCode('workflow.not_found'));
     });
   });
@@ -542,7 +770,8 @@ describe('workflow runner: context, input, cancellation, events, tenants', () =>
       const handle = await runner.start(definition, {});
       const seen: string[] = [];
       const reading = (async () => {
-        for await (const event of runner.events(handle.runId)) seen.push(`${event.type}${event.nodeId === null ? '' : ` ${event.nodeId}`}`);
+        for await (const event of runner.events(handle.runId))
+          seen.push(`${event.type}${event.nodeId === null ? '' : ` ${event.nodeId}`}`);
       })();
       await started.promise;
       await runner.cancel(handle.runId);
@@ -581,11 +810,18 @@ describe('workflow runner: context, input, cancellation, events, tenants', () =>
 
   test('events arrive in order, each once, and a reader can continue after a seq', async () => {
     await withRunner({}, async (runner) => {
-      const definition = flow({ a: { type: 'transform', fn: () => 1 }, b: { type: 'transform', fn: () => 2 }, c: { type: 'transform', fn: () => 3, after: ['a', 'b'] } });
+      const definition = flow({
+        a: { type: 'transform', fn: () => 1 },
+        b: { type: 'transform', fn: () => 2 },
+        c: { type: 'transform', fn: () => 3, after: ['a', 'b'] },
+      });
       const handle = await runner.start(definition, {});
       const seqs: number[] = [];
       for await (const event of runner.events(handle.runId)) seqs.push(event.seq);
-      assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, index) => index + 1));
+      assert.deepEqual(
+        seqs,
+        Array.from({ length: seqs.length }, (_, index) => index + 1),
+      );
       const rest: number[] = [];
       for await (const event of runner.events(handle.runId, { afterSeq: 5 })) rest.push(event.seq);
       assert.deepEqual(rest, seqs.slice(5));
@@ -594,14 +830,28 @@ describe('workflow runner: context, input, cancellation, events, tenants', () =>
 
   test('runs are tenant-scoped: another tenant cannot read, follow, cancel or resume them', async () => {
     await withRunner({}, async (runner) => {
-      const handle = await runner.start(flow({ a: { type: 'transform', fn: () => 1 } }), {}, { tenantId: 'acme' });
+      const handle = await runner.start(
+        flow({ a: { type: 'transform', fn: () => 1 } }),
+        {},
+        { tenantId: 'acme' },
+      );
       await handle.result;
       assert.equal((await runner.get(handle.runId, { tenantId: 'acme' })).run.tenantId, 'acme');
-      await assert.rejects(runner.get(handle.runId, { tenantId: 'globex' }), isCode('workflow.run_not_found'));
-      await assert.rejects(runner.cancel(handle.runId, { tenantId: 'globex' }), isCode('workflow.run_not_found'));
-      await assert.rejects(runner.resume(handle.runId, { tenantId: 'globex' }), isCode('workflow.run_not_found'));
+      await assert.rejects(
+        runner.get(handle.runId, { tenantId: 'globex' }),
+        isCode('workflow.run_not_found'),
+      );
+      await assert.rejects(
+        runner.cancel(handle.runId, { tenantId: 'globex' }),
+        isCode('workflow.run_not_found'),
+      );
+      await assert.rejects(
+        runner.resume(handle.runId, { tenantId: 'globex' }),
+        isCode('workflow.run_not_found'),
+      );
       await assert.rejects(async () => {
-        for await (const _event of runner.events(handle.runId, { tenantId: 'globex' })) assert.fail('no event of another tenant');
+        for await (const _event of runner.events(handle.runId, { tenantId: 'globex' }))
+          assert.fail('no event of another tenant');
       }, isCode('workflow.run_not_found'));
     });
   });
@@ -653,7 +903,11 @@ nodes:
     };
 
     const firstStore = await createSqliteStore({ path });
-    const first = createWorkflowRunner({ engine: recordingEngine, store: firstStore.workflows, functions: firstFunctions });
+    const first = createWorkflowRunner({
+      engine: recordingEngine,
+      store: firstStore.workflows,
+      functions: firstFunctions,
+    });
     const handle = await first.start(loadWorkflow(yaml, firstFunctions), { topic: 'tea' });
     await outlineStarted.promise;
     await first.close(); // like a crash: outline stays "running" in the store
@@ -675,7 +929,11 @@ nodes:
       },
     };
     const secondStore = await createSqliteStore({ path });
-    const second = createWorkflowRunner({ engine: recordingEngine, store: secondStore.workflows, functions: secondFunctions });
+    const second = createWorkflowRunner({
+      engine: recordingEngine,
+      store: secondStore.workflows,
+      functions: secondFunctions,
+    });
     try {
       const before = await second.get(handle.runId);
       assert.equal(before.nodes.find((node) => node.nodeId === 'research')?.status, 'succeeded');
@@ -685,13 +943,25 @@ nodes:
       const result = await resumed.result;
       assert.equal(result.status, 'succeeded');
       assert.equal(result.outputs.summary, 'outline of notes on tea / notes on tea');
-      assert.deepEqual(calls, ['research', 'outline (interrupted)', 'outline', 'summarize'], 'research (succeeded) did not run again');
+      assert.deepEqual(
+        calls,
+        ['research', 'outline (interrupted)', 'outline', 'summarize'],
+        'research (succeeded) did not run again',
+      );
       // The interrupted attempt is re-issued under the same idempotency key.
-      assert.deepEqual(keys, [`${handle.runId}:research:1`, `${handle.runId}:outline:1`, `${handle.runId}:outline:1`]);
+      assert.deepEqual(keys, [
+        `${handle.runId}:research:1`,
+        `${handle.runId}:outline:1`,
+        `${handle.runId}:outline:1`,
+      ]);
       const types: string[] = [];
       for await (const event of second.events(handle.runId)) types.push(event.type);
       assert.ok(types.includes('run-resumed'));
-      await assert.rejects(second.resume(handle.runId), isCode('workflow.run_conflict'), 'a finished run cannot be resumed');
+      await assert.rejects(
+        second.resume(handle.runId),
+        isCode('workflow.run_conflict'),
+        'a finished run cannot be resumed',
+      );
     } finally {
       await second.close();
       await secondStore.close();
@@ -704,12 +974,19 @@ nodes:
     // The store fails the commit that would record the end of the run (as if the process died there).
     const faulty = {
       ...store.workflows,
-      commit: async (tenantId: string, runId: string, change: Parameters<typeof store.workflows.commit>[2]) => {
-        if (change.events?.some((event) => event.type === 'run-finished') === true) throw new PipewrightError({ code: 'store.failure', message: 'disk full' });
+      commit: async (
+        tenantId: string,
+        runId: string,
+        change: Parameters<typeof store.workflows.commit>[2],
+      ) => {
+        if (change.events?.some((event) => event.type === 'run-finished') === true)
+          throw new PipewrightError({ code: 'store.failure', message: 'disk full' });
         return store.workflows.commit(tenantId, runId, change);
       },
     };
-    const functions: WorkflowFunctions = { transforms: { boom: () => Promise.reject(new Error('no luck')), later: () => 1 } };
+    const functions: WorkflowFunctions = {
+      transforms: { boom: () => Promise.reject(new Error('no luck')), later: () => 1 },
+    };
     const definition = loadWorkflow(
       `
 id: faulty
@@ -727,14 +1004,20 @@ nodes:
     assert.equal(result.status, 'failed');
     assert.ok(isCode('store.failure')(result.error));
     await first.close();
-    assert.equal((await store.workflows.getRun('default', handle.runId))?.status, 'running', 'the end was never stored');
+    assert.equal(
+      (await store.workflows.getRun('default', handle.runId))?.status,
+      'running',
+      'the end was never stored',
+    );
 
     const second = createWorkflowRunner({ store: store.workflows, functions });
     try {
       const resumed = await (await second.resume(handle.runId)).result;
       assert.equal(resumed.status, 'failed');
       assert.equal(resumed.error?.details?.nodeId, 'boom', String(resumed.error?.message));
-      const nodes = Object.fromEntries((await second.get(handle.runId)).nodes.map((node) => [node.nodeId, node.status]));
+      const nodes = Object.fromEntries(
+        (await second.get(handle.runId)).nodes.map((node) => [node.nodeId, node.status]),
+      );
       assert.deepEqual(nodes, { boom: 'failed', later: 'cancelled' });
     } finally {
       await second.close();
@@ -755,7 +1038,11 @@ nodes:
         },
       },
     };
-    const make = (id: string) => loadWorkflow(`id: ${id}\nversion: 1\ncontext: { fields: {} }\nnodes:\n  step: { type: transform, fn: step }\n`, hangFunctions);
+    const make = (id: string) =>
+      loadWorkflow(
+        `id: ${id}\nversion: 1\ncontext: { fields: {} }\nnodes:\n  step: { type: transform, fn: step }\n`,
+        hangFunctions,
+      );
     const store = await createSqliteStore({ path });
     const first = createWorkflowRunner({ store: store.workflows, functions: hangFunctions });
     const one = await first.start(make('one'), {}, { tenantId: 'acme' });
@@ -765,15 +1052,32 @@ nodes:
     await first.close();
 
     // Workflow "two" is no longer known with the same definition: it cannot resume.
-    const changedTwo = loadWorkflow('id: two\nversion: 1\ncontext: { fields: {} }\nnodes:\n  step: { type: transform, fn: step, priority: 1 }\n', hangFunctions);
+    const changedTwo = loadWorkflow(
+      'id: two\nversion: 1\ncontext: { fields: {} }\nnodes:\n  step: { type: transform, fn: step, priority: 1 }\n',
+      hangFunctions,
+    );
     const finishFunctions: WorkflowFunctions = { transforms: { step: () => 'finished' } };
-    const second = createWorkflowRunner({ store: store.workflows, functions: finishFunctions, workflows: [changedTwo] });
+    const second = createWorkflowRunner({
+      store: store.workflows,
+      functions: finishFunctions,
+      workflows: [changedTwo],
+    });
     try {
       const { resumed, failed } = await second.resumeInterrupted({ tenantId: 'acme' });
-      assert.deepEqual(resumed.map((handle) => handle.runId), [one.runId]);
+      assert.deepEqual(
+        resumed.map((handle) => handle.runId),
+        [one.runId],
+      );
       assert.equal((await resumed[0]?.result)?.status, 'succeeded');
-      assert.deepEqual(failed.map((entry) => [entry.runId, entry.error.code]), [[two.runId, 'workflow.definition_changed']]);
-      assert.equal((await second.get(other.runId, { tenantId: 'globex' })).run.status, 'running', 'another tenant’s run is left alone');
+      assert.deepEqual(
+        failed.map((entry) => [entry.runId, entry.error.code]),
+        [[two.runId, 'workflow.definition_changed']],
+      );
+      assert.equal(
+        (await second.get(other.runId, { tenantId: 'globex' })).run.status,
+        'running',
+        'another tenant’s run is left alone',
+      );
     } finally {
       await second.close();
       await store.close();
@@ -784,7 +1088,13 @@ nodes:
     const path = join(directory, 'blobs.db');
     const big = 'tea '.repeat(500);
     const waiting = latch();
-    const firstFunctions: WorkflowFunctions = { transforms: { make: () => big, hold: (_input, call) => (waiting.release(), untilAborted(call)), check: () => 'unused' } };
+    const firstFunctions: WorkflowFunctions = {
+      transforms: {
+        make: () => big,
+        hold: (_input, call) => (waiting.release(), untilAborted(call)),
+        check: () => 'unused',
+      },
+    };
     const yamlText = `
 id: blobs
 version: 1
@@ -802,14 +1112,24 @@ nodes:
     const handle = await first.start(loadWorkflow(yamlText, firstFunctions), {});
     await waiting.promise;
     await first.close();
-    const make = (await store.workflows.listNodes('default', handle.runId)).find((node) => node.nodeId === 'make');
+    const make = (await store.workflows.listNodes('default', handle.runId)).find(
+      (node) => node.nodeId === 'make',
+    );
     assert.equal(make?.outputJson, null);
     assert.match(make?.outputBlobHash ?? '', /^[0-9a-f]{64}$/);
-    const written = (await store.workflows.listContext('default', handle.runId)).find((write) => write.field === 'text');
+    const written = (await store.workflows.listContext('default', handle.runId)).find(
+      (write) => write.field === 'text',
+    );
     assert.equal(written?.blobHash, make?.outputBlobHash, 'one blob, addressed by content, serves both');
     assert.equal(await store.workflows.getBlob('default', make?.outputBlobHash ?? ''), JSON.stringify(big));
 
-    const secondFunctions: WorkflowFunctions = { transforms: { make: () => assert.fail('make already succeeded'), hold: () => 'held', check: (input) => input } };
+    const secondFunctions: WorkflowFunctions = {
+      transforms: {
+        make: () => assert.fail('make already succeeded'),
+        hold: () => 'held',
+        check: (input) => input,
+      },
+    };
     const second = createWorkflowRunner({ store: store.workflows, functions: secondFunctions });
     try {
       const result = await (await second.resume(handle.runId)).result;
@@ -825,14 +1145,19 @@ nodes:
   test('resume refuses a changed definition and an unknown run', async () => {
     const path = join(directory, 'changed.db');
     const stop = latch();
-    const functions: WorkflowFunctions = { transforms: { outline: (_input, call) => (stop.release(), untilAborted(call)), summarize: () => 's' } };
+    const functions: WorkflowFunctions = {
+      transforms: { outline: (_input, call) => (stop.release(), untilAborted(call)), summarize: () => 's' },
+    };
     const { engine } = fakeEngine(() => 'notes');
     const store = await createSqliteStore({ path });
     const first = createWorkflowRunner({ engine, store: store.workflows, functions });
     const handle = await first.start(loadWorkflow(yaml, functions), { topic: 'tea' });
     await stop.promise;
     await first.close();
-    const changed = loadWorkflow(yaml.replace('fn: outline, input', 'fn: outline, priority: 3, input'), functions);
+    const changed = loadWorkflow(
+      yaml.replace('fn: outline, input', 'fn: outline, priority: 3, input'),
+      functions,
+    );
     const second = createWorkflowRunner({ engine, store: store.workflows, functions, workflows: [changed] });
     try {
       await assert.rejects(second.resume(handle.runId), isCode('workflow.definition_changed'));
@@ -866,18 +1191,38 @@ describe('workflow runner: a paid model call is not paid twice', () => {
   test('a call that completed before the crash is replayed on resume from its stored result, not re-sent', async () => {
     const path = join(directory, 'paid-once.db');
     const { engine, calls } = fakeEngine(() => ({ headline: 'Tea, slowly' }));
-    const definition = flow({ draft: { type: 'model', stepType: 'tagline', input: { subject: '$context.topic' }, writes: { result: '$output.headline' } } }, { outputs: { headline: '$context.result' } });
+    const definition = flow(
+      {
+        draft: {
+          type: 'model',
+          stepType: 'tagline',
+          input: { subject: '$context.topic' },
+          writes: { result: '$output.headline' },
+        },
+      },
+      { outputs: { headline: '$context.result' } },
+    );
     const store = await createSqliteStore({ path });
     // The engine answers (and is paid), then the process dies before the node's success is stored.
-    const dying = dyingStore(store.workflows, (change) => change.nodes?.some((node) => node.nodeId === 'draft' && node.status === 'succeeded') === true);
+    const dying = dyingStore(
+      store.workflows,
+      (change) =>
+        change.nodes?.some((node) => node.nodeId === 'draft' && node.status === 'succeeded') === true,
+    );
     const first = createWorkflowRunner({ engine, store: dying });
     const handle = await first.start(definition, { topic: 'tea' }, { tenantId: 'acme' });
     assert.equal((await handle.result).status, 'failed');
     await first.close();
     assert.equal(calls.length, 1);
-    assert.equal((await store.workflows.listNodes('acme', handle.runId)).find((node) => node.nodeId === 'draft')?.status, 'running', 'the success was never stored');
+    assert.equal(
+      (await store.workflows.listNodes('acme', handle.runId)).find((node) => node.nodeId === 'draft')?.status,
+      'running',
+      'the success was never stored',
+    );
     const key = `${handle.runId}:draft:1`;
-    assert.deepEqual(JSON.parse((await store.workflows.getModelCall('acme', key))?.outputJson ?? 'null'), { headline: 'Tea, slowly' });
+    assert.deepEqual(JSON.parse((await store.workflows.getModelCall('acme', key))?.outputJson ?? 'null'), {
+      headline: 'Tea, slowly',
+    });
 
     const second = createWorkflowRunner({ engine, store: store.workflows });
     try {
@@ -886,12 +1231,25 @@ describe('workflow runner: a paid model call is not paid twice', () => {
       assert.equal(result.outputs.headline, 'Tea, slowly');
       assert.equal(calls.length, 1, 'the engine was called once in total');
       assert.equal(result.costUsd, 0.01, 'the one payment is counted once');
-      const draft = (await second.get(handle.runId, { tenantId: 'acme' })).nodes.find((node) => node.nodeId === 'draft');
-      assert.deepEqual([draft?.status, draft?.attempt, JSON.parse(draft?.outputJson ?? 'null')], ['succeeded', 1, { headline: 'Tea, slowly' }]);
+      const draft = (await second.get(handle.runId, { tenantId: 'acme' })).nodes.find(
+        (node) => node.nodeId === 'draft',
+      );
+      assert.deepEqual(
+        [draft?.status, draft?.attempt, JSON.parse(draft?.outputJson ?? 'null')],
+        ['succeeded', 1, { headline: 'Tea, slowly' }],
+      );
       const succeeded: WorkflowEventRecord[] = [];
-      for await (const event of second.events(handle.runId, { tenantId: 'acme' })) if (event.type === 'node-succeeded') succeeded.push(event);
-      assert.deepEqual(succeeded.map((event) => [event.nodeId, event.data.replayed, event.data.costUsd]), [['draft', true, 0.01]]);
-      assert.equal(await store.workflows.getModelCall('acme', key), undefined, 'a finished run lets its stored calls go');
+      for await (const event of second.events(handle.runId, { tenantId: 'acme' }))
+        if (event.type === 'node-succeeded') succeeded.push(event);
+      assert.deepEqual(
+        succeeded.map((event) => [event.nodeId, event.data.replayed, event.data.costUsd]),
+        [['draft', true, 0.01]],
+      );
+      assert.equal(
+        await store.workflows.getModelCall('acme', key),
+        undefined,
+        'a finished run lets its stored calls go',
+      );
     } finally {
       await second.close();
       await store.close();
@@ -905,12 +1263,29 @@ describe('workflow runner: a paid model call is not paid twice', () => {
       return JSON.stringify({ line: `about ${content}` });
     });
     const definition = flow(
-      { lines: { type: 'map', over: '$context.items', concurrency: 1, node: { type: 'model', modelGroup: 'fast', prompt: '{{input}}', responseFormat: 'json' } } },
-      { inputs: ['items'], context: { fields: { items: { schema: { type: 'array', items: { type: 'string' } } } } }, outputs: { lines: '$nodes.lines.output' } },
+      {
+        lines: {
+          type: 'map',
+          over: '$context.items',
+          concurrency: 1,
+          node: { type: 'model', modelGroup: 'fast', prompt: '{{input}}', responseFormat: 'json' },
+        },
+      },
+      {
+        inputs: ['items'],
+        context: { fields: { items: { schema: { type: 'array', items: { type: 'string' } } } } },
+        outputs: { lines: '$nodes.lines.output' },
+      },
     );
     const store = await createSqliteStore({ path });
     // Dies as the first item's progress is committed: that answer is paid but not in the node's progress.
-    const first = createWorkflowRunner({ engine, store: dyingStore(store.workflows, (change) => change.events?.some((event) => event.type === 'map-item-succeeded') === true) });
+    const first = createWorkflowRunner({
+      engine,
+      store: dyingStore(
+        store.workflows,
+        (change) => change.events?.some((event) => event.type === 'map-item-succeeded') === true,
+      ),
+    });
     const handle = await first.start(definition, { items: ['green', 'black'] });
     assert.equal((await handle.result).status, 'failed');
     await first.close();
@@ -927,8 +1302,12 @@ describe('workflow runner: a paid model call is not paid twice', () => {
         'item 0 was called once (before the crash), item 1 once (after)',
       );
       const items: Array<[unknown, unknown]> = [];
-      for await (const event of second.events(handle.runId)) if (event.type === 'map-item-succeeded') items.push([event.data.index, event.data.replayed]);
-      assert.deepEqual(items, [[0, true], [1, undefined]]);
+      for await (const event of second.events(handle.runId))
+        if (event.type === 'map-item-succeeded') items.push([event.data.index, event.data.replayed]);
+      assert.deepEqual(items, [
+        [0, true],
+        [1, undefined],
+      ]);
       assert.equal(result.costUsd, 0.004, 'two calls paid, two counted');
     } finally {
       await second.close();

@@ -1,12 +1,39 @@
 import { createHash } from 'node:crypto';
-import { createId, createSystemClock, stableStringify, toPipewrightError, type Clock, type PipewrightError } from '../core/index.ts';
-import type { WorkflowCommit, WorkflowEventRecord, WorkflowNodeRecord, WorkflowRunRecord, WorkflowRunStatus, WorkflowStore } from '../store/index.ts';
-import { callNodeFunction, evaluateCondition, resolveNodeBinding, type BindingScope, type ModelCallJournal, type NodeCallResult, type WorkflowEngine } from './call-node-function.ts';
+import {
+  createId,
+  createSystemClock,
+  stableStringify,
+  toPipewrightError,
+  type Clock,
+  type PipewrightError,
+} from '../core/index.ts';
+import type {
+  WorkflowCommit,
+  WorkflowEventRecord,
+  WorkflowNodeRecord,
+  WorkflowRunRecord,
+  WorkflowRunStatus,
+  WorkflowStore,
+} from '../store/index.ts';
+import {
+  callNodeFunction,
+  evaluateCondition,
+  resolveNodeBinding,
+  type BindingScope,
+  type ModelCallJournal,
+  type NodeCallResult,
+  type WorkflowEngine,
+} from './call-node-function.ts';
 import { compileWorkflow, type CompiledNode, type CompiledWorkflow } from './compile-workflow.ts';
 import { createContextManager, type ContextManager, type PreparedWrites } from './context-manager.ts';
 import { readPath } from './parse-reference.ts';
 import { createWorkflowError } from './workflow-definition-error.ts';
-import type { GateVerdict, NodeCallContext, WorkflowDefinition, WorkflowFunctions } from './workflow-definition.ts';
+import type {
+  GateVerdict,
+  NodeCallContext,
+  WorkflowDefinition,
+  WorkflowFunctions,
+} from './workflow-definition.ts';
 
 export interface WorkflowRunnerOptions {
   /** The engine model nodes call (`run` for step types, `chat` for prompts). */
@@ -68,7 +95,11 @@ export interface WorkflowRunView {
 export interface WorkflowRunner {
   /** Compiles (when needed) and registers a workflow so runs can name it and resume finds it. */
   register(workflow: WorkflowDefinition | CompiledWorkflow): CompiledWorkflow;
-  start(workflow: string | WorkflowDefinition | CompiledWorkflow, input: Readonly<Record<string, unknown>>, options?: StartWorkflowOptions): Promise<WorkflowRunHandle>;
+  start(
+    workflow: string | WorkflowDefinition | CompiledWorkflow,
+    input: Readonly<Record<string, unknown>>,
+    options?: StartWorkflowOptions,
+  ): Promise<WorkflowRunHandle>;
   /** Continues an interrupted run: succeeded nodes keep their outputs, interrupted ones re-run with the same idempotency key. */
   resume(runId: string, options?: { tenantId?: string }): Promise<WorkflowRunHandle>;
   /**
@@ -76,7 +107,9 @@ export interface WorkflowRunner {
    * not active here. Call it at start-up of the one process that owns the store. Runs that cannot
    * resume (their definition is unknown or changed) are listed with the error.
    */
-  resumeInterrupted(options?: { tenantId?: string }): Promise<{ resumed: WorkflowRunHandle[]; failed: Array<{ runId: string; error: PipewrightError }> }>;
+  resumeInterrupted(options?: {
+    tenantId?: string;
+  }): Promise<{ resumed: WorkflowRunHandle[]; failed: Array<{ runId: string; error: PipewrightError }> }>;
   cancel(runId: string, options?: { tenantId?: string }): Promise<void>;
   get(runId: string, options?: { tenantId?: string }): Promise<WorkflowRunView>;
   /** The context of a run at a version (default: the latest still readable). */
@@ -85,7 +118,10 @@ export interface WorkflowRunner {
    * The run's events from `afterSeq`, then live ones, ending when the run finishes, the runner
    * closes or `signal` aborts (a client that went away).
    */
-  events(runId: string, options?: { tenantId?: string; afterSeq?: number; signal?: AbortSignal }): AsyncIterable<WorkflowEventRecord>;
+  events(
+    runId: string,
+    options?: { tenantId?: string; afterSeq?: number; signal?: AbortSignal },
+  ): AsyncIterable<WorkflowEventRecord>;
   /** Stops scheduling and aborts running nodes without recording them as cancelled (like a crash). */
   close(): Promise<void>;
 }
@@ -152,17 +188,40 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     return next;
   }
 
-  function event(run: ActiveRun, type: string, nodeId: string | null, data: Record<string, unknown> = {}): WorkflowEventRecord {
+  function event(
+    run: ActiveRun,
+    type: string,
+    nodeId: string | null,
+    data: Record<string, unknown> = {},
+  ): WorkflowEventRecord {
     run.record.eventSeq += 1;
-    return { tenantId: run.record.tenantId, runId: run.record.runId, seq: run.record.eventSeq, time: clock.now(), type, nodeId, data };
+    return {
+      tenantId: run.record.tenantId,
+      runId: run.record.runId,
+      seq: run.record.eventSeq,
+      time: clock.now(),
+      type,
+      nodeId,
+      data,
+    };
   }
 
   /** Commits a transition; `whole` rewrites the run record (at the end), otherwise only its progress. */
-  async function commit(run: ActiveRun, change: Omit<WorkflowCommit, 'run' | 'runProgress'>, whole = false): Promise<void> {
+  async function commit(
+    run: ActiveRun,
+    change: Omit<WorkflowCommit, 'run' | 'runProgress'>,
+    whole = false,
+  ): Promise<void> {
     run.record.updatedAt = clock.now();
     run.record.contextVersion = run.context.version;
     const { contextVersion, costUsd, eventSeq, updatedAt } = run.record;
-    await store.commit(run.record.tenantId, run.record.runId, whole ? { ...change, run: { ...run.record } } : { ...change, runProgress: { contextVersion, costUsd, eventSeq, updatedAt } });
+    await store.commit(
+      run.record.tenantId,
+      run.record.runId,
+      whole
+        ? { ...change, run: { ...run.record } }
+        : { ...change, runProgress: { contextVersion, costUsd, eventSeq, updatedAt } },
+    );
     for (const emitted of change.events ?? []) for (const listener of run.listeners) listener(emitted);
   }
 
@@ -186,33 +245,69 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     };
   }
 
-  function encodeOutput(run: ActiveRun, output: unknown): { outputJson: string | null; outputBlobHash: string | null; blob: { hash: string; content: string } | undefined } {
+  function encodeOutput(
+    run: ActiveRun,
+    output: unknown,
+  ): {
+    outputJson: string | null;
+    outputBlobHash: string | null;
+    blob: { hash: string; content: string } | undefined;
+  } {
     if (output === undefined) return { outputJson: null, outputBlobHash: null, blob: undefined };
     const json = stableStringify(output);
-    if (Buffer.byteLength(json) <= run.workflow.blobThresholdBytes) return { outputJson: json, outputBlobHash: null, blob: undefined };
+    if (Buffer.byteLength(json) <= run.workflow.blobThresholdBytes)
+      return { outputJson: json, outputBlobHash: null, blob: undefined };
     const hash = createHash('sha256').update(json).digest('hex');
     return { outputJson: null, outputBlobHash: hash, blob: { hash, content: json } };
   }
 
   // ---- creating and loading runs
 
-  function createActiveRun(record: WorkflowRunRecord, workflow: CompiledWorkflow, context: ContextManager): ActiveRun {
+  function createActiveRun(
+    record: WorkflowRunRecord,
+    workflow: CompiledWorkflow,
+    context: ContextManager,
+  ): ActiveRun {
     let resolve: (result: WorkflowRunResult) => void = () => undefined;
     const result = new Promise<WorkflowRunResult>((done) => (resolve = done));
     const dependents = new Map<string, string[]>();
     for (const node of workflow.nodes.values()) {
-      for (const dependency of [...node.deps, ...node.joins]) dependents.set(dependency, [...(dependents.get(dependency) ?? []), node.id]);
+      for (const dependency of [...node.deps, ...node.joins])
+        dependents.set(dependency, [...(dependents.get(dependency) ?? []), node.id]);
     }
-    return { record, workflow, context, states: new Map(), dependents, ready: [], running: 0, chain: Promise.resolve(), stop: undefined, failure: undefined, finished: false, resolve, result, listeners: new Set(), tasks: new Set() };
+    return {
+      record,
+      workflow,
+      context,
+      states: new Map(),
+      dependents,
+      ready: [],
+      running: 0,
+      chain: Promise.resolve(),
+      stop: undefined,
+      failure: undefined,
+      finished: false,
+      resolve,
+      result,
+      listeners: new Set(),
+      tasks: new Set(),
+    };
   }
 
-  async function start(workflowOrId: string | WorkflowDefinition | CompiledWorkflow, input: Readonly<Record<string, unknown>>, startOptions: StartWorkflowOptions = {}): Promise<WorkflowRunHandle> {
+  async function start(
+    workflowOrId: string | WorkflowDefinition | CompiledWorkflow,
+    input: Readonly<Record<string, unknown>>,
+    startOptions: StartWorkflowOptions = {},
+  ): Promise<WorkflowRunHandle> {
     if (closing) throw createWorkflowError('workflow.run_conflict', 'the runner is closed');
     const workflow = typeof workflowOrId === 'string' ? lookupWorkflow(workflowOrId) : register(workflowOrId);
     const tenantId = tenantOf(startOptions.tenantId);
     const runId = startOptions.runId ?? createId('run');
     const concurrency = startOptions.concurrency ?? workflow.concurrency;
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw createWorkflowError('workflow.input_invalid', 'concurrency must be a positive integer', { param: 'concurrency' });
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw createWorkflowError('workflow.input_invalid', 'concurrency must be a positive integer', {
+        param: 'concurrency',
+      });
     const values = checkInput(workflow, input);
     const now = clock.now();
     const record: WorkflowRunRecord = {
@@ -234,53 +329,113 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
       updatedAt: now,
       finishedAt: null,
     };
-    const context = createContextManager({ workflow, tenantId, runId, loadBlob: (hash) => store.getBlob(tenantId, hash), now: () => clock.now() });
+    const context = createContextManager({
+      workflow,
+      tenantId,
+      runId,
+      loadBlob: (hash) => store.getBlob(tenantId, hash),
+      now: () => clock.now(),
+    });
     let initial: PreparedWrites;
     try {
       initial = await context.prepareWrites(null, values);
     } catch (error) {
       const wrapped = toPipewrightError(error);
-      throw createWorkflowError('workflow.input_invalid', wrapped.message, { cause: error, ...(wrapped.details === undefined ? {} : { details: wrapped.details }) });
+      throw createWorkflowError('workflow.input_invalid', wrapped.message, {
+        cause: error,
+        ...(wrapped.details === undefined ? {} : { details: wrapped.details }),
+      });
     }
     const run = createActiveRun(record, workflow, context);
     const started = event(run, 'run-started', null, { workflowId: workflow.id, version: workflow.version });
     const skipped: WorkflowEventRecord[] = [];
     for (const node of workflow.nodes.values()) {
-      const state: NodeState = { node, record: nodeRecord(run, node.id), output: undefined, controller: undefined, stop: undefined };
+      const state: NodeState = {
+        node,
+        record: nodeRecord(run, node.id),
+        output: undefined,
+        controller: undefined,
+        stop: undefined,
+      };
       if (!workflow.needed.has(node.id)) {
         state.record.status = 'skipped';
-        state.record.reason = node.definition.standby === true ? 'standby: runs only as a substitute' : 'not needed by any declared output';
+        state.record.reason =
+          node.definition.standby === true
+            ? 'standby: runs only as a substitute'
+            : 'not needed by any declared output';
         skipped.push(event(run, 'node-skipped', node.id, { reason: state.record.reason }));
       }
       run.states.set(node.id, state);
     }
     const runKey = key(tenantId, runId);
-    if (active.has(runKey)) throw createWorkflowError('workflow.run_conflict', `run ${runId} is already active`, { param: 'runId' });
+    if (active.has(runKey))
+      throw createWorkflowError('workflow.run_conflict', `run ${runId} is already active`, {
+        param: 'runId',
+      });
     record.contextVersion = initial.version;
-    await store.createRun({ ...record }, { nodes: [...run.states.values()].map((state) => ({ ...state.record })), contextWrites: initial.records, blobs: initial.blobs, events: [started, ...skipped] });
+    await store.createRun(
+      { ...record },
+      {
+        nodes: [...run.states.values()].map((state) => ({ ...state.record })),
+        contextWrites: initial.records,
+        blobs: initial.blobs,
+        events: [started, ...skipped],
+      },
+    );
     context.apply(initial);
     active.set(runKey, run);
     evaluate(run, [...workflow.nodes.keys()]);
     return { runId, tenantId, result: run.result };
   }
 
-  async function resume(runId: string, resumeOptions: { tenantId?: string } = {}): Promise<WorkflowRunHandle> {
+  async function resume(
+    runId: string,
+    resumeOptions: { tenantId?: string } = {},
+  ): Promise<WorkflowRunHandle> {
     if (closing) throw createWorkflowError('workflow.run_conflict', 'the runner is closed');
     const tenantId = tenantOf(resumeOptions.tenantId);
     const runKey = key(tenantId, runId);
-    if (active.has(runKey)) throw createWorkflowError('workflow.run_conflict', `run ${runId} is already running in this runner`, { param: 'runId' });
+    if (active.has(runKey))
+      throw createWorkflowError('workflow.run_conflict', `run ${runId} is already running in this runner`, {
+        param: 'runId',
+      });
     const record = await store.getRun(tenantId, runId);
-    if (record === undefined) throw createWorkflowError('workflow.run_not_found', `no run ${runId} for tenant ${tenantId}`, { param: 'runId' });
-    if (runTerminal.has(record.status)) throw createWorkflowError('workflow.run_conflict', `run ${runId} already finished (${record.status}); nothing to resume`, { param: 'runId' });
+    if (record === undefined)
+      throw createWorkflowError('workflow.run_not_found', `no run ${runId} for tenant ${tenantId}`, {
+        param: 'runId',
+      });
+    if (runTerminal.has(record.status))
+      throw createWorkflowError(
+        'workflow.run_conflict',
+        `run ${runId} already finished (${record.status}); nothing to resume`,
+        { param: 'runId' },
+      );
     const workflow = workflowForRun(record);
-    const [nodes, history] = await Promise.all([store.listNodes(tenantId, runId), store.listContext(tenantId, runId)]);
-    const context = createContextManager({ workflow, tenantId, runId, history, latestVersion: record.contextVersion, loadBlob: (hash) => store.getBlob(tenantId, hash), now: () => clock.now() });
+    const [nodes, history] = await Promise.all([
+      store.listNodes(tenantId, runId),
+      store.listContext(tenantId, runId),
+    ]);
+    const context = createContextManager({
+      workflow,
+      tenantId,
+      runId,
+      history,
+      latestVersion: record.contextVersion,
+      loadBlob: (hash) => store.getBlob(tenantId, hash),
+      now: () => clock.now(),
+    });
     const run = createActiveRun(record, workflow, context);
     const byId = new Map(nodes.map((node) => [node.nodeId, node]));
     const reset: WorkflowNodeRecord[] = [];
     for (const node of workflow.nodes.values()) {
       const stored = byId.get(node.id) ?? nodeRecord(run, node.id);
-      const state: NodeState = { node, record: stored, output: undefined, controller: undefined, stop: undefined };
+      const state: NodeState = {
+        node,
+        record: stored,
+        output: undefined,
+        controller: undefined,
+        stop: undefined,
+      };
       if (stored.status === 'succeeded') state.output = await decodeOutput(tenantId, stored);
       if (stored.status === 'running' || stored.status === 'ready') {
         // Interrupted mid-attempt: re-run with the same attempt number (same idempotency key).
@@ -290,11 +445,24 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
       }
       run.states.set(node.id, state);
     }
-    await serial(run, () => commit(run, { nodes: reset, events: [event(run, 'run-resumed', null, { interrupted: reset.map((node) => node.nodeId) })] }));
+    await serial(run, () =>
+      commit(run, {
+        nodes: reset,
+        events: [event(run, 'run-resumed', null, { interrupted: reset.map((node) => node.nodeId) })],
+      }),
+    );
     // A crash between a node failing and the run finishing: finish the run as the policy said.
     for (const state of run.states.values()) {
-      if (state.record.status === 'failed' && failureOutcome(state.node) === 'fail' && run.failure === undefined) {
-        run.failure = createWorkflowError('workflow.node_failed', `node ${state.node.id} failed: ${state.record.error?.message ?? 'unknown error'}`, { details: { nodeId: state.node.id, code: state.record.error?.code } });
+      if (
+        state.record.status === 'failed' &&
+        failureOutcome(state.node) === 'fail' &&
+        run.failure === undefined
+      ) {
+        run.failure = createWorkflowError(
+          'workflow.node_failed',
+          `node ${state.node.id} failed: ${state.record.error?.message ?? 'unknown error'}`,
+          { details: { nodeId: state.node.id, code: state.record.error?.code } },
+        );
         run.stop = 'fail';
       }
     }
@@ -307,22 +475,40 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     if (record.outputJson !== null) return JSON.parse(record.outputJson) as unknown;
     if (record.outputBlobHash === null) return undefined;
     const content = await store.getBlob(tenantId, record.outputBlobHash);
-    if (content === undefined) throw createWorkflowError('store.failure', `output blob ${record.outputBlobHash} of node ${record.nodeId} is missing`);
+    if (content === undefined)
+      throw createWorkflowError(
+        'store.failure',
+        `output blob ${record.outputBlobHash} of node ${record.nodeId} is missing`,
+      );
     return JSON.parse(content) as unknown;
   }
 
   function lookupWorkflow(id: string, version?: number): CompiledWorkflow {
     const found = registry.get(version === undefined ? id : `${id}@${version}`);
-    if (found === undefined) throw createWorkflowError('workflow.not_found', `no workflow ${id}${version === undefined ? '' : ` version ${version}`} is registered`, { param: 'workflow' });
+    if (found === undefined)
+      throw createWorkflowError(
+        'workflow.not_found',
+        `no workflow ${id}${version === undefined ? '' : ` version ${version}`} is registered`,
+        { param: 'workflow' },
+      );
     return found;
   }
 
   function workflowForRun(record: WorkflowRunRecord): CompiledWorkflow {
     let workflow = registry.get(`${record.workflowId}@${record.workflowVersion}`);
-    if (workflow === undefined && record.source !== null) workflow = register(JSON.parse(record.source) as WorkflowDefinition);
-    if (workflow === undefined) throw createWorkflowError('workflow.not_found', `run ${record.runId} needs workflow ${record.workflowId} version ${record.workflowVersion}; register it with the runner`, { param: 'workflow' });
+    if (workflow === undefined && record.source !== null)
+      workflow = register(JSON.parse(record.source) as WorkflowDefinition);
+    if (workflow === undefined)
+      throw createWorkflowError(
+        'workflow.not_found',
+        `run ${record.runId} needs workflow ${record.workflowId} version ${record.workflowVersion}; register it with the runner`,
+        { param: 'workflow' },
+      );
     if (workflow.hash !== record.definitionHash) {
-      throw createWorkflowError('workflow.definition_changed', `workflow ${record.workflowId} version ${record.workflowVersion} changed since run ${record.runId} started; bump its version for new runs and restore the old definition to resume`);
+      throw createWorkflowError(
+        'workflow.definition_changed',
+        `workflow ${record.workflowId} version ${record.workflowVersion} changed since run ${record.runId} started; bump its version for new runs and restore the old definition to resume`,
+      );
     }
     return workflow;
   }
@@ -336,7 +522,10 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     if (changed.length > 0) {
       // Events get their seq inside the chain, so seqs are committed (and streamed) in order.
       const persist = () => commit(run, { nodes: changed, events: transitionEvents(run, changed) });
-      track(run, serial(run, persist).catch((error: unknown) => fatal(run, error)));
+      track(
+        run,
+        serial(run, persist).catch((error: unknown) => fatal(run, error)),
+      );
     }
     dispatch();
     maybeFinish(run);
@@ -368,7 +557,11 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
   }
 
   function transitionEvents(run: ActiveRun, changed: readonly WorkflowNodeRecord[]): WorkflowEventRecord[] {
-    return changed.map((record) => (record.status === 'ready' ? event(run, 'node-ready', record.nodeId) : event(run, 'node-skipped', record.nodeId, { reason: record.reason })));
+    return changed.map((record) =>
+      record.status === 'ready'
+        ? event(run, 'node-ready', record.nodeId)
+        : event(run, 'node-skipped', record.nodeId, { reason: record.reason }),
+    );
   }
 
   function judge(run: ActiveRun, node: CompiledNode): 'wait' | 'ready' | { skip: string } {
@@ -380,14 +573,16 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     }
     if (node.chosenBy !== undefined) {
       const chosen = run.states.get(node.chosenBy.branch)?.output as { case?: number } | undefined;
-      if (chosen?.case === undefined || !node.chosenBy.cases.has(chosen.case)) return { skip: `branch ${node.chosenBy.branch} chose another case` };
+      if (chosen?.case === undefined || !node.chosenBy.cases.has(chosen.case))
+        return { skip: `branch ${node.chosenBy.branch} chose another case` };
     }
     if (node.joins.size > 0) {
       const joined = [...node.joins].map(status);
       const mode = node.definition.type === 'wait' ? (node.definition.mode ?? 'all') : 'all';
       if (mode === 'any') {
         if (joined.includes('succeeded')) return 'ready';
-        if (joined.every((joinedStatus) => terminal.has(joinedStatus))) return { skip: 'none of the joined nodes succeeded' };
+        if (joined.every((joinedStatus) => terminal.has(joinedStatus)))
+          return { skip: 'none of the joined nodes succeeded' };
         return 'wait';
       }
       if (!joined.every((joinedStatus) => terminal.has(joinedStatus))) return 'wait';
@@ -402,7 +597,11 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     while (low < high) {
       const middle = (low + high) >>> 1;
       const other = (run.ready[middle] as NodeState).node;
-      if (other.priority > state.node.priority || (other.priority === state.node.priority && other.order < state.node.order)) low = middle + 1;
+      if (
+        other.priority > state.node.priority ||
+        (other.priority === state.node.priority && other.order < state.node.order)
+      )
+        low = middle + 1;
       else high = middle;
     }
     run.ready.splice(low, 0, state);
@@ -432,7 +631,14 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
 
   // ---- running one node
 
-  function callContext(run: ActiveRun, state: NodeState, nodeId: string, feedback: string[], signal: AbortSignal, suffix = ''): NodeCallContext {
+  function callContext(
+    run: ActiveRun,
+    state: NodeState,
+    nodeId: string,
+    feedback: string[],
+    signal: AbortSignal,
+    suffix = '',
+  ): NodeCallContext {
     const attempt = state.record.attempt;
     return {
       runId: run.record.runId,
@@ -464,10 +670,16 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
         state.record.updatedAt = clock.now();
         pinned = run.context.version;
         run.context.pin(pinned);
-        await commit(run, { nodes: [{ ...state.record }], events: [event(run, 'node-started', state.node.id, { attempt: state.record.attempt })] });
+        await commit(run, {
+          nodes: [{ ...state.record }],
+          events: [event(run, 'node-started', state.node.id, { attempt: state.record.attempt })],
+        });
       });
       if (controller.signal.aborted) throw controller.signal.reason;
-      const { output, costUsd, extra } = await abortable(produce(run, state, controller.signal, []), controller.signal);
+      const { output, costUsd, extra } = await abortable(
+        produce(run, state, controller.signal, []),
+        controller.signal,
+      );
       if (controller.signal.aborted) throw controller.signal.reason;
       await succeed(run, state, output, costUsd, extra);
     } catch (error) {
@@ -485,11 +697,18 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     }
   }
 
-  async function succeed(run: ActiveRun, state: NodeState, output: unknown, costUsd: number, extra: { nodes?: WorkflowNodeRecord[]; data?: Record<string, unknown> } = {}): Promise<void> {
+  async function succeed(
+    run: ActiveRun,
+    state: NodeState,
+    output: unknown,
+    costUsd: number,
+    extra: { nodes?: WorkflowNodeRecord[]; data?: Record<string, unknown> } = {},
+  ): Promise<void> {
     await serial(run, async () => {
       const values: Record<string, unknown> = {};
       for (const write of state.node.writes) values[write.field] = readPath(output, write.path);
-      const prepared = Object.keys(values).length === 0 ? undefined : await run.context.prepareWrites(state.node.id, values);
+      const prepared =
+        Object.keys(values).length === 0 ? undefined : await run.context.prepareWrites(state.node.id, values);
       const encoded = encodeOutput(run, output);
       state.record.status = 'succeeded';
       state.record.outputJson = encoded.outputJson;
@@ -503,7 +722,14 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
       const change: Omit<WorkflowCommit, 'run' | 'runProgress'> = {
         nodes: [{ ...state.record }, ...(extra.nodes ?? [])],
         blobs,
-        events: [event(run, 'node-succeeded', state.node.id, { attempt: state.record.attempt, costUsd, ...(prepared === undefined ? {} : { contextVersion: prepared.version }), ...extra.data })],
+        events: [
+          event(run, 'node-succeeded', state.node.id, {
+            attempt: state.record.attempt,
+            costUsd,
+            ...(prepared === undefined ? {} : { contextVersion: prepared.version }),
+            ...extra.data,
+          }),
+        ],
       };
       if (prepared !== undefined) {
         change.contextWrites = prepared.records;
@@ -527,7 +753,12 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     });
   }
 
-  async function handleFailure(run: ActiveRun, state: NodeState, error: unknown, signal: AbortSignal): Promise<void> {
+  async function handleFailure(
+    run: ActiveRun,
+    state: NodeState,
+    error: unknown,
+    signal: AbortSignal,
+  ): Promise<void> {
     if (signal.aborted || state.stop !== undefined) return stopNode(run, state);
     const failure = toPipewrightError(error);
     if (failure.code === 'store.failure') return fatal(run, failure);
@@ -542,7 +773,15 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
           state.record.status = 'ready';
           state.record.error = errorRecord;
           state.record.updatedAt = clock.now();
-          await commit(run, { nodes: [{ ...state.record }], events: [event(run, 'node-retrying', state.node.id, { attempt: state.record.attempt, error: errorRecord })] });
+          await commit(run, {
+            nodes: [{ ...state.record }],
+            events: [
+              event(run, 'node-retrying', state.node.id, {
+                attempt: state.record.attempt,
+                error: errorRecord,
+              }),
+            ],
+          });
         });
         enqueue(run, state);
         return;
@@ -550,20 +789,43 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
       if (policy.action === 'substitute' && policy.node !== undefined) {
         const substitute = run.states.get(policy.node);
         if (substitute !== undefined) {
-          const { output, costUsd } = await abortable(produce(run, state, signal, [], substitute.node), signal);
-          substitute.record = { ...substitute.record, status: 'succeeded', reason: `substituted for ${state.node.id}`, finishedAt: clock.now(), updatedAt: clock.now(), outputJson: encodeOutput(run, output).outputJson };
-          await succeed(run, state, output, costUsd, { nodes: [{ ...substitute.record }], data: { substitutedBy: substitute.node.id, error: errorRecord } });
+          const { output, costUsd } = await abortable(
+            produce(run, state, signal, [], substitute.node),
+            signal,
+          );
+          substitute.record = {
+            ...substitute.record,
+            status: 'succeeded',
+            reason: `substituted for ${state.node.id}`,
+            finishedAt: clock.now(),
+            updatedAt: clock.now(),
+            outputJson: encodeOutput(run, output).outputJson,
+          };
+          await succeed(run, state, output, costUsd, {
+            nodes: [{ ...substitute.record }],
+            data: { substitutedBy: substitute.node.id, error: errorRecord },
+          });
           return;
         }
       }
     } catch (secondError) {
       if (signal.aborted || state.stop !== undefined) return stopNode(run, state);
-      return failNode(run, state, toPipewrightError(secondError), policy.action === 'retry' ? (policy.then ?? 'fail') : 'fail');
+      return failNode(
+        run,
+        state,
+        toPipewrightError(secondError),
+        policy.action === 'retry' ? (policy.then ?? 'fail') : 'fail',
+      );
     }
     return failNode(run, state, failure, failureOutcome(state.node));
   }
 
-  async function failNode(run: ActiveRun, state: NodeState, failure: PipewrightError, outcome: 'fail' | 'continue'): Promise<void> {
+  async function failNode(
+    run: ActiveRun,
+    state: NodeState,
+    failure: PipewrightError,
+    outcome: 'fail' | 'continue',
+  ): Promise<void> {
     const errorRecord = { code: failure.code, message: failure.message, nodeId: state.node.id };
     try {
       await serial(run, async () => {
@@ -571,13 +833,20 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
         state.record.error = errorRecord;
         state.record.finishedAt = clock.now();
         state.record.updatedAt = clock.now();
-        await commit(run, { nodes: [{ ...state.record }], events: [event(run, 'node-failed', state.node.id, { error: errorRecord, policy: outcome })] });
+        await commit(run, {
+          nodes: [{ ...state.record }],
+          events: [event(run, 'node-failed', state.node.id, { error: errorRecord, policy: outcome })],
+        });
       });
     } catch (error) {
       return fatal(run, error);
     }
     if (outcome === 'fail' && run.failure === undefined) {
-      run.failure = createWorkflowError('workflow.node_failed', `node ${state.node.id} failed: ${failure.message}`, { cause: failure, details: { nodeId: state.node.id, code: failure.code } });
+      run.failure = createWorkflowError(
+        'workflow.node_failed',
+        `node ${state.node.id} failed: ${failure.message}`,
+        { cause: failure, details: { nodeId: state.node.id, code: failure.code } },
+      );
       stopRun(run, 'fail');
     }
   }
@@ -588,33 +857,67 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     if (reason === 'close' || reason === undefined) return;
     await serial(run, async () => {
       state.record.status = 'cancelled';
-      state.record.reason = reason === 'lost-race' ? 'another any-of node won' : reason === 'fail' ? 'the run failed' : 'the run was cancelled';
+      state.record.reason =
+        reason === 'lost-race'
+          ? 'another any-of node won'
+          : reason === 'fail'
+            ? 'the run failed'
+            : 'the run was cancelled';
       state.record.finishedAt = clock.now();
       state.record.updatedAt = clock.now();
-      await commit(run, { nodes: [{ ...state.record }], events: [event(run, 'node-cancelled', state.node.id, { reason: state.record.reason })] });
+      await commit(run, {
+        nodes: [{ ...state.record }],
+        events: [event(run, 'node-cancelled', state.node.id, { reason: state.record.reason })],
+      });
     }).catch((error: unknown) => fatal(run, error));
   }
 
   /** Computes a node's output (or a substitute's, run in its place). */
-  async function produce(run: ActiveRun, state: NodeState, signal: AbortSignal, feedback: string[], substitute?: CompiledNode): Promise<{ output: unknown; costUsd: number; extra?: { data?: Record<string, unknown> } }> {
+  async function produce(
+    run: ActiveRun,
+    state: NodeState,
+    signal: AbortSignal,
+    feedback: string[],
+    substitute?: CompiledNode,
+  ): Promise<{ output: unknown; costUsd: number; extra?: { data?: Record<string, unknown> } }> {
     const node = substitute ?? state.node;
     const definition = node.definition;
     const version = state.record.startVersion ?? run.context.version;
     const bindingScope = scope(run, node.id, version);
     // A substitute is another call: it must not share the failed attempt's idempotency key.
-    const call = callContext(run, state, node.id, feedback, signal, substitute === undefined ? '' : `:${substitute.id}`);
+    const call = callContext(
+      run,
+      state,
+      node.id,
+      feedback,
+      signal,
+      substitute === undefined ? '' : `:${substitute.id}`,
+    );
     const adjust = adjustment(state);
     const readable = readableFields(run, node);
     switch (definition.type) {
       case 'model':
       case 'transform': {
-        const input = definition.input === undefined ? undefined : await resolveNodeBinding(definition.input, bindingScope);
-        const result = await callNodeFunction({ definition, transform: node.transform, engine: options.engine, input, call, readableFields: readable, adjust, journal: journal(run, node.id) });
+        const input =
+          definition.input === undefined
+            ? undefined
+            : await resolveNodeBinding(definition.input, bindingScope);
+        const result = await callNodeFunction({
+          definition,
+          transform: node.transform,
+          engine: options.engine,
+          input,
+          call,
+          readableFields: readable,
+          adjust,
+          journal: journal(run, node.id),
+        });
         return { output: result.output, costUsd: result.costUsd, extra: { data: replayMarks(result) } };
       }
       case 'branch': {
         for (const [index, branchCase] of definition.cases.entries()) {
-          if (await evaluateCondition(branchCase.when, node.conditions[index], bindingScope, call)) return { output: { case: index, chosen: branchCase.then }, costUsd: 0 };
+          if (await evaluateCondition(branchCase.when, node.conditions[index], bindingScope, call))
+            return { output: { case: index, chosen: branchCase.then }, costUsd: 0 };
         }
         return { output: { case: definition.cases.length, chosen: definition.otherwise ?? [] }, costUsd: 0 };
       }
@@ -627,13 +930,29 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
         const mode = definition.mode ?? 'all';
         if (mode === 'any') {
           const winner = members.find(([, member]) => member?.record.status === 'succeeded');
-          for (const [, member] of members) if (member !== undefined && member !== winner?.[1]) cancelNode(run, member);
+          for (const [, member] of members)
+            if (member !== undefined && member !== winner?.[1]) cancelNode(run, member);
           return { output: { winner: winner?.[0], output: winner?.[1]?.output }, costUsd: 0 };
         }
         if (mode === 'settled') {
-          return { output: Object.fromEntries(members.map(([id, member]) => [id, { status: member?.record.status, output: member?.output, error: member?.record.error ?? undefined }])), costUsd: 0 };
+          return {
+            output: Object.fromEntries(
+              members.map(([id, member]) => [
+                id,
+                {
+                  status: member?.record.status,
+                  output: member?.output,
+                  error: member?.record.error ?? undefined,
+                },
+              ]),
+            ),
+            costUsd: 0,
+          };
         }
-        return { output: Object.fromEntries(members.map(([id, member]) => [id, member?.output])), costUsd: 0 };
+        return {
+          output: Object.fromEntries(members.map(([id, member]) => [id, member?.output])),
+          costUsd: 0,
+        };
       }
     }
   }
@@ -644,10 +963,20 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     return {
       async find(idempotencyKey) {
         const stored = await store.getModelCall(tenantId, idempotencyKey);
-        return stored === undefined ? undefined : { output: JSON.parse(stored.outputJson) as unknown, costUsd: stored.costUsd };
+        return stored === undefined
+          ? undefined
+          : { output: JSON.parse(stored.outputJson) as unknown, costUsd: stored.costUsd };
       },
       save: (idempotencyKey, result) =>
-        store.saveModelCall({ tenantId, idempotencyKey, runId, nodeId, outputJson: JSON.stringify(result.output) ?? 'null', costUsd: result.costUsd, createdAt: clock.now() }),
+        store.saveModelCall({
+          tenantId,
+          idempotencyKey,
+          runId,
+          nodeId,
+          outputJson: JSON.stringify(result.output) ?? 'null',
+          costUsd: result.costUsd,
+          createdAt: clock.now(),
+        }),
     };
   }
 
@@ -674,9 +1003,17 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     if (node.definition.type !== 'map') throw new Error('not a map node');
     const definition = node.definition;
     const items = await resolveNodeBinding(definition.over, bindingScope);
-    if (!Array.isArray(items)) throw createWorkflowError('workflow.context_invalid', `node ${node.id}: ${definition.over} is not a list`, { details: { nodeId: node.id } });
+    if (!Array.isArray(items))
+      throw createWorkflowError(
+        'workflow.context_invalid',
+        `node ${node.id}: ${definition.over} is not a list`,
+        { details: { nodeId: node.id } },
+      );
     // Finished items survive retries and resumes (a gate's re-run starts afresh).
-    const done = feedback.length > 0 ? {} : ((state.record.progress?.items as Record<string, unknown> | undefined) ?? {});
+    const done =
+      feedback.length > 0
+        ? {}
+        : ((state.record.progress?.items as Record<string, unknown> | undefined) ?? {});
     const results: unknown[] = new Array<unknown>(items.length);
     let costUsd = 0;
     let next = 0;
@@ -691,9 +1028,21 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
           continue;
         }
         const itemScope = { ...bindingScope, item: items[index], index };
-        const input = definition.node.input === undefined ? items[index] : await resolveNodeBinding(definition.node.input, itemScope);
+        const input =
+          definition.node.input === undefined
+            ? items[index]
+            : await resolveNodeBinding(definition.node.input, itemScope);
         const call = callContext(run, state, node.id, feedback, signal, `:${index}`);
-        const result = await callNodeFunction({ definition: definition.node, transform: node.itemTransform, engine: options.engine, input, call, readableFields: readable, adjust, journal: journal(run, node.id) });
+        const result = await callNodeFunction({
+          definition: definition.node,
+          transform: node.itemTransform,
+          engine: options.engine,
+          input,
+          call,
+          readableFields: readable,
+          adjust,
+          journal: journal(run, node.id),
+        });
         results[index] = result.output;
         costUsd += result.costUsd;
         done[String(index)] = result.output;
@@ -702,7 +1051,16 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
           state.record.costUsd += result.costUsd;
           run.record.costUsd += result.costUsd;
           state.record.updatedAt = clock.now();
-          await commit(run, { nodes: [{ ...state.record }], events: [event(run, 'map-item-succeeded', node.id, { index, costUsd: result.costUsd, ...replayMarks(result) })] });
+          await commit(run, {
+            nodes: [{ ...state.record }],
+            events: [
+              event(run, 'map-item-succeeded', node.id, {
+                index,
+                costUsd: result.costUsd,
+                ...replayMarks(result),
+              }),
+            ],
+          });
         });
       }
     };
@@ -713,22 +1071,49 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     return { output: results, costUsd };
   }
 
-  async function runGate(run: ActiveRun, state: NodeState, node: CompiledNode, signal: AbortSignal): Promise<{ output: unknown; costUsd: number }> {
+  async function runGate(
+    run: ActiveRun,
+    state: NodeState,
+    node: CompiledNode,
+    signal: AbortSignal,
+  ): Promise<{ output: unknown; costUsd: number }> {
     if (node.definition.type !== 'gate' || node.gate === undefined) throw new Error('not a gate node');
     const definition = node.definition;
     const target = run.states.get(definition.target) as NodeState;
     let reruns = Number(state.record.progress?.reruns ?? 0);
     for (;;) {
       const gateScope = scope(run, node.id, run.context.version);
-      const value = definition.input === undefined ? target.output : await resolveNodeBinding(definition.input, gateScope);
-      const verdict: GateVerdict = await node.gate(value, { ...callContext(run, state, node.id, [], signal), context: gateScope.context, parameters: { ...definition.parameters } });
+      const value =
+        definition.input === undefined
+          ? target.output
+          : await resolveNodeBinding(definition.input, gateScope);
+      const verdict: GateVerdict = await node.gate(value, {
+        ...callContext(run, state, node.id, [], signal),
+        context: gateScope.context,
+        parameters: { ...definition.parameters },
+      });
       const reasons = Array.isArray(verdict.reasons) ? verdict.reasons.map(String) : [];
-      const scored = verdict.score === undefined || definition.threshold === undefined || verdict.score >= definition.threshold;
+      const scored =
+        verdict.score === undefined ||
+        definition.threshold === undefined ||
+        verdict.score >= definition.threshold;
       const pass = verdict.pass === true && scored;
       const output = { pass, score: verdict.score ?? null, reasons, flagged: false };
       if (pass) return { output, costUsd: 0 };
       const onFail = definition.onFail ?? 'reject';
-      await serial(run, () => commit(run, { events: [event(run, 'gate-failed', node.id, { target: definition.target, score: verdict.score ?? null, reasons, action: onFail, reruns })] }));
+      await serial(run, () =>
+        commit(run, {
+          events: [
+            event(run, 'gate-failed', node.id, {
+              target: definition.target,
+              score: verdict.score ?? null,
+              reasons,
+              action: onFail,
+              reruns,
+            }),
+          ],
+        }),
+      );
       if (onFail === 'flag') return { output: { ...output, flagged: true }, costUsd: 0 };
       if (onFail === 'rerun' && reruns < (definition.maxReruns ?? 2)) {
         reruns += 1;
@@ -736,20 +1121,38 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
         await rerunTarget(run, target, reasons, signal);
         continue;
       }
-      throw createWorkflowError('workflow.gate_rejected', `gate ${node.id} rejected ${definition.target}: ${reasons.join('; ') || 'no reasons given'}`, {
-        details: { nodeId: node.id, target: definition.target, score: verdict.score ?? null, reasons, reruns },
-      });
+      throw createWorkflowError(
+        'workflow.gate_rejected',
+        `gate ${node.id} rejected ${definition.target}: ${reasons.join('; ') || 'no reasons given'}`,
+        {
+          details: {
+            nodeId: node.id,
+            target: definition.target,
+            score: verdict.score ?? null,
+            reasons,
+            reruns,
+          },
+        },
+      );
     }
   }
 
-  async function rerunTarget(run: ActiveRun, target: NodeState, feedback: string[], signal: AbortSignal): Promise<void> {
+  async function rerunTarget(
+    run: ActiveRun,
+    target: NodeState,
+    feedback: string[],
+    signal: AbortSignal,
+  ): Promise<void> {
     await serial(run, async () => {
       target.record.attempt += 1;
       target.record.status = 'running';
       target.record.startVersion = run.context.version;
       target.record.progress = null;
       target.record.updatedAt = clock.now();
-      await commit(run, { nodes: [{ ...target.record }], events: [event(run, 'node-started', target.node.id, { attempt: target.record.attempt, feedback })] });
+      await commit(run, {
+        nodes: [{ ...target.record }],
+        events: [event(run, 'node-started', target.node.id, { attempt: target.record.attempt, feedback })],
+      });
     });
     const { output, costUsd } = await produce(run, target, signal, feedback);
     await succeed(run, target, output, costUsd);
@@ -759,14 +1162,24 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     const status = state.record.status;
     if (status === 'running') {
       state.stop = 'lost-race';
-      state.controller?.abort(createWorkflowError('workflow.cancelled', `node ${state.node.id} lost an any-of race`));
+      state.controller?.abort(
+        createWorkflowError('workflow.cancelled', `node ${state.node.id} lost an any-of race`),
+      );
     } else if (status === 'pending' || status === 'ready') {
       run.ready = run.ready.filter((queued) => queued !== state);
       state.record.status = 'cancelled';
       state.record.reason = 'another any-of node won';
       state.record.updatedAt = clock.now();
       const record = { ...state.record };
-      track(run, serial(run, () => commit(run, { nodes: [record], events: [event(run, 'node-cancelled', record.nodeId, { reason: record.reason })] })).catch((error: unknown) => fatal(run, error)));
+      track(
+        run,
+        serial(run, () =>
+          commit(run, {
+            nodes: [record],
+            events: [event(run, 'node-cancelled', record.nodeId, { reason: record.reason })],
+          }),
+        ).catch((error: unknown) => fatal(run, error)),
+      );
       evaluate(run, run.dependents.get(state.node.id) ?? []);
     }
   }
@@ -780,7 +1193,12 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     for (const state of run.states.values()) {
       if (state.controller !== undefined) {
         state.stop = reason;
-        state.controller.abort(createWorkflowError('workflow.cancelled', `run ${run.record.runId} ${reason === 'close' ? 'interrupted' : reason === 'fail' ? 'failed' : 'cancelled'}`));
+        state.controller.abort(
+          createWorkflowError(
+            'workflow.cancelled',
+            `run ${run.record.runId} ${reason === 'close' ? 'interrupted' : reason === 'fail' ? 'failed' : 'cancelled'}`,
+          ),
+        );
       }
     }
     maybeFinish(run);
@@ -799,8 +1217,13 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     if (open && run.stop === undefined) {
       if (run.ready.length > 0) return;
       // Nothing ready, nothing running, yet nodes open: the definition allows no progress.
-      const stuck = [...run.states.values()].filter((state) => !terminal.has(state.record.status)).map((state) => state.node.id);
-      run.failure = createWorkflowError('workflow.node_failed', `run ${run.record.runId} cannot progress: ${stuck.join(', ')} wait on nothing that can finish`);
+      const stuck = [...run.states.values()]
+        .filter((state) => !terminal.has(state.record.status))
+        .map((state) => state.node.id);
+      run.failure = createWorkflowError(
+        'workflow.node_failed',
+        `run ${run.record.runId} cannot progress: ${stuck.join(', ')} wait on nothing that can finish`,
+      );
       run.stop = 'fail';
     }
     run.finished = true;
@@ -824,14 +1247,33 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
         }
         if (run.stop === 'cancel') status = 'cancelled';
         else if (run.stop === 'fail' || run.failure !== undefined) status = 'failed';
-        else status = [...run.states.values()].some((state) => state.record.status === 'failed') ? 'partial' : 'succeeded';
+        else
+          status = [...run.states.values()].some((state) => state.record.status === 'failed')
+            ? 'partial'
+            : 'succeeded';
         outputs = await computeOutputs(run);
         run.record.status = status;
         run.record.outputs = outputs;
         run.record.finishedAt = clock.now();
-        const failure = run.stop === 'cancel' ? createWorkflowError('workflow.cancelled', `run ${run.record.runId} was cancelled`) : run.failure;
-        run.record.error = failure === undefined || status === 'succeeded' || status === 'partial' ? null : { code: failure.code, message: failure.message, ...(typeof failure.details?.nodeId === 'string' ? { nodeId: failure.details.nodeId } : {}) };
-        events.push(event(run, 'run-finished', null, { status, costUsd: run.record.costUsd, ...(run.record.error === null ? {} : { error: run.record.error }) }));
+        const failure =
+          run.stop === 'cancel'
+            ? createWorkflowError('workflow.cancelled', `run ${run.record.runId} was cancelled`)
+            : run.failure;
+        run.record.error =
+          failure === undefined || status === 'succeeded' || status === 'partial'
+            ? null
+            : {
+                code: failure.code,
+                message: failure.message,
+                ...(typeof failure.details?.nodeId === 'string' ? { nodeId: failure.details.nodeId } : {}),
+              };
+        events.push(
+          event(run, 'run-finished', null, {
+            status,
+            costUsd: run.record.costUsd,
+            ...(run.record.error === null ? {} : { error: run.record.error }),
+          }),
+        );
         // Finished: nothing resumes the run, so its stored model calls are let go with the same commit.
         await commit(run, { nodes: closed, events, clearModelCalls: true }, true);
       });
@@ -842,15 +1284,32 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     }
     active.delete(key(run.record.tenantId, run.record.runId));
     for (const listener of run.listeners) listener(undefined);
-    const failure = run.stop === 'cancel' ? createWorkflowError('workflow.cancelled', `run ${run.record.runId} was cancelled`) : run.failure;
-    run.resolve({ runId: run.record.runId, tenantId: run.record.tenantId, status: run.record.status, outputs, costUsd: run.record.costUsd, error: run.record.status === 'succeeded' ? undefined : failure });
+    const failure =
+      run.stop === 'cancel'
+        ? createWorkflowError('workflow.cancelled', `run ${run.record.runId} was cancelled`)
+        : run.failure;
+    run.resolve({
+      runId: run.record.runId,
+      tenantId: run.record.tenantId,
+      status: run.record.status,
+      outputs,
+      costUsd: run.record.costUsd,
+      error: run.record.status === 'succeeded' ? undefined : failure,
+    });
   }
 
   function finishInterrupted(run: ActiveRun): void {
     run.finished = true;
     active.delete(key(run.record.tenantId, run.record.runId));
     for (const listener of run.listeners) listener(undefined);
-    run.resolve({ runId: run.record.runId, tenantId: run.record.tenantId, status: 'interrupted', outputs: {}, costUsd: run.record.costUsd, error: undefined });
+    run.resolve({
+      runId: run.record.runId,
+      tenantId: run.record.tenantId,
+      status: 'interrupted',
+      outputs: {},
+      costUsd: run.record.costUsd,
+      error: undefined,
+    });
   }
 
   async function computeOutputs(run: ActiveRun): Promise<Record<string, unknown>> {
@@ -868,7 +1327,9 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
 
   // ---- the public API
 
-  async function resumeInterrupted(resumeOptions: { tenantId?: string } = {}): Promise<{ resumed: WorkflowRunHandle[]; failed: Array<{ runId: string; error: PipewrightError }> }> {
+  async function resumeInterrupted(
+    resumeOptions: { tenantId?: string } = {},
+  ): Promise<{ resumed: WorkflowRunHandle[]; failed: Array<{ runId: string; error: PipewrightError }> }> {
     const tenantId = tenantOf(resumeOptions.tenantId);
     const resumed: WorkflowRunHandle[] = [];
     const failed: Array<{ runId: string; error: PipewrightError }> = [];
@@ -892,17 +1353,48 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
       return;
     }
     const record = await store.getRun(tenantId, runId);
-    if (record === undefined) throw createWorkflowError('workflow.run_not_found', `no run ${runId} for tenant ${tenantId}`, { param: 'runId' });
+    if (record === undefined)
+      throw createWorkflowError('workflow.run_not_found', `no run ${runId} for tenant ${tenantId}`, {
+        param: 'runId',
+      });
     if (runTerminal.has(record.status)) return;
     // Not running here (interrupted): close it in the store.
     const nodes = (await store.listNodes(tenantId, runId)).filter((node) => !terminal.has(node.status));
     const now = clock.now();
     let seq = record.eventSeq;
-    const events: WorkflowEventRecord[] = nodes.map((node) => ({ tenantId, runId, seq: (seq += 1), time: now, type: 'node-cancelled', nodeId: node.nodeId, data: { reason: 'the run was cancelled' } }));
-    events.push({ tenantId, runId, seq: (seq += 1), time: now, type: 'run-finished', nodeId: null, data: { status: 'cancelled', costUsd: record.costUsd } });
+    const events: WorkflowEventRecord[] = nodes.map((node) => ({
+      tenantId,
+      runId,
+      seq: (seq += 1),
+      time: now,
+      type: 'node-cancelled',
+      nodeId: node.nodeId,
+      data: { reason: 'the run was cancelled' },
+    }));
+    events.push({
+      tenantId,
+      runId,
+      seq: (seq += 1),
+      time: now,
+      type: 'run-finished',
+      nodeId: null,
+      data: { status: 'cancelled', costUsd: record.costUsd },
+    });
     await store.commit(tenantId, runId, {
-      run: { ...record, status: 'cancelled', eventSeq: seq, updatedAt: now, finishedAt: now, error: { code: 'workflow.cancelled', message: `run ${runId} was cancelled` } },
-      nodes: nodes.map((node) => ({ ...node, status: 'cancelled', reason: 'the run was cancelled', updatedAt: now })),
+      run: {
+        ...record,
+        status: 'cancelled',
+        eventSeq: seq,
+        updatedAt: now,
+        finishedAt: now,
+        error: { code: 'workflow.cancelled', message: `run ${runId} was cancelled` },
+      },
+      nodes: nodes.map((node) => ({
+        ...node,
+        status: 'cancelled',
+        reason: 'the run was cancelled',
+        updatedAt: now,
+      })),
       events,
       clearModelCalls: true,
     });
@@ -911,23 +1403,43 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
   async function get(runId: string, getOptions: { tenantId?: string } = {}): Promise<WorkflowRunView> {
     const tenantId = tenantOf(getOptions.tenantId);
     const run = await store.getRun(tenantId, runId);
-    if (run === undefined) throw createWorkflowError('workflow.run_not_found', `no run ${runId} for tenant ${tenantId}`, { param: 'runId' });
+    if (run === undefined)
+      throw createWorkflowError('workflow.run_not_found', `no run ${runId} for tenant ${tenantId}`, {
+        param: 'runId',
+      });
     return { run, nodes: await store.listNodes(tenantId, runId) };
   }
 
-  async function context(runId: string, contextOptions: { tenantId?: string; version?: number } = {}): Promise<Record<string, unknown>> {
+  async function context(
+    runId: string,
+    contextOptions: { tenantId?: string; version?: number } = {},
+  ): Promise<Record<string, unknown>> {
     const tenantId = tenantOf(contextOptions.tenantId);
     const live = active.get(key(tenantId, runId));
     if (live !== undefined) return live.context.snapshot(contextOptions.version ?? live.context.version);
     const record = await store.getRun(tenantId, runId);
-    if (record === undefined) throw createWorkflowError('workflow.run_not_found', `no run ${runId} for tenant ${tenantId}`, { param: 'runId' });
+    if (record === undefined)
+      throw createWorkflowError('workflow.run_not_found', `no run ${runId} for tenant ${tenantId}`, {
+        param: 'runId',
+      });
     const workflow = workflowForRun(record);
     const history = await store.listContext(tenantId, runId);
-    const manager = createContextManager({ workflow, tenantId, runId, history, latestVersion: record.contextVersion, loadBlob: (hash) => store.getBlob(tenantId, hash), now: () => clock.now() });
+    const manager = createContextManager({
+      workflow,
+      tenantId,
+      runId,
+      history,
+      latestVersion: record.contextVersion,
+      loadBlob: (hash) => store.getBlob(tenantId, hash),
+      now: () => clock.now(),
+    });
     return manager.snapshot(contextOptions.version ?? manager.version);
   }
 
-  function events(runId: string, eventOptions: { tenantId?: string; afterSeq?: number; signal?: AbortSignal } = {}): AsyncIterable<WorkflowEventRecord> {
+  function events(
+    runId: string,
+    eventOptions: { tenantId?: string; afterSeq?: number; signal?: AbortSignal } = {},
+  ): AsyncIterable<WorkflowEventRecord> {
     const tenantId = tenantOf(eventOptions.tenantId);
     return {
       async *[Symbol.asyncIterator]() {
@@ -947,7 +1459,9 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
         try {
           let last = eventOptions.afterSeq ?? 0;
           if (run === undefined && (await store.getRun(tenantId, runId)) === undefined) {
-            throw createWorkflowError('workflow.run_not_found', `no run ${runId} for tenant ${tenantId}`, { param: 'runId' });
+            throw createWorkflowError('workflow.run_not_found', `no run ${runId} for tenant ${tenantId}`, {
+              param: 'runId',
+            });
           }
           for (;;) {
             const page = await store.listEvents(tenantId, runId, { afterSeq: last, limit: 1_000 });
@@ -985,10 +1499,12 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     closing = true;
     const runs = [...active.values()];
     for (const run of runs) stopRun(run, 'close');
-    await Promise.all(runs.map(async (run) => {
-      while (run.tasks.size > 0) await Promise.allSettled([...run.tasks]);
-      await run.chain;
-    }));
+    await Promise.all(
+      runs.map(async (run) => {
+        while (run.tasks.size > 0) await Promise.allSettled([...run.tasks]);
+        await run.chain;
+      }),
+    );
   }
 
   return { register, start, resume, resumeInterrupted, cancel, get, context, events, close };
@@ -1021,7 +1537,10 @@ function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
  * once in the run) or a result that could not be stored.
  */
 function replayMarks(result: NodeCallResult): Record<string, unknown> {
-  return { ...(result.replayed === true ? { replayed: true } : {}), ...(result.notStored === undefined ? {} : { modelCallNotStored: result.notStored }) };
+  return {
+    ...(result.replayed === true ? { replayed: true } : {}),
+    ...(result.notStored === undefined ? {} : { modelCallNotStored: result.notStored }),
+  };
 }
 
 /** Whether a node's final failure fails the run or lets it continue. */
@@ -1033,7 +1552,10 @@ function failureOutcome(node: CompiledNode): 'fail' | 'continue' {
 }
 
 function isCompiled(workflow: WorkflowDefinition | CompiledWorkflow): workflow is CompiledWorkflow {
-  return typeof (workflow as CompiledWorkflow).hash === 'string' && (workflow as CompiledWorkflow).nodes instanceof Map;
+  return (
+    typeof (workflow as CompiledWorkflow).hash === 'string' &&
+    (workflow as CompiledWorkflow).nodes instanceof Map
+  );
 }
 
 function newest(current: CompiledWorkflow | undefined, candidate: CompiledWorkflow): CompiledWorkflow {
@@ -1044,23 +1566,38 @@ function newest(current: CompiledWorkflow | undefined, candidate: CompiledWorkfl
 function serialisable(definition: WorkflowDefinition): string | null {
   let plain = true;
   const json = JSON.stringify(definition, (_key, value: unknown) => {
-    if (typeof value === 'function' || (typeof value === 'object' && value !== null && '_zod' in value)) plain = false;
+    if (typeof value === 'function' || (typeof value === 'object' && value !== null && '_zod' in value))
+      plain = false;
     return value;
   });
   return plain ? json : null;
 }
 
-function checkInput(workflow: CompiledWorkflow, input: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw createWorkflowError('workflow.input_invalid', 'the input must be an object of context fields', { param: 'input' });
+function checkInput(
+  workflow: CompiledWorkflow,
+  input: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    throw createWorkflowError('workflow.input_invalid', 'the input must be an object of context fields', {
+      param: 'input',
+    });
   const declared = new Set(workflow.definition.inputs ?? []);
   for (const name of Object.keys(input)) {
-    if (!declared.has(name)) throw createWorkflowError('workflow.input_invalid', `"${name}" is not an input of workflow ${workflow.id} (inputs: ${[...declared].join(', ') || 'none'})`, { param: name });
+    if (!declared.has(name))
+      throw createWorkflowError(
+        'workflow.input_invalid',
+        `"${name}" is not an input of workflow ${workflow.id} (inputs: ${[...declared].join(', ') || 'none'})`,
+        { param: name },
+      );
   }
   const values: Record<string, unknown> = {};
   for (const field of workflow.fields.values()) {
     if (declared.has(field.name) && input[field.name] !== undefined) values[field.name] = input[field.name];
     else if (field.hasDefault) values[field.name] = structuredClone(field.default);
-    else if (declared.has(field.name)) throw createWorkflowError('workflow.input_invalid', `input "${field.name}" is required`, { param: field.name });
+    else if (declared.has(field.name))
+      throw createWorkflowError('workflow.input_invalid', `input "${field.name}" is required`, {
+        param: field.name,
+      });
   }
   return values;
 }

@@ -17,23 +17,21 @@ after(async () => {
 });
 
 /** A random DAG: node i may depend on any earlier node, by `after` or by reading its output. */
-const dagArbitrary = fc
-  .integer({ min: 1, max: 18 })
-  .chain((size) =>
-    fc.record({
-      nodes: fc.tuple(
-        ...Array.from({ length: size }, (_, index) =>
-          fc.record({
-            deps: fc.subarray(Array.from({ length: index }, (_, earlier) => earlier)),
-            byReference: fc.boolean(),
-            priority: fc.integer({ min: 0, max: 3 }),
-            yields: fc.integer({ min: 0, max: 4 }),
-          }),
-        ),
+const dagArbitrary = fc.integer({ min: 1, max: 18 }).chain((size) =>
+  fc.record({
+    nodes: fc.tuple(
+      ...Array.from({ length: size }, (_, index) =>
+        fc.record({
+          deps: fc.subarray(Array.from({ length: index }, (_, earlier) => earlier)),
+          byReference: fc.boolean(),
+          priority: fc.integer({ min: 0, max: 3 }),
+          yields: fc.integer({ min: 0, max: 4 }),
+        }),
       ),
-      concurrency: fc.integer({ min: 1, max: 4 }),
-    }),
-  );
+    ),
+    concurrency: fc.integer({ min: 1, max: 4 }),
+  }),
+);
 
 test('on random DAGs every node runs exactly once, after its dependencies, within the limits, and the run never deadlocks', async () => {
   await fc.assert(
@@ -53,10 +51,12 @@ test('on random DAGs every node runs exactly once, after its dependencies, withi
           input: Object.fromEntries(referenced.map((dep) => [`n${dep}`, `$nodes.n${dep}.output`])),
           fn: async (input) => {
             started.push(index);
-            for (const dep of node.deps) assert.ok(finished.has(dep), `n${index} started before its dependency n${dep} finished`);
+            for (const dep of node.deps)
+              assert.ok(finished.has(dep), `n${index} started before its dependency n${dep} finished`);
             running += 1;
             peak = Math.max(peak, running);
-            for (let step = 0; step < node.yields; step += 1) await new Promise<void>((resolve) => setImmediate(resolve));
+            for (let step = 0; step < node.yields; step += 1)
+              await new Promise<void>((resolve) => setImmediate(resolve));
             running -= 1;
             finished.add(index);
             // Each output is 1 + the sum of the outputs it read: checks the data that flowed.
@@ -64,7 +64,12 @@ test('on random DAGs every node runs exactly once, after its dependencies, withi
           },
         };
       });
-      const definition: WorkflowDefinition = { id: 'random-dag', version: 1, context: { fields: {} }, nodes: definitionNodes };
+      const definition: WorkflowDefinition = {
+        id: 'random-dag',
+        version: 1,
+        context: { fields: {} },
+        nodes: definitionNodes,
+      };
       const handle = await runner.start(definition, {}, { concurrency });
       let timer: NodeJS.Timeout | undefined;
       const deadlock = new Promise<never>((_, reject) => {
@@ -72,12 +77,17 @@ test('on random DAGs every node runs exactly once, after its dependencies, withi
       });
       const result = await Promise.race([handle.result, deadlock]).finally(() => clearTimeout(timer));
       assert.equal(result.status, 'succeeded', result.error?.message);
-      assert.deepEqual([...started].sort((a, b) => a - b), nodes.map((_, index) => index), 'each node ran exactly once');
+      assert.deepEqual(
+        [...started].sort((a, b) => a - b),
+        nodes.map((_, index) => index),
+        'each node ran exactly once',
+      );
       assert.ok(peak <= Math.min(concurrency, 3), `peak ${peak} above the limits`);
 
       const expected: number[] = [];
       nodes.forEach((node, index) => {
-        expected[index] = 1 + (node.byReference ? node.deps.reduce((sum, dep) => sum + (expected[dep] ?? 0), 0) : 0);
+        expected[index] =
+          1 + (node.byReference ? node.deps.reduce((sum, dep) => sum + (expected[dep] ?? 0), 0) : 0);
       });
       const stored = await runner.get(handle.runId);
       for (const record of stored.nodes) {

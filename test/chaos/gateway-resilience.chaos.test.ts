@@ -28,9 +28,14 @@ describe('gateway resilience', () => {
   test('x-pipewright-timeout-ms bounds the request: 504 with every attempt listed', async () => {
     const response = await chat('slow', { 'x-pipewright-timeout-ms': '100' });
     assert.equal(response.status, 504);
-    const body = (await response.json()) as { error: { code: string; details: { attempts: Array<{ deployment: string }> } } };
+    const body = (await response.json()) as {
+      error: { code: string; details: { attempts: Array<{ deployment: string }> } };
+    };
     assert.equal(body.error.code, 'gateway.deadline_exceeded');
-    assert.deepEqual(body.error.details.attempts.map((attempt) => attempt.deployment), ['sim-slow']);
+    assert.deepEqual(
+      body.error.details.attempts.map((attempt) => attempt.deployment),
+      ['sim-slow'],
+    );
     const ok = await chat('slow', { 'x-pipewright-timeout-ms': '5000' });
     assert.equal(ok.status, 200);
   });
@@ -49,7 +54,9 @@ describe('gateway resilience', () => {
     assert.equal((await chat('bad-key')).status, 401);
     const response = await fetch(`${stack.gateway.url}/admin/breakers`, { headers: auth });
     assert.equal(response.status, 200);
-    const body = (await response.json()) as { data: Array<{ deployment: string; state: string; retryInMs: number | null; reason: string | null }> };
+    const body = (await response.json()) as {
+      data: Array<{ deployment: string; state: string; retryInMs: number | null; reason: string | null }>;
+    };
     const badKey = body.data.find((entry) => entry.deployment === 'sim-bad-key');
     assert.equal(badKey?.state, 'open');
     assert.equal(badKey?.retryInMs, null);
@@ -57,13 +64,29 @@ describe('gateway resilience', () => {
     assert.equal(body.data.find((entry) => entry.deployment === 'sim-openai')?.state, 'closed');
     const callsBefore = countSimRequests(stack.sim.stats());
     const again = await chat('bad-key');
-    assert.equal(countSimRequests(stack.sim.stats()), callsBefore, 'no call is made with a key known to be refused');
+    assert.equal(
+      countSimRequests(stack.sim.stats()),
+      callsBefore,
+      'no call is made with a key known to be refused',
+    );
     // The only reason the group cannot answer is the refused key: the caller is told so, as a 401.
     assert.equal(again.status, 401);
-    const { error } = (await again.json()) as { error: { code: string; message: string; details?: { attempts?: Array<{ deployment: string; errorCode: string }> } } };
+    const { error } = (await again.json()) as {
+      error: {
+        code: string;
+        message: string;
+        details?: { attempts?: Array<{ deployment: string; errorCode: string }> };
+      };
+    };
     assert.equal(error.code, 'provider.authentication');
-    assert.deepEqual(error.details?.attempts?.map((attempt) => [attempt.deployment, attempt.errorCode]), [['sim-bad-key', 'gateway.circuit_open']]);
-    assert.match(error.message, /refused the key of deployment sim-bad-key.*until its configuration .*changes/);
+    assert.deepEqual(
+      error.details?.attempts?.map((attempt) => [attempt.deployment, attempt.errorCode]),
+      [['sim-bad-key', 'gateway.circuit_open']],
+    );
+    assert.match(
+      error.message,
+      /refused the key of deployment sim-bad-key.*until its configuration .*changes/,
+    );
   });
 
   test('/metrics exposes pipewright_circuit_state per deployment', async () => {

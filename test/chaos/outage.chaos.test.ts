@@ -23,13 +23,22 @@ test('a 30-second outage of the primary: no request lost, the breaker sheds it, 
     clock,
     config: { rules: [{ match: { model: 'model-primary' }, outages: [{ fromMs: 10_000, toMs: 40_000 }] }] },
   });
-  const deployment = (id: string) => ({ id, provider: 'sim' as const, model: `model-${id}`, baseUrl: `${sim?.url ?? ''}/v1`, apiKey: 'sim-key' });
+  const deployment = (id: string) => ({
+    id,
+    provider: 'sim' as const,
+    model: `model-${id}`,
+    baseUrl: `${sim?.url ?? ''}/v1`,
+    apiKey: 'sim-key',
+  });
   const transitions: BreakerTransition[] = [];
   const engine = createEngine({
     config: {
       deployments: [deployment('primary'), deployment('secondary')],
       modelGroups: [{ name: 'main', deployments: ['primary', 'secondary'] }],
-      resilience: { retry: { maxAttempts: 1 }, breaker: { consecutiveFailures: 3, openMs: 4_000, maxOpenMs: 8_000 } },
+      resilience: {
+        retry: { maxAttempts: 1 },
+        breaker: { consecutiveFailures: 3, openMs: 4_000, maxOpenMs: 8_000 },
+      },
     },
     clock,
     onBreakerTransition: (transition) => transitions.push({ ...transition, at: clock.elapsed() }),
@@ -39,19 +48,33 @@ test('a 30-second outage of the primary: no request lost, the breaker sheds it, 
     // One request every 250 ms for 60 s: 10 s healthy, 30 s outage, 20 s after.
     for (let index = 0; index < 240; index++) {
       await clock.advance(250);
-      const { response, meta } = await clock.run(engine.chat({ model: 'main', messages: [{ role: 'user', content: `request ${index}` }] }));
-      assert.match(response.choices[0]?.message.content ?? '', new RegExp(`request ${index}\\b`), 'answered, and answered right');
+      const { response, meta } = await clock.run(
+        engine.chat({ model: 'main', messages: [{ role: 'user', content: `request ${index}` }] }),
+      );
+      assert.match(
+        response.choices[0]?.message.content ?? '',
+        new RegExp(`request ${index}\\b`),
+        'answered, and answered right',
+      );
       served.push(meta.deployment);
     }
     assert.equal(served.length, 240);
-    const primaryErrors = countSimRequests(sim.stats(), { model: 'model-primary' }) - countSimRequests(sim.stats(), { model: 'model-primary', outcome: 'ok' });
+    const primaryErrors =
+      countSimRequests(sim.stats(), { model: 'model-primary' }) -
+      countSimRequests(sim.stats(), { model: 'model-primary', outcome: 'ok' });
     // 3 failures open it; then one probe per open period (4 s, then 8 s at most) during 30 s.
     assert.ok(primaryErrors <= 3 + 6, `the primary saw ${primaryErrors} failed calls during the outage`);
     const opened = transitions.find((transition) => transition.to === 'open');
-    assert.ok(opened !== undefined && opened.at >= 10_000 && opened.at < 11_000, 'opened within its threshold (3 calls, under a second)');
+    assert.ok(
+      opened !== undefined && opened.at >= 10_000 && opened.at < 11_000,
+      'opened within its threshold (3 calls, under a second)',
+    );
     const closed = transitions.find((transition) => transition.to === 'closed');
     assert.ok(closed !== undefined, 'closed again through half-open');
-    assert.ok(closed.at >= 40_000 && closed.at - 40_000 <= 8_000, `closed ${closed.at - 40_000} ms after the outage ended (max open period 8 s)`);
+    assert.ok(
+      closed.at >= 40_000 && closed.at - 40_000 <= 8_000,
+      `closed ${closed.at - 40_000} ms after the outage ended (max open period 8 s)`,
+    );
     assert.equal(served.at(-1), 'primary', 'traffic is back on the primary');
     assert.ok(transitions.some((transition) => transition.to === 'half_open'));
   } finally {

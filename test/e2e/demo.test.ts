@@ -18,7 +18,16 @@ test('pipewright demo runs from a fresh folder, says the provider is simulated a
   const [code] = (await once(child, 'exit')) as [number | null];
   assert.equal(code, 0, stderr);
   assert.match(stdout, /SIMULATED/);
-  for (const step of ['chat (fast)', 'support-triage', 'stream', 'tool call', 'embeddings', 'images', 'provider down', 'bad request']) {
+  for (const step of [
+    'chat (fast)',
+    'support-triage',
+    'stream',
+    'tool call',
+    'embeddings',
+    'images',
+    'provider down',
+    'bad request',
+  ]) {
     assert.ok(stdout.includes(step), `the summary mentions ${step}`);
   }
   assert.match(stdout, /ends with \[DONE\]/);
@@ -29,6 +38,9 @@ test('pipewright demo runs from a fresh folder, says the provider is simulated a
   assert.match(stdout, /semantic cache \(reworded question\)\s+semantic-hit, similarity 0\.9\d+/);
   assert.match(stdout, /1 upstream call for 5 callers/);
   assert.match(stdout, /Total: 18 calls, 1 error, \d+ input \+ \d+ output tokens, \$\d\.\d+ \(simulated\)/);
-  assert.match(stdout, /Cache: 9 lookups, hit ratio 11%, semantic hit ratio 11%; saved \$0\.\d+ and \d+\.\d+ s of model time/);
+  assert.match(
+    stdout,
+    /Cache: 9 lookups, hit ratio 11%, semantic hit ratio 11%; saved \$0\.\d+ and \d+\.\d+ s of model time/,
+  );
   assert.ok(existsSync(join(cwd, '.pipewright', 'demo.db')), 'the embedded store is under .pipewright/');
 });

@@ -1,7 +1,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { openAiClientFor, startTestStack, testMasterKey, type TestStack } from '../support/start-test-stack.ts';
+import {
+  openAiClientFor,
+  startTestStack,
+  testMasterKey,
+  type TestStack,
+} from '../support/start-test-stack.ts';
 
 let stack: TestStack;
 let client: OpenAI;
@@ -19,7 +24,13 @@ describe('the official openai SDK against the gateway', () => {
   for (const model of ['gpt-4o-mini', 'claude', 'gemini']) {
     test(`chat completion through the ${model} wire format`, async () => {
       const { data, response } = await client.chat.completions
-        .create({ model, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Name a colour.' }] })
+        .create({
+          model,
+          messages: [
+            { role: 'system', content: 'Be brief.' },
+            { role: 'user', content: 'Name a colour.' },
+          ],
+        })
         .withResponse();
       assert.equal(data.object, 'chat.completion');
       assert.ok((data.choices[0]?.message.content ?? '').length > 0);
@@ -30,7 +41,12 @@ describe('the official openai SDK against the gateway', () => {
     });
 
     test(`stream through the ${model} wire format, with usage`, async () => {
-      const stream = await client.chat.completions.create({ model, stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'Tell me a short story.' }] });
+      const stream = await client.chat.completions.create({
+        model,
+        stream: true,
+        stream_options: { include_usage: true },
+        messages: [{ role: 'user', content: 'Tell me a short story.' }],
+      });
       let text = '';
       let usage;
       let finish;
@@ -48,7 +64,16 @@ describe('the official openai SDK against the gateway', () => {
       const completion = await client.chat.completions.create({
         model,
         messages: [{ role: 'user', content: 'What is the weather in Paris?' }],
-        tools: [{ type: 'function', function: { name: 'get_weather', description: 'weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } }],
+        tools: [
+          {
+            type: 'function',
+            function: {
+              name: 'get_weather',
+              description: 'weather for a city',
+              parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+            },
+          },
+        ],
       });
       const call = completion.choices[0]?.message.tool_calls?.[0];
       assert.equal(completion.choices[0]?.finish_reason, 'tool_calls');
@@ -62,7 +87,19 @@ describe('the official openai SDK against the gateway', () => {
     const stream = client.chat.completions.stream({
       model: 'claude',
       messages: [{ role: 'user', content: 'Book a table for two.' }],
-      tools: [{ type: 'function', function: { name: 'book_table', parameters: { type: 'object', properties: { people: { type: 'integer' }, time: { type: 'string' } }, required: ['people', 'time'] } } }],
+      tools: [
+        {
+          type: 'function',
+          function: {
+            name: 'book_table',
+            parameters: {
+              type: 'object',
+              properties: { people: { type: 'integer' }, time: { type: 'string' } },
+              required: ['people', 'time'],
+            },
+          },
+        },
+      ],
     });
     const final = await stream.finalChatCompletion();
     const call = final.choices[0]?.message.tool_calls?.[0];
@@ -72,7 +109,10 @@ describe('the official openai SDK against the gateway', () => {
   });
 
   test('embeddings', async () => {
-    const result = await client.embeddings.create({ model: 'gpt-4o-mini', input: ['artificial intelligence', 'AI', 'banana bread'] });
+    const result = await client.embeddings.create({
+      model: 'gpt-4o-mini',
+      input: ['artificial intelligence', 'AI', 'banana bread'],
+    });
     assert.equal(result.data.length, 3);
     assert.ok(result.data[0]!.embedding.length > 0);
   });
@@ -87,53 +127,81 @@ describe('the official openai SDK against the gateway', () => {
 describe('errors arrive as the SDK own error classes', () => {
   test('a wrong key is an AuthenticationError', async () => {
     const wrong = new OpenAI({ apiKey: 'wrong-key', baseURL: `${stack.gateway.url}/v1`, maxRetries: 0 });
-    await assert.rejects(wrong.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }), OpenAI.AuthenticationError);
+    await assert.rejects(
+      wrong.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }),
+      OpenAI.AuthenticationError,
+    );
   });
 
   test('an unknown model is a NotFoundError naming the model field', async () => {
-    await assert.rejects(client.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'x' }] }), (error: unknown) => {
-      assert.ok(error instanceof OpenAI.NotFoundError);
-      assert.equal(error.param, 'model');
-      return true;
-    });
+    await assert.rejects(
+      client.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'x' }] }),
+      (error: unknown) => {
+        assert.ok(error instanceof OpenAI.NotFoundError);
+        assert.equal(error.param, 'model');
+        return true;
+      },
+    );
   });
 
   test('an invalid request is a BadRequestError naming the field path', async () => {
     await assert.rejects(
-      client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }], temperature: 7 }),
+      client.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'x' }],
+        temperature: 7,
+      }),
       (error: unknown) => error instanceof OpenAI.BadRequestError && error.param === 'temperature',
     );
   });
 
   test('an upstream 429 is a RateLimitError with retry-after', async () => {
-    await assert.rejects(client.chat.completions.create({ model: 'rate-limited', messages: [{ role: 'user', content: 'x' }] }), (error: unknown) => {
-      assert.ok(error instanceof OpenAI.RateLimitError);
-      assert.equal(error.headers?.get('retry-after'), '7');
-      return true;
-    });
+    await assert.rejects(
+      client.chat.completions.create({ model: 'rate-limited', messages: [{ role: 'user', content: 'x' }] }),
+      (error: unknown) => {
+        assert.ok(error instanceof OpenAI.RateLimitError);
+        assert.equal(error.headers?.get('retry-after'), '7');
+        return true;
+      },
+    );
   });
 
   test('exhausted quota is a 429 with code provider.quota_exhausted and no retry hint', async () => {
-    await assert.rejects(client.chat.completions.create({ model: 'quota', messages: [{ role: 'user', content: 'x' }] }), (error: unknown) => {
-      assert.ok(error instanceof OpenAI.RateLimitError);
-      assert.equal(error.code, 'provider.quota_exhausted');
-      return true;
-    });
+    await assert.rejects(
+      client.chat.completions.create({ model: 'quota', messages: [{ role: 'user', content: 'x' }] }),
+      (error: unknown) => {
+        assert.ok(error instanceof OpenAI.RateLimitError);
+        assert.equal(error.code, 'provider.quota_exhausted');
+        return true;
+      },
+    );
   });
 
   test('an upstream outage is a 5xx InternalServerError', async () => {
-    await assert.rejects(client.chat.completions.create({ model: 'down', messages: [{ role: 'user', content: 'x' }] }), OpenAI.InternalServerError);
+    await assert.rejects(
+      client.chat.completions.create({ model: 'down', messages: [{ role: 'user', content: 'x' }] }),
+      OpenAI.InternalServerError,
+    );
   });
 
   test('a bad upstream key is reported, not hidden, also once the breaker has taken the deployment out', async () => {
-    const refused = (error: unknown) => error instanceof OpenAI.APIError && error.status === 401 && error.code === 'provider.authentication';
-    await assert.rejects(client.chat.completions.create({ model: 'bad-key', messages: [{ role: 'user', content: 'x' }] }), refused);
+    const refused = (error: unknown) =>
+      error instanceof OpenAI.APIError && error.status === 401 && error.code === 'provider.authentication';
+    await assert.rejects(
+      client.chat.completions.create({ model: 'bad-key', messages: [{ role: 'user', content: 'x' }] }),
+      refused,
+    );
     // The second call makes no upstream call (the key is known to be refused) but says why, as a 401.
-    await assert.rejects(client.chat.completions.create({ model: 'bad-key', messages: [{ role: 'user', content: 'x' }] }), (error: unknown) => refused(error) && /until its configuration/.test((error as Error).message));
+    await assert.rejects(
+      client.chat.completions.create({ model: 'bad-key', messages: [{ role: 'user', content: 'x' }] }),
+      (error: unknown) => refused(error) && /until its configuration/.test((error as Error).message),
+    );
   });
 
   test('a group falls back past a down deployment', async () => {
-    const { response } = await client.chat.completions.create({ model: 'down-then-ok', messages: [{ role: 'user', content: 'x' }] }).withResponse();
+    const { response } = await client.chat.completions
+      .create({ model: 'down-then-ok', messages: [{ role: 'user', content: 'x' }] })
+      .withResponse();
     assert.equal(response.headers.get('x-pipewright-deployment'), 'sim-openai');
   });
 
@@ -141,7 +209,11 @@ describe('errors arrive as the SDK own error classes', () => {
     const response = await fetch(`${stack.gateway.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${testMasterKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'cut', stream: true, messages: [{ role: 'user', content: 'Tell me a long story about rivers.' }] }),
+      body: JSON.stringify({
+        model: 'cut',
+        stream: true,
+        messages: [{ role: 'user', content: 'Tell me a long story about rivers.' }],
+      }),
     });
     assert.equal(response.status, 200);
     const text = await response.text();
@@ -149,7 +221,11 @@ describe('errors arrive as the SDK own error classes', () => {
     const last = text.trim().split('\n\n').at(-1) ?? '';
     assert.equal(JSON.parse(last.slice('data: '.length)).error.code, 'provider.stream_cut');
     // and the SDK raises it
-    const stream = await client.chat.completions.create({ model: 'cut', stream: true, messages: [{ role: 'user', content: 'Tell me a long story about rivers.' }] });
+    const stream = await client.chat.completions.create({
+      model: 'cut',
+      stream: true,
+      messages: [{ role: 'user', content: 'Tell me a long story about rivers.' }],
+    });
     await assert.rejects(async () => {
       for await (const _part of stream) {
         // drain
@@ -162,7 +238,13 @@ describe('client aborts', () => {
   test('a client that leaves mid-stream aborts the upstream call, recorded as provider.aborted', async () => {
     const controller = new AbortController();
     const stream = await client.chat.completions.create(
-      { model: 'trickle', stream: true, messages: [{ role: 'user', content: 'Write a very long essay about the history of bridges and tunnels.' }] },
+      {
+        model: 'trickle',
+        stream: true,
+        messages: [
+          { role: 'user', content: 'Write a very long essay about the history of bridges and tunnels.' },
+        ],
+      },
       { signal: controller.signal, headers: { 'x-pipewright-tenant': 'tenant-abort' } },
     );
     let received = 0;
@@ -190,7 +272,11 @@ describe('client aborts', () => {
 
 describe('bad input never takes the server down', () => {
   const post = (body: string, headers: Record<string, string> = {}) =>
-    fetch(`${stack.gateway.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${testMasterKey}`, 'content-type': 'application/json', ...headers }, body });
+    fetch(`${stack.gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${testMasterKey}`, 'content-type': 'application/json', ...headers },
+      body,
+    });
 
   test('invalid JSON is a 400 naming the body', async () => {
     const response = await post('{"model": ');
@@ -200,15 +286,25 @@ describe('bad input never takes the server down', () => {
   });
 
   test('an oversized body is a 413', async () => {
-    const response = await post(JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x'.repeat(100_000) }] }));
+    const response = await post(
+      JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x'.repeat(100_000) }] }),
+    );
     assert.equal(response.status, 413);
     assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'request.too_large');
   });
 
   test('wrong types are a 400 naming the path', async () => {
-    const response = await post(JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'ftp://x' } }] }] }));
+    const response = await post(
+      JSON.stringify({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'ftp://x' } }] }],
+      }),
+    );
     assert.equal(response.status, 400);
-    assert.equal(((await response.json()) as { error: { param: string } }).error.param, 'messages[0].content[0].image_url.url');
+    assert.equal(
+      ((await response.json()) as { error: { param: string } }).error.param,
+      'messages[0].content[0].image_url.url',
+    );
   });
 
   test('a body that is not an object is a 400', async () => {
@@ -230,20 +326,30 @@ describe('bad input never takes the server down', () => {
   });
 
   test('an unknown route is a 404 envelope', async () => {
-    const response = await fetch(`${stack.gateway.url}/v1/nope`, { headers: { authorization: `Bearer ${testMasterKey}` } });
+    const response = await fetch(`${stack.gateway.url}/v1/nope`, {
+      headers: { authorization: `Bearer ${testMasterKey}` },
+    });
     assert.equal(response.status, 404);
   });
 
   test('after all that, the server still serves', async () => {
-    const completion = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'still there?' }] });
+    const completion = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'still there?' }],
+    });
     assert.ok(completion.choices.length === 1);
   });
 });
 
 describe('metrics and telemetry', () => {
   test('/metrics exposes GenAI metrics and request counters', async () => {
-    await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'count me' }] });
-    const response = await fetch(`${stack.gateway.url}/metrics`, { headers: { authorization: `Bearer ${testMasterKey}` } });
+    await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'count me' }],
+    });
+    const response = await fetch(`${stack.gateway.url}/metrics`, {
+      headers: { authorization: `Bearer ${testMasterKey}` },
+    });
     assert.equal(response.status, 200);
     const text = await response.text();
     assert.match(text, /gen_ai_client_token_usage_bucket/);
@@ -252,7 +358,10 @@ describe('metrics and telemetry', () => {
   });
 
   test('every call is recorded in the store with its tenant', async () => {
-    await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'tenant test' }] }, { headers: { 'x-pipewright-tenant': 'tenant-e2e' } });
+    await client.chat.completions.create(
+      { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'tenant test' }] },
+      { headers: { 'x-pipewright-tenant': 'tenant-e2e' } },
+    );
     await stack.gateway.recorder.flush();
     const records = await stack.gateway.store.callRecords.list({ tenantId: 'tenant-e2e' });
     assert.equal(records.length, 1);

@@ -90,7 +90,10 @@ test('pipewright serve: a bad config file exits non-zero naming the field', asyn
   const dir = mkdtempSync(join(tmpdir(), 'pw-serve-bad-'));
   const configPath = join(dir, 'pipewright.yaml');
   writeFileSync(configPath, 'modelGroups:\n  - name: g\n    deployments: [missing]\n');
-  const child = spawn(process.execPath, ['bin/pipewright.js', 'serve', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PIPEWRIGHT_MASTER_KEY: masterKey } });
+  const child = spawn(process.execPath, ['bin/pipewright.js', 'serve', '--config', configPath], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PIPEWRIGHT_MASTER_KEY: masterKey },
+  });
   let stderr = '';
   child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
   const [code] = (await once(child, 'exit')) as [number | null];

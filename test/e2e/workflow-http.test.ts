@@ -49,13 +49,25 @@ function parseSse(text: string): SseEvent[] {
     .split('\n\n')
     .filter((block) => block.includes('data: '))
     .map((block) => {
-      const field = (name: string) => block.split('\n').find((line) => line.startsWith(`${name}: `))?.slice(name.length + 2);
-      return { id: field('id'), event: field('event'), data: JSON.parse(field('data') ?? '{}') as Record<string, unknown> };
+      const field = (name: string) =>
+        block
+          .split('\n')
+          .find((line) => line.startsWith(`${name}: `))
+          ?.slice(name.length + 2);
+      return {
+        id: field('id'),
+        event: field('event'),
+        data: JSON.parse(field('data') ?? '{}') as Record<string, unknown>,
+      };
     });
 }
 
 function client(url: string) {
-  return async (method: string, path: string, options: { tenant?: string; body?: unknown; signal?: AbortSignal } = {}) => {
+  return async (
+    method: string,
+    path: string,
+    options: { tenant?: string; body?: unknown; signal?: AbortSignal } = {},
+  ) => {
     const response = await fetch(`${url}${path}`, {
       method,
       headers: {
@@ -92,12 +104,23 @@ describe('workflow HTTP API', () => {
   after(async () => stack.close());
 
   test('the configured workflows are listed', async () => {
-    const body = await json<{ data: Array<{ id: string; inputs: string[] }> }>(await call('GET', '/v1/workflows'));
-    assert.deepEqual(body.data.map((workflow) => [workflow.id, workflow.inputs]), [['tagline', ['brief']], ['slow-tagline', ['brief']]]);
+    const body = await json<{ data: Array<{ id: string; inputs: string[] }> }>(
+      await call('GET', '/v1/workflows'),
+    );
+    assert.deepEqual(
+      body.data.map((workflow) => [workflow.id, workflow.inputs]),
+      [
+        ['tagline', ['brief']],
+        ['slow-tagline', ['brief']],
+      ],
+    );
   });
 
   test('start a run, follow its events to the end, read its state and its context at two versions', async () => {
-    const started = await call('POST', '/v1/workflows/runs', { tenant: 'acme', body: { workflow: 'tagline', input: { brief: 'green tea for offices' } } });
+    const started = await call('POST', '/v1/workflows/runs', {
+      tenant: 'acme',
+      body: { workflow: 'tagline', input: { brief: 'green tea for offices' } },
+    });
     assert.equal(started.status, 202);
     const run = await json<RunBody>(started);
     assert.equal(started.headers.get('location'), `/v1/workflows/runs/${run.id}`);
@@ -112,32 +135,64 @@ describe('workflow HTTP API', () => {
     const last = received.at(-1);
     assert.equal(last?.event, 'run-finished');
     assert.equal((last?.data.data as { status: string }).status, 'succeeded');
-    assert.deepEqual(received.map((event) => Number(event.id)), received.map((_, index) => index + 1), 'every event once, in order');
+    assert.deepEqual(
+      received.map((event) => Number(event.id)),
+      received.map((_, index) => index + 1),
+      'every event once, in order',
+    );
     assert.ok(received.some((event) => event.event === 'node-succeeded' && event.data.nodeId === 'draft'));
 
     // Reconnecting with Last-Event-ID replays only what came after.
-    const replay = await fetch(`${stack.gateway.url}/v1/workflows/runs/${run.id}/events`, { headers: { authorization: `Bearer ${testMasterKey}`, 'x-pipewright-tenant': 'acme', 'last-event-id': String(received.length - 1) } });
-    assert.deepEqual(parseSse(await replay.text()).map((event) => event.event), ['run-finished']);
+    const replay = await fetch(`${stack.gateway.url}/v1/workflows/runs/${run.id}/events`, {
+      headers: {
+        authorization: `Bearer ${testMasterKey}`,
+        'x-pipewright-tenant': 'acme',
+        'last-event-id': String(received.length - 1),
+      },
+    });
+    assert.deepEqual(
+      parseSse(await replay.text()).map((event) => event.event),
+      ['run-finished'],
+    );
 
     const state = await json<RunBody>(await call('GET', `/v1/workflows/runs/${run.id}`, { tenant: 'acme' }));
     assert.equal(state.status, 'succeeded');
-    assert.deepEqual(state.nodes.map((node) => [node.id, node.status]).sort(), [['check', 'succeeded'], ['draft', 'succeeded'], ['polish', 'succeeded']]);
+    assert.deepEqual(state.nodes.map((node) => [node.id, node.status]).sort(), [
+      ['check', 'succeeded'],
+      ['draft', 'succeeded'],
+      ['polish', 'succeeded'],
+    ]);
     const draft = state.nodes.find((node) => node.id === 'draft');
     assert.ok(typeof draft?.durationMs === 'number' && draft.durationMs >= 0);
-    assert.ok((draft?.costUsd ?? 0) > 0 && state.costUsd >= (draft?.costUsd ?? 0), 'costs per node and for the run');
+    assert.ok(
+      (draft?.costUsd ?? 0) > 0 && state.costUsd >= (draft?.costUsd ?? 0),
+      'costs per node and for the run',
+    );
     assert.match(String(state.outputs?.copy), /^\[simulated\]/);
     assert.deepEqual(state.outputs?.checked, { pass: true, score: 1, reasons: [], flagged: false });
 
-    const initial = await json<{ version: number; context: Record<string, unknown> }>(await call('GET', `/v1/workflows/runs/${run.id}/context?version=0`, { tenant: 'acme' }));
-    assert.deepEqual(initial, { object: 'workflow.context', runId: run.id, version: 0, latestVersion: 2, context: { brief: 'green tea for offices' } });
-    const latest = await json<{ version: number; context: Record<string, unknown> }>(await call('GET', `/v1/workflows/runs/${run.id}/context`, { tenant: 'acme' }));
+    const initial = await json<{ version: number; context: Record<string, unknown> }>(
+      await call('GET', `/v1/workflows/runs/${run.id}/context?version=0`, { tenant: 'acme' }),
+    );
+    assert.deepEqual(initial, {
+      object: 'workflow.context',
+      runId: run.id,
+      version: 0,
+      latestVersion: 2,
+      context: { brief: 'green tea for offices' },
+    });
+    const latest = await json<{ version: number; context: Record<string, unknown> }>(
+      await call('GET', `/v1/workflows/runs/${run.id}/context`, { tenant: 'acme' }),
+    );
     assert.equal(latest.version, 2);
     assert.equal(latest.context.copy, state.outputs?.copy);
     assert.equal(latest.context.draft, state.outputs?.copy);
 
     const gone = await call('GET', `/v1/workflows/runs/${run.id}/context?version=9`, { tenant: 'acme' });
     assert.equal(gone.status, 410);
-    const listed = await json<{ data: Array<{ id: string }> }>(await call('GET', '/v1/workflows/runs?limit=5', { tenant: 'acme' }));
+    const listed = await json<{ data: Array<{ id: string }> }>(
+      await call('GET', '/v1/workflows/runs?limit=5', { tenant: 'acme' }),
+    );
     assert.ok(listed.data.some((entry) => entry.id === run.id));
 
     // Another tenant cannot see, follow, read, cancel or resume it: every route answers 404.
@@ -152,7 +207,9 @@ describe('workflow HTTP API', () => {
       assert.equal(response.status, 404, `${method} ${path}`);
       assert.equal((await json<{ error: { code: string } }>(response)).error.code, 'workflow.run_not_found');
     }
-    const otherList = await json<{ data: unknown[] }>(await call('GET', '/v1/workflows/runs', { tenant: 'globex' }));
+    const otherList = await json<{ data: unknown[] }>(
+      await call('GET', '/v1/workflows/runs', { tenant: 'globex' }),
+    );
     assert.deepEqual(otherList.data, []);
 
     const again = await call('POST', `/v1/workflows/runs/${run.id}/resume`, { tenant: 'acme' });
@@ -160,19 +217,34 @@ describe('workflow HTTP API', () => {
   });
 
   test('an inline YAML definition runs; cancel stops a running run', async () => {
-    const started = await call('POST', '/v1/workflows/runs', { body: { definition: flow('inline-slow', 'slow'), input: { brief: 'a slow one' }, runId: 'run_inline_cancel' } });
+    const started = await call('POST', '/v1/workflows/runs', {
+      body: {
+        definition: flow('inline-slow', 'slow'),
+        input: { brief: 'a slow one' },
+        runId: 'run_inline_cancel',
+      },
+    });
     assert.equal(started.status, 202);
     const cancelled = await call('POST', '/v1/workflows/runs/run_inline_cancel/cancel');
     assert.equal(cancelled.status, 200);
     const body = await json<RunBody>(cancelled);
     assert.equal(body.status, 'cancelled');
-    assert.ok(body.nodes.every((node) => node.status === 'cancelled'), JSON.stringify(body.nodes));
+    assert.ok(
+      body.nodes.every((node) => node.status === 'cancelled'),
+      JSON.stringify(body.nodes),
+    );
     const events = parseSse(await (await call('GET', '/v1/workflows/runs/run_inline_cancel/events')).text());
-    assert.deepEqual(events.at(-1)?.data.data, { status: 'cancelled', costUsd: 0, error: { code: 'workflow.cancelled', message: 'run run_inline_cancel was cancelled' } });
+    assert.deepEqual(events.at(-1)?.data.data, {
+      status: 'cancelled',
+      costUsd: 0,
+      error: { code: 'workflow.cancelled', message: 'run run_inline_cancel was cancelled' },
+    });
   });
 
   test('a client leaving an event stream is let go, and the server keeps serving', async () => {
-    await call('POST', '/v1/workflows/runs', { body: { workflow: 'slow-tagline', input: { brief: 'left early' }, runId: 'run_left' } });
+    await call('POST', '/v1/workflows/runs', {
+      body: { workflow: 'slow-tagline', input: { brief: 'left early' }, runId: 'run_left' },
+    });
     const controller = new AbortController();
     const response = await call('GET', '/v1/workflows/runs/run_left/events', { signal: controller.signal });
     const reader = (response.body as ReadableStream<Uint8Array>).getReader();
@@ -186,19 +258,46 @@ describe('workflow HTTP API', () => {
 
   test('bad requests name what is wrong', async () => {
     const cases: Array<[unknown, number, string, string | null]> = [
-      [{ workflow: 'tagline', input: { brief: 'ok brief', colour: 'red' } }, 400, 'workflow.input_invalid', 'colour'],
+      [
+        { workflow: 'tagline', input: { brief: 'ok brief', colour: 'red' } },
+        400,
+        'workflow.input_invalid',
+        'colour',
+      ],
       [{ workflow: 'tagline', input: {} }, 400, 'workflow.input_invalid', 'brief'],
       [{ workflow: 'nope' }, 404, 'workflow.not_found', 'workflow'],
       [{ workflow: 'tagline', definition: 'id: x' }, 400, 'request.invalid', 'workflow'],
       [{ workflow: 'tagline', input: 'brief' }, 400, 'request.invalid', 'input'],
-      [{ definition: flow('uses-missing', 'no-such-group'), input: { brief: 'abc' } }, 400, 'workflow.definition_invalid', 'nodes.draft.modelGroup'],
-      [{ definition: { id: 'broken', version: 1, context: { fields: {} }, nodes: { a: { type: 'transform', fn: 'missing-fn' } } } }, 400, 'workflow.definition_invalid', 'definition.nodes.a.fn'],
+      [
+        { definition: flow('uses-missing', 'no-such-group'), input: { brief: 'abc' } },
+        400,
+        'workflow.definition_invalid',
+        'nodes.draft.modelGroup',
+      ],
+      [
+        {
+          definition: {
+            id: 'broken',
+            version: 1,
+            context: { fields: {} },
+            nodes: { a: { type: 'transform', fn: 'missing-fn' } },
+          },
+        },
+        400,
+        'workflow.definition_invalid',
+        'definition.nodes.a.fn',
+      ],
       [{ definition: flow('tagline', 'gpt-4o-mini') }, 400, 'request.invalid', 'definition.id'],
     ];
     for (const [body, status, code, param] of cases) {
       const response = await call('POST', '/v1/workflows/runs', { body });
-      const error = (await json<{ error: { code: string; param: string | null; message: string } }>(response)).error;
-      assert.deepEqual([response.status, error.code, error.param], [status, code, param], `${JSON.stringify(body)} → ${error.message}`);
+      const error = (await json<{ error: { code: string; param: string | null; message: string } }>(response))
+        .error;
+      assert.deepEqual(
+        [response.status, error.code, error.param],
+        [status, code, param],
+        `${JSON.stringify(body)} → ${error.message}`,
+      );
     }
   });
 });
@@ -206,15 +305,25 @@ describe('workflow HTTP API', () => {
 test('a gateway resumes at start-up the runs its last process left running', async () => {
   const storePath = join(directory, 'resume.db');
   const first = await startTestStack({ storePath, extraConfig: { workflows: [slowPath] } });
-  const started = await client(first.gateway.url)('POST', '/v1/workflows/runs', { tenant: 'acme', body: { workflow: 'slow-tagline', input: { brief: 'survives a restart' }, runId: 'run_restart' } });
+  const started = await client(first.gateway.url)('POST', '/v1/workflows/runs', {
+    tenant: 'acme',
+    body: { workflow: 'slow-tagline', input: { brief: 'survives a restart' }, runId: 'run_restart' },
+  });
   assert.equal(started.status, 202);
   // Closing mid-run is what a restart does: the run stays `running` in the store.
   await first.close();
 
   const second = await startTestStack({ storePath, extraConfig: { workflows: [slowPath] } });
   try {
-    const events = parseSse(await (await client(second.gateway.url)('GET', '/v1/workflows/runs/run_restart/events', { tenant: 'acme' })).text());
-    assert.ok(events.some((event) => event.event === 'run-resumed'), events.map((event) => event.event).join(', '));
+    const events = parseSse(
+      await (
+        await client(second.gateway.url)('GET', '/v1/workflows/runs/run_restart/events', { tenant: 'acme' })
+      ).text(),
+    );
+    assert.ok(
+      events.some((event) => event.event === 'run-resumed'),
+      events.map((event) => event.event).join(', '),
+    );
     assert.equal((events.at(-1)?.data.data as { status: string }).status, 'succeeded');
   } finally {
     await second.close();

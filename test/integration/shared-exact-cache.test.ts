@@ -19,13 +19,20 @@ after(async () => {
 });
 
 test('two gateways with cache.backend: redis share answers: one upstream call, the second gateway answers from the cache', async () => {
-  const extraConfig = { redis: { url: 'redis://127.0.0.1:6379', keyPrefix: prefix }, cache: { backend: 'redis' } };
+  const extraConfig = {
+    redis: { url: 'redis://127.0.0.1:6379', keyPrefix: prefix },
+    cache: { backend: 'redis' },
+  };
   const first = await startTestStack({ extraConfig });
   stacks.push(first);
   // Same sim, so the same configuration: a different config would (rightly) never share an entry.
   const second = await startTestStack({ extraConfig, sim: first.sim });
   stacks.push(second);
-  const ask = { model: 'gpt-4o-mini', temperature: 0, messages: [{ role: 'user' as const, content: 'Shared across gateways?' }] };
+  const ask = {
+    model: 'gpt-4o-mini',
+    temperature: 0,
+    messages: [{ role: 'user' as const, content: 'Shared across gateways?' }],
+  };
   const clientOf = (stack: TestStack) => openAiClientFor(stack);
 
   const upstreamCalls = () => countSimRequests(first.sim.stats());
@@ -38,6 +45,8 @@ test('two gateways with cache.backend: redis share answers: one upstream call, t
   assert.equal((await admin.keys(`${prefix}cache:*`)).length, 1);
 
   // Another tenant asking the same thing is not served the first tenant's answer.
-  const otherTenant = await clientOf(second).chat.completions.create(ask, { headers: { 'x-pipewright-tenant': 'globex' } }).withResponse();
+  const otherTenant = await clientOf(second)
+    .chat.completions.create(ask, { headers: { 'x-pipewright-tenant': 'globex' } })
+    .withResponse();
   assert.equal(otherTenant.response.headers.get('x-pipewright-cache'), 'miss');
 });

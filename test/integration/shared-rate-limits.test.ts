@@ -33,11 +33,26 @@ function uniquePrefix(): string {
 
 function logs() {
   const lines: string[] = [];
-  return { lines, logger: { warn: (_details: object, message: string) => lines.push(`warn ${message}`), info: (_details: object, message: string) => lines.push(`info ${message}`) } };
+  return {
+    lines,
+    logger: {
+      warn: (_details: object, message: string) => lines.push(`warn ${message}`),
+      info: (_details: object, message: string) => lines.push(`info ${message}`),
+    },
+  };
 }
 
 const config: PipewrightConfigInput = {
-  deployments: [{ id: 'metered', provider: 'openai', model: 'gpt-4o-mini', baseUrl: 'http://127.0.0.1:1/v1', apiKey: 'k', limits: { requestsPerMinute: 5 } }],
+  deployments: [
+    {
+      id: 'metered',
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      baseUrl: 'http://127.0.0.1:1/v1',
+      apiKey: 'k',
+      limits: { requestsPerMinute: 5 },
+    },
+  ],
   modelGroups: [{ name: 'main', deployments: ['metered'] }],
   // Fail fast over the limit, so the test counts answers instead of waiting a minute.
   resilience: { overflow: 'reject' },
@@ -49,8 +64,19 @@ function engineWith(shared: SharedRateLimitStore): Engine {
   return engine;
 }
 
-function sharedStore(url: string, keyPrefix: string, options: { logger?: ReturnType<typeof logs>['logger']; registry?: Registry } = {}): SharedRateLimitStore {
-  const shared = createSharedRateLimitStore({ url, keyPrefix, clock: createSystemClock(), probeIntervalMs: 20, maxReconnectDelayMs: 20, ...options });
+function sharedStore(
+  url: string,
+  keyPrefix: string,
+  options: { logger?: ReturnType<typeof logs>['logger']; registry?: Registry } = {},
+): SharedRateLimitStore {
+  const shared = createSharedRateLimitStore({
+    url,
+    keyPrefix,
+    clock: createSystemClock(),
+    probeIntervalMs: 20,
+    maxReconnectDelayMs: 20,
+    ...options,
+  });
   closers.push(() => shared.close());
   return shared;
 }
@@ -69,7 +95,10 @@ test('the redis config key is validated, naming the field', () => {
 
 test('two engines sharing one Redis share one limit: 5 requests a minute in all, not 5 each', async () => {
   const prefix = uniquePrefix();
-  const engines = [engineWith(sharedStore('redis://127.0.0.1:6379', prefix)), engineWith(sharedStore('redis://127.0.0.1:6379', prefix))];
+  const engines = [
+    engineWith(sharedStore('redis://127.0.0.1:6379', prefix)),
+    engineWith(sharedStore('redis://127.0.0.1:6379', prefix)),
+  ];
   const outcomes: string[] = [];
   for (let index = 0; index < 10; index++) outcomes.push(await outcome(engines[index % 2]!));
   assert.deepEqual(outcomes.slice(0, 5), ['ok', 'ok', 'ok', 'ok', 'ok']);
@@ -89,15 +118,26 @@ test('an unreachable Redis is survived: requests are served on in-process limits
   const engine = engineWith(sharedStore('redis://127.0.0.1:1', uniquePrefix(), { logger, registry }));
   const outcomes: string[] = [];
   for (let index = 0; index < 7; index++) outcomes.push(await outcome(engine));
-  assert.deepEqual(outcomes, ['ok', 'ok', 'ok', 'ok', 'ok', 'gateway.rate_limited', 'gateway.rate_limited'], 'served, and the limit still holds in-process');
-  assert.deepEqual(lines, ['warn rate limits: Redis is unreachable; using in-process counters (limits hold per process) until it is back']);
+  assert.deepEqual(
+    outcomes,
+    ['ok', 'ok', 'ok', 'ok', 'ok', 'gateway.rate_limited', 'gateway.rate_limited'],
+    'served, and the limit still holds in-process',
+  );
+  assert.deepEqual(lines, [
+    'warn rate limits: Redis is unreachable; using in-process counters (limits hold per process) until it is back',
+  ]);
   const metrics = await registry.metrics();
   assert.match(metrics, /pipewright_rate_limit_store_degraded 1/);
   assert.match(metrics, /pipewright_rate_limit_store_fallbacks_total 1/);
 });
 
 /** A TCP relay to the real Redis that the test can cut and restore: Redis "goes down" for this client only. */
-async function startRelay(): Promise<{ port: number; cut(): Promise<void>; restore(): Promise<void>; close(): Promise<void> }> {
+async function startRelay(): Promise<{
+  port: number;
+  cut(): Promise<void>;
+  restore(): Promise<void>;
+  close(): Promise<void>;
+}> {
   const sockets = new Set<Socket>();
   let server: Server;
   let port = 0;
@@ -139,7 +179,8 @@ test('Redis going away mid-way: requests are still served, and limits are shared
   assert.equal(shared.degraded(), false);
   assert.ok((await admin.keys(`${prefix}*`)).length > 0, 'the first request was counted in Redis');
   await relay.cut();
-  for (let index = 0; index < 3; index++) assert.equal(await outcome(engine), 'ok', 'served while Redis is away');
+  for (let index = 0; index < 3; index++)
+    assert.equal(await outcome(engine), 'ok', 'served while Redis is away');
   assert.equal(shared.degraded(), true);
   await relay.restore();
   // ioredis reconnects in the background (every 20 ms here); the next probe finds Redis again.
@@ -156,5 +197,8 @@ test('Redis going away mid-way: requests are still served, and limits are shared
   const other = engineWith(sharedStore('redis://127.0.0.1:6379', prefix));
   const outcomes: string[] = [];
   for (let index = 0; index < 6; index++) outcomes.push(await outcome(other));
-  assert.ok(outcomes.includes('gateway.rate_limited'), `the other engine is limited by the shared count: ${outcomes.join(', ')}`);
+  assert.ok(
+    outcomes.includes('gateway.rate_limited'),
+    `the other engine is limited by the shared count: ${outcomes.join(', ')}`,
+  );
 });

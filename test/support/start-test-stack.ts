@@ -23,11 +23,18 @@ export interface TestStack {
  * The sim provider plus a real gateway on 127.0.0.1 (in-memory store), with model groups
  * for each wire format and a few that always fail in a chosen way (through `x-sim-fault`).
  */
-export async function startTestStack(options: { extraConfig?: Record<string, unknown>; storePath?: string; sim?: SimServer } = {}): Promise<TestStack> {
+export async function startTestStack(
+  options: { extraConfig?: Record<string, unknown>; storePath?: string; sim?: SimServer } = {},
+): Promise<TestStack> {
   // A sim passed in is shared (two gateways with the same config) and left open by close().
   const ownsSim = options.sim === undefined;
   const sim = options.sim ?? (await startSimServer({ host: '127.0.0.1', port: 0, seed: 1 }));
-  const simDeployment = (id: string, model: string, wireFormat: 'openai' | 'anthropic' | 'gemini', fault?: string) => ({
+  const simDeployment = (
+    id: string,
+    model: string,
+    wireFormat: 'openai' | 'anthropic' | 'gemini',
+    fault?: string,
+  ) => ({
     id,
     provider: 'sim',
     model,
@@ -52,9 +59,15 @@ export async function startTestStack(options: { extraConfig?: Record<string, unk
       simDeployment('sim-trickle', 'gpt-4o-mini', 'openai', 'chunk-delay=30'),
       simDeployment('sim-bad-key', 'gpt-4o-mini', 'openai'),
     ]
-      .map((deployment) => (deployment.id === 'sim-bad-key' ? { ...deployment, apiKey: 'invalid-key' } : deployment))
+      .map((deployment) =>
+        deployment.id === 'sim-bad-key' ? { ...deployment, apiKey: 'invalid-key' } : deployment,
+      )
       // These always fail on purpose: the e2e tests check how a failure surfaces, not retries (test/chaos does).
-      .map((deployment) => (deployment.headers === undefined || deployment.id === 'sim-slow' || deployment.id === 'sim-trickle' ? deployment : { ...deployment, retry: { maxAttempts: 1 } })),
+      .map((deployment) =>
+        deployment.headers === undefined || deployment.id === 'sim-slow' || deployment.id === 'sim-trickle'
+          ? deployment
+          : { ...deployment, retry: { maxAttempts: 1 } },
+      ),
     modelGroups: [
       { name: 'gpt-4o-mini', deployments: ['sim-openai'] },
       { name: 'claude', deployments: ['sim-anthropic'] },

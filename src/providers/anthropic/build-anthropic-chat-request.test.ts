@@ -18,7 +18,11 @@ describe('buildAnthropicChatRequest', () => {
     const spec = buildAnthropicChatRequest({ model: 'claude', messages }, deployment, { stream: false });
     assert.equal(spec.method, 'POST');
     assert.equal(spec.url, 'https://api.anthropic.com/v1/messages');
-    assert.deepEqual(spec.headers, { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'x-api-key': 'sk-ant-test' });
+    assert.deepEqual(spec.headers, {
+      'content-type': 'application/json',
+      'anthropic-version': '2023-06-01',
+      'x-api-key': 'sk-ant-test',
+    });
     assert.deepEqual(spec.body, {
       model: 'claude-sonnet-4-5',
       max_tokens: 4096,
@@ -27,7 +31,11 @@ describe('buildAnthropicChatRequest', () => {
   });
 
   it('uses the deployment api version and extra headers, and marks streams', () => {
-    const spec = buildAnthropicChatRequest({ model: 'claude', messages }, { ...deployment, apiVersion: '2024-01-01', headers: { 'anthropic-beta': 'x' } }, { stream: true });
+    const spec = buildAnthropicChatRequest(
+      { model: 'claude', messages },
+      { ...deployment, apiVersion: '2024-01-01', headers: { 'anthropic-beta': 'x' } },
+      { stream: true },
+    );
     assert.equal(spec.headers['anthropic-version'], '2024-01-01');
     assert.equal(spec.headers['anthropic-beta'], 'x');
     assert.equal(spec.headers.accept, 'text/event-stream');
@@ -36,7 +44,11 @@ describe('buildAnthropicChatRequest', () => {
 
   it('takes max_tokens from max_completion_tokens, then max_tokens, then the deployment default', () => {
     const maxTokens = (request: object, dep: Deployment = deployment) =>
-      (buildAnthropicChatRequest({ model: 'claude', messages, ...request }, dep, { stream: false }).body as { max_tokens: number }).max_tokens;
+      (
+        buildAnthropicChatRequest({ model: 'claude', messages, ...request }, dep, { stream: false }).body as {
+          max_tokens: number;
+        }
+      ).max_tokens;
     assert.equal(maxTokens({ max_completion_tokens: 100, max_tokens: 200 }), 100);
     assert.equal(maxTokens({ max_tokens: 200 }), 200);
     assert.equal(maxTokens({}, { ...deployment, defaultMaxTokens: 8000 }), 8000);
@@ -44,7 +56,16 @@ describe('buildAnthropicChatRequest', () => {
 
   it('maps sampling options, stop sequences and the user id; clamps temperature to 0..1', () => {
     const spec = buildAnthropicChatRequest(
-      { model: 'claude', messages, temperature: 1.7, top_p: 0.9, stop: 'END', user: 'user-42', seed: 3, frequency_penalty: 1 },
+      {
+        model: 'claude',
+        messages,
+        temperature: 1.7,
+        top_p: 0.9,
+        stop: 'END',
+        user: 'user-42',
+        seed: 3,
+        frequency_penalty: 1,
+      },
       deployment,
       { stream: false },
     );
@@ -59,7 +80,12 @@ describe('buildAnthropicChatRequest', () => {
 
   it('includes tools and tool_choice', () => {
     const spec = buildAnthropicChatRequest(
-      { model: 'claude', messages, tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }], tool_choice: 'required' },
+      {
+        model: 'claude',
+        messages,
+        tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }],
+        tool_choice: 'required',
+      },
       deployment,
       { stream: false },
     );
@@ -74,7 +100,10 @@ describe('buildAnthropicChatRequest', () => {
       (error: unknown) => PipewrightError.isInstance(error) && error.param === 'n',
     );
     assert.throws(
-      () => buildAnthropicChatRequest({ model: 'claude', messages, logprobs: true }, deployment, { stream: false }),
+      () =>
+        buildAnthropicChatRequest({ model: 'claude', messages, logprobs: true }, deployment, {
+          stream: false,
+        }),
       (error: unknown) => PipewrightError.isInstance(error) && error.param === 'logprobs',
     );
   });

@@ -1,7 +1,11 @@
 import { InvalidRequestError } from '../../core/index.ts';
 import type { ChatRequest } from '../../spec/index.ts';
 import type { Deployment, HttpRequestSpec } from '../types.ts';
-import { defaultAnthropicMaxTokens, defaultAnthropicVersion, type AnthropicRequestBody } from './anthropic-wire.ts';
+import {
+  defaultAnthropicMaxTokens,
+  defaultAnthropicVersion,
+  type AnthropicRequestBody,
+} from './anthropic-wire.ts';
 import { convertToAnthropicMessages } from './convert-to-anthropic-messages.ts';
 import { convertToAnthropicTools } from './convert-to-anthropic-tools.ts';
 
@@ -18,26 +22,43 @@ import { convertToAnthropicTools } from './convert-to-anthropic-tools.ts';
  * );
  * // spec.url === 'https://api.anthropic.com/v1/messages', spec.body.max_tokens === 4096
  */
-export function buildAnthropicChatRequest(request: ChatRequest, deployment: Deployment, options: { stream: boolean }): HttpRequestSpec {
+export function buildAnthropicChatRequest(
+  request: ChatRequest,
+  deployment: Deployment,
+  options: { stream: boolean },
+): HttpRequestSpec {
   if (request.n !== undefined && request.n !== null && request.n > 1) {
-    throw new InvalidRequestError({ message: 'n: anthropic returns one choice per request; n must be 1', param: 'n' });
+    throw new InvalidRequestError({
+      message: 'n: anthropic returns one choice per request; n must be 1',
+      param: 'n',
+    });
   }
   if (request.logprobs === true) {
-    throw new InvalidRequestError({ message: 'logprobs: anthropic does not return log probabilities', param: 'logprobs' });
+    throw new InvalidRequestError({
+      message: 'logprobs: anthropic does not return log probabilities',
+      param: 'logprobs',
+    });
   }
 
   const prompt = convertToAnthropicMessages(request.messages);
   const body: AnthropicRequestBody = {
     model: deployment.model,
-    max_tokens: request.max_completion_tokens ?? request.max_tokens ?? deployment.defaultMaxTokens ?? defaultAnthropicMaxTokens,
+    max_tokens:
+      request.max_completion_tokens ??
+      request.max_tokens ??
+      deployment.defaultMaxTokens ??
+      defaultAnthropicMaxTokens,
     messages: prompt.messages,
   };
   if (prompt.system !== undefined) body.system = prompt.system;
   // OpenAI's temperature goes to 2, Anthropic's to 1: above 1 is clamped to the closest allowed value.
-  if (request.temperature !== undefined && request.temperature !== null) body.temperature = Math.min(1, Math.max(0, request.temperature));
+  if (request.temperature !== undefined && request.temperature !== null)
+    body.temperature = Math.min(1, Math.max(0, request.temperature));
   if (request.top_p !== undefined && request.top_p !== null) body.top_p = request.top_p;
   if (request.stop !== undefined && request.stop !== null) {
-    const stops = (typeof request.stop === 'string' ? [request.stop] : request.stop).filter((stop) => stop !== '');
+    const stops = (typeof request.stop === 'string' ? [request.stop] : request.stop).filter(
+      (stop) => stop !== '',
+    );
     if (stops.length > 0) body.stop_sequences = stops;
   }
   if (request.user !== undefined && request.user !== '') body.metadata = { user_id: request.user };
@@ -52,5 +73,10 @@ export function buildAnthropicChatRequest(request: ChatRequest, deployment: Depl
   };
   if (options.stream) headers.accept = 'text/event-stream';
   if (deployment.apiKey !== undefined) headers['x-api-key'] = deployment.apiKey;
-  return { method: 'POST', url: `${deployment.baseUrl}/messages`, headers: { ...headers, ...deployment.headers }, body };
+  return {
+    method: 'POST',
+    url: `${deployment.baseUrl}/messages`,
+    headers: { ...headers, ...deployment.headers },
+    body,
+  };
 }

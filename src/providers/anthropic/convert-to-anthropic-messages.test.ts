@@ -9,7 +9,10 @@ describe('convertToAnthropicMessages', () => {
       { role: 'system', content: 'Be brief.' },
       { role: 'user', content: 'Hi' },
     ]);
-    assert.deepEqual(single, { system: 'Be brief.', messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }] }] });
+    assert.deepEqual(single, {
+      system: 'Be brief.',
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }] }],
+    });
 
     const several = convertToAnthropicMessages([
       { role: 'system', content: 'Be brief.' },
@@ -31,8 +34,20 @@ describe('convertToAnthropicMessages', () => {
       { role: 'user', content: 'Five' },
     ]);
     assert.deepEqual(prompt.messages, [
-      { role: 'user', content: [{ type: 'text', text: 'One' }, { type: 'text', text: 'Two' }] },
-      { role: 'assistant', content: [{ type: 'text', text: 'Three' }, { type: 'text', text: 'Four' }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'One' },
+          { type: 'text', text: 'Two' },
+        ],
+      },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'text', text: 'Three' },
+          { type: 'text', text: 'Four' },
+        ],
+      },
       { role: 'user', content: [{ type: 'text', text: 'Five' }] },
     ]);
   });
@@ -57,8 +72,15 @@ describe('convertToAnthropicMessages', () => {
 
   it('refuses an image type Anthropic cannot read, naming the field', () => {
     assert.throws(
-      () => convertToAnthropicMessages([{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/tiff;base64,AAAA' } }] }]),
-      (error: unknown) => PipewrightError.isInstance(error) && error.param === 'messages[0].content[0].image_url.url',
+      () =>
+        convertToAnthropicMessages([
+          {
+            role: 'user',
+            content: [{ type: 'image_url', image_url: { url: 'data:image/tiff;base64,AAAA' } }],
+          },
+        ]),
+      (error: unknown) =>
+        PipewrightError.isInstance(error) && error.param === 'messages[0].content[0].image_url.url',
     );
   });
 
@@ -69,7 +91,11 @@ describe('convertToAnthropicMessages', () => {
         role: 'assistant',
         content: '',
         tool_calls: [
-          { id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+          {
+            id: 'toolu_1',
+            type: 'function',
+            function: { name: 'get_weather', arguments: '{"city":"Paris"}' },
+          },
           { id: 'toolu_2', type: 'function', function: { name: 'get_weather', arguments: '' } },
         ],
       },
@@ -103,7 +129,11 @@ describe('convertToAnthropicMessages', () => {
         () =>
           convertToAnthropicMessages([
             { role: 'user', content: 'x' },
-            { role: 'assistant', content: null, tool_calls: [{ id: 'a', type: 'function', function: { name: 'f', arguments: args } }] },
+            {
+              role: 'assistant',
+              content: null,
+              tool_calls: [{ id: 'a', type: 'function', function: { name: 'f', arguments: args } }],
+            },
           ]),
         (error: unknown) =>
           PipewrightError.isInstance(error) &&
@@ -119,6 +149,9 @@ describe('convertToAnthropicMessages', () => {
       { role: 'user', content: 'List three fruits' },
       { role: 'assistant', content: 'Here they are:\n ' },
     ]);
-    assert.deepEqual(prompt.messages.at(-1), { role: 'assistant', content: [{ type: 'text', text: 'Here they are:' }] });
+    assert.deepEqual(prompt.messages.at(-1), {
+      role: 'assistant',
+      content: [{ type: 'text', text: 'Here they are:' }],
+    });
   });
 });

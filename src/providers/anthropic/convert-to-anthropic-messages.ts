@@ -50,7 +50,9 @@ export function convertToAnthropicMessages(messages: readonly ChatMessage[]): An
       case 'assistant':
         append('assistant', [
           ...(message.content === null || message.content === undefined ? [] : toTextBlocks(message.content)),
-          ...(message.tool_calls ?? []).map((call, callIndex) => convertToolCall(call, messageIndex, callIndex)),
+          ...(message.tool_calls ?? []).map((call, callIndex) =>
+            convertToolCall(call, messageIndex, callIndex),
+          ),
         ]);
         break;
       case 'tool':
@@ -73,7 +75,10 @@ function toTextBlocks(content: string | readonly TextPart[]): AnthropicTextBlock
   return texts.filter((text) => text !== '').map((text) => ({ type: 'text', text }));
 }
 
-function convertUserContent(content: string | readonly ContentPart[], messageIndex: number): AnthropicContentBlock[] {
+function convertUserContent(
+  content: string | readonly ContentPart[],
+  messageIndex: number,
+): AnthropicContentBlock[] {
   // A user turn keeps an empty string as is: dropping it could leave no user turn at all, and
   // the upstream's own error then names the field.
   if (typeof content === 'string') return [{ type: 'text', text: content }];
@@ -104,16 +109,25 @@ function convertToolCall(call: ToolCall, messageIndex: number, callIndex: number
     try {
       input = JSON.parse(text);
     } catch {
-      throw new InvalidRequestError({ message: `${param}: must be valid JSON (anthropic needs the tool input as an object)`, param });
+      throw new InvalidRequestError({
+        message: `${param}: must be valid JSON (anthropic needs the tool input as an object)`,
+        param,
+      });
     }
   }
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    throw new InvalidRequestError({ message: `${param}: must be a JSON object (anthropic needs the tool input as an object)`, param });
+    throw new InvalidRequestError({
+      message: `${param}: must be a JSON object (anthropic needs the tool input as an object)`,
+      param,
+    });
   }
   return { type: 'tool_use', id: call.id, name: call.function.name, input: input as Record<string, unknown> };
 }
 
-function convertToolResult(toolCallId: string, content: string | readonly TextPart[]): AnthropicToolResultBlock {
+function convertToolResult(
+  toolCallId: string,
+  content: string | readonly TextPart[],
+): AnthropicToolResultBlock {
   if (typeof content === 'string') return { type: 'tool_result', tool_use_id: toolCallId, content };
   return { type: 'tool_result', tool_use_id: toolCallId, content: toTextBlocks(content) };
 }

@@ -53,13 +53,16 @@ export function convertToAnthropicTools(request: ChatRequest): AnthropicToolConf
       return { tools: [jsonTool], tool_choice: withParallel({ type: 'tool', name: jsonOutputToolName }) };
     }
     const toolChoice: AnthropicToolChoice =
-      typeof choice === 'object' ? withParallel({ type: 'tool', name: choice.function.name }) : withParallel({ type: 'any' });
+      typeof choice === 'object'
+        ? withParallel({ type: 'tool', name: choice.function.name })
+        : withParallel({ type: 'any' });
     return { tools: [...tools, jsonTool], tool_choice: toolChoice };
   }
 
   if (tools.length === 0) return {};
   const choice = request.tool_choice;
-  if (choice === undefined) return disableParallel ? { tools, tool_choice: withParallel({ type: 'auto' }) } : { tools };
+  if (choice === undefined)
+    return disableParallel ? { tools, tool_choice: withParallel({ type: 'auto' }) } : { tools };
   if (choice === 'none') return { tools, tool_choice: { type: 'none' } };
   if (choice === 'auto') return { tools, tool_choice: withParallel({ type: 'auto' }) };
   if (choice === 'required') return { tools, tool_choice: withParallel({ type: 'any' }) };
@@ -70,20 +73,27 @@ function createJsonOutputTool(request: ChatRequest): AnthropicTool | undefined {
   const format = request.response_format;
   if (format === undefined || format.type === 'text') return undefined;
   if (format.type === 'json_object') {
-    return { name: jsonOutputToolName, description: 'Respond with the answer as a JSON object.', input_schema: { type: 'object' } };
+    return {
+      name: jsonOutputToolName,
+      description: 'Respond with the answer as a JSON object.',
+      input_schema: { type: 'object' },
+    };
   }
   const given = format.json_schema.schema ?? {};
   // A schema that leaves out the root type (`{properties: …}`) describes an object too.
   const schema = given.type === undefined ? { ...given, type: 'object' } : given;
   if (schema.type !== 'object') {
     throw new InvalidRequestError({
-      message: 'response_format.json_schema.schema: anthropic needs an object schema at the root ({"type":"object",…})',
+      message:
+        'response_format.json_schema.schema: anthropic needs an object schema at the root ({"type":"object",…})',
       param: 'response_format.json_schema.schema',
     });
   }
   return {
     name: jsonOutputToolName,
-    description: format.json_schema.description ?? `Respond with the answer as JSON matching the ${format.json_schema.name} schema.`,
+    description:
+      format.json_schema.description ??
+      `Respond with the answer as JSON matching the ${format.json_schema.name} schema.`,
     input_schema: schema,
   };
 }

@@ -8,7 +8,8 @@ import { mapAnthropicUsage } from './map-anthropic-usage.ts';
 import { classifyAnthropicError, readAnthropicErrorInfo } from './parse-anthropic-error.ts';
 
 /** What a content block index stands for, so its deltas go to the right place. */
-type BlockState = { kind: 'text' } | { kind: 'tool'; toolIndex: number } | { kind: 'json' } | { kind: 'ignored' };
+type BlockState =
+  { kind: 'text' } | { kind: 'tool'; toolIndex: number } | { kind: 'json' } | { kind: 'ignored' };
 
 /**
  * Turns Anthropic's SSE events into `chat.completion.chunk`s:
@@ -49,7 +50,12 @@ export function createAnthropicStreamTransformer(context: TransformContext): Str
 
   const mergeUsage = (value: unknown): void => {
     if (!isRecord(value)) return;
-    for (const key of ['input_tokens', 'output_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens']) {
+    for (const key of [
+      'input_tokens',
+      'output_tokens',
+      'cache_read_input_tokens',
+      'cache_creation_input_tokens',
+    ]) {
       if (typeof value[key] === 'number') usage[key] = value[key];
     }
   };
@@ -73,10 +79,14 @@ export function createAnthropicStreamTransformer(context: TransformContext): Str
       return [];
     }
     if (typeof block.id !== 'string' || typeof block.name !== 'string') {
-      throw createMalformedResponseError(source, `content_block_start[${index}]: a tool_use block needs an id and a name`);
+      throw createMalformedResponseError(
+        source,
+        `content_block_start[${index}]: a tool_use block needs an id and a name`,
+      );
     }
     // Streamed tool input normally starts as {} and arrives in input_json_delta fragments.
-    const initial = isRecord(block.input) && Object.keys(block.input).length > 0 ? JSON.stringify(block.input) : '';
+    const initial =
+      isRecord(block.input) && Object.keys(block.input).length > 0 ? JSON.stringify(block.input) : '';
     if (block.name === jsonOutputToolName) {
       blocks.set(index, { kind: 'json' });
       return initial === '' ? [] : [chunk({ content: initial })];
@@ -84,7 +94,18 @@ export function createAnthropicStreamTransformer(context: TransformContext): Str
     const toolIndex = toolCount;
     toolCount += 1;
     blocks.set(index, { kind: 'tool', toolIndex });
-    return [chunk({ tool_calls: [{ index: toolIndex, id: block.id, type: 'function', function: { name: block.name, arguments: initial } }] })];
+    return [
+      chunk({
+        tool_calls: [
+          {
+            index: toolIndex,
+            id: block.id,
+            type: 'function',
+            function: { name: block.name, arguments: initial },
+          },
+        ],
+      }),
+    ];
   };
 
   const applyDelta = (data: Record<string, unknown>): ChatChunk[] => {
@@ -97,7 +118,10 @@ export function createAnthropicStreamTransformer(context: TransformContext): Str
     if (delta.type === 'input_json_delta') {
       if (typeof delta.partial_json !== 'string' || delta.partial_json === '') return [];
       if (block?.kind === 'json') return [chunk({ content: delta.partial_json })];
-      if (block?.kind === 'tool') return [chunk({ tool_calls: [{ index: block.toolIndex, function: { arguments: delta.partial_json } }] })];
+      if (block?.kind === 'tool')
+        return [
+          chunk({ tool_calls: [{ index: block.toolIndex, function: { arguments: delta.partial_json } }] }),
+        ];
       // Input of a server tool (web search, code execution): run by Anthropic, not by the caller.
       return [];
     }
@@ -110,7 +134,14 @@ export function createAnthropicStreamTransformer(context: TransformContext): Str
     done = true;
     let finishReason = mapAnthropicStopReason(stopReason);
     if (finishReason === 'tool_calls' && toolCount === 0) finishReason = 'stop';
-    const usageChunk: ChatChunk = { id, object: 'chat.completion.chunk', created: context.created, model, choices: [], usage: mapAnthropicUsage(usage) };
+    const usageChunk: ChatChunk = {
+      id,
+      object: 'chat.completion.chunk',
+      created: context.created,
+      model,
+      choices: [],
+      usage: mapAnthropicUsage(usage),
+    };
     return [chunk({}, finishReason), usageChunk];
   };
 
@@ -136,7 +167,8 @@ export function createAnthropicStreamTransformer(context: TransformContext): Str
         case 'content_block_delta':
           return applyDelta(data);
         case 'message_delta':
-          if (isRecord(data.delta) && data.delta.stop_reason !== undefined && data.delta.stop_reason !== null) stopReason = data.delta.stop_reason;
+          if (isRecord(data.delta) && data.delta.stop_reason !== undefined && data.delta.stop_reason !== null)
+            stopReason = data.delta.stop_reason;
           mergeUsage(data.usage);
           return [];
         case 'message_stop':

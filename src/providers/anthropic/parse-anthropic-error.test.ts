@@ -3,10 +3,19 @@ import assert from 'node:assert/strict';
 import type { Deployment } from '../types.ts';
 import { parseAnthropicError, parseAnthropicRateLimitResetMs } from './parse-anthropic-error.ts';
 
-const deployment: Deployment = { id: 'claude-eu', provider: 'anthropic', model: 'claude-sonnet-4-5', baseUrl: 'https://api.anthropic.com/v1' };
+const deployment: Deployment = {
+  id: 'claude-eu',
+  provider: 'anthropic',
+  model: 'claude-sonnet-4-5',
+  baseUrl: 'https://api.anthropic.com/v1',
+};
 const now = Date.parse('2025-06-01T12:00:00Z');
 const envelope = (type: string, message: string, details?: Record<string, unknown>) =>
-  JSON.stringify({ type: 'error', error: { type, message, ...(details === undefined ? {} : { details }) }, request_id: 'req_body' });
+  JSON.stringify({
+    type: 'error',
+    error: { type, message, ...(details === undefined ? {} : { details }) },
+    request_id: 'req_body',
+  });
 const parse = (status: number, body: string, headers: Record<string, string> = {}) =>
   parseAnthropicError({ status, headers, body }, deployment, () => now);
 
@@ -34,17 +43,31 @@ describe('parseAnthropicError', () => {
   });
 
   it('recognises an over-long prompt as context_length_exceeded', () => {
-    const error = parse(400, envelope('invalid_request_error', 'prompt is too long: 215000 tokens > 200000 maximum'));
+    const error = parse(
+      400,
+      envelope('invalid_request_error', 'prompt is too long: 215000 tokens > 200000 maximum'),
+    );
     assert.equal(error.kind, 'context_length_exceeded');
     assert.equal(error.isRetryable, false);
   });
 
   it('recognises spend limits and empty credit as quota_exhausted, not a retryable rate limit', () => {
-    const spend = parse(429, envelope('rate_limit_error', 'You have reached your API usage limits.', { error_code: 'enforced_spend_limit_reached' }));
+    const spend = parse(
+      429,
+      envelope('rate_limit_error', 'You have reached your API usage limits.', {
+        error_code: 'enforced_spend_limit_reached',
+      }),
+    );
     assert.equal(spend.kind, 'quota_exhausted');
     assert.equal(spend.providerCode, 'enforced_spend_limit_reached');
     assert.equal(spend.isRetryable, false);
-    assert.equal(parse(400, envelope('invalid_request_error', 'Your credit balance is too low to access the Anthropic API.')).kind, 'quota_exhausted');
+    assert.equal(
+      parse(
+        400,
+        envelope('invalid_request_error', 'Your credit balance is too low to access the Anthropic API.'),
+      ).kind,
+      'quota_exhausted',
+    );
     assert.equal(parse(402, 'Payment Required').kind, 'quota_exhausted');
   });
 
@@ -58,7 +81,10 @@ describe('parseAnthropicError', () => {
   });
 
   it('takes retry-after from the header and the request id from request-id', () => {
-    const error = parse(429, envelope('rate_limit_error', 'Too many requests'), { 'retry-after': '7', 'request-id': 'req_header' });
+    const error = parse(429, envelope('rate_limit_error', 'Too many requests'), {
+      'retry-after': '7',
+      'request-id': 'req_header',
+    });
     assert.equal(error.retryAfterMs, 7000);
     assert.equal(error.requestId, 'req_header');
     assert.equal(parse(429, envelope('rate_limit_error', 'x')).requestId, 'req_body');
@@ -79,7 +105,10 @@ describe('parseAnthropicRateLimitResetMs', () => {
   it('waits for the earliest reset when no bucket says it is empty', () => {
     assert.equal(
       parseAnthropicRateLimitResetMs(
-        { 'anthropic-ratelimit-tokens-reset': '2025-06-01T12:00:30Z', 'anthropic-ratelimit-requests-reset': '2025-06-01T12:00:05Z' },
+        {
+          'anthropic-ratelimit-tokens-reset': '2025-06-01T12:00:30Z',
+          'anthropic-ratelimit-requests-reset': '2025-06-01T12:00:05Z',
+        },
         now,
       ),
       5000,
@@ -87,8 +116,14 @@ describe('parseAnthropicRateLimitResetMs', () => {
   });
 
   it('ignores values that are not RFC 3339 timestamps and never returns a negative wait', () => {
-    assert.equal(parseAnthropicRateLimitResetMs({ 'anthropic-ratelimit-tokens-reset': 'soon' }, now), undefined);
-    assert.equal(parseAnthropicRateLimitResetMs({ 'anthropic-ratelimit-tokens-reset': '2025-06-01T11:59:00Z' }, now), 0);
+    assert.equal(
+      parseAnthropicRateLimitResetMs({ 'anthropic-ratelimit-tokens-reset': 'soon' }, now),
+      undefined,
+    );
+    assert.equal(
+      parseAnthropicRateLimitResetMs({ 'anthropic-ratelimit-tokens-reset': '2025-06-01T11:59:00Z' }, now),
+      0,
+    );
     assert.equal(parseAnthropicRateLimitResetMs({}, now), undefined);
   });
 });

@@ -1,6 +1,12 @@
 import { ProviderError, type ProviderErrorKind } from '../../core/index.ts';
 import type { Deployment, UpstreamFailure } from '../types.ts';
-import { classifyUpstreamError, createUpstreamError, isRecord, previewText, tryParseJson } from '../shared/index.ts';
+import {
+  classifyUpstreamError,
+  createUpstreamError,
+  isRecord,
+  previewText,
+  tryParseJson,
+} from '../shared/index.ts';
 import { anthropicProvider } from './anthropic-wire.ts';
 
 /** What an Anthropic error envelope `{type:'error', error:{type, message, details}, request_id}` says. */
@@ -14,7 +20,8 @@ export interface AnthropicErrorInfo {
 
 // Spend caps Anthropic reports with a message only (as a 400 invalid_request_error or a 429
 // rate_limit_error): waiting minutes does not help, unlike a real rate limit.
-const spendLimitMessagePattern = /spend limit|specified (workspace )?api usage limits|reached your api usage limits/i;
+const spendLimitMessagePattern =
+  /spend limit|specified (workspace )?api usage limits|reached your api usage limits/i;
 
 /**
  * Reads the Anthropic error envelope from a parsed body (or returns an empty info).
@@ -29,7 +36,8 @@ export function readAnthropicErrorInfo(body: unknown): AnthropicErrorInfo {
   const error = isRecord(body.error) ? body.error : undefined;
   if (typeof error?.type === 'string') info.type = error.type;
   if (typeof error?.message === 'string') info.message = error.message;
-  if (isRecord(error?.details) && typeof error.details.error_code === 'string') info.errorCode = error.details.error_code;
+  if (isRecord(error?.details) && typeof error.details.error_code === 'string')
+    info.errorCode = error.details.error_code;
   if (typeof body.request_id === 'string') info.requestId = body.request_id;
   return info;
 }
@@ -43,7 +51,10 @@ export function readAnthropicErrorInfo(body: unknown): AnthropicErrorInfo {
  * classifyAnthropicError({ type: 'invalid_request_error', message: 'prompt is too long: 215000 tokens > 200000 maximum' }, 400);
  * // 'context_length_exceeded'
  */
-export function classifyAnthropicError(info: AnthropicErrorInfo, status: number | undefined): ProviderErrorKind {
+export function classifyAnthropicError(
+  info: AnthropicErrorInfo,
+  status: number | undefined,
+): ProviderErrorKind {
   if (info.message !== undefined && spendLimitMessagePattern.test(info.message)) return 'quota_exhausted';
   if (info.type === 'timeout_error' && (status === undefined || status < 400)) return 'timeout';
   return classifyUpstreamError({ status, codes: [info.type, info.errorCode], message: info.message });
@@ -58,7 +69,11 @@ export function classifyAnthropicError(info: AnthropicErrorInfo, status: number 
  * parseAnthropicError({ status: 529, headers: {}, body: '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}' }, deployment);
  * // ProviderError kind 'overloaded', upstreamStatus 529
  */
-export function parseAnthropicError(failure: UpstreamFailure, deployment: Deployment, now: () => number = Date.now): ProviderError {
+export function parseAnthropicError(
+  failure: UpstreamFailure,
+  deployment: Deployment,
+  now: () => number = Date.now,
+): ProviderError {
   const headers = lowerCaseKeys(failure.headers);
   const info = readAnthropicErrorInfo(tryParseJson(failure.body));
   const kind = classifyAnthropicError(info, failure.status);
@@ -75,7 +90,9 @@ export function parseAnthropicError(failure: UpstreamFailure, deployment: Deploy
     bodyRetryAfterMs: kind === 'rate_limited' ? parseAnthropicRateLimitResetMs(headers, at) : undefined,
   });
   // The body repeats the request id; it is the only copy when a proxy dropped the header.
-  return error.requestId === undefined && info.requestId !== undefined ? new ProviderError({ ...error.toOptions(), requestId: info.requestId }) : error;
+  return error.requestId === undefined && info.requestId !== undefined
+    ? new ProviderError({ ...error.toOptions(), requestId: info.requestId })
+    : error;
 }
 
 const resetHeaderPattern = /^anthropic-ratelimit-(.+)-reset$/;
@@ -92,7 +109,10 @@ const resetHeaderPattern = /^anthropic-ratelimit-(.+)-reset$/;
  * parseAnthropicRateLimitResetMs({ 'anthropic-ratelimit-tokens-reset': '2025-01-01T00:00:30Z' }, Date.parse('2025-01-01T00:00:00Z'));
  * // 30000
  */
-export function parseAnthropicRateLimitResetMs(headers: Readonly<Record<string, string | undefined>>, now: number): number | undefined {
+export function parseAnthropicRateLimitResetMs(
+  headers: Readonly<Record<string, string | undefined>>,
+  now: number,
+): number | undefined {
   const all: number[] = [];
   const exhausted: number[] = [];
   for (const [name, value] of Object.entries(headers)) {

@@ -5,7 +5,12 @@ import type { TransformContext } from '../types.ts';
 import { parseAnthropicResponse } from './parse-anthropic-response.ts';
 
 const context: TransformContext = {
-  deployment: { id: 'claude-eu', provider: 'anthropic', model: 'claude-sonnet-4-5', baseUrl: 'https://api.anthropic.com/v1' },
+  deployment: {
+    id: 'claude-eu',
+    provider: 'anthropic',
+    model: 'claude-sonnet-4-5',
+    baseUrl: 'https://api.anthropic.com/v1',
+  },
   created: 1_700_000_000,
   fallbackId: 'chatcmpl-fallback',
 };
@@ -18,9 +23,17 @@ describe('parseAnthropicResponse', () => {
         type: 'message',
         role: 'assistant',
         model: 'claude-sonnet-4-5-20250929',
-        content: [{ type: 'text', text: 'Hello' }, { type: 'text', text: ' there' }],
+        content: [
+          { type: 'text', text: 'Hello' },
+          { type: 'text', text: ' there' },
+        ],
         stop_reason: 'end_turn',
-        usage: { input_tokens: 10, output_tokens: 5, cache_read_input_tokens: 4, cache_creation_input_tokens: 0 },
+        usage: {
+          input_tokens: 10,
+          output_tokens: 5,
+          cache_read_input_tokens: 4,
+          cache_creation_input_tokens: 0,
+        },
       },
       context,
     );
@@ -29,8 +42,20 @@ describe('parseAnthropicResponse', () => {
       object: 'chat.completion',
       created: 1_700_000_000,
       model: 'claude-sonnet-4-5-20250929',
-      choices: [{ index: 0, message: { role: 'assistant', content: 'Hello there' }, finish_reason: 'stop', logprobs: null }],
-      usage: { prompt_tokens: 14, completion_tokens: 5, total_tokens: 19, prompt_tokens_details: { cached_tokens: 4 } },
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: 'Hello there' },
+          finish_reason: 'stop',
+          logprobs: null,
+        },
+      ],
+      usage: {
+        prompt_tokens: 14,
+        completion_tokens: 5,
+        total_tokens: 19,
+        prompt_tokens_details: { cached_tokens: 4 },
+      },
     });
   });
 
@@ -50,7 +75,9 @@ describe('parseAnthropicResponse', () => {
     const choice = response.choices[0];
     assert.equal(choice?.finish_reason, 'tool_calls');
     assert.equal(choice?.message.content, 'Checking.');
-    assert.deepEqual(choice?.message.tool_calls, [{ id: 'toolu_01', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }]);
+    assert.deepEqual(choice?.message.tool_calls, [
+      { id: 'toolu_01', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+    ]);
   });
 
   it('returns the json_output tool input as the content with finish_reason stop', () => {
@@ -70,7 +97,13 @@ describe('parseAnthropicResponse', () => {
 
   it('falls back to the context id and deployment model, and skips thinking blocks', () => {
     const response = parseAnthropicResponse(
-      { content: [{ type: 'thinking', thinking: 'hmm', signature: 'sig' }, { type: 'text', text: 'Done' }], stop_reason: 'max_tokens' },
+      {
+        content: [
+          { type: 'thinking', thinking: 'hmm', signature: 'sig' },
+          { type: 'text', text: 'Done' },
+        ],
+        stop_reason: 'max_tokens',
+      },
       context,
     );
     assert.equal(response.id, 'chatcmpl-fallback');
@@ -90,7 +123,11 @@ describe('parseAnthropicResponse', () => {
 
   it('maps an error envelope in a 2xx body', () => {
     assert.throws(
-      () => parseAnthropicResponse({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }, context),
+      () =>
+        parseAnthropicResponse(
+          { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } },
+          context,
+        ),
       (error: unknown) => ProviderError.isProviderError(error) && error.kind === 'overloaded',
     );
   });

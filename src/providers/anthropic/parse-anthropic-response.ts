@@ -33,7 +33,8 @@ export function parseAnthropicResponse(body: unknown, context: TransformContext)
     });
   }
   if (!isRecord(body)) throw createMalformedResponseError(source, 'expected a JSON object');
-  if (!Array.isArray(body.content)) throw createMalformedResponseError(source, 'content: expected an array of blocks');
+  if (!Array.isArray(body.content))
+    throw createMalformedResponseError(source, 'content: expected an array of blocks');
 
   const texts: string[] = [];
   const toolCalls: ToolCall[] = [];
@@ -41,15 +42,20 @@ export function parseAnthropicResponse(body: unknown, context: TransformContext)
   body.content.forEach((block: unknown, index) => {
     if (!isRecord(block)) throw createMalformedResponseError(source, `content[${index}]: expected an object`);
     if (block.type === 'text') {
-      if (typeof block.text !== 'string') throw createMalformedResponseError(source, `content[${index}].text: expected a string`);
+      if (typeof block.text !== 'string')
+        throw createMalformedResponseError(source, `content[${index}].text: expected a string`);
       texts.push(block.text);
     } else if (block.type === 'tool_use') {
       if (typeof block.id !== 'string' || typeof block.name !== 'string') {
-        throw createMalformedResponseError(source, `content[${index}]: a tool_use block needs an id and a name`);
+        throw createMalformedResponseError(
+          source,
+          `content[${index}]: a tool_use block needs an id and a name`,
+        );
       }
       const input = JSON.stringify(block.input ?? {});
       if (block.name === jsonOutputToolName) jsonOutput = input;
-      else toolCalls.push({ id: block.id, type: 'function', function: { name: block.name, arguments: input } });
+      else
+        toolCalls.push({ id: block.id, type: 'function', function: { name: block.name, arguments: input } });
     }
   });
 

@@ -4,7 +4,12 @@ import type { Deployment, HttpRequestSpec } from '../types.ts';
 import { convertToGeminiContents } from './convert-to-gemini-contents.ts';
 import { convertToGeminiSchema } from './convert-to-gemini-schema.ts';
 import { convertToGeminiTools } from './convert-to-gemini-tools.ts';
-import { createGeminiHeaders, toGeminiModelPath, type GeminiGenerationConfig, type GeminiRequestBody } from './gemini-wire.ts';
+import {
+  createGeminiHeaders,
+  toGeminiModelPath,
+  type GeminiGenerationConfig,
+  type GeminiRequestBody,
+} from './gemini-wire.ts';
 
 /**
  * Builds `POST {baseUrl}/models/{model}:generateContent` (or `:streamGenerateContent?alt=sse`)
@@ -19,9 +24,16 @@ import { createGeminiHeaders, toGeminiModelPath, type GeminiGenerationConfig, ty
  *   { stream: true }).url;
  * // 'https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse'
  */
-export function buildGeminiChatRequest(request: ChatRequest, deployment: Deployment, options: { stream: boolean }): HttpRequestSpec {
+export function buildGeminiChatRequest(
+  request: ChatRequest,
+  deployment: Deployment,
+  options: { stream: boolean },
+): HttpRequestSpec {
   if (request.logprobs === true) {
-    throw new InvalidRequestError({ message: 'logprobs: the gemini adapter does not return log probabilities', param: 'logprobs' });
+    throw new InvalidRequestError({
+      message: 'logprobs: the gemini adapter does not return log probabilities',
+      param: 'logprobs',
+    });
   }
   const prompt = convertToGeminiContents(request.messages, deployment.model);
   const body: GeminiRequestBody = { contents: prompt.contents };
@@ -43,23 +55,29 @@ export function buildGeminiChatRequest(request: ChatRequest, deployment: Deploym
 
 function createGenerationConfig(request: ChatRequest): GeminiGenerationConfig {
   const config: GeminiGenerationConfig = {};
-  if (request.temperature !== undefined && request.temperature !== null) config.temperature = request.temperature;
+  if (request.temperature !== undefined && request.temperature !== null)
+    config.temperature = request.temperature;
   if (request.top_p !== undefined && request.top_p !== null) config.topP = request.top_p;
   const maxTokens = request.max_completion_tokens ?? request.max_tokens;
   if (maxTokens !== undefined && maxTokens !== null) config.maxOutputTokens = maxTokens;
   if (request.stop !== undefined && request.stop !== null) {
-    const stops = (typeof request.stop === 'string' ? [request.stop] : request.stop).filter((stop) => stop !== '');
+    const stops = (typeof request.stop === 'string' ? [request.stop] : request.stop).filter(
+      (stop) => stop !== '',
+    );
     if (stops.length > 0) config.stopSequences = stops;
   }
   if (request.seed !== undefined && request.seed !== null) config.seed = request.seed;
   if (request.n !== undefined && request.n !== null && request.n > 1) config.candidateCount = request.n;
-  if (request.presence_penalty !== undefined && request.presence_penalty !== null) config.presencePenalty = request.presence_penalty;
-  if (request.frequency_penalty !== undefined && request.frequency_penalty !== null) config.frequencyPenalty = request.frequency_penalty;
+  if (request.presence_penalty !== undefined && request.presence_penalty !== null)
+    config.presencePenalty = request.presence_penalty;
+  if (request.frequency_penalty !== undefined && request.frequency_penalty !== null)
+    config.frequencyPenalty = request.frequency_penalty;
   const format = request.response_format;
   if (format?.type === 'json_object') config.responseMimeType = 'application/json';
   if (format?.type === 'json_schema') {
     config.responseMimeType = 'application/json';
-    if (format.json_schema.schema !== undefined) config.responseSchema = convertToGeminiSchema(format.json_schema.schema, { keepPropertyOrder: true });
+    if (format.json_schema.schema !== undefined)
+      config.responseSchema = convertToGeminiSchema(format.json_schema.schema, { keepPropertyOrder: true });
   }
   return config;
 }

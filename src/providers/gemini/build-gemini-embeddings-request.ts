@@ -17,14 +17,23 @@ export const maxGeminiEmbeddingInputs = 100;
  *   { id: 'g', provider: 'gemini', model: 'gemini-embedding-001', baseUrl: 'https://generativelanguage.googleapis.com/v1beta' }).body;
  * // { requests: [{ model: 'models/gemini-embedding-001', content: { parts: [{ text: 'a' }] } }, { model: …, content: { parts: [{ text: 'b' }] } }] }
  */
-export function buildGeminiEmbeddingsRequest(request: EmbeddingsRequest, deployment: Deployment): HttpRequestSpec {
+export function buildGeminiEmbeddingsRequest(
+  request: EmbeddingsRequest,
+  deployment: Deployment,
+): HttpRequestSpec {
   const inputs = typeof request.input === 'string' ? [request.input] : request.input;
   if (inputs.length > maxGeminiEmbeddingInputs) {
-    throw new InvalidRequestError({ message: `input: gemini embeds at most ${maxGeminiEmbeddingInputs} inputs per request, got ${inputs.length}`, param: 'input' });
+    throw new InvalidRequestError({
+      message: `input: gemini embeds at most ${maxGeminiEmbeddingInputs} inputs per request, got ${inputs.length}`,
+      param: 'input',
+    });
   }
   const texts = inputs.map((input, index) => {
     if (typeof input !== 'string') {
-      throw new InvalidRequestError({ message: 'input: gemini embeds text; token-id arrays are not supported', param: typeof request.input === 'string' ? 'input' : `input[${index}]` });
+      throw new InvalidRequestError({
+        message: 'input: gemini embeds text; token-id arrays are not supported',
+        param: typeof request.input === 'string' ? 'input' : `input[${index}]`,
+      });
     }
     return input;
   });

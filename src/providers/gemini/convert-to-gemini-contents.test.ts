@@ -58,7 +58,11 @@ describe('convertToGeminiContents', () => {
           role: 'assistant',
           content: null,
           tool_calls: [
-            { id: 'call_0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+            {
+              id: 'call_0',
+              type: 'function',
+              function: { name: 'get_weather', arguments: '{"city":"Paris"}' },
+            },
             { id: 'call_1', type: 'function', function: { name: 'get_time', arguments: '' } },
           ],
         },
@@ -69,7 +73,13 @@ describe('convertToGeminiContents', () => {
     );
     assert.deepEqual(prompt.contents, [
       { role: 'user', parts: [{ text: 'Weather in Paris and Rome?' }] },
-      { role: 'model', parts: [{ functionCall: { name: 'get_weather', args: { city: 'Paris' } } }, { functionCall: { name: 'get_time', args: {} } }] },
+      {
+        role: 'model',
+        parts: [
+          { functionCall: { name: 'get_weather', args: { city: 'Paris' } } },
+          { functionCall: { name: 'get_time', args: {} } },
+        ],
+      },
       {
         role: 'user',
         parts: [
@@ -108,14 +118,26 @@ describe('convertToGeminiContents', () => {
         convertToGeminiContents(
           [
             { role: 'user', content: 'x' },
-            { role: 'assistant', content: null, tool_calls: [{ id: 'a', type: 'function', function: { name: 'f', arguments: '{oops' } }] },
+            {
+              role: 'assistant',
+              content: null,
+              tool_calls: [{ id: 'a', type: 'function', function: { name: 'f', arguments: '{oops' } }],
+            },
           ],
           'gemini-2.5-flash',
         ),
-      (error: unknown) => PipewrightError.isInstance(error) && error.param === 'messages[1].tool_calls[0].function.arguments',
+      (error: unknown) =>
+        PipewrightError.isInstance(error) && error.param === 'messages[1].tool_calls[0].function.arguments',
     );
     assert.throws(
-      () => convertToGeminiContents([{ role: 'user', content: 'x' }, { role: 'tool', tool_call_id: 'nope', content: '1' }], 'gemini-2.5-flash'),
+      () =>
+        convertToGeminiContents(
+          [
+            { role: 'user', content: 'x' },
+            { role: 'tool', tool_call_id: 'nope', content: '1' },
+          ],
+          'gemini-2.5-flash',
+        ),
       (error: unknown) => PipewrightError.isInstance(error) && error.param === 'messages[1].tool_call_id',
     );
   });

@@ -59,11 +59,19 @@ export function convertToGeminiContents(messages: readonly ChatMessage[], model:
         append('user', convertUserContent(message.content, messageIndex));
         break;
       case 'assistant': {
-        const parts: GeminiPart[] = message.content === null || message.content === undefined ? [] : toTextParts(message.content);
+        const parts: GeminiPart[] =
+          message.content === null || message.content === undefined ? [] : toTextParts(message.content);
         (message.tool_calls ?? []).forEach((call, callIndex) => {
-          const functionCall = { name: call.function.name, args: parseArguments(call.function.arguments, messageIndex, callIndex) };
+          const functionCall = {
+            name: call.function.name,
+            args: parseArguments(call.function.arguments, messageIndex, callIndex),
+          };
           // Only the first call of a turn carries a signature (parallel calls share it).
-          parts.push(needsSignature && callIndex === 0 ? { functionCall, thoughtSignature: skipThoughtSignature } : { functionCall });
+          parts.push(
+            needsSignature && callIndex === 0
+              ? { functionCall, thoughtSignature: skipThoughtSignature }
+              : { functionCall },
+          );
         });
         append('model', parts);
         break;
@@ -124,10 +132,16 @@ function parseArguments(text: string, messageIndex: number, callIndex: number): 
   try {
     value = JSON.parse(text);
   } catch {
-    throw new InvalidRequestError({ message: `${param}: must be valid JSON (gemini needs the call arguments as an object)`, param });
+    throw new InvalidRequestError({
+      message: `${param}: must be valid JSON (gemini needs the call arguments as an object)`,
+      param,
+    });
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new InvalidRequestError({ message: `${param}: must be a JSON object (gemini needs the call arguments as an object)`, param });
+    throw new InvalidRequestError({
+      message: `${param}: must be a JSON object (gemini needs the call arguments as an object)`,
+      param,
+    });
   }
   return value as Record<string, unknown>;
 }
@@ -141,7 +155,10 @@ function findFunctionName(messages: readonly ChatMessage[], toolIndex: number, t
     if (call !== undefined) return call.function.name;
   }
   const param = `messages[${toolIndex}].tool_call_id`;
-  throw new InvalidRequestError({ message: `${param}: '${toolCallId}' matches no tool call of an earlier assistant message`, param });
+  throw new InvalidRequestError({
+    message: `${param}: '${toolCallId}' matches no tool call of an earlier assistant message`,
+    param,
+  });
 }
 
 /** Tool output as a JSON value when it is JSON (Gemini sees structure), else as the text. */

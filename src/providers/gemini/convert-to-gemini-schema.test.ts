@@ -10,7 +10,13 @@ describe('convertToGeminiSchema', () => {
         type: 'object',
         additionalProperties: false,
         properties: {
-          city: { type: 'string', description: 'City name', minLength: 1, default: 'Paris', examples: ['Rome'] },
+          city: {
+            type: 'string',
+            description: 'City name',
+            minLength: 1,
+            default: 'Paris',
+            examples: ['Rome'],
+          },
           days: { type: 'integer', minimum: 1, maximum: 7, format: 'int32' },
           email: { type: 'string', format: 'email' },
         },
@@ -30,12 +36,20 @@ describe('convertToGeminiSchema', () => {
 
   it('turns nullable type unions and anyOf-with-null into nullable', () => {
     assert.deepEqual(convertToGeminiSchema({ type: ['string', 'null'] }), { type: 'string', nullable: true });
-    assert.deepEqual(convertToGeminiSchema({ anyOf: [{ type: 'number' }, { type: 'null' }] }), { type: 'number', nullable: true });
-    assert.deepEqual(convertToGeminiSchema({ oneOf: [{ type: 'number' }, { type: 'string' }] }), { anyOf: [{ type: 'number' }, { type: 'string' }] });
+    assert.deepEqual(convertToGeminiSchema({ anyOf: [{ type: 'number' }, { type: 'null' }] }), {
+      type: 'number',
+      nullable: true,
+    });
+    assert.deepEqual(convertToGeminiSchema({ oneOf: [{ type: 'number' }, { type: 'string' }] }), {
+      anyOf: [{ type: 'number' }, { type: 'string' }],
+    });
   });
 
   it('keeps string enums, turns const into an enum and drops non-string enums', () => {
-    assert.deepEqual(convertToGeminiSchema({ type: 'string', enum: ['a', 'b'] }), { type: 'string', enum: ['a', 'b'] });
+    assert.deepEqual(convertToGeminiSchema({ type: 'string', enum: ['a', 'b'] }), {
+      type: 'string',
+      enum: ['a', 'b'],
+    });
     assert.deepEqual(convertToGeminiSchema({ const: 'fixed' }), { type: 'string', enum: ['fixed'] });
     assert.deepEqual(convertToGeminiSchema({ type: 'integer', enum: [1, 2] }), { type: 'integer' });
   });
@@ -62,18 +76,27 @@ describe('convertToGeminiSchema', () => {
 
   it('drops an empty properties map and converts array items', () => {
     assert.deepEqual(convertToGeminiSchema({ type: 'object', properties: {} }), { type: 'object' });
-    assert.deepEqual(convertToGeminiSchema({ type: 'array', items: { type: 'string', pattern: '^a' }, maxItems: 3 }), {
-      type: 'array',
-      maxItems: 3,
-      items: { type: 'string', pattern: '^a' },
-    });
+    assert.deepEqual(
+      convertToGeminiSchema({ type: 'array', items: { type: 'string', pattern: '^a' }, maxItems: 3 }),
+      {
+        type: 'array',
+        maxItems: 3,
+        items: { type: 'string', pattern: '^a' },
+      },
+    );
   });
 
   it('adds the declared property order when asked', () => {
-    assert.deepEqual(convertToGeminiSchema({ type: 'object', properties: { name: { type: 'string' }, age: { type: 'integer' } } }, { keepPropertyOrder: true }), {
-      type: 'object',
-      properties: { name: { type: 'string' }, age: { type: 'integer' } },
-      propertyOrdering: ['name', 'age'],
-    });
+    assert.deepEqual(
+      convertToGeminiSchema(
+        { type: 'object', properties: { name: { type: 'string' }, age: { type: 'integer' } } },
+        { keepPropertyOrder: true },
+      ),
+      {
+        type: 'object',
+        properties: { name: { type: 'string' }, age: { type: 'integer' } },
+        propertyOrdering: ['name', 'age'],
+      },
+    );
   });
 });

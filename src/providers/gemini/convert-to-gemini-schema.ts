@@ -10,7 +10,19 @@ export interface GeminiSchemaOptions {
 
 // Gemini's Schema is an OpenAPI 3.0 subset; every other JSON Schema keyword (additionalProperties,
 // $schema, $defs, const, not, patternProperties, default, examples…) is rejected with a 400.
-const copiedKeys = ['title', 'description', 'minItems', 'maxItems', 'minimum', 'maximum', 'minLength', 'maxLength', 'pattern', 'minProperties', 'maxProperties'];
+const copiedKeys = [
+  'title',
+  'description',
+  'minItems',
+  'maxItems',
+  'minimum',
+  'maximum',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'minProperties',
+  'maxProperties',
+];
 
 // Formats Gemini accepts, per type; any other format is rejected, so it is dropped.
 const allowedFormats: Record<string, ReadonlySet<string>> = {
@@ -33,9 +45,16 @@ const maxRefDepth = 8;
  * convertToGeminiSchema({ type: 'object', additionalProperties: false, properties: { n: { type: ['integer', 'null'] } }, required: ['n'] });
  * // { type: 'object', properties: { n: { type: 'integer', nullable: true } }, required: ['n'] }
  */
-export function convertToGeminiSchema(schema: Record<string, unknown>, options: GeminiSchemaOptions = {}): Record<string, unknown> {
+export function convertToGeminiSchema(
+  schema: Record<string, unknown>,
+  options: GeminiSchemaOptions = {},
+): Record<string, unknown> {
   const definitions = { ...readRecord(schema.definitions), ...readRecord(schema.$defs) };
-  return convertNode(schema, { definitions, keepPropertyOrder: options.keepPropertyOrder === true, depth: 0 });
+  return convertNode(schema, {
+    definitions,
+    keepPropertyOrder: options.keepPropertyOrder === true,
+    depth: 0,
+  });
 }
 
 interface ConvertState {
@@ -56,12 +75,20 @@ function convertNode(node: unknown, state: ConvertState): Record<string, unknown
   if (node.nullable === true) out.nullable = true;
 
   const enumValues = node.const !== undefined ? [node.const] : node.enum;
-  if (Array.isArray(enumValues) && enumValues.length > 0 && enumValues.every((value) => typeof value === 'string')) {
+  if (
+    Array.isArray(enumValues) &&
+    enumValues.length > 0 &&
+    enumValues.every((value) => typeof value === 'string')
+  ) {
     out.enum = enumValues;
     out.type ??= 'string';
   }
 
-  if (typeof node.format === 'string' && typeof out.type === 'string' && allowedFormats[out.type]?.has(node.format) === true) {
+  if (
+    typeof node.format === 'string' &&
+    typeof out.type === 'string' &&
+    allowedFormats[out.type]?.has(node.format) === true
+  ) {
     out.format = node.format;
   }
 
@@ -74,7 +101,9 @@ function convertNode(node: unknown, state: ConvertState): Record<string, unknown
       if (state.keepPropertyOrder && names.length > 1) out.propertyOrdering = names;
     }
     if (Array.isArray(node.required)) {
-      const required = node.required.filter((name): name is string => typeof name === 'string' && name in properties);
+      const required = node.required.filter(
+        (name): name is string => typeof name === 'string' && name in properties,
+      );
       if (required.length > 0) out.required = required;
     }
   }
@@ -85,7 +114,11 @@ function convertNode(node: unknown, state: ConvertState): Record<string, unknown
     if (items !== undefined) out.items = convertNode(items, state);
   }
 
-  const alternatives = Array.isArray(node.anyOf) ? node.anyOf : Array.isArray(node.oneOf) ? node.oneOf : undefined;
+  const alternatives = Array.isArray(node.anyOf)
+    ? node.anyOf
+    : Array.isArray(node.oneOf)
+      ? node.oneOf
+      : undefined;
   if (alternatives !== undefined) applyAlternatives(alternatives, out, state);
 
   if (Array.isArray(node.allOf)) {
@@ -115,19 +148,28 @@ function applyAlternatives(alternatives: unknown[], out: Record<string, unknown>
   else if (nonNull.length > 1) out.anyOf = nonNull.map((value) => convertNode(value, state));
 }
 
-function convertRef(ref: string, node: Record<string, unknown>, state: ConvertState): Record<string, unknown> {
+function convertRef(
+  ref: string,
+  node: Record<string, unknown>,
+  state: ConvertState,
+): Record<string, unknown> {
   const match = /^#\/(?:\$defs|definitions)\/(.+)$/.exec(ref);
   const target = match?.[1] === undefined ? undefined : state.definitions[decodePointer(match[1])];
   // An unknown or remote reference, or a recursive one past the limit, becomes an open object.
-  const resolved = target === undefined || state.depth >= maxRefDepth ? { type: 'object' } : convertNode(target, { ...state, depth: state.depth + 1 });
+  const resolved =
+    target === undefined || state.depth >= maxRefDepth
+      ? { type: 'object' }
+      : convertNode(target, { ...state, depth: state.depth + 1 });
   if (typeof node.description === 'string') resolved.description = node.description;
   return resolved;
 }
 
 function mergeInto(target: Record<string, unknown>, source: Record<string, unknown>): void {
   for (const [key, value] of Object.entries(source)) {
-    if (key === 'properties' && isRecord(target.properties) && isRecord(value)) target.properties = { ...target.properties, ...value };
-    else if (key === 'required' && Array.isArray(target.required) && Array.isArray(value)) target.required = [...new Set([...target.required, ...value])];
+    if (key === 'properties' && isRecord(target.properties) && isRecord(value))
+      target.properties = { ...target.properties, ...value };
+    else if (key === 'required' && Array.isArray(target.required) && Array.isArray(value))
+      target.required = [...new Set([...target.required, ...value])];
     else if (key === 'nullable') target.nullable = target.nullable === true || value === true;
     else target[key] ??= value;
   }

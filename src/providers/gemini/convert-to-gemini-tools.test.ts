@@ -9,7 +9,12 @@ const weather = {
   function: {
     name: 'get_weather',
     description: 'Weather for a city',
-    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false },
+    parameters: {
+      type: 'object',
+      properties: { city: { type: 'string' } },
+      required: ['city'],
+      additionalProperties: false,
+    },
   },
 };
 
@@ -19,20 +24,34 @@ describe('convertToGeminiTools', () => {
   });
 
   it('converts tools to functionDeclarations with cleaned parameters', () => {
-    assert.deepEqual(convertToGeminiTools({ ...base, tools: [weather, { type: 'function', function: { name: 'now', parameters: { type: 'object', properties: {} } } }] }), {
-      tools: [
-        {
-          functionDeclarations: [
-            { name: 'get_weather', description: 'Weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } },
-            { name: 'now' },
-          ],
-        },
-      ],
-    });
+    assert.deepEqual(
+      convertToGeminiTools({
+        ...base,
+        tools: [
+          weather,
+          { type: 'function', function: { name: 'now', parameters: { type: 'object', properties: {} } } },
+        ],
+      }),
+      {
+        tools: [
+          {
+            functionDeclarations: [
+              {
+                name: 'get_weather',
+                description: 'Weather for a city',
+                parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+              },
+              { name: 'now' },
+            ],
+          },
+        ],
+      },
+    );
   });
 
   it('maps tool_choice to functionCallingConfig', () => {
-    const config = (tool_choice: ChatRequest['tool_choice']) => convertToGeminiTools({ ...base, tools: [weather], tool_choice }).toolConfig;
+    const config = (tool_choice: ChatRequest['tool_choice']) =>
+      convertToGeminiTools({ ...base, tools: [weather], tool_choice }).toolConfig;
     assert.deepEqual(config('auto'), { functionCallingConfig: { mode: 'AUTO' } });
     assert.deepEqual(config('required'), { functionCallingConfig: { mode: 'ANY' } });
     assert.deepEqual(config('none'), { functionCallingConfig: { mode: 'NONE' } });

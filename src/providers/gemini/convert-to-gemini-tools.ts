@@ -26,9 +26,11 @@ export function convertToGeminiTools(request: ChatRequest): GeminiToolSettings {
   const declarations = tools.map((tool): GeminiFunctionDeclaration => {
     const declaration: GeminiFunctionDeclaration = { name: tool.function.name };
     if (tool.function.description !== undefined) declaration.description = tool.function.description;
-    const parameters = tool.function.parameters === undefined ? undefined : convertToGeminiSchema(tool.function.parameters);
+    const parameters =
+      tool.function.parameters === undefined ? undefined : convertToGeminiSchema(tool.function.parameters);
     // A function without arguments must leave parameters out: Gemini rejects an object with no properties.
-    if (parameters !== undefined && !(parameters.type === 'object' && parameters.properties === undefined)) declaration.parameters = parameters;
+    if (parameters !== undefined && !(parameters.type === 'object' && parameters.properties === undefined))
+      declaration.parameters = parameters;
     return declaration;
   });
   const settings: GeminiToolSettings = { tools: [{ functionDeclarations: declarations }] };
@@ -36,6 +38,9 @@ export function convertToGeminiTools(request: ChatRequest): GeminiToolSettings {
   if (choice === 'auto') settings.toolConfig = { functionCallingConfig: { mode: 'AUTO' } };
   else if (choice === 'required') settings.toolConfig = { functionCallingConfig: { mode: 'ANY' } };
   else if (choice === 'none') settings.toolConfig = { functionCallingConfig: { mode: 'NONE' } };
-  else if (choice !== undefined) settings.toolConfig = { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: [choice.function.name] } };
+  else if (choice !== undefined)
+    settings.toolConfig = {
+      functionCallingConfig: { mode: 'ANY', allowedFunctionNames: [choice.function.name] },
+    };
   return settings;
 }

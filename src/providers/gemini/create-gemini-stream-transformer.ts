@@ -38,7 +38,11 @@ export function createGeminiStreamTransformer(context: TransformContext): Stream
   let callNumber = 0;
   let done = false;
 
-  const chunk = (index: number, delta: ChunkChoice['delta'], finishReason: FinishReason | null = null): ChatChunk => ({
+  const chunk = (
+    index: number,
+    delta: ChunkChoice['delta'],
+    finishReason: FinishReason | null = null,
+  ): ChatChunk => ({
     id,
     object: 'chat.completion.chunk',
     created: context.created,
@@ -84,7 +88,12 @@ export function createGeminiStreamTransformer(context: TransformContext): Stream
           delta.tool_calls = read.functionCalls.map((call): ToolCallDelta => {
             const callId = call.id ?? `call_${callNumber}`;
             callNumber += 1;
-            const toolDelta: ToolCallDelta = { index: current.toolCount, id: callId, type: 'function', function: { name: call.name, arguments: call.arguments } };
+            const toolDelta: ToolCallDelta = {
+              index: current.toolCount,
+              id: callId,
+              type: 'function',
+              function: { name: call.name, arguments: call.arguments },
+            };
             current.toolCount += 1;
             return toolDelta;
           });
@@ -103,7 +112,14 @@ export function createGeminiStreamTransformer(context: TransformContext): Stream
 
       if ([...candidates.values()].every((state) => state.finished)) {
         done = true;
-        out.push({ id, object: 'chat.completion.chunk', created: context.created, model, choices: [], usage: mapGeminiUsage(usageMetadata) });
+        out.push({
+          id,
+          object: 'chat.completion.chunk',
+          created: context.created,
+          model,
+          choices: [],
+          usage: mapGeminiUsage(usageMetadata),
+        });
       }
       return out;
     },

@@ -66,7 +66,10 @@ export function toGeminiModelPath(model: string): string {
  * @example
  * createGeminiHeaders('AIza…', undefined); // { 'content-type': 'application/json', 'x-goog-api-key': 'AIza…' }
  */
-export function createGeminiHeaders(apiKey: string | undefined, extra: Record<string, string> | undefined): Record<string, string> {
+export function createGeminiHeaders(
+  apiKey: string | undefined,
+  extra: Record<string, string> | undefined,
+): Record<string, string> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (apiKey !== undefined) headers['x-goog-api-key'] = apiKey;
   return { ...headers, ...extra };

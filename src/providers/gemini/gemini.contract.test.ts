@@ -3,6 +3,12 @@ import { geminiContractFixtures } from './__fixtures__/gemini-contract-fixtures.
 
 runProviderContract({
   name: 'gemini',
-  createDeployment: (origin) => ({ id: 'contract-gemini', provider: 'gemini', model: 'gemini-2.5-flash', baseUrl: `${origin}/v1beta`, apiKey: 'AIza-test' }),
+  createDeployment: (origin) => ({
+    id: 'contract-gemini',
+    provider: 'gemini',
+    model: 'gemini-2.5-flash',
+    baseUrl: `${origin}/v1beta`,
+    apiKey: 'AIza-test',
+  }),
   fixtures: geminiContractFixtures,
 });

@@ -10,7 +10,14 @@ describe('mapGeminiFinishReason', () => {
 
   it('maps MAX_TOKENS to length and every safety reason to content_filter', () => {
     assert.equal(mapGeminiFinishReason('MAX_TOKENS', false), 'length');
-    for (const reason of ['SAFETY', 'RECITATION', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY']) {
+    for (const reason of [
+      'SAFETY',
+      'RECITATION',
+      'BLOCKLIST',
+      'PROHIBITED_CONTENT',
+      'SPII',
+      'IMAGE_SAFETY',
+    ]) {
       assert.equal(mapGeminiFinishReason(reason, false), 'content_filter', reason);
     }
   });

@@ -1,7 +1,16 @@
 import type { FinishReason } from '../../spec/index.ts';
 
 // Every reason Gemini gives for stopping because a safety or policy check blocked the output.
-const filteredReasons = new Set(['SAFETY', 'RECITATION', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY', 'IMAGE_PROHIBITED_CONTENT', 'IMAGE_RECITATION']);
+const filteredReasons = new Set([
+  'SAFETY',
+  'RECITATION',
+  'BLOCKLIST',
+  'PROHIBITED_CONTENT',
+  'SPII',
+  'IMAGE_SAFETY',
+  'IMAGE_PROHIBITED_CONTENT',
+  'IMAGE_RECITATION',
+]);
 
 /**
  * Maps a Gemini `finishReason` to the OpenAI `finish_reason`. Gemini says STOP after function

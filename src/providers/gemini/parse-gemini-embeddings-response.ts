@@ -18,7 +18,8 @@ export function parseGeminiEmbeddingsResponse(body: unknown, context: TransformC
   const source = { provider: geminiProvider, deployment: context.deployment.id };
   if (!isRecord(body)) throw createMalformedResponseError(source, 'expected a JSON object');
   if (body.error !== undefined) throw createGeminiEmbeddedError(body, context.deployment.id);
-  if (!Array.isArray(body.embeddings)) throw createMalformedResponseError(source, 'embeddings: expected an array');
+  if (!Array.isArray(body.embeddings))
+    throw createMalformedResponseError(source, 'embeddings: expected an array');
   const data = body.embeddings.map((item: unknown, index) => {
     const values = isRecord(item) ? item.values : undefined;
     if (!Array.isArray(values) || !values.every((value) => typeof value === 'number')) {
@@ -26,6 +27,14 @@ export function parseGeminiEmbeddingsResponse(body: unknown, context: TransformC
     }
     return { object: 'embedding' as const, index, embedding: values as number[] };
   });
-  const usage = isRecord(body.usageMetadata) && typeof body.usageMetadata.promptTokenCount === 'number' ? body.usageMetadata.promptTokenCount : 0;
-  return { object: 'list', data, model: context.deployment.model, usage: { prompt_tokens: usage, total_tokens: usage } };
+  const usage =
+    isRecord(body.usageMetadata) && typeof body.usageMetadata.promptTokenCount === 'number'
+      ? body.usageMetadata.promptTokenCount
+      : 0;
+  return {
+    object: 'list',
+    data,
+    model: context.deployment.model,
+    usage: { prompt_tokens: usage, total_tokens: usage },
+  };
 }

@@ -1,6 +1,13 @@
 import type { ProviderError, ProviderErrorKind } from '../../core/index.ts';
 import type { Deployment, UpstreamFailure } from '../types.ts';
-import { classifyByStatus, createUpstreamError, isContextLengthExceeded, isRecord, previewText, tryParseJson } from '../shared/index.ts';
+import {
+  classifyByStatus,
+  createUpstreamError,
+  isContextLengthExceeded,
+  isRecord,
+  previewText,
+  tryParseJson,
+} from '../shared/index.ts';
 import { geminiProvider } from './gemini-wire.ts';
 
 /** What a Google API error `{error:{code, message, status, details:[…]}}` says. */
@@ -71,7 +78,8 @@ export function readGeminiErrorInfo(body: unknown): GeminiErrorInfo {
   for (const detail of Array.isArray(error.details) ? error.details : []) {
     if (!isRecord(detail) || typeof detail['@type'] !== 'string') continue;
     const type = detail['@type'];
-    if (type.endsWith('google.rpc.ErrorInfo') && typeof detail.reason === 'string') info.reason ??= detail.reason;
+    if (type.endsWith('google.rpc.ErrorInfo') && typeof detail.reason === 'string')
+      info.reason ??= detail.reason;
     if (type.endsWith('google.rpc.RetryInfo')) {
       const delay = parseDurationMs(detail.retryDelay);
       if (delay !== undefined) info.retryDelayMs = delay;
@@ -99,15 +107,21 @@ export function readGeminiErrorInfo(body: unknown): GeminiErrorInfo {
  * classifyGeminiError({ status: 'INVALID_ARGUMENT', message: 'The input token count (1048577) exceeds the maximum number of tokens allowed (1048576).', quotaIds: [] }, 400);
  * // 'context_length_exceeded'
  */
-export function classifyGeminiError(info: GeminiErrorInfo, httpStatus: number | undefined): ProviderErrorKind {
+export function classifyGeminiError(
+  info: GeminiErrorInfo,
+  httpStatus: number | undefined,
+): ProviderErrorKind {
   const message = info.message ?? '';
   const status = info.status;
   if (status === 'RESOURCE_EXHAUSTED' || httpStatus === 429 || info.code === 429) {
-    const exhausted = info.quotaIds.some((id) => perDayQuotaPattern.test(id)) || exhaustedMessagePattern.test(message);
+    const exhausted =
+      info.quotaIds.some((id) => perDayQuotaPattern.test(id)) || exhaustedMessagePattern.test(message);
     return exhausted ? 'quota_exhausted' : 'rate_limited';
   }
-  if ((info.reason !== undefined && badKeyReasons.has(info.reason)) || badKeyMessagePattern.test(message)) return 'authentication';
-  if ((status === 'INVALID_ARGUMENT' || httpStatus === 400) && isContextLengthExceeded({ message })) return 'context_length_exceeded';
+  if ((info.reason !== undefined && badKeyReasons.has(info.reason)) || badKeyMessagePattern.test(message))
+    return 'authentication';
+  if ((status === 'INVALID_ARGUMENT' || httpStatus === 400) && isContextLengthExceeded({ message }))
+    return 'context_length_exceeded';
   const byStatus = status === undefined ? undefined : kindByStatus[status];
   if (byStatus !== undefined) return byStatus;
   const code = httpStatus !== undefined && httpStatus >= 400 ? httpStatus : info.code;
@@ -123,7 +137,11 @@ export function classifyGeminiError(info: GeminiErrorInfo, httpStatus: number | 
  * parseGeminiError({ status: 503, headers: {}, body: '{"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}' }, deployment);
  * // ProviderError kind 'overloaded', providerCode 'UNAVAILABLE'
  */
-export function parseGeminiError(failure: UpstreamFailure, deployment: Deployment, now: () => number = Date.now): ProviderError {
+export function parseGeminiError(
+  failure: UpstreamFailure,
+  deployment: Deployment,
+  now: () => number = Date.now,
+): ProviderError {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(failure.headers)) headers[name.toLowerCase()] = value;
   const info = readGeminiErrorInfo(tryParseJson(failure.body));

@@ -5,7 +5,12 @@ import type { TransformContext } from '../types.ts';
 import { parseGeminiResponse } from './parse-gemini-response.ts';
 
 const context: TransformContext = {
-  deployment: { id: 'gemini-eu', provider: 'gemini', model: 'gemini-2.5-flash', baseUrl: 'https://generativelanguage.googleapis.com/v1beta' },
+  deployment: {
+    id: 'gemini-eu',
+    provider: 'gemini',
+    model: 'gemini-2.5-flash',
+    baseUrl: 'https://generativelanguage.googleapis.com/v1beta',
+  },
   created: 1_700_000_000,
   fallbackId: 'chatcmpl-fallback',
 };
@@ -15,8 +20,19 @@ describe('parseGeminiResponse', () => {
     assert.deepEqual(
       parseGeminiResponse(
         {
-          candidates: [{ content: { role: 'model', parts: [{ text: 'Hello' }, { text: ' there' }] }, finishReason: 'STOP', index: 0 }],
-          usageMetadata: { promptTokenCount: 9, candidatesTokenCount: 3, thoughtsTokenCount: 4, totalTokenCount: 16 },
+          candidates: [
+            {
+              content: { role: 'model', parts: [{ text: 'Hello' }, { text: ' there' }] },
+              finishReason: 'STOP',
+              index: 0,
+            },
+          ],
+          usageMetadata: {
+            promptTokenCount: 9,
+            candidatesTokenCount: 3,
+            thoughtsTokenCount: 4,
+            totalTokenCount: 16,
+          },
           modelVersion: 'gemini-2.5-flash-001',
           responseId: 'resp_1',
         },
@@ -27,8 +43,20 @@ describe('parseGeminiResponse', () => {
         object: 'chat.completion',
         created: 1_700_000_000,
         model: 'gemini-2.5-flash-001',
-        choices: [{ index: 0, message: { role: 'assistant', content: 'Hello there' }, finish_reason: 'stop', logprobs: null }],
-        usage: { prompt_tokens: 9, completion_tokens: 7, total_tokens: 16, completion_tokens_details: { reasoning_tokens: 4 } },
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: 'Hello there' },
+            finish_reason: 'stop',
+            logprobs: null,
+          },
+        ],
+        usage: {
+          prompt_tokens: 9,
+          completion_tokens: 7,
+          total_tokens: 16,
+          completion_tokens_details: { reasoning_tokens: 4 },
+        },
       },
     );
   });
@@ -83,10 +111,21 @@ describe('parseGeminiResponse', () => {
   });
 
   it('maps a safety stop to content_filter and a blocked prompt to a content_filtered error', () => {
-    assert.equal(parseGeminiResponse({ candidates: [{ finishReason: 'SAFETY', index: 0 }] }, context).choices[0]?.finish_reason, 'content_filter');
+    assert.equal(
+      parseGeminiResponse({ candidates: [{ finishReason: 'SAFETY', index: 0 }] }, context).choices[0]
+        ?.finish_reason,
+      'content_filter',
+    );
     assert.throws(
-      () => parseGeminiResponse({ promptFeedback: { blockReason: 'PROHIBITED_CONTENT' }, usageMetadata: { promptTokenCount: 9 } }, context),
-      (error: unknown) => ProviderError.isProviderError(error) && error.kind === 'content_filtered' && error.providerCode === 'PROHIBITED_CONTENT',
+      () =>
+        parseGeminiResponse(
+          { promptFeedback: { blockReason: 'PROHIBITED_CONTENT' }, usageMetadata: { promptTokenCount: 9 } },
+          context,
+        ),
+      (error: unknown) =>
+        ProviderError.isProviderError(error) &&
+        error.kind === 'content_filtered' &&
+        error.providerCode === 'PROHIBITED_CONTENT',
     );
   });
 
@@ -98,7 +137,11 @@ describe('parseGeminiResponse', () => {
       );
     }
     assert.throws(
-      () => parseGeminiResponse({ error: { code: 503, status: 'UNAVAILABLE', message: 'The model is overloaded.' } }, context),
+      () =>
+        parseGeminiResponse(
+          { error: { code: 503, status: 'UNAVAILABLE', message: 'The model is overloaded.' } },
+          context,
+        ),
       (error: unknown) => ProviderError.isProviderError(error) && error.kind === 'overloaded',
     );
   });

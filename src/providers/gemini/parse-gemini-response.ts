@@ -26,7 +26,11 @@ export function parseGeminiResponse(body: unknown, context: TransformContext): C
   if (body.error !== undefined) throw createGeminiEmbeddedError(body, context.deployment.id);
   const candidates = body.candidates ?? [];
   if (!Array.isArray(candidates)) throw createMalformedResponseError(source, 'candidates: expected an array');
-  if (candidates.length === 0) throw createBlockedError(body, context.deployment.id) ?? createMalformedResponseError(source, 'no candidates and no block reason');
+  if (candidates.length === 0)
+    throw (
+      createBlockedError(body, context.deployment.id) ??
+      createMalformedResponseError(source, 'no candidates and no block reason')
+    );
 
   let callNumber = 0;
   const choices = candidates.map((candidate, position): ChatChoice => {
@@ -36,16 +40,27 @@ export function parseGeminiResponse(body: unknown, context: TransformContext): C
       callNumber += 1;
       return { id, type: 'function', function: { name: call.name, arguments: call.arguments } };
     });
-    const message: ChatChoice['message'] = { role: 'assistant', content: read.text === '' && toolCalls.length > 0 ? null : read.text };
+    const message: ChatChoice['message'] = {
+      role: 'assistant',
+      content: read.text === '' && toolCalls.length > 0 ? null : read.text,
+    };
     if (toolCalls.length > 0) message.tool_calls = toolCalls;
-    return { index: read.index, message, finish_reason: mapGeminiFinishReason(read.finishReason, toolCalls.length > 0), logprobs: null };
+    return {
+      index: read.index,
+      message,
+      finish_reason: mapGeminiFinishReason(read.finishReason, toolCalls.length > 0),
+      logprobs: null,
+    };
   });
 
   return {
     id: typeof body.responseId === 'string' && body.responseId !== '' ? body.responseId : context.fallbackId,
     object: 'chat.completion',
     created: context.created,
-    model: typeof body.modelVersion === 'string' && body.modelVersion !== '' ? body.modelVersion : context.deployment.model,
+    model:
+      typeof body.modelVersion === 'string' && body.modelVersion !== ''
+        ? body.modelVersion
+        : context.deployment.model,
     choices,
     usage: mapGeminiUsage(body.usageMetadata),
   };
@@ -57,7 +72,10 @@ export function parseGeminiResponse(body: unknown, context: TransformContext): C
  * @example
  * createBlockedError({ promptFeedback: { blockReason: 'PROHIBITED_CONTENT' } }, 'gemini-eu')?.kind; // 'content_filtered'
  */
-export function createBlockedError(body: Record<string, unknown>, deploymentId: string): ProviderError | undefined {
+export function createBlockedError(
+  body: Record<string, unknown>,
+  deploymentId: string,
+): ProviderError | undefined {
   const feedback = body.promptFeedback;
   if (!isRecord(feedback) || typeof feedback.blockReason !== 'string') return undefined;
   return new ProviderError({

@@ -39,11 +39,20 @@ describe('readGeminiCandidate', () => {
   });
 
   it('accepts a candidate without content (blocked by safety) and uses its position as index', () => {
-    assert.deepEqual(readGeminiCandidate({ finishReason: 'SAFETY' }, 2, source), { index: 2, text: '', functionCalls: [], finishReason: 'SAFETY' });
+    assert.deepEqual(readGeminiCandidate({ finishReason: 'SAFETY' }, 2, source), {
+      index: 2,
+      text: '',
+      functionCalls: [],
+      finishReason: 'SAFETY',
+    });
   });
 
   it('throws malformed_response for parts of the wrong shape', () => {
-    for (const candidate of ['x', { content: { parts: 'x' } }, { content: { parts: [{ functionCall: { args: {} } }] } }]) {
+    for (const candidate of [
+      'x',
+      { content: { parts: 'x' } },
+      { content: { parts: [{ functionCall: { args: {} } }] } },
+    ]) {
       assert.throws(
         () => readGeminiCandidate(candidate, 0, source),
         (error: unknown) => ProviderError.isProviderError(error) && error.kind === 'malformed_response',

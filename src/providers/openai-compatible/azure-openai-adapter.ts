@@ -15,7 +15,9 @@ export const defaultAzureApiVersion = '2024-10-21';
 export function resolveAzureOpenAIUrl(deployment: Deployment, operation: OpenAIOperation): string {
   const base = trimTrailingSlash(deployment.baseUrl);
   if (/\/openai\/v1$/.test(base)) {
-    return deployment.apiVersion === undefined ? `${base}/${operation}` : `${base}/${operation}?api-version=${encodeURIComponent(deployment.apiVersion)}`;
+    return deployment.apiVersion === undefined
+      ? `${base}/${operation}`
+      : `${base}/${operation}?api-version=${encodeURIComponent(deployment.apiVersion)}`;
   }
   const name = encodeURIComponent(deployment.azureDeployment ?? deployment.model);
   return `${base}/openai/deployments/${name}/${operation}?api-version=${encodeURIComponent(deployment.apiVersion ?? defaultAzureApiVersion)}`;
@@ -33,6 +35,7 @@ export function resolveAzureOpenAIUrl(deployment: Deployment, operation: OpenAIO
 export const azureOpenAIAdapter = createOpenAIAdapter({
   name: 'azure',
   resolveUrl: resolveAzureOpenAIUrl,
-  createAuthHeaders: (deployment) => (deployment.apiKey === undefined || deployment.apiKey === '' ? {} : { 'api-key': deployment.apiKey }),
+  createAuthHeaders: (deployment) =>
+    deployment.apiKey === undefined || deployment.apiKey === '' ? {} : { 'api-key': deployment.apiKey },
   renameMaxTokensForReasoningModels: true,
 });

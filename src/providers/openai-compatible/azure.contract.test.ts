@@ -12,5 +12,9 @@ runProviderContract({
     baseUrl: origin,
     apiKey: 'azure-key',
   }),
-  fixtures: createAzureContractFixtures({ chatPath: '/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21', model: 'gpt-4o', apiKey: 'azure-key' }),
+  fixtures: createAzureContractFixtures({
+    chatPath: '/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21',
+    model: 'gpt-4o',
+    apiKey: 'azure-key',
+  }),
 });

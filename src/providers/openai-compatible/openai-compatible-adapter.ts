@@ -14,5 +14,6 @@ import { findOpenAICompatiblePreset } from './openai-compatible-presets.ts';
 export const openAICompatibleAdapter = createOpenAIAdapter({
   name: 'openai-compatible',
   requireDoneMarker: false,
-  includeStreamUsage: (deployment) => findOpenAICompatiblePreset(deployment.baseUrl)?.supportsStreamUsage ?? true,
+  includeStreamUsage: (deployment) =>
+    findOpenAICompatiblePreset(deployment.baseUrl)?.supportsStreamUsage ?? true,
 });

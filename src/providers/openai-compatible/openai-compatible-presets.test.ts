@@ -1,6 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { findOpenAICompatiblePreset, openAICompatiblePresetNames, openAICompatiblePresets } from './openai-compatible-presets.ts';
+import {
+  findOpenAICompatiblePreset,
+  openAICompatiblePresetNames,
+  openAICompatiblePresets,
+} from './openai-compatible-presets.ts';
 
 describe('openAICompatiblePresets', () => {
   it('names the documented local defaults', () => {

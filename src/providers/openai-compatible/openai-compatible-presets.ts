@@ -20,20 +20,62 @@ export interface OpenAICompatiblePreset {
  * openAICompatiblePresets.ollama.baseUrl; // 'http://127.0.0.1:11434/v1'
  */
 export const openAICompatiblePresets = {
-  ollama: { baseUrl: 'http://127.0.0.1:11434/v1', authStyle: 'none', supportsStreamUsage: true, docs: 'https://github.com/ollama/ollama/blob/main/docs/openai.md' },
-  vllm: { baseUrl: 'http://127.0.0.1:8000/v1', authStyle: 'none', supportsStreamUsage: true, docs: 'https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html' },
-  'lm-studio': { baseUrl: 'http://127.0.0.1:1234/v1', authStyle: 'none', supportsStreamUsage: true, docs: 'https://lmstudio.ai/docs/app/api/endpoints/openai' },
-  groq: { baseUrl: 'https://api.groq.com/openai/v1', authStyle: 'bearer', supportsStreamUsage: true, docs: 'https://console.groq.com/docs/openai' },
-  together: { baseUrl: 'https://api.together.xyz/v1', authStyle: 'bearer', supportsStreamUsage: true, docs: 'https://docs.together.ai/docs/openai-api-compatibility' },
-  mistral: { baseUrl: 'https://api.mistral.ai/v1', authStyle: 'bearer', supportsStreamUsage: false, docs: 'https://docs.mistral.ai/api/' },
-  deepseek: { baseUrl: 'https://api.deepseek.com/v1', authStyle: 'bearer', supportsStreamUsage: true, docs: 'https://api-docs.deepseek.com/' },
-  openrouter: { baseUrl: 'https://openrouter.ai/api/v1', authStyle: 'bearer', supportsStreamUsage: true, docs: 'https://openrouter.ai/docs/api-reference/overview' },
+  ollama: {
+    baseUrl: 'http://127.0.0.1:11434/v1',
+    authStyle: 'none',
+    supportsStreamUsage: true,
+    docs: 'https://github.com/ollama/ollama/blob/main/docs/openai.md',
+  },
+  vllm: {
+    baseUrl: 'http://127.0.0.1:8000/v1',
+    authStyle: 'none',
+    supportsStreamUsage: true,
+    docs: 'https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html',
+  },
+  'lm-studio': {
+    baseUrl: 'http://127.0.0.1:1234/v1',
+    authStyle: 'none',
+    supportsStreamUsage: true,
+    docs: 'https://lmstudio.ai/docs/app/api/endpoints/openai',
+  },
+  groq: {
+    baseUrl: 'https://api.groq.com/openai/v1',
+    authStyle: 'bearer',
+    supportsStreamUsage: true,
+    docs: 'https://console.groq.com/docs/openai',
+  },
+  together: {
+    baseUrl: 'https://api.together.xyz/v1',
+    authStyle: 'bearer',
+    supportsStreamUsage: true,
+    docs: 'https://docs.together.ai/docs/openai-api-compatibility',
+  },
+  mistral: {
+    baseUrl: 'https://api.mistral.ai/v1',
+    authStyle: 'bearer',
+    supportsStreamUsage: false,
+    docs: 'https://docs.mistral.ai/api/',
+  },
+  deepseek: {
+    baseUrl: 'https://api.deepseek.com/v1',
+    authStyle: 'bearer',
+    supportsStreamUsage: true,
+    docs: 'https://api-docs.deepseek.com/',
+  },
+  openrouter: {
+    baseUrl: 'https://openrouter.ai/api/v1',
+    authStyle: 'bearer',
+    supportsStreamUsage: true,
+    docs: 'https://openrouter.ai/docs/api-reference/overview',
+  },
 } as const satisfies Record<string, OpenAICompatiblePreset>;
 
 export type OpenAICompatiblePresetName = keyof typeof openAICompatiblePresets;
 
 /** The preset names, for config validation and CLI help. */
-export const openAICompatiblePresetNames = Object.keys(openAICompatiblePresets) as OpenAICompatiblePresetName[];
+export const openAICompatiblePresetNames = Object.keys(
+  openAICompatiblePresets,
+) as OpenAICompatiblePresetName[];
 
 /**
  * The preset a base URL belongs to (by host, or by the default local port), if any.
@@ -41,7 +83,9 @@ export const openAICompatiblePresetNames = Object.keys(openAICompatiblePresets) 
  * @example
  * findOpenAICompatiblePreset('https://api.mistral.ai/v1')?.name; // 'mistral'
  */
-export function findOpenAICompatiblePreset(baseUrl: string): (OpenAICompatiblePreset & { name: OpenAICompatiblePresetName }) | undefined {
+export function findOpenAICompatiblePreset(
+  baseUrl: string,
+): (OpenAICompatiblePreset & { name: OpenAICompatiblePresetName }) | undefined {
   let url: URL;
   try {
     url = new URL(baseUrl);

@@ -19,12 +19,18 @@ const reasoningModelPattern = /^(o\d|gpt-5)/i;
  * convertToOpenAIChatRequest(request, deployment, { stream: true, includeStreamUsage: true, renameMaxTokensForReasoningModels: true });
  * // → { ...request, model: deployment.model, stream: true, stream_options: { include_usage: true } }
  */
-export function convertToOpenAIChatRequest(request: ChatRequest, deployment: Deployment, options: ConvertToOpenAIChatRequestOptions): Record<string, unknown> {
+export function convertToOpenAIChatRequest(
+  request: ChatRequest,
+  deployment: Deployment,
+  options: ConvertToOpenAIChatRequestOptions,
+): Record<string, unknown> {
   const body: Record<string, unknown> = { ...request, model: deployment.model };
   if (options.stream) {
     body['stream'] = true;
-    if (options.includeStreamUsage) body['stream_options'] = { ...request.stream_options, include_usage: true };
-    else if (request.stream_options === undefined || request.stream_options === null) delete body['stream_options'];
+    if (options.includeStreamUsage)
+      body['stream_options'] = { ...request.stream_options, include_usage: true };
+    else if (request.stream_options === undefined || request.stream_options === null)
+      delete body['stream_options'];
   } else {
     // OpenAI rejects stream_options without stream: true.
     delete body['stream'];
@@ -33,7 +39,11 @@ export function convertToOpenAIChatRequest(request: ChatRequest, deployment: Dep
   if (options.renameMaxTokensForReasoningModels && reasoningModelPattern.test(deployment.model)) {
     const maxTokens = request.max_tokens;
     delete body['max_tokens'];
-    if (maxTokens !== undefined && maxTokens !== null && (request.max_completion_tokens === undefined || request.max_completion_tokens === null)) {
+    if (
+      maxTokens !== undefined &&
+      maxTokens !== null &&
+      (request.max_completion_tokens === undefined || request.max_completion_tokens === null)
+    ) {
       body['max_completion_tokens'] = maxTokens;
     }
   }

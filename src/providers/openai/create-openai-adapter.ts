@@ -26,7 +26,9 @@ export interface OpenAIAdapterOptions {
 
 /** `Authorization: Bearer …` when the deployment has a key; nothing otherwise (local servers). */
 export function createBearerAuthHeaders(deployment: Deployment): Record<string, string> {
-  return deployment.apiKey === undefined || deployment.apiKey === '' ? {} : { authorization: `Bearer ${deployment.apiKey}` };
+  return deployment.apiKey === undefined || deployment.apiKey === ''
+    ? {}
+    : { authorization: `Bearer ${deployment.apiKey}` };
 }
 
 function defaultResolveUrl(deployment: Deployment, operation: OpenAIOperation): string {
@@ -61,7 +63,11 @@ export function createOpenAIAdapter(options: OpenAIAdapterOptions): ProviderAdap
         method: 'POST',
         url: resolveUrl(deployment, 'chat/completions'),
         headers: { 'content-type': 'application/json', ...createAuthHeaders(deployment) },
-        body: convertToOpenAIChatRequest(request, deployment, { stream, includeStreamUsage: includeStreamUsage(deployment), renameMaxTokensForReasoningModels }),
+        body: convertToOpenAIChatRequest(request, deployment, {
+          stream,
+          includeStreamUsage: includeStreamUsage(deployment),
+          renameMaxTokensForReasoningModels,
+        }),
       };
     },
     parseChatResponse(body, context) {

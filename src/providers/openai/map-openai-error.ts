@@ -22,13 +22,20 @@ export interface OpenAIErrorFacts {
  */
 export function readOpenAIErrorFacts(body: unknown): OpenAIErrorFacts {
   const parsed = openAIErrorBodySchema.safeParse(body);
-  if (!parsed.success) return { message: undefined, code: undefined, type: undefined, statusFromCode: undefined };
+  if (!parsed.success)
+    return { message: undefined, code: undefined, type: undefined, statusFromCode: undefined };
   const wire = parsed.data;
   const error = wire.error;
-  if (typeof error === 'string') return { message: error, code: undefined, type: undefined, statusFromCode: undefined };
+  if (typeof error === 'string')
+    return { message: error, code: undefined, type: undefined, statusFromCode: undefined };
   const rawCode = error?.code ?? wire.code ?? undefined;
   const code = typeof rawCode === 'string' && !/^\d{3}$/.test(rawCode) ? rawCode : undefined;
-  const numeric = typeof rawCode === 'number' ? rawCode : typeof rawCode === 'string' && /^\d{3}$/.test(rawCode) ? Number(rawCode) : undefined;
+  const numeric =
+    typeof rawCode === 'number'
+      ? rawCode
+      : typeof rawCode === 'string' && /^\d{3}$/.test(rawCode)
+        ? Number(rawCode)
+        : undefined;
   const statusFromCode = numeric !== undefined && numeric >= 400 && numeric < 600 ? numeric : undefined;
   const message = describe(error?.message) ?? describe(wire.message) ?? describe(wire.detail);
   return { message, code, type: error?.type ?? wire.type ?? undefined, statusFromCode };
@@ -49,7 +56,12 @@ function describe(value: unknown): string | undefined {
  * const error = mapOpenAIError({ status: 429, headers: { 'retry-after': '2' }, body: '{"error":{"code":"rate_limit_exceeded"}}' }, deployment, 'openai');
  * error.kind; // 'rate_limited'; error.retryAfterMs === 2000
  */
-export function mapOpenAIError(failure: UpstreamFailure, deployment: Deployment, provider: string, now?: number): ProviderError {
+export function mapOpenAIError(
+  failure: UpstreamFailure,
+  deployment: Deployment,
+  provider: string,
+  now?: number,
+): ProviderError {
   const body = tryParseJson(failure.body);
   const facts = readOpenAIErrorFacts(body);
   const message = facts.message ?? (failure.body === '' ? undefined : previewText(failure.body, 200));

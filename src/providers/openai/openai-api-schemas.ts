@@ -18,7 +18,10 @@ export type OpenAIUsage = z.infer<typeof usageSchema>;
 const toolCallSchema = z.looseObject({
   id: z.string().nullish(),
   type: z.string().nullish(),
-  function: z.looseObject({ name: z.string(), arguments: z.union([z.string(), z.record(z.string(), z.unknown())]).nullish() }),
+  function: z.looseObject({
+    name: z.string(),
+    arguments: z.union([z.string(), z.record(z.string(), z.unknown())]).nullish(),
+  }),
 });
 
 export const openAIChatResponseSchema = z.looseObject({
@@ -65,7 +68,11 @@ export const openAIImagesResponseSchema = z.looseObject({
     }),
   ),
   usage: z
-    .looseObject({ input_tokens: z.number().nullish(), output_tokens: z.number().nullish(), total_tokens: z.number().nullish() })
+    .looseObject({
+      input_tokens: z.number().nullish(),
+      output_tokens: z.number().nullish(),
+      total_tokens: z.number().nullish(),
+    })
     .nullish(),
 });
 

@@ -27,14 +27,21 @@ export interface OpenAIStreamTransformerOptions {
  * transformer.push({ data: '[DONE]' });
  * transformer.finish(); // [] (no stream_cut)
  */
-export function createOpenAIStreamTransformer(context: TransformContext, options: OpenAIStreamTransformerOptions): StreamTransformer {
+export function createOpenAIStreamTransformer(
+  context: TransformContext,
+  options: OpenAIStreamTransformerOptions,
+): StreamTransformer {
   const { provider } = options;
   const deployment = context.deployment;
   let done = false;
   let sawFinishReason = false;
 
   function malformed(detail: string, cause?: unknown): ProviderError {
-    return createMalformedResponseError({ provider, deployment: deployment.id, upstreamStatus: 200, what: 'stream chunk' }, detail, cause);
+    return createMalformedResponseError(
+      { provider, deployment: deployment.id, upstreamStatus: 200, what: 'stream chunk' },
+      detail,
+      cause,
+    );
   }
 
   return {
@@ -57,12 +64,19 @@ export function createOpenAIStreamTransformer(context: TransformContext, options
         throw malformed(`stream chunk is not valid JSON: ${previewText(data)}`, error);
       }
       if (!isRecord(json)) throw malformed(`stream chunk is not an object: ${previewText(data)}`);
-      if (event.event === 'error' || (json['error'] !== undefined && json['error'] !== null && json['choices'] === undefined)) {
+      if (
+        event.event === 'error' ||
+        (json['error'] !== undefined && json['error'] !== null && json['choices'] === undefined)
+      ) {
         throw mapOpenAIStreamError(json, deployment, provider);
       }
       const rawChoices = json['choices'];
-      if (rawChoices !== undefined && rawChoices !== null && !Array.isArray(rawChoices)) throw malformed('choices: expected an array');
-      const choices = rawChoices === undefined || rawChoices === null ? [] : normalizeChoices(rawChoices as unknown[], malformed);
+      if (rawChoices !== undefined && rawChoices !== null && !Array.isArray(rawChoices))
+        throw malformed('choices: expected an array');
+      const choices =
+        rawChoices === undefined || rawChoices === null
+          ? []
+          : normalizeChoices(rawChoices as unknown[], malformed);
       for (const choice of choices) if (choice.finish_reason !== null) sawFinishReason = true;
       const usage = convertOpenAIUsage(json['usage']) ?? readGroqUsage(json['x_groq']);
       // Keep-alive or annotation-only chunks (Azure's prompt_filter_results) carry nothing canonical.
@@ -75,7 +89,8 @@ export function createOpenAIStreamTransformer(context: TransformContext, options
         choices,
       };
       if (usage !== undefined) chunk.usage = usage;
-      if (typeof json['system_fingerprint'] === 'string') chunk.system_fingerprint = json['system_fingerprint'];
+      if (typeof json['system_fingerprint'] === 'string')
+        chunk.system_fingerprint = json['system_fingerprint'];
       return [chunk];
     },
 
@@ -104,19 +119,24 @@ function normalizeChoices(raw: unknown[], malformed: (detail: string) => Provide
     const rawDelta = wire['delta'] ?? wire['message'];
     const delta: ChunkChoice['delta'] = isRecord(rawDelta) ? (rawDelta as ChunkChoice['delta']) : {};
     if (delta.tool_calls !== undefined && delta.tool_calls !== null) {
-      if (!Array.isArray(delta.tool_calls)) throw malformed(`choices[${position}].delta.tool_calls: expected an array`);
+      if (!Array.isArray(delta.tool_calls))
+        throw malformed(`choices[${position}].delta.tool_calls: expected an array`);
       delta.tool_calls.forEach((call, index) => {
-        if (!isRecord(call)) throw malformed(`choices[${position}].delta.tool_calls[${index}]: expected an object`);
+        if (!isRecord(call))
+          throw malformed(`choices[${position}].delta.tool_calls[${index}]: expected an object`);
         if (typeof call.index !== 'number') call.index = index;
         const fn = call.function;
         // Some servers send complete arguments as an object in one delta.
-        if (fn !== undefined && fn.arguments !== undefined && typeof fn.arguments !== 'string') fn.arguments = JSON.stringify(fn.arguments);
+        if (fn !== undefined && fn.arguments !== undefined && typeof fn.arguments !== 'string')
+          fn.arguments = JSON.stringify(fn.arguments);
       });
     }
     const choice: ChunkChoice = {
       index: typeof wire['index'] === 'number' ? wire['index'] : position,
       delta,
-      finish_reason: mapOpenAIFinishReason(typeof wire['finish_reason'] === 'string' ? wire['finish_reason'] : null),
+      finish_reason: mapOpenAIFinishReason(
+        typeof wire['finish_reason'] === 'string' ? wire['finish_reason'] : null,
+      ),
     };
     if (wire['logprobs'] !== undefined && wire['logprobs'] !== null) choice.logprobs = wire['logprobs'];
     out.push(choice);

@@ -1,4 +1,9 @@
-import { parseWithSchema, type AssistantMessage, type ChatResponse, type ToolCall } from '../../spec/index.ts';
+import {
+  parseWithSchema,
+  type AssistantMessage,
+  type ChatResponse,
+  type ToolCall,
+} from '../../spec/index.ts';
 import { createMalformedResponseError } from '../shared/index.ts';
 import type { TransformContext } from '../types.ts';
 import { convertOpenAIUsage } from './convert-openai-usage.ts';
@@ -13,12 +18,20 @@ import { openAIChatResponseSchema } from './openai-api-schemas.ts';
  * @example
  * const response = parseOpenAIChatResponse(await body.json(), context, 'openai');
  */
-export function parseOpenAIChatResponse(body: unknown, context: TransformContext, provider: string): ChatResponse {
+export function parseOpenAIChatResponse(
+  body: unknown,
+  context: TransformContext,
+  provider: string,
+): ChatResponse {
   let wire;
   try {
     wire = parseWithSchema(openAIChatResponseSchema, body, { what: 'body' });
   } catch (error) {
-    throw createMalformedResponseError({ provider, deployment: context.deployment.id }, error instanceof Error ? error.message : String(error), error);
+    throw createMalformedResponseError(
+      { provider, deployment: context.deployment.id },
+      error instanceof Error ? error.message : String(error),
+      error,
+    );
   }
   const response: ChatResponse = {
     id: nonEmpty(wire.id) ?? context.fallbackId,
@@ -29,17 +42,18 @@ export function parseOpenAIChatResponse(body: unknown, context: TransformContext
       const message: AssistantMessage = { role: 'assistant', content: choice.message.content ?? null };
       const toolCalls = choice.message.tool_calls;
       if (toolCalls !== undefined && toolCalls !== null && toolCalls.length > 0) {
-        message.tool_calls = toolCalls.map(
-          (call, index): ToolCall => ({
-            id: nonEmpty(call.id) ?? `call_${context.fallbackId}_${index}`,
-            type: 'function',
-            function: {
-              name: call.function.name,
-              // Some servers send arguments as an object instead of a JSON string.
-              arguments: typeof call.function.arguments === 'string' ? call.function.arguments : JSON.stringify(call.function.arguments ?? {}),
-            },
-          }),
-        );
+        message.tool_calls = toolCalls.map((call, index): ToolCall => ({
+          id: nonEmpty(call.id) ?? `call_${context.fallbackId}_${index}`,
+          type: 'function',
+          function: {
+            name: call.function.name,
+            // Some servers send arguments as an object instead of a JSON string.
+            arguments:
+              typeof call.function.arguments === 'string'
+                ? call.function.arguments
+                : JSON.stringify(call.function.arguments ?? {}),
+          },
+        }));
       }
       if (typeof choice.message.refusal === 'string') message.refusal = choice.message.refusal;
       return {

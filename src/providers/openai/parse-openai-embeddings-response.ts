@@ -10,15 +10,27 @@ import { openAIEmbeddingsResponseSchema } from './openai-api-schemas.ts';
  * @example
  * parseOpenAIEmbeddingsResponse({ data: [{ index: 0, embedding: [0.1, 0.2] }], usage: { prompt_tokens: 3, total_tokens: 3 } }, context, 'openai');
  */
-export function parseOpenAIEmbeddingsResponse(body: unknown, context: TransformContext, provider: string): EmbeddingsResponse {
+export function parseOpenAIEmbeddingsResponse(
+  body: unknown,
+  context: TransformContext,
+  provider: string,
+): EmbeddingsResponse {
   let wire;
   try {
     wire = parseWithSchema(openAIEmbeddingsResponseSchema, body, { what: 'body' });
   } catch (error) {
-    throw createMalformedResponseError({ provider, deployment: context.deployment.id }, error instanceof Error ? error.message : String(error), error);
+    throw createMalformedResponseError(
+      { provider, deployment: context.deployment.id },
+      error instanceof Error ? error.message : String(error),
+      error,
+    );
   }
   const data = wire.data
-    .map((item, position) => ({ object: 'embedding' as const, index: item.index ?? position, embedding: item.embedding }))
+    .map((item, position) => ({
+      object: 'embedding' as const,
+      index: item.index ?? position,
+      embedding: item.embedding,
+    }))
     .sort((a, b) => a.index - b.index);
   const prompt = wire.usage?.prompt_tokens ?? 0;
   return {

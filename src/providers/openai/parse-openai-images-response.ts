@@ -10,16 +10,27 @@ import { openAIImagesResponseSchema } from './openai-api-schemas.ts';
  * @example
  * parseOpenAIImagesResponse({ created: 1, data: [{ b64_json: 'iVBOR…' }] }, context, 'openai');
  */
-export function parseOpenAIImagesResponse(body: unknown, context: TransformContext, provider: string): ImagesResponse {
+export function parseOpenAIImagesResponse(
+  body: unknown,
+  context: TransformContext,
+  provider: string,
+): ImagesResponse {
   let wire;
   try {
     wire = parseWithSchema(openAIImagesResponseSchema, body, { what: 'body' });
   } catch (error) {
-    throw createMalformedResponseError({ provider, deployment: context.deployment.id }, error instanceof Error ? error.message : String(error), error);
+    throw createMalformedResponseError(
+      { provider, deployment: context.deployment.id },
+      error instanceof Error ? error.message : String(error),
+      error,
+    );
   }
   const data = wire.data.map((item, index) => {
     if (typeof item.url !== 'string' && typeof item.b64_json !== 'string') {
-      throw createMalformedResponseError({ provider, deployment: context.deployment.id }, `data[${index}]: neither url nor b64_json`);
+      throw createMalformedResponseError(
+        { provider, deployment: context.deployment.id },
+        `data[${index}]: neither url nor b64_json`,
+      );
     }
     const image: ImagesResponse['data'][number] = {};
     if (typeof item.url === 'string') image.url = item.url;

@@ -1,13 +1,32 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyByStatus, classifyUpstreamError, createUpstreamError, isContentFiltered, isContextLengthExceeded, isQuotaExhausted } from './error-classification.ts';
+import {
+  classifyByStatus,
+  classifyUpstreamError,
+  createUpstreamError,
+  isContentFiltered,
+  isContextLengthExceeded,
+  isQuotaExhausted,
+} from './error-classification.ts';
 
 describe('classifyByStatus', () => {
   it('maps the documented statuses', () => {
     const cases: Array<[number, string]> = [
-      [400, 'invalid_request'], [401, 'authentication'], [402, 'quota_exhausted'], [403, 'permission_denied'],
-      [404, 'not_found'], [408, 'timeout'], [409, 'invalid_request'], [413, 'invalid_request'], [429, 'rate_limited'],
-      [500, 'server_error'], [502, 'server_error'], [503, 'overloaded'], [504, 'timeout'], [529, 'overloaded'], [599, 'server_error'],
+      [400, 'invalid_request'],
+      [401, 'authentication'],
+      [402, 'quota_exhausted'],
+      [403, 'permission_denied'],
+      [404, 'not_found'],
+      [408, 'timeout'],
+      [409, 'invalid_request'],
+      [413, 'invalid_request'],
+      [429, 'rate_limited'],
+      [500, 'server_error'],
+      [502, 'server_error'],
+      [503, 'overloaded'],
+      [504, 'timeout'],
+      [529, 'overloaded'],
+      [599, 'server_error'],
     ];
     for (const [status, kind] of cases) assert.equal(classifyByStatus(status), kind, `status ${status}`);
   });
@@ -39,15 +58,33 @@ describe('isContentFiltered and isQuotaExhausted', () => {
     assert.equal(isContentFiltered({ codes: ['content_filter'] }), true);
     assert.equal(isContentFiltered({ codes: ['content_policy_violation'] }), true);
     assert.equal(isContentFiltered({ codes: ['ResponsibleAIPolicyViolation'] }), true);
-    assert.equal(isContentFiltered({ message: 'Your request was rejected as a result of our safety system.' }), true);
+    assert.equal(
+      isContentFiltered({ message: 'Your request was rejected as a result of our safety system.' }),
+      true,
+    );
     assert.equal(isContentFiltered({ message: 'missing field messages' }), false);
   });
 
   it('detects quota exhaustion', () => {
     assert.equal(isQuotaExhausted({ status: 429, codes: ['insufficient_quota'] }), true);
-    assert.equal(isQuotaExhausted({ status: 400, codes: ['invalid_request_error', 'enforced_spend_limit_reached'] }), true);
-    assert.equal(isQuotaExhausted({ status: 400, message: 'You have reached your specified API usage limits (enforced_spend_limit_reached).' }), true);
-    assert.equal(isQuotaExhausted({ status: 400, message: 'Your credit balance is too low to access the Anthropic API.' }), true);
+    assert.equal(
+      isQuotaExhausted({ status: 400, codes: ['invalid_request_error', 'enforced_spend_limit_reached'] }),
+      true,
+    );
+    assert.equal(
+      isQuotaExhausted({
+        status: 400,
+        message: 'You have reached your specified API usage limits (enforced_spend_limit_reached).',
+      }),
+      true,
+    );
+    assert.equal(
+      isQuotaExhausted({
+        status: 400,
+        message: 'Your credit balance is too low to access the Anthropic API.',
+      }),
+      true,
+    );
     assert.equal(isQuotaExhausted({ status: 402, codes: ['billing_error'] }), true);
     assert.equal(isQuotaExhausted({ status: 429, codes: ['rate_limit_exceeded'] }), false);
   });
@@ -55,14 +92,29 @@ describe('isContentFiltered and isQuotaExhausted', () => {
 
 describe('classifyUpstreamError', () => {
   it('treats insufficient_quota on a 429 as quota_exhausted, not rate_limited', () => {
-    assert.equal(classifyUpstreamError({ status: 429, codes: ['insufficient_quota', 'insufficient_quota'] }), 'quota_exhausted');
-    assert.equal(classifyUpstreamError({ status: 429, codes: ['rate_limit_exceeded', 'requests'] }), 'rate_limited');
+    assert.equal(
+      classifyUpstreamError({ status: 429, codes: ['insufficient_quota', 'insufficient_quota'] }),
+      'quota_exhausted',
+    );
+    assert.equal(
+      classifyUpstreamError({ status: 429, codes: ['rate_limit_exceeded', 'requests'] }),
+      'rate_limited',
+    );
   });
 
   it('refines 400s into context length and content filter', () => {
-    assert.equal(classifyUpstreamError({ status: 400, codes: ['context_length_exceeded'] }), 'context_length_exceeded');
-    assert.equal(classifyUpstreamError({ status: 400, message: 'prompt is too long: 300000 tokens > 200000 maximum' }), 'context_length_exceeded');
-    assert.equal(classifyUpstreamError({ status: 400, codes: ['content_policy_violation'] }), 'content_filtered');
+    assert.equal(
+      classifyUpstreamError({ status: 400, codes: ['context_length_exceeded'] }),
+      'context_length_exceeded',
+    );
+    assert.equal(
+      classifyUpstreamError({ status: 400, message: 'prompt is too long: 300000 tokens > 200000 maximum' }),
+      'context_length_exceeded',
+    );
+    assert.equal(
+      classifyUpstreamError({ status: 400, codes: ['content_policy_violation'] }),
+      'content_filtered',
+    );
     assert.equal(classifyUpstreamError({ status: 400, message: 'bad temperature' }), 'invalid_request');
   });
 
@@ -106,7 +158,12 @@ describe('createUpstreamError', () => {
   });
 
   it('makes quota exhaustion non-retryable even with a retry-after', () => {
-    const error = createUpstreamError({ provider: 'openai', status: 429, headers: { 'retry-after': '1' }, codes: ['insufficient_quota'] });
+    const error = createUpstreamError({
+      provider: 'openai',
+      status: 429,
+      headers: { 'retry-after': '1' },
+      codes: ['insufficient_quota'],
+    });
     assert.equal(error.kind, 'quota_exhausted');
     assert.equal(error.isRetryable, false);
   });

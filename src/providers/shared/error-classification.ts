@@ -39,10 +39,20 @@ export function classifyByStatus(status: number): ProviderErrorKind {
 }
 
 // Out of credit or over a spend cap: retrying anywhere on the same account cannot help.
-const quotaCodes = new Set(['insufficient_quota', 'enforced_spend_limit_reached', 'billing_error', 'billing_hard_limit_reached', 'payment_required']);
+const quotaCodes = new Set([
+  'insufficient_quota',
+  'enforced_spend_limit_reached',
+  'billing_error',
+  'billing_hard_limit_reached',
+  'payment_required',
+]);
 const quotaMessagePattern = /enforced_spend_limit_reached|credit balance is too low|billing hard limit/i;
 
-const contextLengthCodes = new Set(['context_length_exceeded', 'model_context_window_exceeded', 'context_window_exceeded']);
+const contextLengthCodes = new Set([
+  'context_length_exceeded',
+  'model_context_window_exceeded',
+  'context_window_exceeded',
+]);
 const contextLengthMessagePatterns: readonly RegExp[] = [
   /context_length_exceeded/i,
   // OpenAI, vLLM, Groq: "This model's maximum context length is 8192 tokens. However, you requested …"
@@ -64,7 +74,13 @@ const contextLengthMessagePatterns: readonly RegExp[] = [
   /exceeds the available context size|context (window|size) (is )?exceeded/i,
 ];
 
-const contentFilterCodes = new Set(['content_filter', 'content_policy_violation', 'content_filtered', 'responsibleaipolicyviolation', 'safety']);
+const contentFilterCodes = new Set([
+  'content_filter',
+  'content_policy_violation',
+  'content_filtered',
+  'responsibleaipolicyviolation',
+  'safety',
+]);
 const contentFilterMessagePatterns: readonly RegExp[] = [
   /content[_ ]filter/i,
   /content[_ ]policy[_ ]violation|violat\w* (our|the) (content|usage) polic/i,
@@ -176,7 +192,8 @@ export function classifyUpstreamError(facts: UpstreamErrorFacts): ProviderErrorK
   if (codes.some((code) => contextLengthCodes.has(code))) return 'context_length_exceeded';
   if (clientError && isContextLengthExceeded({ message: facts.message })) return 'context_length_exceeded';
   if (codes.some((code) => contentFilterCodes.has(code))) return 'content_filtered';
-  if (clientError && status !== 403 && isContentFiltered({ message: facts.message })) return 'content_filtered';
+  if (clientError && status !== 403 && isContentFiltered({ message: facts.message }))
+    return 'content_filtered';
   if (codes.some((code) => overloadedCodes.has(code))) return 'overloaded';
   if (statusIsError) return classifyByStatus(status);
   for (const code of codes) {
@@ -194,7 +211,13 @@ export function classifyUpstreamError(facts: UpstreamErrorFacts): ProviderErrorK
  * readRequestId({ 'x-request-id': 'req_123' }); // 'req_123'
  */
 export function readRequestId(headers: Readonly<Record<string, string | undefined>>): string | undefined {
-  return headers['x-request-id'] ?? headers['request-id'] ?? headers['apim-request-id'] ?? headers['x-goog-request-id'] ?? headers['cf-ray'];
+  return (
+    headers['x-request-id'] ??
+    headers['request-id'] ??
+    headers['apim-request-id'] ??
+    headers['x-goog-request-id'] ??
+    headers['cf-ray']
+  );
 }
 
 export interface CreateUpstreamErrorOptions extends UpstreamErrorFacts {
@@ -225,8 +248,14 @@ export function createUpstreamError(options: CreateUpstreamErrorOptions): Provid
   const retryAfterMs = parseRetryAfterMs(headers, options.now) ?? options.bodyRetryAfterMs;
   const requestId = readRequestId(headers);
   const status = options.status;
-  const where = status === undefined || status < 300 ? `${options.provider} stream error` : `${options.provider} returned ${status}`;
-  const message = options.message === undefined || options.message === '' ? `${where} (${kind})` : `${where}: ${options.message}`;
+  const where =
+    status === undefined || status < 300
+      ? `${options.provider} stream error`
+      : `${options.provider} returned ${status}`;
+  const message =
+    options.message === undefined || options.message === ''
+      ? `${where} (${kind})`
+      : `${where}: ${options.message}`;
   return new ProviderError({
     kind,
     message,

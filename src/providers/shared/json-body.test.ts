@@ -10,7 +10,12 @@ describe('parseJsonBody', () => {
 
   it('throws malformed_response naming the provider, deployment and the start of the text', () => {
     assert.throws(
-      () => parseJsonBody('<html>bad gateway</html>', { provider: 'openai', deployment: 'dep-1', upstreamStatus: 200 }),
+      () =>
+        parseJsonBody('<html>bad gateway</html>', {
+          provider: 'openai',
+          deployment: 'dep-1',
+          upstreamStatus: 200,
+        }),
       (error: unknown) => {
         assert.ok(ProviderError.isProviderError(error));
         assert.equal(error.kind, 'malformed_response');
@@ -27,7 +32,10 @@ describe('parseJsonBody', () => {
   });
 
   it('reports an empty body clearly', () => {
-    assert.throws(() => parseJsonBody('', { provider: 'gemini' }), /gemini returned a malformed response: response body is not valid JSON: \(empty\)/);
+    assert.throws(
+      () => parseJsonBody('', { provider: 'gemini' }),
+      /gemini returned a malformed response: response body is not valid JSON: \(empty\)/,
+    );
   });
 });
 

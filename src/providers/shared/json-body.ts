@@ -20,7 +20,11 @@ export function parseJsonBody(text: string, source: JsonBodySource): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw createMalformedResponseError(source, `${source.what ?? 'response body'} is not valid JSON: ${previewText(text)}`, error);
+    throw createMalformedResponseError(
+      source,
+      `${source.what ?? 'response body'} is not valid JSON: ${previewText(text)}`,
+      error,
+    );
   }
 }
 
@@ -47,7 +51,11 @@ export function tryParseJson(text: string): unknown {
  * @example
  * throw createMalformedResponseError({ provider: 'openai' }, 'choices: expected an array');
  */
-export function createMalformedResponseError(source: JsonBodySource, detail: string, cause?: unknown): ProviderError {
+export function createMalformedResponseError(
+  source: JsonBodySource,
+  detail: string,
+  cause?: unknown,
+): ProviderError {
   return new ProviderError({
     kind: 'malformed_response',
     message: `${source.provider} returned a malformed response: ${detail}`,

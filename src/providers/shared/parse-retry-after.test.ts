@@ -18,7 +18,10 @@ describe('parseRetryAfterMs', () => {
   });
 
   it('prefers retry-after-ms, then x-ms-retry-after-ms, over retry-after', () => {
-    assert.equal(parseRetryAfterMs({ 'retry-after-ms': '150', 'x-ms-retry-after-ms': '900', 'retry-after': '9' }), 150);
+    assert.equal(
+      parseRetryAfterMs({ 'retry-after-ms': '150', 'x-ms-retry-after-ms': '900', 'retry-after': '9' }),
+      150,
+    );
     assert.equal(parseRetryAfterMs({ 'x-ms-retry-after-ms': '900', 'retry-after': '9' }), 900);
     assert.equal(parseRetryAfterMs({ 'retry-after-ms': '12.5' }), 12.5);
   });

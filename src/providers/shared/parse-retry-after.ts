@@ -13,8 +13,13 @@
  * parseRetryAfterMs({ 'retry-after-ms': '150.5' }); // 150.5
  * parseRetryAfterMs({ 'retry-after': 'Wed, 21 Oct 2015 07:28:00 GMT' }, Date.parse('Wed, 21 Oct 2015 07:27:58 GMT')); // 2000
  */
-export function parseRetryAfterMs(headers: Readonly<Record<string, string | undefined>>, now: number = Date.now()): number | undefined {
-  const millisecondsHint = parseNonNegativeNumber(headers['retry-after-ms']) ?? parseNonNegativeNumber(headers['x-ms-retry-after-ms']);
+export function parseRetryAfterMs(
+  headers: Readonly<Record<string, string | undefined>>,
+  now: number = Date.now(),
+): number | undefined {
+  const millisecondsHint =
+    parseNonNegativeNumber(headers['retry-after-ms']) ??
+    parseNonNegativeNumber(headers['x-ms-retry-after-ms']);
   if (millisecondsHint !== undefined) return millisecondsHint;
   const retryAfter = headers['retry-after'];
   if (retryAfter === undefined) return undefined;
@@ -32,7 +37,8 @@ function parseNonNegativeNumber(value: string | undefined): number | undefined {
 }
 
 // An HTTP date must at least name a weekday or month to count: Date.parse accepts far too much ("1", "x 2").
-const httpDatePattern = /^\s*(mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+\d|^\s*\d{1,2}[\s-](jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)/i;
+const httpDatePattern =
+  /^\s*(mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+\d|^\s*\d{1,2}[\s-](jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)/i;
 
 function parseHttpDateDelay(value: string, now: number): number | undefined {
   if (!httpDatePattern.test(value)) return undefined;
@@ -42,7 +48,15 @@ function parseHttpDateDelay(value: string, now: number): number | undefined {
 }
 
 const durationPartPattern = /(\d+(?:\.\d+)?)(ms|us|µs|ns|h|m|s)/gy;
-const unitMilliseconds: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, µs: 0.001, ns: 0.000001 };
+const unitMilliseconds: Record<string, number> = {
+  h: 3_600_000,
+  m: 60_000,
+  s: 1000,
+  ms: 1,
+  us: 0.001,
+  µs: 0.001,
+  ns: 0.000001,
+};
 
 /**
  * Parses OpenAI's `x-ratelimit-reset-requests` / `x-ratelimit-reset-tokens` values, Go-style

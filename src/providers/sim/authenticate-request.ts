@@ -11,9 +11,12 @@ import type { SimError } from './sim-error.ts';
 export function authenticateRequest(route: SimRoute, headers: IncomingHttpHeaders): SimError | undefined {
   const key = readKey(route, headers);
   if (key === undefined || key === '') {
-    return route.format === 'gemini' ? { kind: 'missing_key', status: 403 } : { kind: 'missing_key', status: 401 };
+    return route.format === 'gemini'
+      ? { kind: 'missing_key', status: 403 }
+      : { kind: 'missing_key', status: 401 };
   }
-  if (key.startsWith('invalid')) return { kind: 'invalid_key', status: route.format === 'gemini' ? 400 : 401, apiKey: key };
+  if (key.startsWith('invalid'))
+    return { kind: 'invalid_key', status: route.format === 'gemini' ? 400 : 401, apiKey: key };
   if (route.format === 'anthropic' && !header(headers, 'anthropic-version')) {
     return { kind: 'invalid_request', status: 400, message: 'anthropic-version: header is required' };
   }

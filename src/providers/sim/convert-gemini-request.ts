@@ -6,13 +6,20 @@ const partSchema = z.looseObject({
   text: z.string().optional(),
   inlineData: z.looseObject({ mimeType: z.string(), data: z.string() }).optional(),
   fileData: z.looseObject({ fileUri: z.string() }).optional(),
-  functionCall: z.looseObject({ name: z.string().min(1), args: z.record(z.string(), z.unknown()).optional() }).optional(),
+  functionCall: z
+    .looseObject({ name: z.string().min(1), args: z.record(z.string(), z.unknown()).optional() })
+    .optional(),
   functionResponse: z.looseObject({ name: z.string().min(1), response: z.unknown().optional() }).optional(),
 });
 
 const generateContentSchema = z.looseObject({
   contents: z
-    .array(z.looseObject({ role: z.enum(['user', 'model', 'function']).optional(), parts: z.array(partSchema).min(1, 'must contain at least one part') }))
+    .array(
+      z.looseObject({
+        role: z.enum(['user', 'model', 'function']).optional(),
+        parts: z.array(partSchema).min(1, 'must contain at least one part'),
+      }),
+    )
     .min(1, 'contents is not specified'),
   systemInstruction: z.looseObject({ parts: z.array(partSchema) }).optional(),
   tools: z
@@ -34,7 +41,10 @@ const generateContentSchema = z.looseObject({
   toolConfig: z
     .looseObject({
       functionCallingConfig: z
-        .looseObject({ mode: z.enum(['AUTO', 'ANY', 'NONE', 'VALIDATED', 'MODE_UNSPECIFIED']).optional(), allowedFunctionNames: z.array(z.string()).optional() })
+        .looseObject({
+          mode: z.enum(['AUTO', 'ANY', 'NONE', 'VALIDATED', 'MODE_UNSPECIFIED']).optional(),
+          allowedFunctionNames: z.array(z.string()).optional(),
+        })
         .optional(),
     })
     .optional(),
@@ -60,16 +70,30 @@ type GenerateContentRequest = z.infer<typeof generateContentSchema>;
 export function convertGeminiRequest(body: unknown, model: string): SimPrompt {
   const request = parseWithSchema(generateContentSchema, normaliseKeys(body), { what: 'body' });
   const messages: SimMessage[] = request.contents.map((content) => {
-    const out: SimMessage = { role: content.role === 'model' ? 'assistant' : 'user', text: '', imageCount: 0, toolCalls: [], toolResults: [] };
+    const out: SimMessage = {
+      role: content.role === 'model' ? 'assistant' : 'user',
+      text: '',
+      imageCount: 0,
+      toolCalls: [],
+      toolResults: [],
+    };
     const text: string[] = [];
     for (const part of content.parts) {
       if (part.text !== undefined && part['thought'] !== true) text.push(part.text);
       if (part.inlineData !== undefined || part.fileData !== undefined) out.imageCount++;
       if (part.functionCall !== undefined) {
-        out.toolCalls.push({ id: part.functionCall.name, name: part.functionCall.name, arguments: JSON.stringify(part.functionCall.args ?? {}) });
+        out.toolCalls.push({
+          id: part.functionCall.name,
+          name: part.functionCall.name,
+          arguments: JSON.stringify(part.functionCall.args ?? {}),
+        });
       }
       if (part.functionResponse !== undefined) {
-        out.toolResults.push({ callId: part.functionResponse.name, name: part.functionResponse.name, content: JSON.stringify(part.functionResponse.response ?? {}) });
+        out.toolResults.push({
+          callId: part.functionResponse.name,
+          name: part.functionResponse.name,
+          content: JSON.stringify(part.functionResponse.response ?? {}),
+        });
       }
     }
     out.text = text.join('\n');
@@ -78,7 +102,11 @@ export function convertGeminiRequest(body: unknown, model: string): SimPrompt {
   const config = request.generationConfig ?? {};
   const schema = config.responseJsonSchema ?? config.responseSchema;
   const output: SimPrompt['output'] =
-    config.responseMimeType === 'application/json' ? (schema === undefined ? { type: 'json' } : { type: 'json_schema', schema }) : { type: 'text' };
+    config.responseMimeType === 'application/json'
+      ? schema === undefined
+        ? { type: 'json' }
+        : { type: 'json_schema', schema }
+      : { type: 'text' };
   const declarations = (request.tools ?? []).flatMap((tool) => tool.functionDeclarations ?? []);
   const calling = request.toolConfig?.functionCallingConfig;
   const allowed = calling?.allowedFunctionNames;
@@ -87,7 +115,8 @@ export function convertGeminiRequest(body: unknown, model: string): SimPrompt {
     .map((declaration) => ({
       name: declaration.name,
       description: declaration.description ?? '',
-      parameters: (declaration.parametersJsonSchema ?? declaration.parameters ?? { type: 'object', properties: {} }) as JsonSchema,
+      parameters: (declaration.parametersJsonSchema ??
+        declaration.parameters ?? { type: 'object', properties: {} }) as JsonSchema,
     }));
   return {
     model,
@@ -102,11 +131,16 @@ export function convertGeminiRequest(body: unknown, model: string): SimPrompt {
   };
 }
 
-function convertToolChoice(calling: NonNullable<GenerateContentRequest['toolConfig']>['functionCallingConfig'], toolCount: number): SimToolChoice {
+function convertToolChoice(
+  calling: NonNullable<GenerateContentRequest['toolConfig']>['functionCallingConfig'],
+  toolCount: number,
+): SimToolChoice {
   if (calling?.mode === 'NONE') return { mode: 'none' };
   if (calling?.mode === 'ANY' || calling?.mode === 'VALIDATED') {
     const only = calling.allowedFunctionNames;
-    return only !== undefined && only.length === 1 && toolCount > 0 ? { mode: 'named', name: only[0] as string } : { mode: 'required' };
+    return only !== undefined && only.length === 1 && toolCount > 0
+      ? { mode: 'named', name: only[0] as string }
+      : { mode: 'required' };
   }
   return { mode: 'auto' };
 }
@@ -136,7 +170,14 @@ const snakeAliases: Record<string, string> = {
 };
 
 // Containers whose keys are the user's own data (schemas, arguments): never renamed.
-const opaqueKeys = new Set(['parameters', 'parametersJsonSchema', 'responseSchema', 'responseJsonSchema', 'args', 'response']);
+const opaqueKeys = new Set([
+  'parameters',
+  'parametersJsonSchema',
+  'responseSchema',
+  'responseJsonSchema',
+  'args',
+  'response',
+]);
 
 /** Renames the known snake_case keys to camelCase, outside schemas and arguments. */
 function normaliseKeys(value: unknown): unknown {
@@ -156,7 +197,12 @@ const embedRequestSchema = z.looseObject({
   outputDimensionality: z.number().int().min(1).max(3072).optional(),
 });
 
-const batchEmbedSchema = z.looseObject({ requests: z.array(embedRequestSchema).min(1, 'must contain at least one request').max(100, 'at most 100 requests per batch') });
+const batchEmbedSchema = z.looseObject({
+  requests: z
+    .array(embedRequestSchema)
+    .min(1, 'must contain at least one request')
+    .max(100, 'at most 100 requests per batch'),
+});
 
 export interface GeminiEmbedInput {
   texts: string[];
@@ -166,7 +212,9 @@ export interface GeminiEmbedInput {
 /** `:embedContent` (one) or `:batchEmbedContents` (many) → texts to embed. */
 export function convertGeminiEmbedRequest(body: unknown, batch: boolean): GeminiEmbedInput {
   const renamed = normaliseKeys(body);
-  const requests = batch ? parseWithSchema(batchEmbedSchema, renamed, { what: 'body' }).requests : [parseWithSchema(embedRequestSchema, renamed, { what: 'body' })];
+  const requests = batch
+    ? parseWithSchema(batchEmbedSchema, renamed, { what: 'body' }).requests
+    : [parseWithSchema(embedRequestSchema, renamed, { what: 'body' })];
   return {
     texts: requests.map((request) => request.content.parts.map((part) => part.text ?? '').join('\n')),
     dimensions: requests.map((request) => request.outputDimensionality),

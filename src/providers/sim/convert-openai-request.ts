@@ -1,5 +1,12 @@
 import { InvalidRequestError } from '../../core/index.ts';
-import { parseChatRequest, parseEmbeddingsRequest, parseImagesRequest, type ChatMessage, type EmbeddingsRequest, type ImagesRequest } from '../../spec/index.ts';
+import {
+  parseChatRequest,
+  parseEmbeddingsRequest,
+  parseImagesRequest,
+  type ChatMessage,
+  type EmbeddingsRequest,
+  type ImagesRequest,
+} from '../../spec/index.ts';
 import type { SimMessage, SimPrompt, SimToolChoice } from './sim-prompt.ts';
 
 export interface OpenAIChatInput {
@@ -13,7 +20,8 @@ export interface OpenAIChatInput {
  * the field, as OpenAI's `param` does. `model` overrides the body's (Azure puts it in the URL).
  */
 export function convertOpenAIChatRequest(body: unknown, model?: string): OpenAIChatInput {
-  const withModel = model !== undefined && isRecord(body) && body['model'] === undefined ? { ...body, model } : body;
+  const withModel =
+    model !== undefined && isRecord(body) && body['model'] === undefined ? { ...body, model } : body;
   const request = parseChatRequest(withModel);
   const system: string[] = [];
   const messages: SimMessage[] = [];
@@ -26,9 +34,18 @@ export function convertOpenAIChatRequest(body: unknown, model?: string): OpenAIC
         ? { type: 'json_schema', schema: request.response_format.json_schema.schema ?? {} }
         : { type: 'text' };
   if (output.type === 'json' && !/json/i.test(JSON.stringify(request.messages))) {
-    throw new InvalidRequestError({ message: "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.", param: 'messages' });
+    throw new InvalidRequestError({
+      message:
+        "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.",
+      param: 'messages',
+    });
   }
-  const stop = request.stop === undefined || request.stop === null ? [] : typeof request.stop === 'string' ? [request.stop] : request.stop;
+  const stop =
+    request.stop === undefined || request.stop === null
+      ? []
+      : typeof request.stop === 'string'
+        ? [request.stop]
+        : request.stop;
   const prompt: SimPrompt = {
     model: model ?? request.model,
     system: system.join('\n'),
@@ -44,10 +61,19 @@ export function convertOpenAIChatRequest(body: unknown, model?: string): OpenAIC
     stop,
     n: request.n ?? 1,
   };
-  return { prompt, stream: request.stream === true, includeUsage: request.stream_options?.include_usage === true };
+  return {
+    prompt,
+    stream: request.stream === true,
+    includeUsage: request.stream_options?.include_usage === true,
+  };
 }
 
-function convertMessage(message: ChatMessage, system: string[], messages: SimMessage[], toolNames: Map<string, string>): void {
+function convertMessage(
+  message: ChatMessage,
+  system: string[],
+  messages: SimMessage[],
+  toolNames: Map<string, string>,
+): void {
   switch (message.role) {
     case 'system':
     case 'developer':
@@ -65,9 +91,19 @@ function convertMessage(message: ChatMessage, system: string[], messages: SimMes
       return;
     }
     case 'assistant': {
-      const toolCalls = (message.tool_calls ?? []).map((call) => ({ id: call.id, name: call.function.name, arguments: call.function.arguments }));
+      const toolCalls = (message.tool_calls ?? []).map((call) => ({
+        id: call.id,
+        name: call.function.name,
+        arguments: call.function.arguments,
+      }));
       for (const call of toolCalls) toolNames.set(call.id, call.name);
-      messages.push({ role: 'assistant', text: textOf(message.content ?? ''), imageCount: 0, toolCalls, toolResults: [] });
+      messages.push({
+        role: 'assistant',
+        text: textOf(message.content ?? ''),
+        imageCount: 0,
+        toolCalls,
+        toolResults: [],
+      });
       return;
     }
     case 'tool':
@@ -76,7 +112,13 @@ function convertMessage(message: ChatMessage, system: string[], messages: SimMes
         text: '',
         imageCount: 0,
         toolCalls: [],
-        toolResults: [{ callId: message.tool_call_id, name: toolNames.get(message.tool_call_id) ?? 'the tool', content: textOf(message.content) }],
+        toolResults: [
+          {
+            callId: message.tool_call_id,
+            name: toolNames.get(message.tool_call_id) ?? 'the tool',
+            content: textOf(message.content),
+          },
+        ],
       });
       return;
   }
@@ -98,21 +140,27 @@ function textOf(content: string | null | ReadonlyArray<{ type: string; text?: st
 }
 
 /** The texts of an embeddings request (token-id inputs become placeholder words). */
-export function convertOpenAIEmbeddingsRequest(body: unknown, model?: string): { request: EmbeddingsRequest; texts: string[] } {
-  const withModel = model !== undefined && isRecord(body) && body['model'] === undefined ? { ...body, model } : body;
+export function convertOpenAIEmbeddingsRequest(
+  body: unknown,
+  model?: string,
+): { request: EmbeddingsRequest; texts: string[] } {
+  const withModel =
+    model !== undefined && isRecord(body) && body['model'] === undefined ? { ...body, model } : body;
   const request = parseEmbeddingsRequest(withModel);
   const input = request.input;
   let texts: string[];
   if (typeof input === 'string') texts = [input];
   else if (input.every((item) => typeof item === 'string')) texts = input;
   else if (input.every((item) => typeof item === 'number')) texts = [input.map((id) => `t${id}`).join(' ')];
-  else texts = input.map((item) => (Array.isArray(item) ? item.map((id) => `t${id}`).join(' ') : String(item)));
+  else
+    texts = input.map((item) => (Array.isArray(item) ? item.map((id) => `t${id}`).join(' ') : String(item)));
   return { request, texts };
 }
 
 /** An images request, validated. */
 export function convertOpenAIImagesRequest(body: unknown, model?: string): ImagesRequest {
-  const withModel = model !== undefined && isRecord(body) && body['model'] === undefined ? { ...body, model } : body;
+  const withModel =
+    model !== undefined && isRecord(body) && body['model'] === undefined ? { ...body, model } : body;
   return parseImagesRequest(withModel);
 }
 

@@ -5,14 +5,22 @@ import { createPng, parseImageSize } from './create-png.ts';
 
 /** Walks the chunks of a PNG, checking every CRC, and returns them. */
 function readChunks(png: Buffer): Array<{ type: string; data: Buffer }> {
-  assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'PNG signature');
+  assert.deepEqual(
+    [...png.subarray(0, 8)],
+    [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a],
+    'PNG signature',
+  );
   const chunks: Array<{ type: string; data: Buffer }> = [];
   let offset = 8;
   while (offset < png.length) {
     const length = png.readUInt32BE(offset);
     const type = png.toString('latin1', offset + 4, offset + 8);
     const data = png.subarray(offset + 8, offset + 8 + length);
-    assert.equal(png.readUInt32BE(offset + 8 + length), crc32(png.subarray(offset + 4, offset + 8 + length)), `CRC of ${type}`);
+    assert.equal(
+      png.readUInt32BE(offset + 8 + length),
+      crc32(png.subarray(offset + 4, offset + 8 + length)),
+      `CRC of ${type}`,
+    );
     chunks.push({ type, data });
     offset += 12 + length;
   }
@@ -22,7 +30,10 @@ function readChunks(png: Buffer): Array<{ type: string; data: Buffer }> {
 describe('createPng', () => {
   it('writes a valid RGB PNG of the asked size', () => {
     const chunks = readChunks(createPng('a red fox in the snow', 40, 24));
-    assert.deepEqual(chunks.map((chunk) => chunk.type), ['IHDR', 'IDAT', 'IEND']);
+    assert.deepEqual(
+      chunks.map((chunk) => chunk.type),
+      ['IHDR', 'IDAT', 'IEND'],
+    );
     const header = chunks[0]?.data ?? Buffer.alloc(0);
     assert.equal(header.readUInt32BE(0), 40);
     assert.equal(header.readUInt32BE(4), 24);

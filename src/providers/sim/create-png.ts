@@ -72,7 +72,14 @@ function chunk(type: string, data: Buffer): Buffer {
 function hueToRgb(hue: number): [number, number, number] {
   const sector = hue * 6;
   const x = 1 - Math.abs((sector % 2) - 1);
-  const table: Array<[number, number, number]> = [[1, x, 0], [x, 1, 0], [0, 1, x], [0, x, 1], [x, 0, 1], [1, 0, x]];
+  const table: Array<[number, number, number]> = [
+    [1, x, 0],
+    [x, 1, 0],
+    [0, 1, x],
+    [0, x, 1],
+    [x, 0, 1],
+    [1, 0, x],
+  ];
   const [r, g, b] = table[Math.min(5, Math.floor(sector))] ?? [1, 0, 0];
   return [Math.round(40 + r * 200), Math.round(40 + g * 200), Math.round(40 + b * 200)];
 }

@@ -15,7 +15,10 @@ describe('embedText', () => {
       assert.equal(vector.length, dimensions);
       assert.ok(Math.abs(cosine(vector, vector) - 1) < 1e-5);
     }
-    assert.ok(Math.abs(cosine(embedText('', 64), embedText('', 64)) - 1) < 1e-5, 'even empty text gets a unit vector');
+    assert.ok(
+      Math.abs(cosine(embedText('', 64), embedText('', 64)) - 1) < 1e-5,
+      'even empty text gets a unit vector',
+    );
   });
 
   it('puts texts that share words closer than unrelated texts', () => {

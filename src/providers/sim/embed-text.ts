@@ -4,7 +4,9 @@ import { hashString } from './create-random.ts';
 export const defaultEmbeddingDimensions = 256;
 
 const wordPattern = /[\p{L}\p{N}]+/gu;
-const lightWords = new Set('a an and are as at be by for from in is it of on or that the this to was were with'.split(' '));
+const lightWords = new Set(
+  'a an and are as at be by for from in is it of on or that the this to was were with'.split(' '),
+);
 
 /**
  * A deterministic, L2-normalised embedding: a signed hashed bag of words plus character
@@ -21,7 +23,8 @@ export function embedText(text: string, dimensions: number): Float32Array {
     const weight = lightWords.has(word) ? 0.25 : 1;
     add(vector, word, weight);
     const padded = `#${word}#`;
-    for (let index = 0; index + 3 <= padded.length; index++) add(vector, padded.slice(index, index + 3), weight * 0.35);
+    for (let index = 0; index + 3 <= padded.length; index++)
+      add(vector, padded.slice(index, index + 3), weight * 0.35);
   }
   let norm = 0;
   for (const value of vector) norm += value * value;

@@ -66,7 +66,11 @@ export function extractKeywords(text: string): PromptTerms {
 }
 
 function summariseTopic(text: string): string {
-  const words = text.replace(/\s+/g, ' ').trim().split(' ').filter((word) => word !== '');
+  const words = text
+    .replace(/\s+/g, ' ')
+    .trim()
+    .split(' ')
+    .filter((word) => word !== '');
   if (words.length === 0) return 'your request';
   const short = words.length <= 12 ? words.join(' ') : `${words.slice(0, 10).join(' ')}…`;
   return short.replace(/[\s.!?:;,]+$/, '');

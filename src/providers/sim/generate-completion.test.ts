@@ -10,7 +10,18 @@ function user(text: string): SimMessage {
 }
 
 function prompt(messages: SimMessage[], extra: Partial<SimPrompt> = {}): SimPrompt {
-  return { model: 'm', system: '', messages, tools: [], toolChoice: { mode: 'auto' }, output: { type: 'text' }, maxTokens: undefined, stop: [], n: 1, ...extra };
+  return {
+    model: 'm',
+    system: '',
+    messages,
+    tools: [],
+    toolChoice: { mode: 'auto' },
+    output: { type: 'text' },
+    maxTokens: undefined,
+    stop: [],
+    n: 1,
+    ...extra,
+  };
 }
 
 const question = 'Why do cats purr when they are content?';
@@ -27,7 +38,8 @@ describe('generateCompletion', () => {
   });
 
   it('gives the same answer to the same prompt and seed, another for another seed', () => {
-    const text = (seed: number): string => generateCompletion(prompt([user(question)]), seed).choices[0]?.text ?? '';
+    const text = (seed: number): string =>
+      generateCompletion(prompt([user(question)]), seed).choices[0]?.text ?? '';
     assert.equal(text(1), text(1));
     assert.notEqual(text(1), text(2));
   });
@@ -57,32 +69,65 @@ describe('generateCompletion', () => {
     const completion = generateCompletion(prompt([user(question)], { n: 3 }), 0);
     assert.equal(completion.choices.length, 3);
     assert.equal(new Set(completion.choices.map((choice) => choice.text)).size, 3);
-    assert.equal(completion.outputTokens, completion.choices.reduce((sum, choice) => sum + choice.outputTokens, 0));
+    assert.equal(
+      completion.outputTokens,
+      completion.choices.reduce((sum, choice) => sum + choice.outputTokens, 0),
+    );
   });
 
   it('calls the tool whose description matches the prompt', () => {
-    const choice = generateCompletion(prompt([user('Please send an email to Bob about the meeting')], { tools: weatherTools }), 0).choices[0];
+    const choice = generateCompletion(
+      prompt([user('Please send an email to Bob about the meeting')], { tools: weatherTools }),
+      0,
+    ).choices[0];
     assert.equal(choice?.finishReason, 'tool_calls');
     assert.equal(choice?.toolCalls[0]?.name, 'send_email');
-    const weather = generateCompletion(prompt([user('What is the weather forecast in Oslo?')], { tools: weatherTools }), 0).choices[0];
+    const weather = generateCompletion(
+      prompt([user('What is the weather forecast in Oslo?')], { tools: weatherTools }),
+      0,
+    ).choices[0];
     assert.equal(weather?.toolCalls[0]?.name, 'get_weather');
     assert.equal(weather?.toolCalls[0]?.arguments['city'], 'Oslo');
   });
 
   it('honours tool choice: named, none, and the first tool when nothing matches', () => {
-    const named = generateCompletion(prompt([user('What is the weather in Oslo?')], { tools: weatherTools, toolChoice: { mode: 'named', name: 'send_email' } }), 0);
+    const named = generateCompletion(
+      prompt([user('What is the weather in Oslo?')], {
+        tools: weatherTools,
+        toolChoice: { mode: 'named', name: 'send_email' },
+      }),
+      0,
+    );
     assert.equal(named.choices[0]?.toolCalls[0]?.name, 'send_email');
-    const none = generateCompletion(prompt([user('What is the weather in Oslo?')], { tools: weatherTools, toolChoice: { mode: 'none' } }), 0);
+    const none = generateCompletion(
+      prompt([user('What is the weather in Oslo?')], { tools: weatherTools, toolChoice: { mode: 'none' } }),
+      0,
+    );
     assert.equal(none.choices[0]?.toolCalls.length, 0);
-    const unmatched = generateCompletion(prompt([user('Tell me a joke')], { tools: weatherTools, toolChoice: { mode: 'required' } }), 0);
+    const unmatched = generateCompletion(
+      prompt([user('Tell me a joke')], { tools: weatherTools, toolChoice: { mode: 'required' } }),
+      0,
+    );
     assert.equal(unmatched.choices[0]?.toolCalls[0]?.name, 'get_weather');
   });
 
   it('answers from a tool result once the tool has run', () => {
     const messages: SimMessage[] = [
       user('What is the weather in Oslo?'),
-      { role: 'assistant', text: '', imageCount: 0, toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Oslo"}' }], toolResults: [] },
-      { role: 'tool', text: '', imageCount: 0, toolCalls: [], toolResults: [{ callId: 'call_1', name: 'get_weather', content: '{"temperature":-3,"sky":"snow"}' }] },
+      {
+        role: 'assistant',
+        text: '',
+        imageCount: 0,
+        toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Oslo"}' }],
+        toolResults: [],
+      },
+      {
+        role: 'tool',
+        text: '',
+        imageCount: 0,
+        toolCalls: [],
+        toolResults: [{ callId: 'call_1', name: 'get_weather', content: '{"temperature":-3,"sky":"snow"}' }],
+      },
     ];
     const choice = generateCompletion(prompt(messages, { tools: weatherTools }), 0).choices[0];
     assert.equal(choice?.toolCalls.length, 0);
@@ -91,26 +136,48 @@ describe('generateCompletion', () => {
   });
 
   it('returns a JSON object when JSON is asked', () => {
-    const text = generateCompletion(prompt([user('List facts about Mars in JSON')], { output: { type: 'json' } }), 0).choices[0]?.text ?? '';
+    const text =
+      generateCompletion(prompt([user('List facts about Mars in JSON')], { output: { type: 'json' } }), 0)
+        .choices[0]?.text ?? '';
     const value = JSON.parse(text) as Record<string, unknown>;
     assert.equal(value['simulated'], true);
     assert.match(String(value['answer']), /Mars/);
   });
 
   it('breaks the first JSON answer with the invalid-json marker and repairs it on follow-up', () => {
-    const schema = { type: 'object', properties: { title: { type: 'string' }, done: { type: 'boolean' } }, required: ['title', 'done'] };
-    const first = prompt([user(`Summarise the plan ${invalidJsonMarker}`)], { output: { type: 'json_schema', schema } });
+    const schema = {
+      type: 'object',
+      properties: { title: { type: 'string' }, done: { type: 'boolean' } },
+      required: ['title', 'done'],
+    };
+    const first = prompt([user(`Summarise the plan ${invalidJsonMarker}`)], {
+      output: { type: 'json_schema', schema },
+    });
     const broken = generateCompletion(first, 0).choices[0]?.text ?? '';
     assert.throws(() => JSON.parse(broken), SyntaxError);
 
     const asConversation = prompt(
-      [...first.messages, { role: 'assistant', text: broken, imageCount: 0, toolCalls: [], toolResults: [] }, user('That was not valid JSON. Return only valid JSON.')],
+      [
+        ...first.messages,
+        { role: 'assistant', text: broken, imageCount: 0, toolCalls: [], toolResults: [] },
+        user('That was not valid JSON. Return only valid JSON.'),
+      ],
       { output: first.output },
     );
-    const repaired = JSON.parse(generateCompletion(asConversation, 0).choices[0]?.text ?? '') as Record<string, unknown>;
+    const repaired = JSON.parse(generateCompletion(asConversation, 0).choices[0]?.text ?? '') as Record<
+      string,
+      unknown
+    >;
     assert.deepEqual(Object.keys(repaired).sort(), ['done', 'title']);
 
-    const pasted = prompt([user(`Summarise the plan ${invalidJsonMarker}\nYour answer was:\n${broken}\nFix it and return valid JSON.`)], { output: first.output });
+    const pasted = prompt(
+      [
+        user(
+          `Summarise the plan ${invalidJsonMarker}\nYour answer was:\n${broken}\nFix it and return valid JSON.`,
+        ),
+      ],
+      { output: first.output },
+    );
     assert.doesNotThrow(() => JSON.parse(generateCompletion(pasted, 0).choices[0]?.text ?? ''));
   });
 });

@@ -2,7 +2,11 @@ import { countPromptTokens, countTextTokens, truncateToTokens } from './count-to
 import { createRandom, hashString, type Random } from './create-random.ts';
 import { extractKeywords, type PromptTerms } from './extract-keywords.ts';
 import { generateJsonValue } from './generate-json-value.ts';
-import { generateTextAnswer, generateToolPreamble, generateToolResultAnswer } from './generate-text-answer.ts';
+import {
+  generateTextAnswer,
+  generateToolPreamble,
+  generateToolResultAnswer,
+} from './generate-text-answer.ts';
 import { chooseTool, generateToolCall } from './generate-tool-call.ts';
 import type { SimChoice, SimCompletion, SimMessage, SimPrompt } from './sim-prompt.ts';
 
@@ -22,12 +26,24 @@ const brokenAnswerPattern = /[{,]\s*'[^'\n]{1,64}'\s*:/;
  * const completion = generateCompletion(prompt, 42);
  * completion.choices[0].text; // '[simulated] You asked about "…". …'
  */
-export function generateCompletion(prompt: SimPrompt, seed: number, inputTokens = countPromptTokens(prompt)): SimCompletion {
-  const key = JSON.stringify([prompt.system, prompt.messages, prompt.tools, prompt.toolChoice, prompt.output]);
+export function generateCompletion(
+  prompt: SimPrompt,
+  seed: number,
+  inputTokens = countPromptTokens(prompt),
+): SimCompletion {
+  const key = JSON.stringify([
+    prompt.system,
+    prompt.messages,
+    prompt.tools,
+    prompt.toolChoice,
+    prompt.output,
+  ]);
   const base = hashString(key, seed);
   const choices: SimChoice[] = [];
   for (let index = 0; index < Math.max(1, prompt.n); index++) {
-    choices.push(generateChoice(prompt, createRandom((base + Math.imul(index, 0x9e3779b9)) >>> 0), `${base}:${index}`));
+    choices.push(
+      generateChoice(prompt, createRandom((base + Math.imul(index, 0x9e3779b9)) >>> 0), `${base}:${index}`),
+    );
   }
   return {
     choices,
@@ -43,16 +59,29 @@ function generateChoice(prompt: SimPrompt, random: Random, seedText: string): Si
   const terms = extractKeywords(subject?.text ?? '');
   const userSpokeLast = last !== undefined && last.role === 'user' && last.toolResults.length === 0;
 
-  const tool = userSpokeLast && repair.markerMessage === undefined ? chooseTool(prompt.tools, prompt.toolChoice, terms) : undefined;
+  const tool =
+    userSpokeLast && repair.markerMessage === undefined
+      ? chooseTool(prompt.tools, prompt.toolChoice, terms)
+      : undefined;
   if (tool !== undefined) {
     const call = generateToolCall(tool, terms, random, seedText);
     const outputTokens = countTextTokens(`${call.name}${JSON.stringify(call.arguments)}`) + 4;
-    return { text: '', toolCalls: [call], toolPreamble: generateToolPreamble(tool.name), finishReason: 'tool_calls', stopSequence: undefined, outputTokens };
+    return {
+      text: '',
+      toolCalls: [call],
+      toolPreamble: generateToolPreamble(tool.name),
+      finishReason: 'tool_calls',
+      stopSequence: undefined,
+      outputTokens,
+    };
   }
 
   let text: string;
   const toolResult = last?.toolResults.at(-1);
-  const answer = toolResult !== undefined ? generateToolResultAnswer(toolResult.name, toolResult.content, terms, random) : generateTextAnswer(terms, random);
+  const answer =
+    toolResult !== undefined
+      ? generateToolResultAnswer(toolResult.name, toolResult.content, terms, random)
+      : generateTextAnswer(terms, random);
   if (prompt.output.type !== 'text' || repair.markerMessage !== undefined) {
     const value = jsonAnswer(prompt, terms, random, answer);
     text = repair.markerMessage !== undefined && !repair.repaired ? breakJson(value) : JSON.stringify(value);
@@ -63,7 +92,8 @@ function generateChoice(prompt: SimPrompt, random: Random, seedText: string): Si
 }
 
 function jsonAnswer(prompt: SimPrompt, terms: PromptTerms, random: Random, answer: string): unknown {
-  if (prompt.output.type === 'json_schema') return generateJsonValue(prompt.output.schema, { terms, random, answer });
+  if (prompt.output.type === 'json_schema')
+    return generateJsonValue(prompt.output.schema, { terms, random, answer });
   return { answer, topic: terms.topic, keywords: terms.keywords.slice(0, 5), simulated: true };
 }
 
@@ -103,8 +133,13 @@ function lastUserMessage(messages: SimMessage[]): SimMessage | undefined {
  * With the invalid-JSON marker, the first answer is broken; a follow-up that carries the broken
  * answer (as an assistant turn, or pasted into a message) is "repaired".
  */
-function findRepairState(messages: SimMessage[]): { markerMessage: SimMessage | undefined; repaired: boolean } {
-  const markerIndex = messages.findIndex((message) => message.role === 'user' && message.text.includes(invalidJsonMarker));
+function findRepairState(messages: SimMessage[]): {
+  markerMessage: SimMessage | undefined;
+  repaired: boolean;
+} {
+  const markerIndex = messages.findIndex(
+    (message) => message.role === 'user' && message.text.includes(invalidJsonMarker),
+  );
   if (markerIndex === -1) return { markerMessage: undefined, repaired: false };
   const repaired =
     messages.slice(markerIndex + 1).some((message) => message.role === 'assistant') ||
@@ -123,7 +158,6 @@ function breakJson(value: unknown): string {
   }
 }
 
-
 function toPythonLiteral(value: unknown): string {
   if (value === null) return 'None';
   if (value === true) return 'True';
@@ -132,7 +166,9 @@ function toPythonLiteral(value: unknown): string {
   if (typeof value === 'number') return String(value);
   if (Array.isArray(value)) return `[${value.map(toPythonLiteral).join(', ')}]`;
   if (typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).map(([key, item]) => `'${key}': ${toPythonLiteral(item)}`);
+    const entries = Object.entries(value as Record<string, unknown>).map(
+      ([key, item]) => `'${key}': ${toPythonLiteral(item)}`,
+    );
     return `{${entries.join(', ')}}`;
   }
   return 'None';

@@ -9,7 +9,11 @@ import { generateJsonValue, type JsonValueContext } from './generate-json-value.
 const ajv = new Ajv2020({ strict: false, validateFormats: false });
 
 function context(prompt: string, seed = 1): JsonValueContext {
-  return { terms: extractKeywords(prompt), random: createRandom(seed), answer: `[simulated] An answer about ${prompt}` };
+  return {
+    terms: extractKeywords(prompt),
+    random: createRandom(seed),
+    answer: `[simulated] An answer about ${prompt}`,
+  };
 }
 
 function assertValid(schema: Record<string, unknown>, value: unknown): void {
@@ -36,7 +40,11 @@ const schemas: Array<[string, Record<string, unknown>]> = [
           maxItems: 6,
           items: {
             type: 'object',
-            properties: { name: { type: 'string' }, order: { type: 'integer', multipleOf: 5 }, booked: { type: 'boolean' } },
+            properties: {
+              name: { type: 'string' },
+              order: { type: 'integer', multipleOf: 5 },
+              booked: { type: 'boolean' },
+            },
             required: ['name', 'order', 'booked'],
             additionalProperties: false,
           },
@@ -52,12 +60,23 @@ const schemas: Array<[string, Record<string, unknown>]> = [
     '$ref to $defs, anyOf with null, allOf and tuples',
     {
       type: 'object',
-      $defs: { person: { type: 'object', properties: { name: { type: 'string' }, email: { type: 'string', format: 'email' } }, required: ['name', 'email'] } },
+      $defs: {
+        person: {
+          type: 'object',
+          properties: { name: { type: 'string' }, email: { type: 'string', format: 'email' } },
+          required: ['name', 'email'],
+        },
+      },
       properties: {
         organiser: { $ref: '#/$defs/person' },
         guests: { type: 'array', items: { $ref: '#/$defs/person' }, minItems: 1 },
         note: { anyOf: [{ type: 'null' }, { type: 'string', maxLength: 30 }] },
-        meta: { allOf: [{ type: 'object', properties: { a: { type: 'integer' } }, required: ['a'] }, { properties: { b: { type: 'string' } }, required: ['b'] }] },
+        meta: {
+          allOf: [
+            { type: 'object', properties: { a: { type: 'integer' } }, required: ['a'] },
+            { properties: { b: { type: 'string' } }, required: ['b'] },
+          ],
+        },
         pair: { type: 'array', prefixItems: [{ type: 'string' }, { type: 'number' }], items: false },
         maybe: { type: ['integer', 'null'], minimum: 10, maximum: 10 },
       },
@@ -68,24 +87,46 @@ const schemas: Array<[string, Record<string, unknown>]> = [
     'a recursive tree',
     {
       type: 'object',
-      $defs: { node: { type: 'object', properties: { label: { type: 'string' }, children: { type: 'array', items: { $ref: '#/$defs/node' } } }, required: ['label'] } },
+      $defs: {
+        node: {
+          type: 'object',
+          properties: {
+            label: { type: 'string' },
+            children: { type: 'array', items: { $ref: '#/$defs/node' } },
+          },
+          required: ['label'],
+        },
+      },
       properties: { root: { $ref: '#/$defs/node' } },
       required: ['root'],
     },
   ],
-  ['an array root with bounds', { type: 'array', items: { type: 'number', minimum: 0.5, maximum: 0.75 }, minItems: 2, maxItems: 2 }],
+  [
+    'an array root with bounds',
+    { type: 'array', items: { type: 'number', minimum: 0.5, maximum: 0.75 }, minItems: 2, maxItems: 2 },
+  ],
 ];
 
 describe('generateJsonValue', () => {
   for (const [name, schema] of schemas) {
     it(`produces a valid value for ${name}`, () => {
-      for (let seed = 1; seed <= 20; seed++) assertValid(schema, generateJsonValue(schema, context(prompt, seed)));
+      for (let seed = 1; seed <= 20; seed++)
+        assertValid(schema, generateJsonValue(schema, context(prompt, seed)));
     });
   }
 
   it('draws strings and numbers from the prompt', () => {
     const value = generateJsonValue(
-      { type: 'object', properties: { city: { type: 'string' }, days: { type: 'integer' }, summary: { type: 'string' }, traveller: { type: 'string' } }, required: ['city', 'days'] },
+      {
+        type: 'object',
+        properties: {
+          city: { type: 'string' },
+          days: { type: 'integer' },
+          summary: { type: 'string' },
+          traveller: { type: 'string' },
+        },
+        required: ['city', 'days'],
+      },
       context(prompt),
     ) as Record<string, unknown>;
     assert.equal(value['city'], 'Lisbon');
@@ -95,7 +136,10 @@ describe('generateJsonValue', () => {
   });
 
   it('picks the enum value the prompt names', () => {
-    const value = generateJsonValue({ type: 'string', enum: ['positive', 'negative', 'neutral'] }, context('This review is clearly negative about the hotel'));
+    const value = generateJsonValue(
+      { type: 'string', enum: ['positive', 'negative', 'neutral'] },
+      context('This review is clearly negative about the hotel'),
+    );
     assert.equal(value, 'negative');
   });
 
@@ -103,7 +147,13 @@ describe('generateJsonValue', () => {
     const value = generateJsonValue(
       {
         type: 'object',
-        properties: { when: { type: 'string', format: 'date-time' }, day: { type: 'string', format: 'date' }, id: { type: 'string', format: 'uuid' }, site: { type: 'string', format: 'uri' }, contact: { type: 'string', format: 'email' } },
+        properties: {
+          when: { type: 'string', format: 'date-time' },
+          day: { type: 'string', format: 'date' },
+          id: { type: 'string', format: 'uuid' },
+          site: { type: 'string', format: 'uri' },
+          contact: { type: 'string', format: 'email' },
+        },
       },
       context(prompt),
     ) as Record<string, string>;
@@ -116,16 +166,26 @@ describe('generateJsonValue', () => {
 
   it("understands Gemini's upper-case OpenAPI schemas", () => {
     const value = generateJsonValue(
-      { type: 'OBJECT', properties: { city: { type: 'STRING' }, temperatures: { type: 'ARRAY', items: { type: 'NUMBER' } } }, required: ['city', 'temperatures'], propertyOrdering: ['temperatures', 'city'] },
+      {
+        type: 'OBJECT',
+        properties: { city: { type: 'STRING' }, temperatures: { type: 'ARRAY', items: { type: 'NUMBER' } } },
+        required: ['city', 'temperatures'],
+        propertyOrdering: ['temperatures', 'city'],
+      },
       context(prompt),
     ) as Record<string, unknown>;
     assert.deepEqual(Object.keys(value), ['temperatures', 'city']);
     assert.equal(typeof value['city'], 'string');
-    assert.ok(Array.isArray(value['temperatures']) && value['temperatures'].every((item) => typeof item === 'number'));
+    assert.ok(
+      Array.isArray(value['temperatures']) && value['temperatures'].every((item) => typeof item === 'number'),
+    );
   });
 
   it('is deterministic for a seed', () => {
     const schema = schemas[0]?.[1] ?? {};
-    assert.deepEqual(generateJsonValue(schema, context(prompt, 5)), generateJsonValue(schema, context(prompt, 5)));
+    assert.deepEqual(
+      generateJsonValue(schema, context(prompt, 5)),
+      generateJsonValue(schema, context(prompt, 5)),
+    );
   });
 });

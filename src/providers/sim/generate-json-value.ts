@@ -40,7 +40,8 @@ function generate(schema: unknown, state: State, name: string, index: number): u
   if (!isObject(schema)) return null;
   const resolved = resolve(schema, state.root);
   if ('const' in resolved) return resolved['const'];
-  if (Array.isArray(resolved['enum']) && resolved['enum'].length > 0) return pickEnum(resolved['enum'], state);
+  if (Array.isArray(resolved['enum']) && resolved['enum'].length > 0)
+    return pickEnum(resolved['enum'], state);
   for (const key of ['anyOf', 'oneOf'] as const) {
     const options = resolved[key];
     if (Array.isArray(options) && options.length > 0) {
@@ -69,8 +70,12 @@ function generate(schema: unknown, state: State, name: string, index: number): u
 
 function objectFor(schema: JsonSchema, state: State): Record<string, unknown> {
   const properties = isObject(schema['properties']) ? schema['properties'] : {};
-  const required = Array.isArray(schema['required']) ? schema['required'].filter((key): key is string => typeof key === 'string') : [];
-  const ordering = Array.isArray(schema['propertyOrdering']) ? schema['propertyOrdering'].filter((key): key is string => typeof key === 'string') : [];
+  const required = Array.isArray(schema['required'])
+    ? schema['required'].filter((key): key is string => typeof key === 'string')
+    : [];
+  const ordering = Array.isArray(schema['propertyOrdering'])
+    ? schema['propertyOrdering'].filter((key): key is string => typeof key === 'string')
+    : [];
   const keys = [...new Set([...ordering, ...Object.keys(properties), ...required])];
   const deep = state.depth >= maxDepth;
   const inner: State = { ...state, depth: state.depth + 1 };
@@ -113,7 +118,9 @@ function arrayFor(schema: JsonSchema, state: State, name: string): unknown[] {
 
 function numberFor(name: string, schema: JsonSchema, state: State, integer: boolean): number {
   const words = nameWords(name);
-  const fraction = !integer && words.some((word) => ['confidence', 'probability', 'score', 'ratio', 'share', 'weight'].includes(word));
+  const fraction =
+    !integer &&
+    words.some((word) => ['confidence', 'probability', 'score', 'ratio', 'share', 'weight'].includes(word));
   let min = finite(schema['minimum']) ?? (fraction ? 0 : integer ? 1 : 0);
   let max = finite(schema['maximum']) ?? (fraction ? Math.max(min, 1) : min + 100);
   const exclusiveMin = finite(schema['exclusiveMinimum']);
@@ -124,7 +131,10 @@ function numberFor(name: string, schema: JsonSchema, state: State, integer: bool
   if (max < min) max = min;
   const multipleOf = finite(schema['multipleOf']);
   const fits = (value: number): boolean =>
-    value >= min && value <= max && (!integer || Number.isInteger(value)) && (multipleOf === undefined || isMultiple(value, multipleOf));
+    value >= min &&
+    value <= max &&
+    (!integer || Number.isInteger(value)) &&
+    (multipleOf === undefined || isMultiple(value, multipleOf));
   const fromPrompt = state.context.terms.numbers.find(fits);
   if (fromPrompt !== undefined) return fromPrompt;
   if (multipleOf !== undefined && multipleOf > 0) {
@@ -139,10 +149,17 @@ function numberFor(name: string, schema: JsonSchema, state: State, integer: bool
 
 function stringFor(name: string, schema: JsonSchema, state: State, index: number): string {
   const { terms, random, answer } = state.context;
-  const keyword = terms.keywords.length > 0 ? (terms.keywords[index % terms.keywords.length] as string) : 'simulated';
+  const keyword =
+    terms.keywords.length > 0 ? (terms.keywords[index % terms.keywords.length] as string) : 'simulated';
   const people = terms.properNouns.filter((noun) => !terms.places.includes(noun));
-  const place = terms.places[index % Math.max(1, terms.places.length)] ?? terms.properNouns[index % Math.max(1, terms.properNouns.length)] ?? capitalise(keyword);
-  const person = people[index % Math.max(1, people.length)] ?? terms.properNouns[index % Math.max(1, terms.properNouns.length)] ?? capitalise(keyword);
+  const place =
+    terms.places[index % Math.max(1, terms.places.length)] ??
+    terms.properNouns[index % Math.max(1, terms.properNouns.length)] ??
+    capitalise(keyword);
+  const person =
+    people[index % Math.max(1, people.length)] ??
+    terms.properNouns[index % Math.max(1, terms.properNouns.length)] ??
+    capitalise(keyword);
   const format = typeof schema['format'] === 'string' ? schema['format'] : '';
   const words = nameWords(name);
   const has = (...candidates: string[]): boolean => words.some((word) => candidates.includes(word));
@@ -150,22 +167,66 @@ function stringFor(name: string, schema: JsonSchema, state: State, index: number
   const day = 1 + random.integer(0, 27);
   const month = 1 + random.integer(0, 11);
   const date = `2025-${pad(month)}-${pad(day)}`;
-  if (format === 'date-time' || (format === '' && has('timestamp', 'datetime'))) value = `${date}T${pad(random.integer(8, 18))}:${pad(random.integer(0, 59))}:00Z`;
+  if (format === 'date-time' || (format === '' && has('timestamp', 'datetime')))
+    value = `${date}T${pad(random.integer(8, 18))}:${pad(random.integer(0, 59))}:00Z`;
   else if (format === 'date' || (format === '' && has('date', 'day', 'birthday', 'deadline'))) value = date;
   else if (format === 'time') value = `${pad(random.integer(8, 18))}:${pad(random.integer(0, 59))}:00`;
   else if (format === 'email' || has('email', 'mail')) value = `${slug(keyword)}@example.com`;
-  else if (format === 'uri' || format === 'url' || has('url', 'uri', 'link', 'website', 'href')) value = `https://example.com/${slug(keyword)}`;
+  else if (format === 'uri' || format === 'url' || has('url', 'uri', 'link', 'website', 'href'))
+    value = `https://example.com/${slug(keyword)}`;
   else if (format === 'uuid') value = uuidFrom(`${terms.topic}|${name}|${index}`);
   else if (format === 'hostname') value = 'example.com';
   else if (format === 'ipv4') value = `192.0.2.${1 + (index % 250)}`;
-  else if (has('summary', 'answer', 'description', 'explanation', 'reason', 'reasoning', 'text', 'content', 'body', 'message', 'comment', 'response', 'details', 'note', 'notes', 'rationale')) value = answer;
-  else if (has('title', 'heading', 'headline', 'subject', 'caption')) value = terms.keywords.slice(0, 4).map(capitalise).join(' ') || 'Simulated Title';
-  else if (has('city', 'location', 'place', 'country', 'region', 'destination', 'origin', 'address')) value = place;
-  else if (has('name', 'person', 'author', 'user', 'owner', 'company', 'organization', 'organisation', 'traveller', 'traveler', 'guest', 'customer', 'recipient', 'sender', 'participant')) value = person;
+  else if (
+    has(
+      'summary',
+      'answer',
+      'description',
+      'explanation',
+      'reason',
+      'reasoning',
+      'text',
+      'content',
+      'body',
+      'message',
+      'comment',
+      'response',
+      'details',
+      'note',
+      'notes',
+      'rationale',
+    )
+  )
+    value = answer;
+  else if (has('title', 'heading', 'headline', 'subject', 'caption'))
+    value = terms.keywords.slice(0, 4).map(capitalise).join(' ') || 'Simulated Title';
+  else if (has('city', 'location', 'place', 'country', 'region', 'destination', 'origin', 'address'))
+    value = place;
+  else if (
+    has(
+      'name',
+      'person',
+      'author',
+      'user',
+      'owner',
+      'company',
+      'organization',
+      'organisation',
+      'traveller',
+      'traveler',
+      'guest',
+      'customer',
+      'recipient',
+      'sender',
+      'participant',
+    )
+  )
+    value = person;
   else if (has('query', 'question', 'prompt', 'search', 'input', 'request')) value = terms.topic;
   else if (has('language', 'lang', 'locale')) value = 'en';
   else if (has('currency')) value = 'USD';
-  else if (has('id', 'identifier', 'key', 'code')) value = `sim-${deriveToken(`${terms.topic}|${name}|${index}`, 8).toLowerCase()}`;
+  else if (has('id', 'identifier', 'key', 'code'))
+    value = `sim-${deriveToken(`${terms.topic}|${name}|${index}`, 8).toLowerCase()}`;
   else value = keyword;
   return fitLength(value, schema, terms);
 }
@@ -185,7 +246,9 @@ function fitLength(value: string, schema: JsonSchema, terms: PromptTerms): strin
 
 function pickEnum(values: unknown[], state: State): unknown {
   const prompt = `${state.context.terms.topic} ${state.context.terms.keywords.join(' ')}`.toLowerCase();
-  const named = values.find((value) => typeof value === 'string' && value.length > 1 && prompt.includes(value.toLowerCase()));
+  const named = values.find(
+    (value) => typeof value === 'string' && value.length > 1 && prompt.includes(value.toLowerCase()),
+  );
   return named !== undefined ? named : state.context.random.pick(values);
 }
 
@@ -288,7 +351,12 @@ function capitalise(word: string): string {
 }
 
 function slug(word: string): string {
-  return word.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'sim';
+  return (
+    word
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '') || 'sim'
+  );
 }
 
 function pad(value: number): string {

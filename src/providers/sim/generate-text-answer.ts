@@ -44,7 +44,12 @@ export function generateTextAnswer(terms: PromptTerms, random: Random): string {
 }
 
 /** The answer after a tool ran: it quotes the result so a test can see it was used. */
-export function generateToolResultAnswer(toolName: string, content: string, terms: PromptTerms, random: Random): string {
+export function generateToolResultAnswer(
+  toolName: string,
+  content: string,
+  terms: PromptTerms,
+  random: Random,
+): string {
   const snippet = content.replace(/\s+/g, ' ').trim();
   const quoted = snippet.length > 200 ? `${snippet.slice(0, 197)}...` : snippet;
   const keywords = terms.keywords.length > 0 ? terms.keywords : ['the result', 'the request'];

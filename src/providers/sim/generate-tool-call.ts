@@ -14,9 +14,12 @@ export function chooseTool(tools: SimTool[], choice: SimToolChoice, terms: Promp
   let best = tools[0];
   let bestScore = 0;
   for (const tool of tools) {
-    const words = `${tool.name.replace(/([a-z0-9])([A-Z])/g, '$1 $2')} ${tool.description}`.toLowerCase().split(/[^a-z0-9]+/);
+    const words = `${tool.name.replace(/([a-z0-9])([A-Z])/g, '$1 $2')} ${tool.description}`
+      .toLowerCase()
+      .split(/[^a-z0-9]+/);
     let score = 0;
-    for (const word of new Set(words)) if (word.length >= 3 && (prompt.has(word) || prompt.has(stem(word)))) score++;
+    for (const word of new Set(words))
+      if (word.length >= 3 && (prompt.has(word) || prompt.has(stem(word)))) score++;
     if (score > bestScore) {
       best = tool;
       bestScore = score;
@@ -26,9 +29,17 @@ export function chooseTool(tools: SimTool[], choice: SimToolChoice, terms: Promp
 }
 
 /** A call of `tool` with arguments valid against its parameters schema, drawn from the prompt. */
-export function generateToolCall(tool: SimTool, terms: PromptTerms, random: Random, seedText: string): SimToolCall {
+export function generateToolCall(
+  tool: SimTool,
+  terms: PromptTerms,
+  random: Random,
+  seedText: string,
+): SimToolCall {
   const value = generateJsonValue(tool.parameters, { terms, random, answer: terms.topic });
-  const args = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  const args =
+    typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : {};
   return { key: deriveToken(`${seedText}|${tool.name}`, 24), name: tool.name, arguments: args };
 }
 

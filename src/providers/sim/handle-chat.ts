@@ -4,8 +4,16 @@ import { convertGeminiRequest } from './convert-gemini-request.ts';
 import { convertOpenAIChatRequest } from './convert-openai-request.ts';
 import { generateCompletion } from './generate-completion.ts';
 import { renderAnthropicFrames, renderAnthropicMessage } from './render-anthropic-message.ts';
-import { renderGeminiBlockedPrompt, renderGeminiFrames, renderGeminiResponse } from './render-gemini-content.ts';
-import { renderOpenAIChatFrames, renderOpenAIChatResponse, type ChatRenderContext } from './render-openai-chat.ts';
+import {
+  renderGeminiBlockedPrompt,
+  renderGeminiFrames,
+  renderGeminiResponse,
+} from './render-gemini-content.ts';
+import {
+  renderOpenAIChatFrames,
+  renderOpenAIChatResponse,
+  type ChatRenderContext,
+} from './render-openai-chat.ts';
 import { resolveFaultPlan } from './resolve-fault-plan.ts';
 import { respondWithPlan, type SimOutput } from './respond-with-plan.ts';
 import { headerFacts, type SimExchange } from './sim-exchange.ts';
@@ -44,7 +52,11 @@ export async function handleChat(exchange: SimExchange, body: unknown): Promise<
     tokens: promptTokens + (prompt.maxTokens ?? 0),
     ...headerFacts(exchange),
   });
-  if (plan.fault === undefined && plan.contextWindow !== undefined && promptTokens + (prompt.maxTokens ?? 0) > plan.contextWindow) {
+  if (
+    plan.fault === undefined &&
+    plan.contextWindow !== undefined &&
+    promptTokens + (prompt.maxTokens ?? 0) > plan.contextWindow
+  ) {
     plan.fault = { kind: 'context-length' };
   }
   const filter = plan.fault?.kind === 'content-filter' ? plan.fault.target : undefined;
@@ -55,7 +67,11 @@ export async function handleChat(exchange: SimExchange, body: unknown): Promise<
     outcome = 'content_filtered';
   }
 
-  const context: ChatRenderContext = { id: chatId(route.format, runtime.nextId()), created: Math.floor(runtime.clock.now() / 1000), model: prompt.model };
+  const context: ChatRenderContext = {
+    id: chatId(route.format, runtime.nextId()),
+    created: Math.floor(runtime.clock.now() / 1000),
+    model: prompt.model,
+  };
   const complete = (): SimCompletion => {
     let completion = cached;
     if (completion === undefined) {
@@ -68,19 +84,36 @@ export async function handleChat(exchange: SimExchange, body: unknown): Promise<
   let output: SimOutput;
   if (blockedPrompt) {
     const blocked = (): string => JSON.stringify(renderGeminiBlockedPrompt(promptTokens, context));
-    output = stream ? { kind: 'stream', frames: () => [{ data: blocked(), content: true }] } : { kind: 'json', body: blocked };
+    output = stream
+      ? { kind: 'stream', frames: () => [{ data: blocked(), content: true }] }
+      : { kind: 'json', body: blocked };
   } else if (stream && route.format === 'gemini' && route.query.get('alt') !== 'sse') {
     // Without alt=sse, Gemini streams one JSON array of the same chunks.
-    output = { kind: 'json', body: () => `[${renderGeminiFrames(complete(), context).map((frame) => frame.data).join(',\r\n')}]` };
+    output = {
+      kind: 'json',
+      body: () =>
+        `[${renderGeminiFrames(complete(), context)
+          .map((frame) => frame.data)
+          .join(',\r\n')}]`,
+    };
   } else if (stream) {
     output = { kind: 'stream', frames: () => renderFrames(route.format, complete(), context, includeUsage) };
   } else {
     output = { kind: 'json', body: () => JSON.stringify(renderBody(route.format, complete(), context)) };
   }
-  await respondWithPlan(exchange, plan, output, outcome === undefined ? { promptTokens } : { promptTokens, outcome });
+  await respondWithPlan(
+    exchange,
+    plan,
+    output,
+    outcome === undefined ? { promptTokens } : { promptTokens, outcome },
+  );
 }
 
-function renderBody(format: SimExchange['route']['format'], completion: SimCompletion, context: ChatRenderContext): Record<string, unknown> {
+function renderBody(
+  format: SimExchange['route']['format'],
+  completion: SimCompletion,
+  context: ChatRenderContext,
+): Record<string, unknown> {
   switch (format) {
     case 'openai':
     case 'azure':
@@ -92,7 +125,12 @@ function renderBody(format: SimExchange['route']['format'], completion: SimCompl
   }
 }
 
-function renderFrames(format: SimExchange['route']['format'], completion: SimCompletion, context: ChatRenderContext, includeUsage: boolean) {
+function renderFrames(
+  format: SimExchange['route']['format'],
+  completion: SimCompletion,
+  context: ChatRenderContext,
+  includeUsage: boolean,
+) {
   switch (format) {
     case 'openai':
     case 'azure':
@@ -120,7 +158,19 @@ function chatId(format: SimExchange['route']['format'], id: string): string {
 function filterOutput(completion: SimCompletion): SimCompletion {
   const choices = completion.choices.map((choice) => {
     const text = choice.toolCalls.length > 0 ? '' : choice.text.split(' ').slice(0, 3).join(' ');
-    return { ...choice, text, toolCalls: [], toolPreamble: '', finishReason: 'content_filter' as const, stopSequence: undefined, outputTokens: countTextTokens(text) };
+    return {
+      ...choice,
+      text,
+      toolCalls: [],
+      toolPreamble: '',
+      finishReason: 'content_filter' as const,
+      stopSequence: undefined,
+      outputTokens: countTextTokens(text),
+    };
   });
-  return { ...completion, choices, outputTokens: choices.reduce((sum, choice) => sum + choice.outputTokens, 0) };
+  return {
+    ...completion,
+    choices,
+    outputTokens: choices.reduce((sum, choice) => sum + choice.outputTokens, 0),
+  };
 }

@@ -23,15 +23,24 @@ export async function handleEmbeddings(exchange: SimExchange, body: unknown): Pr
     exchange.model = route.model ?? input.request.model;
   }
   const promptTokens = texts.reduce((sum, text) => sum + countTextTokens(text), 0);
-  const vectors = (): Float32Array[] => texts.map((text, index) => embedText(text, dimensions[index] ?? defaultEmbeddingDimensions));
+  const vectors = (): Float32Array[] =>
+    texts.map((text, index) => embedText(text, dimensions[index] ?? defaultEmbeddingDimensions));
   const render = (): string => {
     if (route.format === 'gemini') {
       const values = vectors().map((vector) => Array.from(vector));
-      return JSON.stringify(route.batch === true ? { embeddings: values.map((item) => ({ values: item })) } : { embedding: { values: values[0] ?? [] } });
+      return JSON.stringify(
+        route.batch === true
+          ? { embeddings: values.map((item) => ({ values: item })) }
+          : { embedding: { values: values[0] ?? [] } },
+      );
     }
     return JSON.stringify({
       object: 'list',
-      data: vectors().map((vector, index) => ({ object: 'embedding', index, embedding: base64 ? encodeEmbeddingBase64(vector) : Array.from(vector) })),
+      data: vectors().map((vector, index) => ({
+        object: 'embedding',
+        index,
+        embedding: base64 ? encodeEmbeddingBase64(vector) : Array.from(vector),
+      })),
       model: exchange.model,
       usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
     });

@@ -29,14 +29,20 @@ export async function handleImages(exchange: SimExchange, body: unknown): Promis
     const { width, height } = parseImageSize(request.size);
     const data = Array.from({ length: request.n ?? 1 }, (_, index) => {
       const base64 = createPng(`${request.prompt}|${index}`, width, height).toString('base64');
-      const image: Record<string, string> = format === 'b64_json' ? { b64_json: base64 } : { url: `data:image/png;base64,${base64}` };
+      const image: Record<string, string> =
+        format === 'b64_json' ? { b64_json: base64 } : { url: `data:image/png;base64,${base64}` };
       if (model.startsWith('dall-e-3')) image['revised_prompt'] = `[simulated] ${request.prompt}`;
       return image;
     });
     const out: Record<string, unknown> = { created: Math.floor(runtime.clock.now() / 1000), data };
     if (gptImage) {
       const imageTokens = 272 * data.length;
-      out['usage'] = { input_tokens: promptTokens, output_tokens: imageTokens, total_tokens: promptTokens + imageTokens, input_tokens_details: { text_tokens: promptTokens, image_tokens: 0 } };
+      out['usage'] = {
+        input_tokens: promptTokens,
+        output_tokens: imageTokens,
+        total_tokens: promptTokens + imageTokens,
+        input_tokens_details: { text_tokens: promptTokens, image_tokens: 0 },
+      };
     }
     return JSON.stringify(out);
   };

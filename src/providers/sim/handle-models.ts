@@ -20,13 +20,26 @@ export const defaultSimModels = [
 export async function handleModels(exchange: SimExchange): Promise<void> {
   const { route, runtime } = exchange;
   const models = runtime.faults.config.models ?? defaultSimModels;
-  const plan = resolveFaultPlan(runtime.faults, { endpoint: 'models', format: route.format, model: '', stream: false, tokens: 0, ...headerFacts(exchange) });
+  const plan = resolveFaultPlan(runtime.faults, {
+    endpoint: 'models',
+    format: route.format,
+    model: '',
+    stream: false,
+    tokens: 0,
+    ...headerFacts(exchange),
+  });
   const created = 1_700_000_000;
   const render = (): string => {
     switch (route.format) {
       case 'anthropic':
         return JSON.stringify({
-          data: models.map((id) => ({ type: 'model', id, display_name: `${id} (simulated)`, created_at: new Date(created * 1000).toISOString(), simulated: true })),
+          data: models.map((id) => ({
+            type: 'model',
+            id,
+            display_name: `${id} (simulated)`,
+            created_at: new Date(created * 1000).toISOString(),
+            simulated: true,
+          })),
           has_more: false,
           first_id: models[0] ?? null,
           last_id: models.at(-1) ?? null,
@@ -40,13 +53,24 @@ export async function handleModels(exchange: SimExchange): Promise<void> {
             description: 'Simulated by Pipewright',
             inputTokenLimit: 1_048_576,
             outputTokenLimit: 65_536,
-            supportedGenerationMethods: /embed/.test(id) ? ['embedContent'] : ['generateContent', 'countTokens'],
+            supportedGenerationMethods: /embed/.test(id)
+              ? ['embedContent']
+              : ['generateContent', 'countTokens'],
             simulated: true,
           })),
         });
       case 'openai':
       case 'azure':
-        return JSON.stringify({ object: 'list', data: models.map((id) => ({ id, object: 'model', created, owned_by: 'pipewright-sim', simulated: true })) });
+        return JSON.stringify({
+          object: 'list',
+          data: models.map((id) => ({
+            id,
+            object: 'model',
+            created,
+            owned_by: 'pipewright-sim',
+            simulated: true,
+          })),
+        });
     }
   };
   await respondWithPlan(exchange, plan, { kind: 'json', body: render }, { promptTokens: 0 });

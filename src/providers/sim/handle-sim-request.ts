@@ -17,7 +17,11 @@ export const maxBodyBytes = 32 * 1024 * 1024;
  * then hand over to the endpoint. Bad input of any kind is a 4xx in the provider's format,
  * never a crash; an unexpected failure is a 500.
  */
-export async function handleSimRequest(runtime: SimRuntime, request: IncomingMessage, response: ServerResponse): Promise<void> {
+export async function handleSimRequest(
+  runtime: SimRuntime,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
   runtime.stats.started();
   const url = request.url ?? '/';
   const method = request.method ?? 'GET';
@@ -47,7 +51,11 @@ export async function handleSimRequest(runtime: SimRuntime, request: IncomingMes
     exchange.rawBody = body;
     if (route.operation === 'unknown') {
       const path = url.split('?')[0] ?? url;
-      sendError(exchange, { kind: 'not_found', status: 404, message: `[simulated] Unknown request URL: ${method} ${path}. The sim serves the OpenAI, Azure OpenAI, Anthropic and Gemini APIs.` });
+      sendError(exchange, {
+        kind: 'not_found',
+        status: 404,
+        message: `[simulated] Unknown request URL: ${method} ${path}. The sim serves the OpenAI, Azure OpenAI, Anthropic and Gemini APIs.`,
+      });
       return;
     }
     const faultHeader = request.headers['x-sim-fault'];
@@ -56,7 +64,12 @@ export async function handleSimRequest(runtime: SimRuntime, request: IncomingMes
         exchange.fault = { spec: parseFaultHeader(faultHeader), raw: faultHeader };
       } catch (error) {
         if (!(error instanceof FaultSyntaxError)) throw error;
-        sendError(exchange, { kind: 'invalid_request', status: 400, message: error.message, param: 'x-sim-fault' });
+        sendError(exchange, {
+          kind: 'invalid_request',
+          status: 400,
+          message: error.message,
+          param: 'x-sim-fault',
+        });
         return;
       }
     }
@@ -68,11 +81,19 @@ export async function handleSimRequest(runtime: SimRuntime, request: IncomingMes
     await dispatch(exchange, body);
   } catch (error) {
     if (error instanceof InvalidRequestError) {
-      const invalid: Parameters<typeof sendError>[1] = { kind: 'invalid_request', status: 400, message: error.message };
+      const invalid: Parameters<typeof sendError>[1] = {
+        kind: 'invalid_request',
+        status: 400,
+        message: error.message,
+      };
       if (error.param !== undefined) invalid.param = error.param;
       sendError(exchange, invalid);
     } else if (!response.headersSent) {
-      sendError(exchange, { kind: 'server_error', status: 500, message: `[simulated] internal error: ${(error as Error).message}` });
+      sendError(exchange, {
+        kind: 'server_error',
+        status: 500,
+        message: `[simulated] internal error: ${(error as Error).message}`,
+      });
     } else {
       response.destroy();
     }
@@ -91,7 +112,9 @@ async function dispatch(exchange: SimExchange, rawBody: string): Promise<void> {
   try {
     body = JSON.parse(rawBody);
   } catch (error) {
-    throw new InvalidRequestError({ message: `We could not parse the JSON body of your request: ${(error as Error).message}` });
+    throw new InvalidRequestError({
+      message: `We could not parse the JSON body of your request: ${(error as Error).message}`,
+    });
   }
   switch (endpoint) {
     case 'chat':

@@ -4,7 +4,17 @@
  * See README.md for the fault header grammar and the config format.
  */
 export { startSimServer, type SimServer, type SimServerOptions } from './start-sim-server.ts';
-export { parseSimConfig, simConfigSchema, wireFormats, endpointKinds, type SimConfig, type SimConfigInput, type SimRule, type WireFormat, type EndpointKind } from './sim-config.ts';
+export {
+  parseSimConfig,
+  simConfigSchema,
+  wireFormats,
+  endpointKinds,
+  type SimConfig,
+  type SimConfigInput,
+  type SimRule,
+  type WireFormat,
+  type EndpointKind,
+} from './sim-config.ts';
 export { parseFaultHeader, FaultSyntaxError, type FaultSpec, type FaultKind } from './parse-fault-header.ts';
 export { parseDistribution, type Distribution } from './parse-distribution.ts';
 export { countSimRequests, type SimStats, type SimCounter } from './sim-stats.ts';

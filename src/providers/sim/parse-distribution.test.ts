@@ -10,14 +10,19 @@ describe('sampleDistribution', () => {
     for (let index = 0; index < 200; index++) {
       const uniform = sampleDistribution(parseDistribution('uniform(10,20)'), random);
       assert.ok(uniform >= 10 && uniform <= 20, `uniform gave ${uniform}`);
-      assert.ok(sampleDistribution(parseDistribution('normal(5,50)'), random) >= 0, 'a normal delay is never negative');
+      assert.ok(
+        sampleDistribution(parseDistribution('normal(5,50)'), random) >= 0,
+        'a normal delay is never negative',
+      );
       assert.ok(sampleDistribution(parseDistribution('lognormal(100,0.5)'), random) > 0);
     }
   });
 
   it('centres a lognormal on its median', () => {
     const random = createRandom(7);
-    const samples = Array.from({ length: 2001 }, () => sampleDistribution(parseDistribution('lognormal(200,0.4)'), random)).sort((a, b) => a - b);
+    const samples = Array.from({ length: 2001 }, () =>
+      sampleDistribution(parseDistribution('lognormal(200,0.4)'), random),
+    ).sort((a, b) => a - b);
     const median = samples[1000] ?? 0;
     assert.ok(median > 180 && median < 220, `median ${median}`);
   });

@@ -25,7 +25,9 @@ export function parseDistribution(text: string): Distribution {
   if (/^\d+(\.\d+)?$/.test(trimmed)) return checkDistribution({ distribution: 'fixed', ms: Number(trimmed) });
   const match = callPattern.exec(trimmed);
   if (match === null) {
-    throw new Error(`'${text}' is not a latency: use milliseconds (50), uniform(min,max), normal(mean,stddev) or lognormal(median,sigma)`);
+    throw new Error(
+      `'${text}' is not a latency: use milliseconds (50), uniform(min,max), normal(mean,stddev) or lognormal(median,sigma)`,
+    );
   }
   const [, name, first = '', second = ''] = match;
   const a = parseNumber(first, text);
@@ -46,12 +48,14 @@ export function checkDistribution(value: Distribution): Distribution {
     case 'fixed':
       break;
     case 'uniform':
-      if (value.max < value.min) throw new Error(`uniform(${value.min},${value.max}): max must be at least min`);
+      if (value.max < value.min)
+        throw new Error(`uniform(${value.min},${value.max}): max must be at least min`);
       break;
     case 'normal':
       break;
     case 'lognormal':
-      if (value.median <= 0) throw new Error(`lognormal(${value.median},${value.sigma}): the median must be positive`);
+      if (value.median <= 0)
+        throw new Error(`lognormal(${value.median},${value.sigma}): the median must be positive`);
       break;
   }
   return value;

@@ -73,7 +73,17 @@ export class FaultSyntaxError extends Error {
   }
 }
 
-const faultDirectives = ['status', 'quota', 'context-length', 'content-filter', 'timeout', 'reset', 'cut-stream', 'malformed-chunk', 'stream-error'] as const;
+const faultDirectives = [
+  'status',
+  'quota',
+  'context-length',
+  'content-filter',
+  'timeout',
+  'reset',
+  'cut-stream',
+  'malformed-chunk',
+  'stream-error',
+] as const;
 const modifierDirectives = ['retry-after', 'latency', 'ttft', 'chunk-delay', 'times'] as const;
 type DirectiveName = (typeof faultDirectives)[number] | (typeof modifierDirectives)[number];
 const knownDirectives: ReadonlySet<string> = new Set<string>([...faultDirectives, ...modifierDirectives]);
@@ -84,14 +94,18 @@ const knownDirectives: ReadonlySet<string> = new Set<string>([...faultDirectives
  */
 export function parseFaultHeader(text: string, options: { allowTimes?: boolean } = {}): FaultSpec {
   const directives = splitDirectives(text);
-  if (directives.size === 0) throw new FaultSyntaxError('x-sim-fault: empty; expected e.g. "status=503" or "latency=50"');
+  if (directives.size === 0)
+    throw new FaultSyntaxError('x-sim-fault: empty; expected e.g. "status=503" or "latency=50"');
   const spec: FaultSpec = {};
   let faultName: string | undefined;
   for (const [name, value] of directives) {
     const directive = name as DirectiveName;
     if ((faultDirectives as readonly string[]).includes(name)) {
       if (faultName !== undefined) {
-        throw new FaultSyntaxError(`x-sim-fault: '${faultName}' and '${name}' cannot be combined: one fault per request`, name);
+        throw new FaultSyntaxError(
+          `x-sim-fault: '${faultName}' and '${name}' cannot be combined: one fault per request`,
+          name,
+        );
       }
       faultName = name;
     }
@@ -109,13 +123,17 @@ export function parseFaultHeader(text: string, options: { allowTimes?: boolean }
         break;
       case 'content-filter': {
         if (value !== undefined && value !== 'prompt' && value !== 'output') {
-          throw new FaultSyntaxError(`x-sim-fault: content-filter must be 'prompt' or 'output', got '${value}'`, name);
+          throw new FaultSyntaxError(
+            `x-sim-fault: content-filter must be 'prompt' or 'output', got '${value}'`,
+            name,
+          );
         }
         spec.fault = { kind: 'content-filter', target: value ?? 'prompt' };
         break;
       }
       case 'reset':
-        spec.fault = value === undefined ? { kind: 'reset' } : { kind: 'reset', afterEvents: parseAfter(name, value) };
+        spec.fault =
+          value === undefined ? { kind: 'reset' } : { kind: 'reset', afterEvents: parseAfter(name, value) };
         break;
       case 'cut-stream':
         spec.fault = { kind: 'cut-stream', afterEvents: value === undefined ? 1 : parseAfter(name, value) };
@@ -124,7 +142,10 @@ export function parseFaultHeader(text: string, options: { allowTimes?: boolean }
         spec.fault = { kind: 'stream-error', afterEvents: value === undefined ? 1 : parseAfter(name, value) };
         break;
       case 'malformed-chunk':
-        spec.fault = { kind: 'malformed-chunk', event: value === undefined ? 1 : parseInteger(name, value, 1, 100_000) };
+        spec.fault = {
+          kind: 'malformed-chunk',
+          event: value === undefined ? 1 : parseInteger(name, value, 1, 100_000),
+        };
         break;
       case 'retry-after':
       case 'times':
@@ -142,8 +163,13 @@ export function parseFaultHeader(text: string, options: { allowTimes?: boolean }
   }
   applyRetryAfter(spec, directives.get('retry-after'), directives.has('retry-after'));
   if (directives.has('times')) {
-    if (options.allowTimes === false) throw new FaultSyntaxError("'times' is only valid in the x-sim-fault request header", 'times');
-    if (spec.fault === undefined) throw new FaultSyntaxError("x-sim-fault: 'times' needs a fault to limit (e.g. status=503; times=2)", 'times');
+    if (options.allowTimes === false)
+      throw new FaultSyntaxError("'times' is only valid in the x-sim-fault request header", 'times');
+    if (spec.fault === undefined)
+      throw new FaultSyntaxError(
+        "x-sim-fault: 'times' needs a fault to limit (e.g. status=503; times=2)",
+        'times',
+      );
     spec.times = parseInteger('times', required('times', directives.get('times')), 1, 1_000_000);
   }
   return spec;
@@ -158,7 +184,10 @@ function splitDirectives(text: string): Map<string, string | undefined> {
     const name = (equals === -1 ? part : part.slice(0, equals)).trim().toLowerCase();
     const value = equals === -1 ? undefined : part.slice(equals + 1).trim();
     if (!knownDirectives.has(name)) {
-      throw new FaultSyntaxError(`x-sim-fault: unknown directive '${name}' (known: ${[...knownDirectives].join(', ')})`, name);
+      throw new FaultSyntaxError(
+        `x-sim-fault: unknown directive '${name}' (known: ${[...knownDirectives].join(', ')})`,
+        name,
+      );
     }
     if (directives.has(name)) throw new FaultSyntaxError(`x-sim-fault: '${name}' is given twice`, name);
     if (value === '') throw new FaultSyntaxError(`x-sim-fault: '${name}=' needs a value`, name);
@@ -170,7 +199,11 @@ function splitDirectives(text: string): Map<string, string | undefined> {
 function applyRetryAfter(spec: FaultSpec, value: string | undefined, given: boolean): void {
   const fault = spec.fault;
   if (given) {
-    if (fault?.kind !== 'status') throw new FaultSyntaxError("x-sim-fault: 'retry-after' needs a status (e.g. status=429; retry-after=2)", 'retry-after');
+    if (fault?.kind !== 'status')
+      throw new FaultSyntaxError(
+        "x-sim-fault: 'retry-after' needs a status (e.g. status=429; retry-after=2)",
+        'retry-after',
+      );
     const seconds = parseSeconds(required('retry-after', value));
     fault.retryAfterMs = Math.round(seconds * 1000);
   } else if (fault?.kind === 'status' && fault.status === 429) {
@@ -179,31 +212,47 @@ function applyRetryAfter(spec: FaultSpec, value: string | undefined, given: bool
 }
 
 function required(name: string, value: string | undefined): string {
-  if (value === undefined) throw new FaultSyntaxError(`x-sim-fault: '${name}' needs a value (${name}=...)`, name);
+  if (value === undefined)
+    throw new FaultSyntaxError(`x-sim-fault: '${name}' needs a value (${name}=...)`, name);
   return value;
 }
 
 function noValue(name: string, value: string | undefined): void {
-  if (value !== undefined) throw new FaultSyntaxError(`x-sim-fault: '${name}' takes no value, got '${name}=${value}'`, name);
+  if (value !== undefined)
+    throw new FaultSyntaxError(`x-sim-fault: '${name}' takes no value, got '${name}=${value}'`, name);
 }
 
 function parseInteger(name: string, value: string, min: number, max: number): number {
-  if (!/^\d+$/.test(value)) throw new FaultSyntaxError(`x-sim-fault: ${name} must be a whole number, got '${value}'`, name);
+  if (!/^\d+$/.test(value))
+    throw new FaultSyntaxError(`x-sim-fault: ${name} must be a whole number, got '${value}'`, name);
   const number = Number(value);
-  if (number < min || number > max) throw new FaultSyntaxError(`x-sim-fault: ${name} must be between ${min} and ${max}, got ${number}`, name);
+  if (number < min || number > max)
+    throw new FaultSyntaxError(`x-sim-fault: ${name} must be between ${min} and ${max}, got ${number}`, name);
   return number;
 }
 
 function parseSeconds(value: string): number {
-  if (!/^\d+(\.\d+)?$/.test(value)) throw new FaultSyntaxError(`x-sim-fault: retry-after must be seconds (e.g. 2 or 0.5), got '${value}'`, 'retry-after');
+  if (!/^\d+(\.\d+)?$/.test(value))
+    throw new FaultSyntaxError(
+      `x-sim-fault: retry-after must be seconds (e.g. 2 or 0.5), got '${value}'`,
+      'retry-after',
+    );
   const seconds = Number(value);
-  if (seconds > 86_400) throw new FaultSyntaxError(`x-sim-fault: retry-after must be at most 86400 seconds, got ${seconds}`, 'retry-after');
+  if (seconds > 86_400)
+    throw new FaultSyntaxError(
+      `x-sim-fault: retry-after must be at most 86400 seconds, got ${seconds}`,
+      'retry-after',
+    );
   return seconds;
 }
 
 function parseAfter(name: string, value: string): number {
   const match = /^after:(\d+)$/.exec(value);
-  if (match === null) throw new FaultSyntaxError(`x-sim-fault: ${name} takes 'after:N' (N stream events), got '${value}'`, name);
+  if (match === null)
+    throw new FaultSyntaxError(
+      `x-sim-fault: ${name} takes 'after:N' (N stream events), got '${value}'`,
+      name,
+    );
   return parseInteger(name, match[1] ?? '', 0, 100_000);
 }
 

@@ -1,4 +1,11 @@
-import { exhaustedRateLimit, retryAfterSeconds, type ErrorContext, type RateLimitInfo, type RenderedError, type SimError } from './sim-error.ts';
+import {
+  exhaustedRateLimit,
+  retryAfterSeconds,
+  type ErrorContext,
+  type RateLimitInfo,
+  type RenderedError,
+  type SimError,
+} from './sim-error.ts';
 
 /** Anthropic's `anthropic-ratelimit-*` headers; resets are RFC 3339 timestamps. */
 export function anthropicRateLimitHeaders(info: RateLimitInfo, now: number): Record<string, string> {
@@ -28,7 +35,13 @@ export function renderAnthropicError(error: SimError, context: ErrorContext): Re
   const headers: Record<string, string> = {};
   if (error.retryAfterMs !== undefined) headers['retry-after'] = retryAfterSeconds(error.retryAfterMs);
   if (error.kind === 'rate_limited') {
-    Object.assign(headers, anthropicRateLimitHeaders(error.rateLimit ?? exhaustedRateLimit(error.retryAfterMs ?? 1000), context.now));
+    Object.assign(
+      headers,
+      anthropicRateLimitHeaders(
+        error.rateLimit ?? exhaustedRateLimit(error.retryAfterMs ?? 1000),
+        context.now,
+      ),
+    );
   }
   return { status: error.status, headers, body: JSON.stringify(renderAnthropicErrorPayload(error, context)) };
 }
@@ -50,7 +63,9 @@ function describe(error: SimError, context: ErrorContext): [string, string, Reco
       ];
     case 'quota_exhausted': {
       const month = new Date(context.now);
-      const next = new Date(Date.UTC(month.getUTCFullYear(), month.getUTCMonth() + 1, 1)).toISOString().slice(0, 10);
+      const next = new Date(Date.UTC(month.getUTCFullYear(), month.getUTCMonth() + 1, 1))
+        .toISOString()
+        .slice(0, 10);
       return [
         'rate_limit_error',
         `You have reached your specified API usage limits. You will regain access on ${next} at 00:00 UTC.`,
@@ -63,7 +78,10 @@ function describe(error: SimError, context: ErrorContext): [string, string, Reco
       return ['overloaded_error', 'Overloaded'];
     case 'context_length_exceeded': {
       const tokens = error.tokens ?? { prompt: 0, limit: 0 };
-      return ['invalid_request_error', `prompt is too long: ${tokens.prompt} tokens > ${tokens.limit} maximum`];
+      return [
+        'invalid_request_error',
+        `prompt is too long: ${tokens.prompt} tokens > ${tokens.limit} maximum`,
+      ];
     }
     case 'content_filtered':
       return ['invalid_request_error', 'Output blocked by content filtering policy'];
@@ -82,6 +100,9 @@ function describe(error: SimError, context: ErrorContext): [string, string, Reco
     case 'gateway_timeout':
       return ['timeout_error', 'Request timed out'];
     case 'other':
-      return [error.status === 402 ? 'billing_error' : error.status >= 500 ? 'api_error' : 'invalid_request_error', `[simulated] HTTP ${error.status}`];
+      return [
+        error.status === 402 ? 'billing_error' : error.status >= 500 ? 'api_error' : 'invalid_request_error',
+        `[simulated] HTTP ${error.status}`,
+      ];
   }
 }

@@ -3,10 +3,15 @@ import type { SimChoice, SimCompletion, SimToolCall } from './sim-prompt.ts';
 import { splitIntoFragments, splitIntoPieces, type SseFrame } from './sse-frame.ts';
 import type { ChatRenderContext } from './render-openai-chat.ts';
 
-type ContentBlock = { type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> };
+type ContentBlock =
+  | { type: 'text'; text: string }
+  | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> };
 
 /** A Messages API `message` body (Anthropic has no `n`: the first choice is used). */
-export function renderAnthropicMessage(completion: SimCompletion, context: ChatRenderContext): Record<string, unknown> {
+export function renderAnthropicMessage(
+  completion: SimCompletion,
+  context: ChatRenderContext,
+): Record<string, unknown> {
   const choice = firstChoice(completion);
   return {
     id: context.id,
@@ -27,7 +32,11 @@ export function renderAnthropicMessage(completion: SimCompletion, context: ChatR
  */
 export function renderAnthropicFrames(completion: SimCompletion, context: ChatRenderContext): SseFrame[] {
   const choice = firstChoice(completion);
-  const frame = (event: string, payload: Record<string, unknown>, content = false): SseFrame => ({ event, data: JSON.stringify({ type: event, ...payload }), content });
+  const frame = (event: string, payload: Record<string, unknown>, content = false): SseFrame => ({
+    event,
+    data: JSON.stringify({ type: event, ...payload }),
+    content,
+  });
   const frames: SseFrame[] = [
     frame('message_start', {
       message: {
@@ -48,26 +57,59 @@ export function renderAnthropicFrames(completion: SimCompletion, context: ChatRe
       frames.push(frame('content_block_start', { index, content_block: { type: 'text', text: '' } }));
       if (index === 0) frames.push(frame('ping', {}));
       for (const piece of splitIntoPieces(block.text)) {
-        frames.push(frame('content_block_delta', { index, delta: { type: 'text_delta', text: piece } }, true));
+        frames.push(
+          frame('content_block_delta', { index, delta: { type: 'text_delta', text: piece } }, true),
+        );
         if (++deltas % 20 === 0) frames.push(frame('ping', {}));
       }
     } else {
-      frames.push(frame('content_block_start', { index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } }));
+      frames.push(
+        frame('content_block_start', {
+          index,
+          content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} },
+        }),
+      );
       if (index === 0) frames.push(frame('ping', {}));
       for (const fragment of ['', ...splitIntoFragments(JSON.stringify(block.input))]) {
-        frames.push(frame('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: fragment } }, true));
+        frames.push(
+          frame(
+            'content_block_delta',
+            { index, delta: { type: 'input_json_delta', partial_json: fragment } },
+            true,
+          ),
+        );
       }
     }
     frames.push(frame('content_block_stop', { index }));
   });
-  frames.push(frame('message_delta', { delta: { stop_reason: stopReason(choice), stop_sequence: choice.stopSequence ?? null }, usage: { output_tokens: outputTokens(choice) } }, true));
+  frames.push(
+    frame(
+      'message_delta',
+      {
+        delta: { stop_reason: stopReason(choice), stop_sequence: choice.stopSequence ?? null },
+        usage: { output_tokens: outputTokens(choice) },
+      },
+      true,
+    ),
+  );
   frames.push(frame('message_stop', {}));
   return frames;
 }
 
 function contentBlocks(choice: SimChoice): ContentBlock[] {
-  if (choice.toolCalls.length === 0) return choice.text === '' && choice.finishReason === 'content_filter' ? [] : [{ type: 'text', text: choice.text }];
-  return [{ type: 'text', text: choice.toolPreamble }, ...choice.toolCalls.map((call) => ({ type: 'tool_use' as const, id: toolUseId(call), name: call.name, input: call.arguments }))];
+  if (choice.toolCalls.length === 0)
+    return choice.text === '' && choice.finishReason === 'content_filter'
+      ? []
+      : [{ type: 'text', text: choice.text }];
+  return [
+    { type: 'text', text: choice.toolPreamble },
+    ...choice.toolCalls.map((call) => ({
+      type: 'tool_use' as const,
+      id: toolUseId(call),
+      name: call.name,
+      input: call.arguments,
+    })),
+  ];
 }
 
 function stopReason(choice: SimChoice): string {
@@ -88,7 +130,13 @@ function outputTokens(choice: SimChoice): number {
 }
 
 function usage(input: number, output: number): Record<string, unknown> {
-  return { input_tokens: input, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: output, service_tier: 'standard' };
+  return {
+    input_tokens: input,
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: 0,
+    output_tokens: output,
+    service_tier: 'standard',
+  };
 }
 
 function toolUseId(call: SimToolCall): string {

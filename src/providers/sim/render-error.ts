@@ -29,8 +29,15 @@ export function renderStreamErrorFrame(format: WireFormat, context: ErrorContext
     case 'azure':
       return { data: renderOpenAIError({ kind: 'server_error', status: 500 }, context).body, content: false };
     case 'anthropic':
-      return { event: 'error', data: JSON.stringify(renderAnthropicErrorPayload({ kind: 'overloaded', status: 529 }, context)), content: false };
+      return {
+        event: 'error',
+        data: JSON.stringify(renderAnthropicErrorPayload({ kind: 'overloaded', status: 529 }, context)),
+        content: false,
+      };
     case 'gemini':
-      return { data: JSON.stringify(renderGeminiErrorPayload({ kind: 'overloaded', status: 503 }, context)), content: false };
+      return {
+        data: JSON.stringify(renderGeminiErrorPayload({ kind: 'overloaded', status: 503 }, context)),
+        content: false,
+      };
   }
 }

@@ -10,7 +10,10 @@ const blockedRatings = [
 ];
 
 /** A `GenerateContentResponse` body. */
-export function renderGeminiResponse(completion: SimCompletion, context: ChatRenderContext): Record<string, unknown> {
+export function renderGeminiResponse(
+  completion: SimCompletion,
+  context: ChatRenderContext,
+): Record<string, unknown> {
   return envelope(
     completion.choices.map((choice, index) => candidate(choice, index, choice.text, true)),
     completion.inputTokens,
@@ -20,10 +23,17 @@ export function renderGeminiResponse(completion: SimCompletion, context: ChatRen
 }
 
 /** The answer to a prompt blocked by the safety filter: 200, no candidates, `promptFeedback`. */
-export function renderGeminiBlockedPrompt(inputTokens: number, context: ChatRenderContext): Record<string, unknown> {
+export function renderGeminiBlockedPrompt(
+  inputTokens: number,
+  context: ChatRenderContext,
+): Record<string, unknown> {
   return {
     promptFeedback: { blockReason: 'SAFETY', safetyRatings: blockedRatings },
-    usageMetadata: { promptTokenCount: inputTokens, totalTokenCount: inputTokens, promptTokensDetails: [{ modality: 'TEXT', tokenCount: inputTokens }] },
+    usageMetadata: {
+      promptTokenCount: inputTokens,
+      totalTokenCount: inputTokens,
+      promptTokensDetails: [{ modality: 'TEXT', tokenCount: inputTokens }],
+    },
     modelVersion: context.model,
     responseId: context.id,
   };
@@ -34,7 +44,11 @@ export function renderGeminiBlockedPrompt(inputTokens: number, context: ChatRend
  * usage so far; the last one carries `finishReason`. Function calls arrive whole, in one event.
  */
 export function renderGeminiFrames(completion: SimCompletion, context: ChatRenderContext): SseFrame[] {
-  const pieces = completion.choices.map((choice) => (choice.toolCalls.length > 0 || choice.finishReason === 'content_filter' ? [''] : splitIntoPieces(choice.text, 4)));
+  const pieces = completion.choices.map((choice) =>
+    choice.toolCalls.length > 0 || choice.finishReason === 'content_filter'
+      ? ['']
+      : splitIntoPieces(choice.text, 4),
+  );
   const steps = Math.max(1, ...pieces.map((list) => list.length));
   const frames: SseFrame[] = [];
   let produced = 0;
@@ -46,8 +60,13 @@ export function renderGeminiFrames(completion: SimCompletion, context: ChatRende
       if (piece === undefined && !last) return;
       candidates.push(candidate(choice, index, piece ?? '', last));
     });
-    produced = last ? completion.outputTokens : Math.min(completion.outputTokens, produced + 4 * completion.choices.length);
-    frames.push({ data: JSON.stringify(envelope(candidates, completion.inputTokens, produced, context)), content: true });
+    produced = last
+      ? completion.outputTokens
+      : Math.min(completion.outputTokens, produced + 4 * completion.choices.length);
+    frames.push({
+      data: JSON.stringify(envelope(candidates, completion.inputTokens, produced, context)),
+      content: true,
+    });
   }
   return frames;
 }
@@ -66,7 +85,12 @@ function candidate(choice: SimChoice, index: number, text: string, final: boolea
   return out;
 }
 
-function envelope(candidates: Array<Record<string, unknown>>, input: number, output: number, context: ChatRenderContext): Record<string, unknown> {
+function envelope(
+  candidates: Array<Record<string, unknown>>,
+  input: number,
+  output: number,
+  context: ChatRenderContext,
+): Record<string, unknown> {
   return {
     candidates,
     usageMetadata: {

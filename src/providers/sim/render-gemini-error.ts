@@ -23,11 +23,18 @@ const rpcType = (name: string): string => `type.googleapis.com/google.rpc.${name
  * (Gemini sends no retry headers); an exhausted daily quota carries no RetryInfo.
  */
 export function renderGeminiError(error: SimError, context: ErrorContext): RenderedError {
-  return { status: error.status, headers: {}, body: JSON.stringify(renderGeminiErrorPayload(error, context)) };
+  return {
+    status: error.status,
+    headers: {},
+    body: JSON.stringify(renderGeminiErrorPayload(error, context)),
+  };
 }
 
 /** The error payload alone: also what a stream sends as its error chunk. */
-export function renderGeminiErrorPayload(error: SimError, context: ErrorContext): { error: Record<string, unknown> } {
+export function renderGeminiErrorPayload(
+  error: SimError,
+  context: ErrorContext,
+): { error: Record<string, unknown> } {
   const status = statusNames[error.status] ?? (error.status >= 500 ? 'INTERNAL' : 'FAILED_PRECONDITION');
   const [message, details] = describe(error, context);
   const body: Record<string, unknown> = { code: error.status, message: error.message ?? message, status };
@@ -44,8 +51,20 @@ function describe(error: SimError, context: ErrorContext): [string, unknown[]?] 
       return [
         `You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.\n* Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_requests, limit: ${error.rateLimit?.requestLimit ?? 60}, model: ${model}\nPlease retry in ${delay}.`,
         [
-          quotaFailure('GenerateRequestsPerMinutePerProjectPerModel', model, error.rateLimit?.requestLimit ?? 60),
-          { '@type': rpcType('Help'), links: [{ description: 'Learn more about Gemini API quotas', url: 'https://ai.google.dev/gemini-api/docs/rate-limits' }] },
+          quotaFailure(
+            'GenerateRequestsPerMinutePerProjectPerModel',
+            model,
+            error.rateLimit?.requestLimit ?? 60,
+          ),
+          {
+            '@type': rpcType('Help'),
+            links: [
+              {
+                description: 'Learn more about Gemini API quotas',
+                url: 'https://ai.google.dev/gemini-api/docs/rate-limits',
+              },
+            ],
+          },
           { '@type': rpcType('RetryInfo'), retryDelay: delay },
         ],
       ];
@@ -56,12 +75,16 @@ function describe(error: SimError, context: ErrorContext): [string, unknown[]?] 
         [quotaFailure('GenerateRequestsPerDayPerProjectPerModel', model, 1000)],
       ];
     case 'server_error':
-      return ['An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting'];
+      return [
+        'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting',
+      ];
     case 'overloaded':
       return ['The model is overloaded. Please try again later.'];
     case 'context_length_exceeded': {
       const tokens = error.tokens ?? { prompt: 0, limit: 0 };
-      return [`The input token count (${tokens.prompt}) exceeds the maximum number of tokens allowed (${tokens.limit}).`];
+      return [
+        `The input token count (${tokens.prompt}) exceeds the maximum number of tokens allowed (${tokens.limit}).`,
+      ];
     }
     case 'content_filtered':
       return ['The request was blocked by the content filter.'];
@@ -73,14 +96,25 @@ function describe(error: SimError, context: ErrorContext): [string, unknown[]?] 
       return [
         'API key not valid. Please pass a valid API key.',
         [
-          { '@type': rpcType('ErrorInfo'), reason: 'API_KEY_INVALID', domain: 'googleapis.com', metadata: { service: 'generativelanguage.googleapis.com' } },
-          { '@type': rpcType('LocalizedMessage'), locale: 'en-US', message: 'API key not valid. Please pass a valid API key.' },
+          {
+            '@type': rpcType('ErrorInfo'),
+            reason: 'API_KEY_INVALID',
+            domain: 'googleapis.com',
+            metadata: { service: 'generativelanguage.googleapis.com' },
+          },
+          {
+            '@type': rpcType('LocalizedMessage'),
+            locale: 'en-US',
+            message: 'API key not valid. Please pass a valid API key.',
+          },
         ],
       ];
     case 'invalid_request':
       return ['[simulated] Invalid request.'];
     case 'not_found':
-      return [`models/${model} is not found for API version v1beta, or is not supported for generateContent.`];
+      return [
+        `models/${model} is not found for API version v1beta, or is not supported for generateContent.`,
+      ];
     case 'permission_denied':
       return ['The caller does not have permission'];
     case 'request_too_large':

@@ -12,7 +12,10 @@ export interface ChatRenderContext {
 export const simFingerprint = 'pipewright-sim';
 
 /** A `chat.completion` body. */
-export function renderOpenAIChatResponse(completion: SimCompletion, context: ChatRenderContext): Record<string, unknown> {
+export function renderOpenAIChatResponse(
+  completion: SimCompletion,
+  context: ChatRenderContext,
+): Record<string, unknown> {
   return {
     id: context.id,
     object: 'chat.completion',
@@ -25,7 +28,9 @@ export function renderOpenAIChatResponse(completion: SimCompletion, context: Cha
         content: choice.toolCalls.length > 0 ? null : choice.text,
         refusal: null,
         annotations: [],
-        ...(choice.toolCalls.length > 0 ? { tool_calls: choice.toolCalls.map((call) => renderToolCall(call)) } : {}),
+        ...(choice.toolCalls.length > 0
+          ? { tool_calls: choice.toolCalls.map((call) => renderToolCall(call)) }
+          : {}),
       },
       logprobs: null,
       finish_reason: choice.finishReason,
@@ -41,7 +46,11 @@ export function renderOpenAIChatResponse(completion: SimCompletion, context: Cha
  * chunks, a chunk with the finish reason, then, when `include_usage` was asked, a usage-only
  * chunk with `choices: []`, and `[DONE]`. Alternative choices (`n`) interleave.
  */
-export function renderOpenAIChatFrames(completion: SimCompletion, context: ChatRenderContext, includeUsage: boolean): SseFrame[] {
+export function renderOpenAIChatFrames(
+  completion: SimCompletion,
+  context: ChatRenderContext,
+  includeUsage: boolean,
+): SseFrame[] {
   // Every chunk shares its envelope: serialise it once, and only each choice per chunk.
   const head = JSON.stringify({
     id: context.id,
@@ -73,14 +82,44 @@ export function renderOpenAIChatFrames(completion: SimCompletion, context: ChatR
   return frames;
 }
 
-function choiceFrames(choice: SimChoice, index: number, frame: (choice: Record<string, unknown>, content: boolean) => SseFrame): SseFrame[] {
-  const delta = (value: Record<string, unknown>, finish: string | null = null): Record<string, unknown> => ({ index, delta: value, logprobs: null, finish_reason: finish });
-  const frames = [frame(delta({ role: 'assistant', content: choice.toolCalls.length > 0 ? null : '', refusal: null }), false)];
+function choiceFrames(
+  choice: SimChoice,
+  index: number,
+  frame: (choice: Record<string, unknown>, content: boolean) => SseFrame,
+): SseFrame[] {
+  const delta = (value: Record<string, unknown>, finish: string | null = null): Record<string, unknown> => ({
+    index,
+    delta: value,
+    logprobs: null,
+    finish_reason: finish,
+  });
+  const frames = [
+    frame(
+      delta({ role: 'assistant', content: choice.toolCalls.length > 0 ? null : '', refusal: null }),
+      false,
+    ),
+  ];
   if (choice.toolCalls.length > 0) {
     choice.toolCalls.forEach((call, callIndex) => {
-      frames.push(frame(delta({ tool_calls: [{ index: callIndex, id: toolCallId(call), type: 'function', function: { name: call.name, arguments: '' } }] }), true));
+      frames.push(
+        frame(
+          delta({
+            tool_calls: [
+              {
+                index: callIndex,
+                id: toolCallId(call),
+                type: 'function',
+                function: { name: call.name, arguments: '' },
+              },
+            ],
+          }),
+          true,
+        ),
+      );
       for (const fragment of splitIntoFragments(JSON.stringify(call.arguments))) {
-        frames.push(frame(delta({ tool_calls: [{ index: callIndex, function: { arguments: fragment } }] }), true));
+        frames.push(
+          frame(delta({ tool_calls: [{ index: callIndex, function: { arguments: fragment } }] }), true),
+        );
       }
     });
   } else {
@@ -91,7 +130,11 @@ function choiceFrames(choice: SimChoice, index: number, frame: (choice: Record<s
 }
 
 function renderToolCall(call: SimToolCall): Record<string, unknown> {
-  return { id: toolCallId(call), type: 'function', function: { name: call.name, arguments: JSON.stringify(call.arguments) } };
+  return {
+    id: toolCallId(call),
+    type: 'function',
+    function: { name: call.name, arguments: JSON.stringify(call.arguments) },
+  };
 }
 
 function toolCallId(call: SimToolCall): string {
@@ -104,6 +147,11 @@ function renderUsage(completion: SimCompletion): Record<string, unknown> {
     completion_tokens: completion.outputTokens,
     total_tokens: completion.inputTokens + completion.outputTokens,
     prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+    completion_tokens_details: {
+      reasoning_tokens: 0,
+      audio_tokens: 0,
+      accepted_prediction_tokens: 0,
+      rejected_prediction_tokens: 0,
+    },
   };
 }

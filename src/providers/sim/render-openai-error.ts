@@ -1,4 +1,12 @@
-import { exhaustedRateLimit, formatOpenAIDuration, retryAfterSeconds, type ErrorContext, type RateLimitInfo, type RenderedError, type SimError } from './sim-error.ts';
+import {
+  exhaustedRateLimit,
+  formatOpenAIDuration,
+  retryAfterSeconds,
+  type ErrorContext,
+  type RateLimitInfo,
+  type RenderedError,
+  type SimError,
+} from './sim-error.ts';
 
 /** OpenAI's `x-ratelimit-*` headers (Azure sends the remaining counts too). */
 export function openAIRateLimitHeaders(info: RateLimitInfo): Record<string, string> {
@@ -25,13 +33,22 @@ export function renderOpenAIError(error: SimError, context: ErrorContext, azure 
     headers['retry-after-ms'] = String(retryAfterMs);
     if (azure) headers['x-ms-retry-after-ms'] = String(retryAfterMs);
   }
-  if (error.kind === 'rate_limited') Object.assign(headers, openAIRateLimitHeaders(error.rateLimit ?? exhaustedRateLimit(retryAfterMs ?? 1000)));
+  if (error.kind === 'rate_limited')
+    Object.assign(
+      headers,
+      openAIRateLimitHeaders(error.rateLimit ?? exhaustedRateLimit(retryAfterMs ?? 1000)),
+    );
   const body = azure ? azureBody(error, context) : openAIBody(error, context);
   return { status: error.status, headers, body: JSON.stringify(body) };
 }
 
 function openAIBody(error: SimError, context: ErrorContext): { error: Record<string, unknown> } {
-  const envelope = (message: string, type: string | null, code: string | null, param: string | null = null) => ({
+  const envelope = (
+    message: string,
+    type: string | null,
+    code: string | null,
+    param: string | null = null,
+  ) => ({
     error: { message: error.message ?? message, type, param: error.param ?? param, code },
   });
   const wait = ((error.retryAfterMs ?? 1000) / 1000).toFixed(3).replace(/\.?0+$/, '');
@@ -51,7 +68,11 @@ function openAIBody(error: SimError, context: ErrorContext): { error: Record<str
         'insufficient_quota',
       );
     case 'server_error':
-      return envelope('The server had an error while processing your request. Sorry about that!', 'server_error', null);
+      return envelope(
+        'The server had an error while processing your request. Sorry about that!',
+        'server_error',
+        null,
+      );
     case 'overloaded':
       return envelope('The server is overloaded or not ready yet.', 'server_error', 'server_is_overloaded');
     case 'context_length_exceeded': {
@@ -64,7 +85,12 @@ function openAIBody(error: SimError, context: ErrorContext): { error: Record<str
       );
     }
     case 'content_filtered':
-      return envelope('Your request was rejected as a result of our safety system.', 'invalid_request_error', 'content_filter', 'messages');
+      return envelope(
+        'Your request was rejected as a result of our safety system.',
+        'invalid_request_error',
+        'content_filter',
+        'messages',
+      );
     case 'missing_key':
       return envelope(
         "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
@@ -80,15 +106,27 @@ function openAIBody(error: SimError, context: ErrorContext): { error: Record<str
     case 'invalid_request':
       return envelope('[simulated] Bad request.', 'invalid_request_error', null);
     case 'not_found':
-      return envelope(`The model \`${context.model}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model_not_found');
+      return envelope(
+        `The model \`${context.model}\` does not exist or you do not have access to it.`,
+        'invalid_request_error',
+        'model_not_found',
+      );
     case 'permission_denied':
-      return envelope('You are not allowed to sample from this model.', 'invalid_request_error', 'permission_denied');
+      return envelope(
+        'You are not allowed to sample from this model.',
+        'invalid_request_error',
+        'permission_denied',
+      );
     case 'request_too_large':
       return envelope('The request is too large.', 'invalid_request_error', 'request_too_large');
     case 'gateway_timeout':
       return envelope('Request timed out.', 'server_error', 'timeout');
     case 'other':
-      return envelope(`[simulated] HTTP ${error.status}.`, error.status >= 500 ? 'server_error' : 'invalid_request_error', null);
+      return envelope(
+        `[simulated] HTTP ${error.status}.`,
+        error.status >= 500 ? 'server_error' : 'invalid_request_error',
+        null,
+      );
   }
 }
 

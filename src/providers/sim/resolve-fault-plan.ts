@@ -76,13 +76,22 @@ export function resolveFaultPlan(state: FaultState, facts: RequestFacts): FaultP
     if (outage !== undefined) chosen = outage.fault ?? { fault: { kind: 'status', status: 503 } };
   }
   if (rule?.limits !== undefined) {
-    const limited = applyRateLimit(state, rule, `${ruleIndex}|${facts.model}`, elapsed, facts.tokens, chosen === undefined);
+    const limited = applyRateLimit(
+      state,
+      rule,
+      `${ruleIndex}|${facts.model}`,
+      elapsed,
+      facts.tokens,
+      chosen === undefined,
+    );
     rateLimit = limited.info;
-    if (chosen === undefined && limited.exceeded) chosen = { fault: { kind: 'status', status: 429, retryAfterMs: limited.info.requestResetMs } };
+    if (chosen === undefined && limited.exceeded)
+      chosen = { fault: { kind: 'status', status: 429, retryAfterMs: limited.info.requestResetMs } };
   }
   if (chosen === undefined && rule !== undefined) chosen = drawFault(rule, draw);
 
-  const pickDelay = (key: 'latency' | 'ttft' | 'chunkDelay'): Distribution | undefined => header?.spec[key] ?? chosen?.[key] ?? rule?.[key];
+  const pickDelay = (key: 'latency' | 'ttft' | 'chunkDelay'): Distribution | undefined =>
+    header?.spec[key] ?? chosen?.[key] ?? rule?.[key];
   const latency = pickDelay('latency');
   const ttft = pickDelay('ttft');
   const chunkDelay = pickDelay('chunkDelay');
@@ -118,7 +127,10 @@ function headerFaultApplies(state: FaultState, spec: FaultSpec, requestKey: stri
 function drawFault(rule: SimRule, draw: number): FaultSpec | undefined {
   const failureRate = rule.failureRate ?? 0;
   if (draw < failureRate) {
-    const index = Math.min(transientFaults.length - 1, Math.floor((draw / failureRate) * transientFaults.length));
+    const index = Math.min(
+      transientFaults.length - 1,
+      Math.floor((draw / failureRate) * transientFaults.length),
+    );
     return { fault: transientFaults[index] as FaultKind };
   }
   let threshold = failureRate;

@@ -3,7 +3,15 @@ import { renderStreamErrorFrame } from './render-error.ts';
 import { openAIRateLimitHeaders } from './render-openai-error.ts';
 import type { FaultKind } from './parse-fault-header.ts';
 import type { FaultPlan } from './resolve-fault-plan.ts';
-import { baseHeaders, errorContext, pause, sendError, sendJson, waitUntilClosed, type SimExchange } from './sim-exchange.ts';
+import {
+  baseHeaders,
+  errorContext,
+  pause,
+  sendError,
+  sendJson,
+  waitUntilClosed,
+  type SimExchange,
+} from './sim-exchange.ts';
 import { kindForStatus, type SimError } from './sim-error.ts';
 import { formatFrame, type SseFrame } from './sse-frame.ts';
 
@@ -64,7 +72,11 @@ function errorFor(fault: FaultKind, plan: FaultPlan, promptTokens: number): SimE
       return { kind: 'quota_exhausted', status: 429 };
     case 'context-length': {
       const limit = plan.contextWindow ?? defaultContextWindow;
-      return { kind: 'context_length_exceeded', status: 400, tokens: { prompt: Math.max(promptTokens, limit + 1), limit } };
+      return {
+        kind: 'context_length_exceeded',
+        status: 400,
+        tokens: { prompt: Math.max(promptTokens, limit + 1), limit },
+      };
     }
     case 'content-filter':
       return { kind: 'content_filtered', status: 400 };
@@ -102,7 +114,12 @@ function rateLimitHeaders(exchange: SimExchange, plan: FaultPlan): Record<string
 }
 
 /** A non-stream body, damaged the way the stream faults would damage it. */
-function writeJson(exchange: SimExchange, body: string, fault: FaultKind | undefined, headers: Record<string, string>): void {
+function writeJson(
+  exchange: SimExchange,
+  body: string,
+  fault: FaultKind | undefined,
+  headers: Record<string, string>,
+): void {
   const response = exchange.response;
   const half = body.slice(0, Math.ceil(body.length / 2));
   switch (fault?.kind) {
@@ -118,7 +135,12 @@ function writeJson(exchange: SimExchange, body: string, fault: FaultKind | undef
       sendJson(exchange, 200, body.slice(0, -1), headers);
       return;
     case 'stream-error':
-      sendJson(exchange, 200, renderStreamErrorFrame(exchange.route.format, errorContext(exchange)).data, headers);
+      sendJson(
+        exchange,
+        200,
+        renderStreamErrorFrame(exchange.route.format, errorContext(exchange)).data,
+        headers,
+      );
       return;
     case undefined:
     case 'status':
@@ -130,7 +152,12 @@ function writeJson(exchange: SimExchange, body: string, fault: FaultKind | undef
   }
 }
 
-async function writeStream(exchange: SimExchange, all: SseFrame[], plan: FaultPlan, headers: Record<string, string>): Promise<void> {
+async function writeStream(
+  exchange: SimExchange,
+  all: SseFrame[],
+  plan: FaultPlan,
+  headers: Record<string, string>,
+): Promise<void> {
   const response = exchange.response;
   const crlf = exchange.route.format === 'gemini';
   const fault = plan.fault;
@@ -151,7 +178,8 @@ async function writeStream(exchange: SimExchange, all: SseFrame[], plan: FaultPl
     const index = Math.max(0, Math.min(fault.event, all.length - 1 || 1) - 1);
     frames = all.slice();
     const target = frames[index];
-    if (target !== undefined) frames[index] = { ...target, data: target.data.slice(0, Math.ceil(target.data.length / 2)) };
+    if (target !== undefined)
+      frames[index] = { ...target, data: target.data.slice(0, Math.ceil(target.data.length / 2)) };
   }
   response.writeHead(200, {
     ...baseHeaders(exchange),
@@ -160,7 +188,9 @@ async function writeStream(exchange: SimExchange, all: SseFrame[], plan: FaultPl
     'cache-control': 'no-cache',
   });
   const contentCount = frames.reduce((count, frame) => count + (frame.content ? 1 : 0), 0);
-  const spread = plan.chunkDelayMs ?? (contentCount > 1 ? Math.max(0, plan.latencyMs - plan.ttftMs) / (contentCount - 1) : 0);
+  const spread =
+    plan.chunkDelayMs ??
+    (contentCount > 1 ? Math.max(0, plan.latencyMs - plan.ttftMs) / (contentCount - 1) : 0);
   let pending = '';
   if (plan.ttftMs <= 0 && spread <= 0) {
     for (const frame of frames) pending += formatFrame(frame, crlf);
@@ -188,7 +218,9 @@ async function writeStream(exchange: SimExchange, all: SseFrame[], plan: FaultPl
       response.end(pending);
       return;
     case 'error':
-      response.end(pending + formatFrame(renderStreamErrorFrame(exchange.route.format, errorContext(exchange)), crlf));
+      response.end(
+        pending + formatFrame(renderStreamErrorFrame(exchange.route.format, errorContext(exchange)), crlf),
+      );
       return;
     case 'reset':
       resetAfter(exchange, pending);

@@ -15,14 +15,19 @@ export interface SimRoute {
   query: URLSearchParams;
 }
 
-const geminiPath = /^\/(v1beta|v1)\/models\/([^/:]+):(generateContent|streamGenerateContent|embedContent|batchEmbedContents)$/;
+const geminiPath =
+  /^\/(v1beta|v1)\/models\/([^/:]+):(generateContent|streamGenerateContent|embedContent|batchEmbedContents)$/;
 const azurePath = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|embeddings|images\/generations)$/;
 
 /**
  * Maps a method and URL to a wire format and endpoint. `GET /v1/models` answers in Anthropic's
  * shape when the request carries `anthropic-version`, in OpenAI's otherwise.
  */
-export function routeSimRequest(method: string, url: string, anthropicVersion: boolean): SimRoute | undefined {
+export function routeSimRequest(
+  method: string,
+  url: string,
+  anthropicVersion: boolean,
+): SimRoute | undefined {
   const question = url.indexOf('?');
   const path = question === -1 ? url : url.slice(0, question);
   const query = new URLSearchParams(question === -1 ? '' : url.slice(question + 1));
@@ -54,8 +59,15 @@ export function routeSimRequest(method: string, url: string, anthropicVersion: b
     const azure = azurePath.exec(path);
     if (azure !== null) {
       const [, deployment = '', kind = ''] = azure;
-      const endpoint: EndpointKind = kind === 'embeddings' ? 'embeddings' : kind === 'chat/completions' ? 'chat' : 'images';
-      return { format: 'azure', endpoint, operation: `azure.${endpoint}`, model: decodeURIComponent(deployment), query };
+      const endpoint: EndpointKind =
+        kind === 'embeddings' ? 'embeddings' : kind === 'chat/completions' ? 'chat' : 'images';
+      return {
+        format: 'azure',
+        endpoint,
+        operation: `azure.${endpoint}`,
+        model: decodeURIComponent(deployment),
+        query,
+      };
     }
     return undefined;
   }
@@ -65,7 +77,8 @@ export function routeSimRequest(method: string, url: string, anthropicVersion: b
         ? { format: 'anthropic', endpoint: 'models', operation: 'anthropic.models', query }
         : { format: 'openai', endpoint: 'models', operation: 'openai.models', query };
     }
-    if (path === '/v1beta/models') return { format: 'gemini', endpoint: 'models', operation: 'gemini.models', query };
+    if (path === '/v1beta/models')
+      return { format: 'gemini', endpoint: 'models', operation: 'gemini.models', query };
   }
   return undefined;
 }

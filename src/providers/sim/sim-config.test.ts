@@ -46,17 +46,32 @@ describe('parseSimConfig', () => {
   });
 
   it('names the bad fault string and says why', () => {
-    const error = configError({ rules: [{ faults: [{ fault: 'status=503', probability: 0.1 }, { fault: 'status=9000', probability: 0.1 }] }] });
+    const error = configError({
+      rules: [
+        {
+          faults: [
+            { fault: 'status=503', probability: 0.1 },
+            { fault: 'status=9000', probability: 0.1 },
+          ],
+        },
+      ],
+    });
     assert.equal(error.param, 'rules[0].faults[1].fault');
     assert.match(error.message, /rules\[0\]\.faults\[1\]\.fault: status must be between 400 and 599/);
   });
 
   it('rejects a fault string that names no fault', () => {
-    assert.equal(configError({ rules: [{ faults: [{ fault: 'latency=5', probability: 0.5 }] }] }).param, 'rules[0].faults[0].fault');
+    assert.equal(
+      configError({ rules: [{ faults: [{ fault: 'latency=5', probability: 0.5 }] }] }).param,
+      'rules[0].faults[0].fault',
+    );
   });
 
   it('rejects times in a config fault', () => {
-    assert.match(configError({ rules: [{ faults: [{ fault: 'status=500; times=2', probability: 0.5 }] }] }).message, /only valid in the x-sim-fault/);
+    assert.match(
+      configError({ rules: [{ faults: [{ fault: 'status=500; times=2', probability: 0.5 }] }] }).message,
+      /only valid in the x-sim-fault/,
+    );
   });
 
   it('names a bad latency', () => {
@@ -72,17 +87,25 @@ describe('parseSimConfig', () => {
   });
 
   it('rejects probabilities that add up to more than 1', () => {
-    const error = configError({ rules: [{ failureRate: 0.6, faults: [{ fault: 'timeout', probability: 0.5 }] }] });
+    const error = configError({
+      rules: [{ failureRate: 0.6, faults: [{ fault: 'timeout', probability: 0.5 }] }],
+    });
     assert.equal(error.param, 'rules[0].faults');
     assert.match(error.message, /add up to 1\.1/);
   });
 
   it('rejects an outage that ends before it starts', () => {
-    assert.equal(configError({ rules: [{ outages: [{ fromMs: 5000, toMs: 1000 }] }] }).param, 'rules[0].outages[0].toMs');
+    assert.equal(
+      configError({ rules: [{ outages: [{ fromMs: 5000, toMs: 1000 }] }] }).param,
+      'rules[0].outages[0].toMs',
+    );
   });
 
   it('rejects an unknown endpoint and a failure rate above 1', () => {
-    assert.equal(configError({ rules: [{ match: { endpoint: 'completions' } }] }).param, 'rules[0].match.endpoint');
+    assert.equal(
+      configError({ rules: [{ match: { endpoint: 'completions' } }] }).param,
+      'rules[0].match.endpoint',
+    );
     assert.equal(configError({ rules: [{ failureRate: 2 }] }).param, 'rules[0].failureRate');
   });
 });

@@ -19,7 +19,11 @@ const latencySchema = z
     z.strictObject({ distribution: z.literal('fixed'), ms: z.number().min(0) }),
     z.strictObject({ distribution: z.literal('uniform'), min: z.number().min(0), max: z.number().min(0) }),
     z.strictObject({ distribution: z.literal('normal'), mean: z.number().min(0), stddev: z.number().min(0) }),
-    z.strictObject({ distribution: z.literal('lognormal'), median: z.number().positive(), sigma: z.number().min(0) }),
+    z.strictObject({
+      distribution: z.literal('lognormal'),
+      median: z.number().positive(),
+      sigma: z.number().min(0),
+    }),
   ])
   .transform((value, context): Distribution => {
     try {
@@ -36,7 +40,8 @@ const faultStringSchema = z.string().transform((text, context): FaultSpec & { te
   try {
     return { ...parseFaultHeader(text, { allowTimes: false }), text };
   } catch (error) {
-    const message = error instanceof FaultSyntaxError ? error.message.replace(/^x-sim-fault: /, '') : String(error);
+    const message =
+      error instanceof FaultSyntaxError ? error.message.replace(/^x-sim-fault: /, '') : String(error);
     context.addIssue({ code: 'custom', message });
     return z.NEVER;
   }
@@ -50,7 +55,10 @@ const modelPatternSchema = z
   .string()
   .min(1, 'must be a model name or a glob such as "gpt-4o*"')
   .transform((pattern) => {
-    const source = pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*');
+    const source = pattern
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*');
     return { pattern, regex: new RegExp(`^${source}$`) };
   });
 
@@ -73,13 +81,22 @@ const ruleSchema = z
     /** Share of requests (0–1) failing with a transient error: 500, 503 or 429, in equal parts. */
     failureRate: z.number().min(0).max(1).optional(),
     /** Faults drawn at random with these probabilities (seeded, so runs repeat). */
-    faults: z.array(z.strictObject({ fault: requiredFaultSchema, probability: z.number().min(0).max(1) })).optional(),
+    faults: z
+      .array(z.strictObject({ fault: requiredFaultSchema, probability: z.number().min(0).max(1) }))
+      .optional(),
     /** Windows, in ms since the server started, during which every request fails. */
     outages: z
       .array(
         z
-          .strictObject({ fromMs: z.number().min(0), toMs: z.number().min(0), fault: requiredFaultSchema.optional() })
-          .refine((outage) => outage.toMs > outage.fromMs, { message: 'toMs must be after fromMs', path: ['toMs'] }),
+          .strictObject({
+            fromMs: z.number().min(0),
+            toMs: z.number().min(0),
+            fault: requiredFaultSchema.optional(),
+          })
+          .refine((outage) => outage.toMs > outage.fromMs, {
+            message: 'toMs must be after fromMs',
+            path: ['toMs'],
+          }),
       )
       .optional(),
     /** Real rate limits, per model, over a fixed one-minute window: 429 once exceeded. */
@@ -91,9 +108,14 @@ const ruleSchema = z
       .optional(),
   })
   .superRefine((rule, context) => {
-    const total = (rule.failureRate ?? 0) + (rule.faults ?? []).reduce((sum, item) => sum + item.probability, 0);
+    const total =
+      (rule.failureRate ?? 0) + (rule.faults ?? []).reduce((sum, item) => sum + item.probability, 0);
     if (total > 1 + 1e-9) {
-      context.addIssue({ code: 'custom', path: ['faults'], message: `failureRate plus fault probabilities add up to ${round(total)}, more than 1` });
+      context.addIssue({
+        code: 'custom',
+        path: ['faults'],
+        message: `failureRate plus fault probabilities add up to ${round(total)}, more than 1`,
+      });
     }
   });
 
@@ -122,7 +144,10 @@ export type SimRule = NonNullable<SimConfig['rules']>[number];
 export function parseSimConfig(value: unknown): SimConfig {
   const result = simConfigSchema.safeParse(value ?? {});
   if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
+  const issues = result.error.issues.map((issue) => ({
+    path: formatPath(issue.path),
+    message: issue.message,
+  }));
   const first = issues[0] ?? { path: '', message: 'invalid sim config' };
   throw new ConfigError({
     message: `sim config: ${first.path === '' ? '' : `${first.path}: `}${first.message}`,

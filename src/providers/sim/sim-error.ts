@@ -126,5 +126,12 @@ export function retryAfterSeconds(ms: number): string {
 
 /** A made-up but consistent rate-limit window for injected 429s: exhausted until the retry time. */
 export function exhaustedRateLimit(retryAfterMs: number): RateLimitInfo {
-  return { requestLimit: 60, requestRemaining: 0, requestResetMs: retryAfterMs, tokenLimit: 150_000, tokenRemaining: 0, tokenResetMs: retryAfterMs };
+  return {
+    requestLimit: 60,
+    requestRemaining: 0,
+    requestResetMs: retryAfterMs,
+    tokenLimit: 150_000,
+    tokenRemaining: 0,
+    tokenResetMs: retryAfterMs,
+  };
 }

@@ -87,7 +87,12 @@ export async function waitUntilClosed(exchange: SimExchange): Promise<void> {
   await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
 
-export function sendJson(exchange: SimExchange, status: number, body: string, headers: Record<string, string> = {}): void {
+export function sendJson(
+  exchange: SimExchange,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
   const response = exchange.response;
   if (response.headersSent || response.destroyed) return;
   response.writeHead(status, {
@@ -117,6 +122,9 @@ export function errorContext(exchange: SimExchange): { model: string; requestId:
 export function headerFacts(exchange: SimExchange): { header?: { spec: FaultSpec; requestKey: string } } {
   const fault = exchange.fault;
   if (fault === undefined) return {};
-  const requestKey = fault.spec.times === undefined ? '' : `${fault.raw}|${exchange.route.operation}|${exchange.model}|${hashString(exchange.rawBody)}`;
+  const requestKey =
+    fault.spec.times === undefined
+      ? ''
+      : `${fault.raw}|${exchange.route.operation}|${exchange.model}|${hashString(exchange.rawBody)}`;
   return { header: { spec: fault.spec, requestKey } };
 }

@@ -33,7 +33,8 @@ export interface SimTool {
 
 export type SimToolChoice = { mode: 'auto' | 'none' | 'required' } | { mode: 'named'; name: string };
 
-export type SimOutputFormat = { type: 'text' } | { type: 'json' } | { type: 'json_schema'; schema: JsonSchema };
+export type SimOutputFormat =
+  { type: 'text' } | { type: 'json' } | { type: 'json_schema'; schema: JsonSchema };
 
 export interface SimPrompt {
   model: string;

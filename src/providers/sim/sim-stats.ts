@@ -38,7 +38,11 @@ export function createSimStats(): SimStatsRecorder {
     },
     started: () => void inFlight++,
     finished: () => void inFlight--,
-    snapshot: () => ({ total, inFlight, counters: [...counters.values()].map((counter) => ({ ...counter })) }),
+    snapshot: () => ({
+      total,
+      inFlight,
+      counters: [...counters.values()].map((counter) => ({ ...counter })),
+    }),
     reset() {
       counters = new Map();
       total = 0;
@@ -52,7 +56,10 @@ export function createSimStats(): SimStatsRecorder {
  * @example
  * countSimRequests(sim.stats(), { model: 'gpt-4o-mini', outcome: 'overloaded' }); // 1: it was not retried
  */
-export function countSimRequests(stats: SimStats, filter: { endpoint?: string; model?: string; outcome?: string } = {}): number {
+export function countSimRequests(
+  stats: SimStats,
+  filter: { endpoint?: string; model?: string; outcome?: string } = {},
+): number {
   let sum = 0;
   for (const counter of stats.counters) {
     if (filter.endpoint !== undefined && counter.endpoint !== filter.endpoint) continue;

@@ -32,8 +32,16 @@ export function createFakeClock(start = Date.UTC(2026, 0, 15, 12, 0, 0)): FakeCl
   };
 }
 
-export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+export async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
 }
 
 /** Every event of an SSE response, in order. */
@@ -61,7 +69,14 @@ export const weatherTools = [
         city: { type: 'string' },
         unit: { type: 'string', enum: ['celsius', 'fahrenheit'] },
         days: { type: 'integer', minimum: 1, maximum: 7 },
-        options: { type: 'object', properties: { alerts: { type: 'boolean' }, tags: { type: 'array', items: { type: 'string' }, minItems: 2 } }, required: ['alerts', 'tags'] },
+        options: {
+          type: 'object',
+          properties: {
+            alerts: { type: 'boolean' },
+            tags: { type: 'array', items: { type: 'string' }, minItems: 2 },
+          },
+          required: ['alerts', 'tags'],
+        },
       },
       required: ['city', 'unit', 'options'],
       additionalProperties: false,
@@ -70,7 +85,11 @@ export const weatherTools = [
   {
     name: 'send_email',
     description: 'Send an email message to a recipient',
-    parameters: { type: 'object', properties: { to: { type: 'string', format: 'email' }, body: { type: 'string' } }, required: ['to', 'body'] },
+    parameters: {
+      type: 'object',
+      properties: { to: { type: 'string', format: 'email' }, body: { type: 'string' } },
+      required: ['to', 'body'],
+    },
   },
 ];
 
@@ -91,14 +110,22 @@ export interface OpenAIChatBody {
   object: string;
   model: string;
   system_fingerprint: string;
-  choices: Array<{ index: number; message: { role: string; content: string | null; tool_calls?: OpenAIToolCall[] }; finish_reason: string }>;
+  choices: Array<{
+    index: number;
+    message: { role: string; content: string | null; tool_calls?: OpenAIToolCall[] };
+    finish_reason: string;
+  }>;
   usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
 }
 
 export interface OpenAIChunk {
   object: string;
   system_fingerprint: string;
-  choices: Array<{ index: number; delta: { role?: string; content?: string | null; tool_calls?: OpenAIToolCall[] }; finish_reason: string | null }>;
+  choices: Array<{
+    index: number;
+    delta: { role?: string; content?: string | null; tool_calls?: OpenAIToolCall[] };
+    finish_reason: string | null;
+  }>;
   usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | null;
 }
 
@@ -131,7 +158,13 @@ export interface AnthropicEvent {
   index?: number;
   message?: AnthropicMessageBody;
   content_block?: AnthropicContentBlock;
-  delta?: { type?: string; text?: string; partial_json?: string; stop_reason?: string; stop_sequence?: string | null };
+  delta?: {
+    type?: string;
+    text?: string;
+    partial_json?: string;
+    stop_reason?: string;
+    stop_sequence?: string | null;
+  };
   usage?: { output_tokens: number };
   error?: { type: string; message: string; details?: Record<string, unknown> };
 }
@@ -142,7 +175,11 @@ export interface GeminiPart {
 }
 
 export interface GeminiBody {
-  candidates?: Array<{ content?: { role: string; parts: GeminiPart[] }; finishReason?: string; index: number }>;
+  candidates?: Array<{
+    content?: { role: string; parts: GeminiPart[] };
+    finishReason?: string;
+    index: number;
+  }>;
   promptFeedback?: { blockReason: string };
   usageMetadata: { promptTokenCount: number; candidatesTokenCount?: number; totalTokenCount: number };
   modelVersion: string;

@@ -9,7 +9,9 @@ export interface SseFrame {
 /** The event as wire text; Gemini separates events with CRLF pairs, the others with LF. */
 export function formatFrame(frame: SseFrame, crlf: boolean): string {
   const end = crlf ? '\r\n\r\n' : '\n\n';
-  return frame.event === undefined ? `data: ${frame.data}${end}` : `event: ${frame.event}\ndata: ${frame.data}${end}`;
+  return frame.event === undefined
+    ? `data: ${frame.data}${end}`
+    : `event: ${frame.event}\ndata: ${frame.data}${end}`;
 }
 
 /** Splits text into word-sized stream pieces, each keeping its leading whitespace. */
@@ -17,7 +19,8 @@ export function splitIntoPieces(text: string, wordsPerPiece = 1): string[] {
   const words = text.match(/\s*\S+/g) ?? [];
   if (words.length === 0) return text === '' ? [] : [text];
   const pieces: string[] = [];
-  for (let index = 0; index < words.length; index += wordsPerPiece) pieces.push(words.slice(index, index + wordsPerPiece).join(''));
+  for (let index = 0; index < words.length; index += wordsPerPiece)
+    pieces.push(words.slice(index, index + wordsPerPiece).join(''));
   // Whatever trailing whitespace the regex left out goes with the last piece.
   const joined = pieces.join('');
   if (joined.length < text.length) pieces[pieces.length - 1] += text.slice(joined.length);

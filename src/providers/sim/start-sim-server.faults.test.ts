@@ -4,9 +4,23 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { ConfigError } from '../../core/index.ts';
 import { countSimRequests } from './sim-stats.ts';
 import { startSimServer, type SimServer } from './start-sim-server.ts';
-import { createFakeClock, geminiHeaders, openAIHeaders, postJson, readJson, readSse, type FakeClock, type OpenAIChatBody, type OpenAIChunk, type OpenAIErrorBody } from './sim-test-support.ts';
+import {
+  createFakeClock,
+  geminiHeaders,
+  openAIHeaders,
+  postJson,
+  readJson,
+  readSse,
+  type FakeClock,
+  type OpenAIChatBody,
+  type OpenAIChunk,
+  type OpenAIErrorBody,
+} from './sim-test-support.ts';
 
-const request = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Summarise the causes of the French Revolution' }] };
+const request = {
+  model: 'gpt-4o-mini',
+  messages: [{ role: 'user', content: 'Summarise the causes of the French Revolution' }],
+};
 const streamRequest = { ...request, stream: true };
 
 async function waitFor(condition: () => boolean, what: string): Promise<void> {
@@ -21,7 +35,8 @@ describe('sim: injected faults', () => {
   let sim: SimServer;
   let clock: FakeClock;
   let chat: string;
-  const send = (fault: string, body: Record<string, unknown> = request): Promise<Response> => postJson(chat, body, { ...openAIHeaders, 'x-sim-fault': fault });
+  const send = (fault: string, body: Record<string, unknown> = request): Promise<Response> =>
+    postJson(chat, body, { ...openAIHeaders, 'x-sim-fault': fault });
   before(async () => {
     clock = createFakeClock();
     sim = await startSimServer({ clock });
@@ -80,8 +95,16 @@ describe('sim: injected faults', () => {
   it('holds a timeout until the client gives up, then frees it', async () => {
     const controller = new AbortController();
     const headers = { ...openAIHeaders, 'x-sim-fault': 'timeout', 'content-type': 'application/json' };
-    const aborted = fetch(chat, { method: 'POST', headers, body: JSON.stringify(request), signal: controller.signal });
-    await waitFor(() => countSimRequests(sim.stats(), { outcome: 'timeout' }) === 1, 'the request to be held');
+    const aborted = fetch(chat, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(request),
+      signal: controller.signal,
+    });
+    await waitFor(
+      () => countSimRequests(sim.stats(), { outcome: 'timeout' }) === 1,
+      'the request to be held',
+    );
     assert.equal(sim.stats().inFlight, 1);
     controller.abort();
     await assert.rejects(aborted, { name: 'AbortError' });
@@ -132,7 +155,11 @@ describe('sim: injected faults', () => {
   it('waits ttft before the first content chunk and chunk-delay between the others', async () => {
     clock.sleeps.length = 0;
     const events = await readSse(await send('ttft=300; chunk-delay=7', streamRequest));
-    const contentEvents = events.filter((event) => event.data !== '[DONE]' && (JSON.parse(event.data) as OpenAIChunk).choices[0]?.delta.role === undefined);
+    const contentEvents = events.filter(
+      (event) =>
+        event.data !== '[DONE]' &&
+        (JSON.parse(event.data) as OpenAIChunk).choices[0]?.delta.role === undefined,
+    );
     assert.equal(clock.sleeps[0], 300);
     assert.deepEqual(new Set(clock.sleeps.slice(1)), new Set([7]));
     assert.equal(clock.sleeps.length, contentEvents.length);
@@ -148,7 +175,8 @@ describe('sim: injected faults', () => {
   it('fails only the first N identical requests with times', async () => {
     const body = { ...request, user: 'times-test' };
     const statuses: number[] = [];
-    for (let attempt = 0; attempt < 4; attempt++) statuses.push((await send('status=503; times=2', body)).status);
+    for (let attempt = 0; attempt < 4; attempt++)
+      statuses.push((await send('status=503; times=2', body)).status);
     assert.deepEqual(statuses, [503, 503, 200, 200]);
     const other = await send('status=503; times=2', { ...body, user: 'another-request' });
     assert.equal(other.status, 503, 'a different request has its own count');
@@ -158,7 +186,8 @@ describe('sim: injected faults', () => {
 describe('sim: config rules', () => {
   const statuses = async (sim: SimServer, count: number): Promise<number[]> => {
     const out: number[] = [];
-    for (let index = 0; index < count; index++) out.push((await postJson(`${sim.url}/v1/chat/completions`, request, openAIHeaders)).status);
+    for (let index = 0; index < count; index++)
+      out.push((await postJson(`${sim.url}/v1/chat/completions`, request, openAIHeaders)).status);
     return out;
   };
 
@@ -180,11 +209,28 @@ describe('sim: config rules', () => {
   });
 
   it('applies a rule only to the models and endpoints it matches', async () => {
-    const sim = await startSimServer({ config: { rules: [{ match: { model: 'gpt-4o*', endpoint: 'chat' }, faults: [{ fault: 'status=529', probability: 1 }] }] } });
+    const sim = await startSimServer({
+      config: {
+        rules: [
+          {
+            match: { model: 'gpt-4o*', endpoint: 'chat' },
+            faults: [{ fault: 'status=529', probability: 1 }],
+          },
+        ],
+      },
+    });
     try {
       assert.equal((await postJson(`${sim.url}/v1/chat/completions`, request, openAIHeaders)).status, 529);
-      assert.equal((await postJson(`${sim.url}/v1/chat/completions`, { ...request, model: 'o3-mini' }, openAIHeaders)).status, 200);
-      assert.equal((await postJson(`${sim.url}/v1/embeddings`, { model: 'gpt-4o-mini', input: 'x' }, openAIHeaders)).status, 200);
+      assert.equal(
+        (await postJson(`${sim.url}/v1/chat/completions`, { ...request, model: 'o3-mini' }, openAIHeaders))
+          .status,
+        200,
+      );
+      assert.equal(
+        (await postJson(`${sim.url}/v1/embeddings`, { model: 'gpt-4o-mini', input: 'x' }, openAIHeaders))
+          .status,
+        200,
+      );
       assert.equal(countSimRequests(sim.stats(), { model: 'gpt-4o-mini', outcome: 'overloaded' }), 1);
     } finally {
       await sim.close();
@@ -193,7 +239,10 @@ describe('sim: config rules', () => {
 
   it('is down during an outage window counted from server start', async () => {
     const clock = createFakeClock();
-    const sim = await startSimServer({ clock, config: { rules: [{ outages: [{ fromMs: 10_000, toMs: 20_000 }] }] } });
+    const sim = await startSimServer({
+      clock,
+      config: { rules: [{ outages: [{ fromMs: 10_000, toMs: 20_000 }] }] },
+    });
     try {
       assert.deepEqual(await statuses(sim, 1), [200]);
       clock.advance(10_000);
@@ -213,7 +262,12 @@ describe('sim: config rules', () => {
       assert.equal(first.headers.get('x-ratelimit-limit-requests'), '2');
       assert.equal(first.headers.get('x-ratelimit-remaining-requests'), '1');
       clock.advance(15_000);
-      assert.equal((await postJson(`${sim.url}/v1/chat/completions`, request, openAIHeaders)).headers.get('x-ratelimit-remaining-requests'), '0');
+      assert.equal(
+        (await postJson(`${sim.url}/v1/chat/completions`, request, openAIHeaders)).headers.get(
+          'x-ratelimit-remaining-requests',
+        ),
+        '0',
+      );
       const limited = await postJson(`${sim.url}/v1/chat/completions`, request, openAIHeaders);
       assert.equal(limited.status, 429);
       assert.equal(limited.headers.get('retry-after'), '45');
@@ -231,7 +285,10 @@ describe('sim: config rules', () => {
       const long = { ...request, messages: [{ role: 'user', content: 'word '.repeat(80) }] };
       const response = await postJson(`${sim.url}/v1/chat/completions`, long, openAIHeaders);
       assert.equal(response.status, 400);
-      assert.match((await readJson<OpenAIErrorBody>(response)).error.message, /maximum context length is 50 tokens/);
+      assert.match(
+        (await readJson<OpenAIErrorBody>(response)).error.message,
+        /maximum context length is 50 tokens/,
+      );
       assert.equal((await postJson(`${sim.url}/v1/chat/completions`, request, openAIHeaders)).status, 200);
     } finally {
       await sim.close();
@@ -244,7 +301,10 @@ describe('sim: config rules', () => {
       assert.deepEqual(await statuses(sim, 1), [200]);
       sim.setConfig({ rules: [{ faults: [{ fault: 'status=500', probability: 1 }] }] });
       assert.deepEqual(await statuses(sim, 1), [500]);
-      assert.throws(() => sim.setConfig({ rules: [{ faults: [{ fault: 'status=42', probability: 1 }] }] }), ConfigError);
+      assert.throws(
+        () => sim.setConfig({ rules: [{ faults: [{ fault: 'status=42', probability: 1 }] }] }),
+        ConfigError,
+      );
       assert.deepEqual(await statuses(sim, 1), [500]);
     } finally {
       await sim.close();
@@ -252,7 +312,10 @@ describe('sim: config rules', () => {
   });
 
   it('refuses to start with an invalid config, naming the field', async () => {
-    await assert.rejects(startSimServer({ config: { rules: [{ latency: 'fast' }] } }), (error: unknown) => error instanceof ConfigError && error.param === 'rules[0].latency');
+    await assert.rejects(
+      startSimServer({ config: { rules: [{ latency: 'fast' }] } }),
+      (error: unknown) => error instanceof ConfigError && error.param === 'rules[0].latency',
+    );
   });
 });
 
@@ -262,11 +325,18 @@ describe('sim: close()', () => {
     const chat = `${sim.url}/v1/chat/completions`;
     // Expectations are attached at once: close() makes all three fail together.
     const held = assert.rejects(postJson(chat, request, { ...openAIHeaders, 'x-sim-fault': 'timeout' }));
-    const slow = await postJson(chat, streamRequest, { ...openAIHeaders, 'x-sim-fault': 'chunk-delay=600000' });
+    const slow = await postJson(chat, streamRequest, {
+      ...openAIHeaders,
+      'x-sim-fault': 'chunk-delay=600000',
+    });
     const reading = assert.rejects(readSse(slow));
     // A slow first token: the 200 and its headers arrive, the content does not.
     const gemini = `${sim.url}/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse`;
-    const waiting = await postJson(gemini, { contents: [{ parts: [{ text: 'Hi' }] }] }, { ...geminiHeaders, 'x-sim-fault': 'ttft=600000' });
+    const waiting = await postJson(
+      gemini,
+      { contents: [{ parts: [{ text: 'Hi' }] }] },
+      { ...geminiHeaders, 'x-sim-fault': 'ttft=600000' },
+    );
     assert.equal(waiting.status, 200);
     const firstToken = assert.rejects(readSse(waiting));
     await waitFor(() => sim.stats().inFlight === 3, 'all three requests to be in flight');

@@ -36,7 +36,8 @@ describe('sim: OpenAI wire format', () => {
   });
   after(() => sim.close());
 
-  const complete = async (body: Record<string, unknown>): Promise<OpenAIChatBody> => readJson<OpenAIChatBody>(await postJson(chat, body, openAIHeaders));
+  const complete = async (body: Record<string, unknown>): Promise<OpenAIChatBody> =>
+    readJson<OpenAIChatBody>(await postJson(chat, body, openAIHeaders));
 
   it('answers a chat completion, labelled as simulated', async () => {
     const response = await postJson(chat, { model: 'gpt-4o-mini', messages: [question] }, openAIHeaders);
@@ -63,17 +64,28 @@ describe('sim: OpenAI wire format', () => {
   });
 
   it('streams chunks, then a usage-only chunk with empty choices, then [DONE]', async () => {
-    const response = await postJson(chat, { model: 'gpt-4o-mini', messages: [question], stream: true, stream_options: { include_usage: true } }, openAIHeaders);
+    const response = await postJson(
+      chat,
+      { model: 'gpt-4o-mini', messages: [question], stream: true, stream_options: { include_usage: true } },
+      openAIHeaders,
+    );
     assert.match(response.headers.get('content-type') ?? '', /^text\/event-stream/);
     const events = await readSse(response);
     assert.equal(events.at(-1)?.data, '[DONE]');
     const chunks = events.slice(0, -1).map((event) => JSON.parse(event.data) as OpenAIChunk);
-    assert.ok(chunks.every((chunk) => chunk.object === 'chat.completion.chunk' && chunk.system_fingerprint === 'pipewright-sim'));
+    assert.ok(
+      chunks.every(
+        (chunk) => chunk.object === 'chat.completion.chunk' && chunk.system_fingerprint === 'pipewright-sim',
+      ),
+    );
     assert.equal(chunks[0]?.choices[0]?.delta.role, 'assistant');
     const usageChunk = chunks.at(-1);
     assert.deepEqual(usageChunk?.choices, []);
     assert.ok((usageChunk?.usage?.completion_tokens ?? 0) > 0);
-    assert.ok(chunks.slice(0, -1).every((chunk) => chunk.usage === null), 'other chunks carry usage: null');
+    assert.ok(
+      chunks.slice(0, -1).every((chunk) => chunk.usage === null),
+      'other chunks carry usage: null',
+    );
     assert.equal(chunks.at(-2)?.choices[0]?.finish_reason, 'stop');
     const text = chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('');
     const whole = await complete({ model: 'gpt-4o-mini', messages: [question] });
@@ -81,14 +93,20 @@ describe('sim: OpenAI wire format', () => {
   });
 
   it('sends no usage chunk unless include_usage is set', async () => {
-    const events = await readSse(await postJson(chat, { model: 'gpt-4o-mini', messages: [question], stream: true }, openAIHeaders));
+    const events = await readSse(
+      await postJson(chat, { model: 'gpt-4o-mini', messages: [question], stream: true }, openAIHeaders),
+    );
     const chunks = events.slice(0, -1).map((event) => JSON.parse(event.data) as OpenAIChunk);
     assert.ok(chunks.every((chunk) => chunk.choices.length === 1 && !('usage' in chunk)));
   });
 
   it('calls a tool with arguments valid against its schema, streamed in fragments', async () => {
     const tools = weatherTools.map((tool) => ({ type: 'function', function: tool }));
-    const request = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Weather forecast for Lisbon please' }], tools };
+    const request = {
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'Weather forecast for Lisbon please' }],
+      tools,
+    };
     const body = await complete(request);
     const choice = body.choices[0];
     const call = choice?.message.tool_calls?.[0];
@@ -101,7 +119,9 @@ describe('sim: OpenAI wire format', () => {
     assert.equal(args['city'], 'Lisbon');
 
     const events = await readSse(await postJson(chat, { ...request, stream: true }, openAIHeaders));
-    const deltas = events.slice(0, -1).flatMap((event) => (JSON.parse(event.data) as OpenAIChunk).choices[0]?.delta.tool_calls ?? []);
+    const deltas = events
+      .slice(0, -1)
+      .flatMap((event) => (JSON.parse(event.data) as OpenAIChunk).choices[0]?.delta.tool_calls ?? []);
     assert.equal(deltas[0]?.id, call?.id);
     assert.equal(deltas[0]?.function.name, 'get_weather');
     assert.ok(deltas.length > 2, 'arguments arrive in several fragments');
@@ -120,21 +140,37 @@ describe('sim: OpenAI wire format', () => {
       required: ['country', 'capital', 'population', 'languages'],
       additionalProperties: false,
     };
-    const body = await complete({ model: 'gpt-4o-mini', messages: [question], response_format: { type: 'json_schema', json_schema: { name: 'facts', strict: true, schema } } });
+    const body = await complete({
+      model: 'gpt-4o-mini',
+      messages: [question],
+      response_format: { type: 'json_schema', json_schema: { name: 'facts', strict: true, schema } },
+    });
     const value = JSON.parse(body.choices[0]?.message.content ?? '') as unknown;
     assert.ok(new Ajv().validate(schema, value), JSON.stringify(value));
   });
 
   it('requires the word json for json_object, as OpenAI does', async () => {
-    const response = await postJson(chat, { model: 'gpt-4o-mini', messages: [question], response_format: { type: 'json_object' } }, openAIHeaders);
+    const response = await postJson(
+      chat,
+      { model: 'gpt-4o-mini', messages: [question], response_format: { type: 'json_object' } },
+      openAIHeaders,
+    );
     assert.equal(response.status, 400);
     assert.equal((await readJson<OpenAIErrorBody>(response)).error.param, 'messages');
-    const ok = await complete({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Capital of Portugal, as JSON' }], response_format: { type: 'json_object' } });
+    const ok = await complete({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'Capital of Portugal, as JSON' }],
+      response_format: { type: 'json_object' },
+    });
     assert.equal(typeof JSON.parse(ok.choices[0]?.message.content ?? ''), 'object');
   });
 
   it('names the bad field of an invalid request', async () => {
-    const response = await postJson(chat, { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 42 }] }, openAIHeaders);
+    const response = await postJson(
+      chat,
+      { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 42 }] },
+      openAIHeaders,
+    );
     assert.equal(response.status, 400);
     const error = (await readJson<OpenAIErrorBody>(response)).error;
     assert.equal(error.type, 'invalid_request_error');
@@ -148,7 +184,11 @@ describe('sim: OpenAI wire format', () => {
     const missing = await postJson(chat, { model: 'gpt-4o-mini', messages: [question] });
     assert.equal(missing.status, 401);
     assert.match((await readJson<OpenAIErrorBody>(missing)).error.message, /didn't provide an API key/);
-    const invalid = await postJson(chat, { model: 'gpt-4o-mini', messages: [question] }, { authorization: 'Bearer invalid-key-123456' });
+    const invalid = await postJson(
+      chat,
+      { model: 'gpt-4o-mini', messages: [question] },
+      { authorization: 'Bearer invalid-key-123456' },
+    );
     assert.equal(invalid.status, 401);
     const error = (await readJson<OpenAIErrorBody>(invalid)).error;
     assert.equal(error.code, 'invalid_api_key');
@@ -158,38 +198,65 @@ describe('sim: OpenAI wire format', () => {
   it('embeds texts so that texts sharing words are closer, in float or base64', async () => {
     const embeddings = `${sim.url}/v1/embeddings`;
     const input = ['reset my account password', 'how to reset a password', 'chocolate cake recipe'];
-    const body = await readJson<EmbeddingsBody>(await postJson(embeddings, { model: 'text-embedding-3-small', input }, openAIHeaders));
+    const body = await readJson<EmbeddingsBody>(
+      await postJson(embeddings, { model: 'text-embedding-3-small', input }, openAIHeaders),
+    );
     assert.equal(body.object, 'list');
     assert.equal(body.data.length, 3);
     assert.equal(body.data[0]?.embedding.length, 256);
     assert.ok(body.usage.prompt_tokens > 0);
     const [a = [], b = [], c = []] = body.data.map((item) => item.embedding);
-    const dot = (x: number[], y: number[]): number => x.reduce((sum, value, index) => sum + value * (y[index] ?? 0), 0);
+    const dot = (x: number[], y: number[]): number =>
+      x.reduce((sum, value, index) => sum + value * (y[index] ?? 0), 0);
     assert.ok(dot(a, b) > dot(a, c));
 
     const encoded = await readJson<{ data: Array<{ embedding: string }> }>(
-      await postJson(embeddings, { model: 'text-embedding-3-small', input: input[0], encoding_format: 'base64', dimensions: 64 }, openAIHeaders),
+      await postJson(
+        embeddings,
+        { model: 'text-embedding-3-small', input: input[0], encoding_format: 'base64', dimensions: 64 },
+        openAIHeaders,
+      ),
     );
     const bytes = Buffer.from(encoded.data[0]?.embedding ?? '', 'base64');
     assert.equal(bytes.length, 64 * 4);
-    const small = await readJson<EmbeddingsBody>(await postJson(embeddings, { model: 'text-embedding-3-small', input: input[0], dimensions: 64 }, openAIHeaders));
+    const small = await readJson<EmbeddingsBody>(
+      await postJson(
+        embeddings,
+        { model: 'text-embedding-3-small', input: input[0], dimensions: 64 },
+        openAIHeaders,
+      ),
+    );
     assert.ok(Math.abs(bytes.readFloatLE(0) - (small.data[0]?.embedding[0] ?? Number.NaN)) < 1e-7);
   });
 
   it('generates a PNG as b64_json or as a data URL', async () => {
     const images = `${sim.url}/v1/images/generations`;
-    const b64 = await readJson<ImagesBody>(await postJson(images, { model: 'dall-e-3', prompt: 'a lighthouse at dusk', size: '1024x1024', response_format: 'b64_json' }, openAIHeaders));
+    const b64 = await readJson<ImagesBody>(
+      await postJson(
+        images,
+        { model: 'dall-e-3', prompt: 'a lighthouse at dusk', size: '1024x1024', response_format: 'b64_json' },
+        openAIHeaders,
+      ),
+    );
     const png = Buffer.from(b64.data[0]?.b64_json ?? '', 'base64');
     assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG');
     assert.equal(png.readUInt32BE(16), 256, 'width capped at 256');
     assert.match(b64.data[0]?.revised_prompt ?? '', /^\[simulated\]/);
-    const url = await readJson<ImagesBody>(await postJson(images, { model: 'dall-e-2', prompt: 'a lighthouse at dusk', size: '256x256', n: 2 }, openAIHeaders));
+    const url = await readJson<ImagesBody>(
+      await postJson(
+        images,
+        { model: 'dall-e-2', prompt: 'a lighthouse at dusk', size: '256x256', n: 2 },
+        openAIHeaders,
+      ),
+    );
     assert.equal(url.data.length, 2);
     assert.match(url.data[0]?.url ?? '', /^data:image\/png;base64,iVBOR/);
   });
 
   it('lists models', async () => {
-    const body = await readJson<{ object: string; data: Array<{ id: string; object: string }> }>(await fetch(`${sim.url}/v1/models`, { headers: openAIHeaders }));
+    const body = await readJson<{ object: string; data: Array<{ id: string; object: string }> }>(
+      await fetch(`${sim.url}/v1/models`, { headers: openAIHeaders }),
+    );
     assert.equal(body.object, 'list');
     assert.ok(body.data.some((model) => model.id === 'gpt-4o-mini' && model.object === 'model'));
   });
@@ -202,7 +269,11 @@ describe('sim: OpenAI wire format', () => {
 
   it('works with the official openai SDK, streaming included', async () => {
     const client = new OpenAI({ baseURL: `${sim.url}/v1`, apiKey: 'sk-sim', maxRetries: 0 });
-    const completion = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello there' }], n: 2 });
+    const completion = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'Hello there' }],
+      n: 2,
+    });
     assert.equal(completion.choices.length, 2);
     const stream = await client.chat.completions.create({
       model: 'gpt-4o-mini',
@@ -224,9 +295,15 @@ describe('sim: OpenAI wire format', () => {
 
   it('serves Azure OpenAI deployment paths with api-key auth', async () => {
     const url = `${sim.url}/openai/deployments/my-gpt/chat/completions?api-version=2024-10-21`;
-    const ok = await readJson<OpenAIChatBody>(await postJson(url, { messages: [question] }, { 'api-key': 'azure-key' }));
+    const ok = await readJson<OpenAIChatBody>(
+      await postJson(url, { messages: [question] }, { 'api-key': 'azure-key' }),
+    );
     assert.equal(ok.model, 'my-gpt');
-    const limited = await postJson(url, { messages: [question] }, { 'api-key': 'azure-key', 'x-sim-fault': 'status=429; retry-after=3' });
+    const limited = await postJson(
+      url,
+      { messages: [question] },
+      { 'api-key': 'azure-key', 'x-sim-fault': 'status=429; retry-after=3' },
+    );
     assert.equal(limited.status, 429);
     assert.equal(limited.headers.get('x-ms-retry-after-ms'), '3000');
     assert.equal(limited.headers.get('retry-after'), '3');

@@ -90,7 +90,9 @@ export async function startSimServer(options: SimServerOptions = {}): Promise<Si
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
-  options.log?.(`pipewright sim: SIMULATED provider (OpenAI, Azure OpenAI, Anthropic, Gemini wire formats) listening on ${url}, seed ${faults.seed}`);
+  options.log?.(
+    `pipewright sim: SIMULATED provider (OpenAI, Azure OpenAI, Anthropic, Gemini wire formats) listening on ${url}, seed ${faults.seed}`,
+  );
 
   let closed: Promise<void> | undefined;
   return {

@@ -35,7 +35,11 @@ export const callRecordsMigration: Migration = {
       .addColumn('simulated', 'boolean', (column) => column.notNull())
       .addPrimaryKeyConstraint('call_records_pkey', ['tenant_id', 'id'])
       .execute();
-    await db.schema.createIndex('call_records_tenant_time').on('call_records').columns(['tenant_id', 'time']).execute();
+    await db.schema
+      .createIndex('call_records_tenant_time')
+      .on('call_records')
+      .columns(['tenant_id', 'time'])
+      .execute();
     await db.schema
       .createIndex('call_records_tenant_group_time')
       .on('call_records')

@@ -27,8 +27,16 @@ export const workflowRunsMigration: Migration = {
       .addColumn('finished_at', 'bigint')
       .addPrimaryKeyConstraint('workflow_runs_pkey', ['tenant_id', 'run_id'])
       .execute();
-    await db.schema.createIndex('workflow_runs_tenant_created').on('workflow_runs').columns(['tenant_id', 'created_at']).execute();
-    await db.schema.createIndex('workflow_runs_tenant_status').on('workflow_runs').columns(['tenant_id', 'status']).execute();
+    await db.schema
+      .createIndex('workflow_runs_tenant_created')
+      .on('workflow_runs')
+      .columns(['tenant_id', 'created_at'])
+      .execute();
+    await db.schema
+      .createIndex('workflow_runs_tenant_status')
+      .on('workflow_runs')
+      .columns(['tenant_id', 'status'])
+      .execute();
 
     await db.schema
       .createTable('workflow_nodes')
@@ -85,7 +93,13 @@ export const workflowRunsMigration: Migration = {
       .execute();
   },
   async down(db: Kysely<unknown>): Promise<void> {
-    for (const table of ['workflow_events', 'workflow_blobs', 'workflow_context', 'workflow_nodes', 'workflow_runs']) {
+    for (const table of [
+      'workflow_events',
+      'workflow_blobs',
+      'workflow_context',
+      'workflow_nodes',
+      'workflow_runs',
+    ]) {
       await db.schema.dropTable(table).execute();
     }
   },

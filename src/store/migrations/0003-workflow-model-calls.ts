@@ -19,7 +19,11 @@ export const workflowModelCallsMigration: Migration = {
       .addColumn('created_at', 'bigint', (column) => column.notNull())
       .addPrimaryKeyConstraint('workflow_model_calls_pkey', ['tenant_id', 'idempotency_key'])
       .execute();
-    await db.schema.createIndex('workflow_model_calls_tenant_run').on('workflow_model_calls').columns(['tenant_id', 'run_id']).execute();
+    await db.schema
+      .createIndex('workflow_model_calls_tenant_run')
+      .on('workflow_model_calls')
+      .columns(['tenant_id', 'run_id'])
+      .execute();
   },
   async down(db: Kysely<unknown>): Promise<void> {
     await db.schema.dropTable('workflow_model_calls').execute();

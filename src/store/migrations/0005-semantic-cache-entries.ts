@@ -20,8 +20,16 @@ export const semanticCacheEntriesMigration: Migration = {
       .addColumn('created_at', 'bigint', (column) => column.notNull())
       .addColumn('expires_at', 'bigint', (column) => column.notNull())
       .execute();
-    await db.schema.createIndex('semantic_cache_entries_tenant').on('semantic_cache_entries').column('tenant_id').execute();
-    await db.schema.createIndex('semantic_cache_entries_expires_at').on('semantic_cache_entries').column('expires_at').execute();
+    await db.schema
+      .createIndex('semantic_cache_entries_tenant')
+      .on('semantic_cache_entries')
+      .column('tenant_id')
+      .execute();
+    await db.schema
+      .createIndex('semantic_cache_entries_expires_at')
+      .on('semantic_cache_entries')
+      .column('expires_at')
+      .execute();
   },
   async down(db: Kysely<unknown>): Promise<void> {
     await db.schema.dropTable('semantic_cache_entries').execute();

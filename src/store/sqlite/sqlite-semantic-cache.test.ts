@@ -14,14 +14,29 @@ import { createSqliteStore } from './sqlite-store.ts';
 const directory = mkdtempSync(join(tmpdir(), 'pipewright-semantic-'));
 after(() => rmSync(directory, { recursive: true, force: true }));
 
-const scope: CacheScope = { tenant: 'tenant_a', stepType: 'chat', modelGroup: 'fast', configFingerprint: 'config-1' };
+const scope: CacheScope = {
+  tenant: 'tenant_a',
+  stepType: 'chat',
+  modelGroup: 'fast',
+  configFingerprint: 'config-1',
+};
 const settings = { threshold: 0.8, guard: true, multiTurn: false };
 const avoided = { costUsd: 0.01, latencyMs: 900 };
 const origin = { provider: 'openai', model: 'gpt-4o-mini', deployment: 'openai-mini', simulated: true };
-const request = (content: string): ChatRequest => ({ model: 'fast', temperature: 0, messages: [{ role: 'user', content }] });
+const request = (content: string): ChatRequest => ({
+  model: 'fast',
+  temperature: 0,
+  messages: [{ role: 'user', content }],
+});
 const answer = (content: string) => ({
   kind: 'response' as const,
-  response: { id: 'chatcmpl-1', object: 'chat.completion' as const, created: 1, model: 'sim', choices: [{ index: 0, message: { role: 'assistant' as const, content }, finish_reason: 'stop' as const }] },
+  response: {
+    id: 'chatcmpl-1',
+    object: 'chat.completion' as const,
+    created: 1,
+    model: 'sim',
+    choices: [{ index: 0, message: { role: 'assistant' as const, content }, finish_reason: 'stop' as const }],
+  },
 });
 
 function clockAt(now: number): Clock {
@@ -30,7 +45,10 @@ function clockAt(now: number): Clock {
 
 function semanticCache(store: Awaited<ReturnType<typeof createSqliteStore>>, clock: Clock) {
   // The sim's deterministic embeddings: the same text gets the same vector in every process.
-  const embedder = createProviderEmbedder({ id: 'provider:sim', embed: async (inputs) => inputs.map((text) => embedText(text, 128)) });
+  const embedder = createProviderEmbedder({
+    id: 'provider:sim',
+    embed: async (inputs) => inputs.map((text) => embedText(text, 128)),
+  });
   return createSemanticCache({ embedder, clock, persistence: store.semanticCache });
 }
 
@@ -40,16 +58,26 @@ test('a semantic cache on a file SQLite store serves its entries again after a r
   const first = await createSqliteStore({ path });
   const before = semanticCache(first, clockAt(start));
   assert.equal(await before.restore(), 0);
-  await before.store(scope, request('How do I export my data?'), answer('Settings → Export'), avoided, { ttlMs: 3_600_000, multiTurn: false, origin });
-  await before.store(scope, request('What are your opening hours?'), answer('9 to 5'), avoided, { ttlMs: 1_000, multiTurn: false });
+  await before.store(scope, request('How do I export my data?'), answer('Settings → Export'), avoided, {
+    ttlMs: 3_600_000,
+    multiTurn: false,
+    origin,
+  });
+  await before.store(scope, request('What are your opening hours?'), answer('9 to 5'), avoided, {
+    ttlMs: 1_000,
+    multiTurn: false,
+  });
   await first.close();
 
   const raw = new Database(path, { readonly: true });
   try {
-    assert.deepEqual(raw.prepare('select typeof(vector) as type, length(vector) as bytes from semantic_cache_entries').all(), [
-      { type: 'blob', bytes: 128 * 4 },
-      { type: 'blob', bytes: 128 * 4 },
-    ]);
+    assert.deepEqual(
+      raw.prepare('select typeof(vector) as type, length(vector) as bytes from semantic_cache_entries').all(),
+      [
+        { type: 'blob', bytes: 128 * 4 },
+        { type: 'blob', bytes: 128 * 4 },
+      ],
+    );
   } finally {
     raw.close();
   }
@@ -70,7 +98,11 @@ test('a semantic cache on a file SQLite store serves its entries again after a r
       (await second.semanticCache.loadAll()).map((record) => record.text),
       ['How do I export my data?'],
     );
-    assert.equal((await after.lookup({ ...scope, tenant: 'tenant_b' }, request('How do I export my data?'), settings)).hit, false);
+    assert.equal(
+      (await after.lookup({ ...scope, tenant: 'tenant_b' }, request('How do I export my data?'), settings))
+        .hit,
+      false,
+    );
   } finally {
     await second.close();
   }

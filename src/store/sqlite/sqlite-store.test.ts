@@ -35,9 +35,15 @@ describe('createSqliteStore', () => {
     const raw = new Database(path, { readonly: true });
     try {
       assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
-      const tables = raw.prepare("select name from sqlite_master where type = 'table' order by name").pluck().all();
+      const tables = raw
+        .prepare("select name from sqlite_master where type = 'table' order by name")
+        .pluck()
+        .all();
       assert.ok(tables.includes('call_records'));
-      const indexes = raw.prepare("select name from sqlite_master where type = 'index' and tbl_name = 'call_records'").pluck().all();
+      const indexes = raw
+        .prepare("select name from sqlite_master where type = 'index' and tbl_name = 'call_records'")
+        .pluck()
+        .all();
       assert.ok(indexes.includes('call_records_tenant_time'));
       assert.equal(raw.prepare('select count(*) from call_records').pluck().get(), 1);
     } finally {
@@ -50,7 +56,8 @@ describe('createSqliteStore', () => {
     writeFileSync(path, 'this is plain text, not SQLite '.repeat(100));
     await assert.rejects(
       () => createSqliteStore({ path }),
-      (error: unknown) => PipewrightError.isInstance(error) && error.code === 'store.failure' && error.cause !== undefined,
+      (error: unknown) =>
+        PipewrightError.isInstance(error) && error.code === 'store.failure' && error.cause !== undefined,
     );
   });
 
@@ -64,7 +71,8 @@ describe('createSqliteStore', () => {
   test('an empty path is a configuration error naming the field', async () => {
     await assert.rejects(
       () => createSqliteStore({ path: ' ' }),
-      (error: unknown) => PipewrightError.isInstance(error) && error.code === 'config.invalid' && error.param === 'path',
+      (error: unknown) =>
+        PipewrightError.isInstance(error) && error.code === 'config.invalid' && error.param === 'path',
     );
   });
 
@@ -75,7 +83,10 @@ describe('createSqliteStore', () => {
     try {
       await writer.callRecords.insertMany([callRecord({ id: 'call_shared' })]);
       const listed = await reader.callRecords.list({ tenantId: 'tenant_a' });
-      assert.deepEqual(listed.map((record) => record.id), ['call_shared']);
+      assert.deepEqual(
+        listed.map((record) => record.id),
+        ['call_shared'],
+      );
     } finally {
       await writer.close();
       await reader.close();

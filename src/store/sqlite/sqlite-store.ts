@@ -5,7 +5,10 @@ import { Kysely, Migrator, SqliteDialect, type SqliteDatabase } from 'kysely';
 import { LRUCache } from 'lru-cache';
 import { ConfigError, PipewrightError } from '../../core/index.ts';
 import { createKyselyCallRecordStore, type StoreDatabase } from '../kysely-call-record-store.ts';
-import { createKyselySemanticCacheStore, type SemanticCacheDatabase } from '../kysely-semantic-cache-store.ts';
+import {
+  createKyselySemanticCacheStore,
+  type SemanticCacheDatabase,
+} from '../kysely-semantic-cache-store.ts';
 import { createKyselyWorkflowStore, type WorkflowDatabase } from '../kysely-workflow-store.ts';
 import { createMigrationProvider } from '../migrations/index.ts';
 import type { Store } from '../store.ts';
@@ -40,7 +43,9 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     throw toStoreError(error, `open of ${options.path}`);
   }
 
-  const db = new Kysely<StoreDatabase>({ dialect: new SqliteDialect({ database: reusingStatements(database) }) });
+  const db = new Kysely<StoreDatabase>({
+    dialect: new SqliteDialect({ database: reusingStatements(database) }),
+  });
   try {
     await migrateToLatest(db);
   } catch (error) {
@@ -106,6 +111,10 @@ async function migrateToLatest(db: Kysely<StoreDatabase>): Promise<void> {
     const failed = results?.find((result) => result.status === 'Error')?.migrationName;
     const reason = error instanceof Error ? error.message : String(error);
     const name = failed === undefined ? 'migration' : `migration ${failed}`;
-    throw new PipewrightError({ code: 'store.failure', message: `store ${name} failed: ${reason}`, cause: error });
+    throw new PipewrightError({
+      code: 'store.failure',
+      message: `store ${name} failed: ${reason}`,
+      cause: error,
+    });
   }
 }

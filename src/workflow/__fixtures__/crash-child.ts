@@ -5,7 +5,8 @@ import { createWorkflowRunner } from '../workflow-runner.ts';
 import { crashFlow, crashFunctions } from './crash-flow.ts';
 
 const [path, logPath, runId] = process.argv.slice(2);
-if (path === undefined || logPath === undefined || runId === undefined) throw new Error('usage: crash-child DB LOG RUN_ID');
+if (path === undefined || logPath === undefined || runId === undefined)
+  throw new Error('usage: crash-child DB LOG RUN_ID');
 const store = await createSqliteStore({ path });
 const functions = crashFunctions(logPath, 'c', () => process.stdout.write('hanging\n'));
 const runner = createWorkflowRunner({ store: store.workflows, functions });

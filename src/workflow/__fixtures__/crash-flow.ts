@@ -7,11 +7,27 @@ export const crashFlow: WorkflowDefinition = {
   version: 1,
   inputs: ['topic'],
   outputs: { report: '$context.report' },
-  context: { fields: { topic: { schema: { type: 'string' } }, facts: { schema: { type: 'string' } }, report: { schema: { type: 'string' } } } },
+  context: {
+    fields: {
+      topic: { schema: { type: 'string' } },
+      facts: { schema: { type: 'string' } },
+      report: { schema: { type: 'string' } },
+    },
+  },
   nodes: {
     gather: { type: 'transform', fn: 'gather', input: '$context.topic', writes: { facts: '$output.topic' } },
-    items: { type: 'map', over: '$nodes.gather.output.list', concurrency: 1, node: { type: 'transform', fn: 'item', input: '$item' } },
-    write: { type: 'transform', fn: 'write', input: { facts: '$context.facts', items: '$nodes.items.output' }, writes: { report: '$output' } },
+    items: {
+      type: 'map',
+      over: '$nodes.gather.output.list',
+      concurrency: 1,
+      node: { type: 'transform', fn: 'item', input: '$item' },
+    },
+    write: {
+      type: 'transform',
+      fn: 'write',
+      input: { facts: '$context.facts', items: '$nodes.items.output' },
+      writes: { report: '$output' },
+    },
   },
 };
 
@@ -19,7 +35,11 @@ export const crashFlow: WorkflowDefinition = {
  * Functions that log each call to `logPath`. In the child, item "c" never finishes (so the
  * process is killed while it runs); in the parent every function finishes.
  */
-export function crashFunctions(logPath: string, hangOn: string | undefined, onHang: () => void = () => undefined): WorkflowFunctions {
+export function crashFunctions(
+  logPath: string,
+  hangOn: string | undefined,
+  onHang: () => void = () => undefined,
+): WorkflowFunctions {
   const log = (line: string) => appendFileSync(logPath, `${line}\n`);
   return {
     transforms: {

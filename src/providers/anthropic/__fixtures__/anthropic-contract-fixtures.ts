@@ -40,8 +40,10 @@ function messageStart(usage: Record<string, unknown>): FixtureSseEvent {
   });
 }
 
-const textStart = (index: number) => anthropicEvent({ type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
-const textDelta = (index: number, text: string) => anthropicEvent({ type: 'content_block_delta', index, delta: { type: 'text_delta', text } });
+const textStart = (index: number) =>
+  anthropicEvent({ type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
+const textDelta = (index: number, text: string) =>
+  anthropicEvent({ type: 'content_block_delta', index, delta: { type: 'text_delta', text } });
 const blockStop = (index: number) => anthropicEvent({ type: 'content_block_stop', index });
 const messageDelta = (stopReason: string, usage: Record<string, unknown>) =>
   anthropicEvent({ type: 'message_delta', delta: { stop_reason: stopReason, stop_sequence: null }, usage });
@@ -62,19 +64,36 @@ function message(content: unknown[], stopReason: string, usage: Record<string, u
 }
 
 function errorBody(type: string, text: string, details?: Record<string, unknown>) {
-  return { type: 'error', error: { type, message: text, ...(details === undefined ? {} : { details }) }, request_id: requestId };
+  return {
+    type: 'error',
+    error: { type, message: text, ...(details === undefined ? {} : { details }) },
+    request_id: requestId,
+  };
 }
 
-function failure(name: string, status: number, body: unknown, expect: ErrorScenario['expect'], headers: Record<string, string> = {}): ErrorScenario {
+function failure(
+  name: string,
+  status: number,
+  body: unknown,
+  expect: ErrorScenario['expect'],
+  headers: Record<string, string> = {},
+): ErrorScenario {
   return { name, response: { status, headers: { ...jsonHeaders, ...headers }, body }, expect };
 }
 
-const sentHeaders = { 'x-api-key': 'sk-ant-test', 'anthropic-version': '2023-06-01', 'content-type': /^application\/json/ };
+const sentHeaders = {
+  'x-api-key': 'sk-ant-test',
+  'anthropic-version': '2023-06-01',
+  'content-type': /^application\/json/,
+};
 
 /** The complete fixture set for `runProviderContract` (deployment model `claude-sonnet-4-5`, key `sk-ant-test`). */
 export const anthropicContractFixtures: ProviderContractFixtures = {
   plainText: {
-    response: { headers: jsonHeaders, body: message([{ type: 'text', text: 'Hello!' }], 'end_turn', { input_tokens: 18, output_tokens: 5 }) },
+    response: {
+      headers: jsonHeaders,
+      body: message([{ type: 'text', text: 'Hello!' }], 'end_turn', { input_tokens: 18, output_tokens: 5 }),
+    },
     expect: { content: 'Hello!', finishReason: 'stop', usage: { inputTokens: 18, outputTokens: 5 } },
     sent: {
       path: '/v1/messages',
@@ -96,10 +115,20 @@ export const anthropicContractFixtures: ProviderContractFixtures = {
       body: message(
         [
           { type: 'text', text: "I'll look that up." },
-          { type: 'tool_use', id: 'toolu_01A09q90qw90lq917835lq9', name: 'get_weather', input: { city: 'Paris' } },
+          {
+            type: 'tool_use',
+            id: 'toolu_01A09q90qw90lq917835lq9',
+            name: 'get_weather',
+            input: { city: 'Paris' },
+          },
         ],
         'tool_use',
-        { input_tokens: 402, output_tokens: 54, cache_read_input_tokens: 300, cache_creation_input_tokens: 20 },
+        {
+          input_tokens: 402,
+          output_tokens: 54,
+          cache_read_input_tokens: 300,
+          cache_creation_input_tokens: 20,
+        },
       ),
     },
     expect: {
@@ -131,19 +160,39 @@ export const anthropicContractFixtures: ProviderContractFixtures = {
   jsonOutput: {
     response: {
       headers: jsonHeaders,
-      body: message([{ type: 'tool_use', id: 'toolu_01KFbKqPYSuAKujiL6mTfzYA', name: 'json_output', input: { name: 'Ada Lovelace', age: 36 } }], 'tool_use', {
-        input_tokens: 512,
-        output_tokens: 31,
-      }),
+      body: message(
+        [
+          {
+            type: 'tool_use',
+            id: 'toolu_01KFbKqPYSuAKujiL6mTfzYA',
+            name: 'json_output',
+            input: { name: 'Ada Lovelace', age: 36 },
+          },
+        ],
+        'tool_use',
+        {
+          input_tokens: 512,
+          output_tokens: 31,
+        },
+      ),
     },
-    expect: { finishReason: 'stop', json: { name: 'Ada Lovelace', age: 36 }, usage: { inputTokens: 512, outputTokens: 31 } },
+    expect: {
+      finishReason: 'stop',
+      json: { name: 'Ada Lovelace', age: 36 },
+      usage: { inputTokens: 512, outputTokens: 31 },
+    },
     sent: {
       path: '/v1/messages',
       body: {
         tools: [
           {
             name: 'json_output',
-            input_schema: { type: 'object', properties: { name: { type: 'string' }, age: { type: 'integer' } }, required: ['name', 'age'], additionalProperties: false },
+            input_schema: {
+              type: 'object',
+              properties: { name: { type: 'string' }, age: { type: 'integer' } },
+              required: ['name', 'age'],
+              additionalProperties: false,
+            },
           },
         ],
         tool_choice: { type: 'tool', name: 'json_output' },
@@ -178,18 +227,47 @@ export const anthropicContractFixtures: ProviderContractFixtures = {
       headers: streamHeaders,
       sseEvents: [
         messageStart({ input_tokens: 402 }),
-        anthropicEvent({ type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 'toolu_01T1x1fJ34qAmk2tNTrN7Up6', name: 'get_weather', input: {} } }),
-        anthropicEvent({ type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: '' } }),
-        anthropicEvent({ type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: '{"city": ' } }),
+        anthropicEvent({
+          type: 'content_block_start',
+          index: 0,
+          content_block: {
+            type: 'tool_use',
+            id: 'toolu_01T1x1fJ34qAmk2tNTrN7Up6',
+            name: 'get_weather',
+            input: {},
+          },
+        }),
+        anthropicEvent({
+          type: 'content_block_delta',
+          index: 0,
+          delta: { type: 'input_json_delta', partial_json: '' },
+        }),
+        anthropicEvent({
+          type: 'content_block_delta',
+          index: 0,
+          delta: { type: 'input_json_delta', partial_json: '{"city": ' },
+        }),
         ping,
-        anthropicEvent({ type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: '"Par' } }),
-        anthropicEvent({ type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: 'is"}' } }),
+        anthropicEvent({
+          type: 'content_block_delta',
+          index: 0,
+          delta: { type: 'input_json_delta', partial_json: '"Par' },
+        }),
+        anthropicEvent({
+          type: 'content_block_delta',
+          index: 0,
+          delta: { type: 'input_json_delta', partial_json: 'is"}' },
+        }),
         blockStop(0),
         messageDelta('tool_use', { output_tokens: 47 }),
         messageStop,
       ],
     },
-    expect: { content: null, toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' } }], finishReason: 'tool_calls' },
+    expect: {
+      content: null,
+      toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' } }],
+      finishReason: 'tool_calls',
+    },
     sent: { path: '/v1/messages', body: { stream: true, tool_choice: { type: 'auto' } } },
   },
 
@@ -202,29 +280,54 @@ export const anthropicContractFixtures: ProviderContractFixtures = {
         textDelta(0, 'Hi'),
         blockStop(0),
         // message_delta usage is cumulative; newer API versions repeat the input side here.
-        messageDelta('end_turn', { input_tokens: 12, cache_read_input_tokens: 2048, cache_creation_input_tokens: 100, output_tokens: 30 }),
+        messageDelta('end_turn', {
+          input_tokens: 12,
+          cache_read_input_tokens: 2048,
+          cache_creation_input_tokens: 100,
+          output_tokens: 30,
+        }),
         messageStop,
       ],
     },
-    expect: { content: 'Hi', finishReason: 'stop', usage: { inputTokens: 2160, outputTokens: 30, cachedInputTokens: 2048, cacheWriteTokens: 100 } },
+    expect: {
+      content: 'Hi',
+      finishReason: 'stop',
+      usage: { inputTokens: 2160, outputTokens: 30, cachedInputTokens: 2048, cacheWriteTokens: 100 },
+    },
   },
 
   errors: {
-    badRequest: failure('400 invalid_request_error', 400, errorBody('invalid_request_error', 'messages.0.content: text content blocks must be non-empty'), {
-      kind: 'invalid_request',
-      providerCode: 'invalid_request_error',
+    badRequest: failure(
+      '400 invalid_request_error',
+      400,
+      errorBody('invalid_request_error', 'messages.0.content: text content blocks must be non-empty'),
+      {
+        kind: 'invalid_request',
+        providerCode: 'invalid_request_error',
+      },
+    ),
+    authentication: failure(
+      '401 authentication_error',
+      401,
+      errorBody('authentication_error', 'invalid x-api-key'),
+      {
+        kind: 'authentication',
+        retryable: false,
+        providerCode: 'authentication_error',
+      },
+    ),
+    notFound: failure('404 not_found_error', 404, errorBody('not_found_error', 'model: claude-sonnet-9'), {
+      kind: 'not_found',
+      providerCode: 'not_found_error',
     }),
-    authentication: failure('401 authentication_error', 401, errorBody('authentication_error', 'invalid x-api-key'), {
-      kind: 'authentication',
-      retryable: false,
-      providerCode: 'authentication_error',
-    }),
-    notFound: failure('404 not_found_error', 404, errorBody('not_found_error', 'model: claude-sonnet-9'), { kind: 'not_found', providerCode: 'not_found_error' }),
     rateLimited: [
       failure(
         '429 rate_limit_error with retry-after',
         429,
-        errorBody('rate_limit_error', 'This request would exceed the rate limit for your organization of 50 requests per minute.'),
+        errorBody(
+          'rate_limit_error',
+          'This request would exceed the rate limit for your organization of 50 requests per minute.',
+        ),
         { kind: 'rate_limited', retryAfterMs: 7000, retryable: true, providerCode: 'rate_limit_error' },
         {
           'retry-after': '7',
@@ -236,7 +339,10 @@ export const anthropicContractFixtures: ProviderContractFixtures = {
       failure(
         '429 rate_limit_error with only anthropic-ratelimit reset timestamps',
         429,
-        errorBody('rate_limit_error', 'This request would exceed the rate limit for your organization of 40,000 input tokens per minute.'),
+        errorBody(
+          'rate_limit_error',
+          'This request would exceed the rate limit for your organization of 40,000 input tokens per minute.',
+        ),
         { kind: 'rate_limited', retryAfterMs: 42_000, retryable: true },
         {
           'anthropic-ratelimit-requests-limit': '50',
@@ -251,30 +357,64 @@ export const anthropicContractFixtures: ProviderContractFixtures = {
     quotaExhausted: failure(
       '429 enforced_spend_limit_reached (monthly spend cap)',
       429,
-      errorBody('rate_limit_error', "You have reached your API usage limits: your organization has crossed its monthly API usage threshold. You will regain access on 2025-07-01 at 00:00 UTC.", {
-        error_code: 'enforced_spend_limit_reached',
-      }),
+      errorBody(
+        'rate_limit_error',
+        'You have reached your API usage limits: your organization has crossed its monthly API usage threshold. You will regain access on 2025-07-01 at 00:00 UTC.',
+        {
+          error_code: 'enforced_spend_limit_reached',
+        },
+      ),
       { kind: 'quota_exhausted', retryable: false, providerCode: 'enforced_spend_limit_reached' },
     ),
-    contextLengthExceeded: failure('400 prompt is too long', 400, errorBody('invalid_request_error', 'prompt is too long: 215000 tokens > 200000 maximum'), {
-      kind: 'context_length_exceeded',
-      retryable: false,
+    contextLengthExceeded: failure(
+      '400 prompt is too long',
+      400,
+      errorBody('invalid_request_error', 'prompt is too long: 215000 tokens > 200000 maximum'),
+      {
+        kind: 'context_length_exceeded',
+        retryable: false,
+      },
+    ),
+    serverError: failure('500 api_error', 500, errorBody('api_error', 'Internal server error'), {
+      kind: 'server_error',
+      retryable: true,
+      providerCode: 'api_error',
     }),
-    serverError: failure('500 api_error', 500, errorBody('api_error', 'Internal server error'), { kind: 'server_error', retryable: true, providerCode: 'api_error' }),
     overloaded: [
-      failure('529 overloaded_error', 529, errorBody('overloaded_error', 'Overloaded'), { kind: 'overloaded', retryable: true, providerCode: 'overloaded_error' }),
+      failure('529 overloaded_error', 529, errorBody('overloaded_error', 'Overloaded'), {
+        kind: 'overloaded',
+        retryable: true,
+        providerCode: 'overloaded_error',
+      }),
       {
         name: '503 HTML page from a proxy',
-        response: { status: 503, headers: { 'content-type': 'text/html' }, raw: '<html><body><h1>503 Service Unavailable</h1></body></html>' },
+        response: {
+          status: 503,
+          headers: { 'content-type': 'text/html' },
+          raw: '<html><body><h1>503 Service Unavailable</h1></body></html>',
+        },
         expect: { kind: 'overloaded', retryable: true },
       },
     ],
   },
 
-  malformedJson: { response: { headers: jsonHeaders, raw: '{"id":"msg_01","type":"message","content":[{"type":"text","text":"Hel' } },
+  malformedJson: {
+    response: {
+      headers: jsonHeaders,
+      raw: '{"id":"msg_01","type":"message","content":[{"type":"text","text":"Hel',
+    },
+  },
 
   streamCut: {
-    response: { headers: streamHeaders, sseEvents: [messageStart({ input_tokens: 18 }), textStart(0), textDelta(0, 'Once'), textDelta(0, ' upon')] },
+    response: {
+      headers: streamHeaders,
+      sseEvents: [
+        messageStart({ input_tokens: 18 }),
+        textStart(0),
+        textDelta(0, 'Once'),
+        textDelta(0, ' upon'),
+      ],
+    },
   },
 
   streamMalformedChunk: {
@@ -284,7 +424,10 @@ export const anthropicContractFixtures: ProviderContractFixtures = {
         messageStart({ input_tokens: 18 }),
         textStart(0),
         textDelta(0, 'Hel'),
-        { event: 'content_block_delta', data: '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"lo' },
+        {
+          event: 'content_block_delta',
+          data: '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"lo',
+        },
         blockStop(0),
         messageDelta('end_turn', { output_tokens: 5 }),
         messageStop,
@@ -296,7 +439,12 @@ export const anthropicContractFixtures: ProviderContractFixtures = {
   streamErrorEvent: {
     response: {
       headers: streamHeaders,
-      sseEvents: [messageStart({ input_tokens: 18 }), textStart(0), textDelta(0, 'Hel'), anthropicEvent({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })],
+      sseEvents: [
+        messageStart({ input_tokens: 18 }),
+        textStart(0),
+        textDelta(0, 'Hel'),
+        anthropicEvent({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }),
+      ],
     },
     expect: { kind: 'overloaded' },
   },

@@ -1,4 +1,9 @@
-import type { ErrorScenario, FixtureSseEvent, ProviderContractFixtures, SentRequestExpectation } from '../../contract-fixtures.ts';
+import type {
+  ErrorScenario,
+  FixtureSseEvent,
+  ProviderContractFixtures,
+  SentRequestExpectation,
+} from '../../contract-fixtures.ts';
 
 /**
  * OpenAI Chat Completions wire fixtures, written from the documented format (platform.openai.com
@@ -10,11 +15,26 @@ import type { ErrorScenario, FixtureSseEvent, ProviderContractFixtures, SentRequ
 
 export const openAIFixtureModel = 'gpt-4o-mini-2024-07-18';
 
-const chunkBase = { id: 'chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT', object: 'chat.completion.chunk', created: 1741570283, model: openAIFixtureModel, system_fingerprint: 'fp_06737a9306' };
+const chunkBase = {
+  id: 'chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT',
+  object: 'chat.completion.chunk',
+  created: 1741570283,
+  model: openAIFixtureModel,
+  system_fingerprint: 'fp_06737a9306',
+};
 
 /** One `chat.completion.chunk` event with a single choice. */
-export function openAIChunk(delta: Record<string, unknown>, finishReason: string | null = null): FixtureSseEvent {
-  return { data: { ...chunkBase, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }], usage: null } };
+export function openAIChunk(
+  delta: Record<string, unknown>,
+  finishReason: string | null = null,
+): FixtureSseEvent {
+  return {
+    data: {
+      ...chunkBase,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+      usage: null,
+    },
+  };
 }
 
 /** The usage-only final chunk sent when `stream_options.include_usage` is true. */
@@ -29,7 +49,12 @@ export const openAIStreamUsage = {
   completion_tokens: 46,
   total_tokens: 1163,
   prompt_tokens_details: { cached_tokens: 1024, audio_tokens: 0 },
-  completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+  completion_tokens_details: {
+    reasoning_tokens: 0,
+    audio_tokens: 0,
+    accepted_prediction_tokens: 0,
+    rejected_prediction_tokens: 0,
+  },
 };
 
 function completion(message: Record<string, unknown>, finishReason: string, usage: Record<string, unknown>) {
@@ -38,7 +63,14 @@ function completion(message: Record<string, unknown>, finishReason: string, usag
     object: 'chat.completion',
     created: 1741570283,
     model: openAIFixtureModel,
-    choices: [{ index: 0, message: { role: 'assistant', refusal: null, annotations: [], ...message }, logprobs: null, finish_reason: finishReason }],
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', refusal: null, annotations: [], ...message },
+        logprobs: null,
+        finish_reason: finishReason,
+      },
+    ],
     usage,
     service_tier: 'default',
     system_fingerprint: 'fp_06737a9306',
@@ -68,7 +100,12 @@ export interface OpenAIFixtureOptions {
 const rateLimitMessage =
   'Rate limit reached for gpt-4o-mini in organization org-test on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in 20s.';
 
-function rateLimited(name: string, headers: Record<string, string>, retryAfterMs: number, toleranceMs = 0): ErrorScenario {
+function rateLimited(
+  name: string,
+  headers: Record<string, string>,
+  retryAfterMs: number,
+  toleranceMs = 0,
+): ErrorScenario {
   return {
     name,
     response: {
@@ -83,7 +120,12 @@ function rateLimited(name: string, headers: Record<string, string>, retryAfterMs
       },
       body: errorBody(rateLimitMessage, 'requests', 'rate_limit_exceeded'),
     },
-    expect: { kind: 'rate_limited', retryAfterMs, providerCode: 'rate_limit_exceeded', ...(toleranceMs === 0 ? {} : { retryAfterToleranceMs: toleranceMs }) },
+    expect: {
+      kind: 'rate_limited',
+      retryAfterMs,
+      providerCode: 'rate_limit_exceeded',
+      ...(toleranceMs === 0 ? {} : { retryAfterToleranceMs: toleranceMs }),
+    },
   };
 }
 
@@ -114,10 +156,19 @@ export function createOpenAIContractFixtures(options: OpenAIFixtureOptions): Pro
           completion_tokens: 3,
           total_tokens: 22,
           prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-          completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+          completion_tokens_details: {
+            reasoning_tokens: 0,
+            audio_tokens: 0,
+            accepted_prediction_tokens: 0,
+            rejected_prediction_tokens: 0,
+          },
         }),
       },
-      expect: { content: 'Hello!', finishReason: 'stop', usage: { inputTokens: 19, outputTokens: 3, cachedInputTokens: 0, reasoningTokens: 0 } },
+      expect: {
+        content: 'Hello!',
+        finishReason: 'stop',
+        usage: { inputTokens: 19, outputTokens: 3, cachedInputTokens: 0, reasoningTokens: 0 },
+      },
       sent: sent(
         {
           model: options.model,
@@ -137,28 +188,53 @@ export function createOpenAIContractFixtures(options: OpenAIFixtureOptions): Pro
         body: completion(
           {
             content: null,
-            tool_calls: [{ id: 'call_Dn2RJJSxzDm49vlVTehseJ0k', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }],
+            tool_calls: [
+              {
+                id: 'call_Dn2RJJSxzDm49vlVTehseJ0k',
+                type: 'function',
+                function: { name: 'get_weather', arguments: '{"city":"Paris"}' },
+              },
+            ],
           },
           'tool_calls',
           { prompt_tokens: 58, completion_tokens: 15, total_tokens: 73 },
         ),
       },
-      expect: { content: null, toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' } }], finishReason: 'tool_calls', usage: { inputTokens: 58, outputTokens: 15 } },
+      expect: {
+        content: null,
+        toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' } }],
+        finishReason: 'tool_calls',
+        usage: { inputTokens: 58, outputTokens: 15 },
+      },
       sent: sent({
         model: options.model,
         tools: [
           {
             type: 'function',
-            function: { name: 'get_weather', description: 'Current weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } },
+            function: {
+              name: 'get_weather',
+              description: 'Current weather for a city',
+              parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+            },
           },
         ],
         tool_choice: 'auto',
       }),
     },
     jsonOutput: {
-      response: { headers: jsonHeaders, body: completion({ content: '{"name":"Ada Lovelace","age":36}' }, 'stop', { prompt_tokens: 61, completion_tokens: 12, total_tokens: 73 }) },
+      response: {
+        headers: jsonHeaders,
+        body: completion({ content: '{"name":"Ada Lovelace","age":36}' }, 'stop', {
+          prompt_tokens: 61,
+          completion_tokens: 12,
+          total_tokens: 73,
+        }),
+      },
       expect: { finishReason: 'stop', json: { name: 'Ada Lovelace', age: 36 } },
-      sent: sent({ model: options.model, response_format: { type: 'json_schema', json_schema: { name: 'person', strict: true } } }),
+      sent: sent({
+        model: options.model,
+        response_format: { type: 'json_schema', json_schema: { name: 'person', strict: true } },
+      }),
     },
     streamText: {
       response: {
@@ -172,12 +248,32 @@ export function createOpenAIContractFixtures(options: OpenAIFixtureOptions): Pro
         ],
       },
       expect: { content: 'Hello!', finishReason: 'stop', usage: { inputTokens: 19, outputTokens: 3 } },
-      sent: sent({ model: options.model, stream: true, ...(streamUsageOption ? { stream_options: { include_usage: true } } : {}), max_tokens: 64 }, streamUsageOption ? [] : ['stream_options']),
+      sent: sent(
+        {
+          model: options.model,
+          stream: true,
+          ...(streamUsageOption ? { stream_options: { include_usage: true } } : {}),
+          max_tokens: 64,
+        },
+        streamUsageOption ? [] : ['stream_options'],
+      ),
     },
     streamToolCall: {
       response: {
         sseEvents: [
-          openAIChunk({ role: 'assistant', content: null, tool_calls: [{ index: 0, id: 'call_DdmO9pD3xa9XTPNJ32zg2hcA', type: 'function', function: { name: 'get_weather', arguments: '' } }], refusal: null }),
+          openAIChunk({
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              {
+                index: 0,
+                id: 'call_DdmO9pD3xa9XTPNJ32zg2hcA',
+                type: 'function',
+                function: { name: 'get_weather', arguments: '' },
+              },
+            ],
+            refusal: null,
+          }),
           openAIChunk({ tool_calls: [{ index: 0, function: { arguments: '{"' } }] }),
           openAIChunk({ tool_calls: [{ index: 0, function: { arguments: 'city' } }] }),
           openAIChunk({ tool_calls: [{ index: 0, function: { arguments: '":"Par' } }] }),
@@ -187,19 +283,41 @@ export function createOpenAIContractFixtures(options: OpenAIFixtureOptions): Pro
           openAIDone,
         ],
       },
-      expect: { content: null, toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' } }], finishReason: 'tool_calls' },
+      expect: {
+        content: null,
+        toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' } }],
+        finishReason: 'tool_calls',
+      },
       sent: sent({ model: options.model, stream: true, tool_choice: 'auto' }),
     },
     streamUsage: {
       response: {
-        sseEvents: [openAIChunk({ role: 'assistant', content: 'Hi' }), openAIChunk({}, 'stop'), openAIUsageChunk(openAIStreamUsage), openAIDone],
+        sseEvents: [
+          openAIChunk({ role: 'assistant', content: 'Hi' }),
+          openAIChunk({}, 'stop'),
+          openAIUsageChunk(openAIStreamUsage),
+          openAIDone,
+        ],
       },
-      expect: { content: 'Hi', finishReason: 'stop', usage: { inputTokens: 1117, outputTokens: 46, cachedInputTokens: 1024, reasoningTokens: 0 } },
+      expect: {
+        content: 'Hi',
+        finishReason: 'stop',
+        usage: { inputTokens: 1117, outputTokens: 46, cachedInputTokens: 1024, reasoningTokens: 0 },
+      },
     },
     errors: {
       badRequest: {
         name: '400 invalid_request_error',
-        response: { status: 400, headers: jsonHeaders, body: errorBody("Invalid value for 'temperature': expected a number between 0 and 2.", 'invalid_request_error', 'invalid_value', 'temperature') },
+        response: {
+          status: 400,
+          headers: jsonHeaders,
+          body: errorBody(
+            "Invalid value for 'temperature': expected a number between 0 and 2.",
+            'invalid_request_error',
+            'invalid_value',
+            'temperature',
+          ),
+        },
         expect: { kind: 'invalid_request', providerCode: 'invalid_value' },
       },
       authentication: {
@@ -207,13 +325,25 @@ export function createOpenAIContractFixtures(options: OpenAIFixtureOptions): Pro
         response: {
           status: 401,
           headers: jsonHeaders,
-          body: errorBody('Incorrect API key provided: sk-test. You can find your API key at https://platform.openai.com/account/api-keys.', 'invalid_request_error', 'invalid_api_key'),
+          body: errorBody(
+            'Incorrect API key provided: sk-test. You can find your API key at https://platform.openai.com/account/api-keys.',
+            'invalid_request_error',
+            'invalid_api_key',
+          ),
         },
         expect: { kind: 'authentication', providerCode: 'invalid_api_key' },
       },
       notFound: {
         name: '404 model_not_found',
-        response: { status: 404, headers: jsonHeaders, body: errorBody('The model `gpt-nope` does not exist or you do not have access to it.', 'invalid_request_error', 'model_not_found') },
+        response: {
+          status: 404,
+          headers: jsonHeaders,
+          body: errorBody(
+            'The model `gpt-nope` does not exist or you do not have access to it.',
+            'invalid_request_error',
+            'model_not_found',
+          ),
+        },
         expect: { kind: 'not_found', providerCode: 'model_not_found' },
       },
       rateLimited: [
@@ -247,17 +377,37 @@ export function createOpenAIContractFixtures(options: OpenAIFixtureOptions): Pro
             'messages',
           ),
         },
-        expect: { kind: 'context_length_exceeded', retryable: false, providerCode: 'context_length_exceeded' },
+        expect: {
+          kind: 'context_length_exceeded',
+          retryable: false,
+          providerCode: 'context_length_exceeded',
+        },
       },
       serverError: {
         name: '500 server_error',
-        response: { status: 500, headers: jsonHeaders, body: errorBody('The server had an error while processing your request. Sorry about that!', 'server_error', null) },
+        response: {
+          status: 500,
+          headers: jsonHeaders,
+          body: errorBody(
+            'The server had an error while processing your request. Sorry about that!',
+            'server_error',
+            null,
+          ),
+        },
         expect: { kind: 'server_error', retryable: true },
       },
       overloaded: [
         {
           name: '503 server_is_overloaded',
-          response: { status: 503, headers: jsonHeaders, body: errorBody('The server is overloaded or not ready yet.', 'server_error', 'server_is_overloaded') },
+          response: {
+            status: 503,
+            headers: jsonHeaders,
+            body: errorBody(
+              'The server is overloaded or not ready yet.',
+              'server_error',
+              'server_is_overloaded',
+            ),
+          },
           expect: { kind: 'overloaded', retryable: true, providerCode: 'server_is_overloaded' },
         },
       ],
@@ -266,21 +416,55 @@ export function createOpenAIContractFixtures(options: OpenAIFixtureOptions): Pro
         response: {
           status: 400,
           headers: jsonHeaders,
-          body: errorBody('Your request was rejected as a result of our safety system.', 'invalid_request_error', 'content_policy_violation'),
+          body: errorBody(
+            'Your request was rejected as a result of our safety system.',
+            'invalid_request_error',
+            'content_policy_violation',
+          ),
         },
         expect: { kind: 'content_filtered', retryable: false },
       },
     },
-    malformedJson: { response: { headers: { 'content-type': 'application/json' }, raw: '{"id":"chatcmpl-1","object":"chat.completion","choices":[{"index":0,' } },
+    malformedJson: {
+      response: {
+        headers: { 'content-type': 'application/json' },
+        raw: '{"id":"chatcmpl-1","object":"chat.completion","choices":[{"index":0,',
+      },
+    },
     streamCut: {
-      response: { sseEvents: [openAIChunk({ role: 'assistant', content: '' }), openAIChunk({ content: 'Once upon' }), openAIChunk({ content: ' a time' })] },
+      response: {
+        sseEvents: [
+          openAIChunk({ role: 'assistant', content: '' }),
+          openAIChunk({ content: 'Once upon' }),
+          openAIChunk({ content: ' a time' }),
+        ],
+      },
     },
     streamMalformedChunk: {
-      response: { sseEvents: [openAIChunk({ role: 'assistant', content: 'Hi' }), { data: '{"id":"chatcmpl-1","choices":[{"index":0,"delta":{"content":"th' }, openAIChunk({}, 'stop'), openAIDone] },
+      response: {
+        sseEvents: [
+          openAIChunk({ role: 'assistant', content: 'Hi' }),
+          { data: '{"id":"chatcmpl-1","choices":[{"index":0,"delta":{"content":"th' },
+          openAIChunk({}, 'stop'),
+          openAIDone,
+        ],
+      },
     },
     streamErrorEvent: {
       response: {
-        sseEvents: [openAIChunk({ role: 'assistant', content: 'Hi' }), { data: { error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null } } }],
+        sseEvents: [
+          openAIChunk({ role: 'assistant', content: 'Hi' }),
+          {
+            data: {
+              error: {
+                message: 'The server had an error while processing your request.',
+                type: 'server_error',
+                param: null,
+                code: null,
+              },
+            },
+          },
+        ],
       },
       expect: { kind: 'server_error' },
     },
