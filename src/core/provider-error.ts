@@ -1,5 +1,6 @@
 import type { ErrorCode } from './error-codes.ts';
 import { PipewrightError } from './errors.ts';
+import { redactSecrets } from './redact-secrets.ts';
 
 /** The provider error taxonomy every adapter maps into. */
 export const providerErrorKinds = [
@@ -34,6 +35,15 @@ export interface ProviderErrorOptions {
   retryAfterMs?: number;
   /** The provider's own error code or type (`insufficient_quota`, `overloaded_error`). */
   providerCode?: string;
+  /**
+   * The upstream's error code exactly as sent: OpenAI's `error.code` (`context_length_exceeded`),
+   * Anthropic's `error.details.error_code`, Gemini's `error.status` (`RESOURCE_EXHAUSTED`).
+   */
+  upstreamCode?: string;
+  /** The upstream's error type exactly as sent: OpenAI's `error.type`, Anthropic's `error.type`. */
+  upstreamType?: string;
+  /** OpenAI's `error.param` exactly as sent (`null` when the upstream sent `null`). */
+  upstreamParam?: string | null;
   /** The provider's request id, for support tickets. */
   requestId?: string;
   /** Structured details safe to show to the caller (the engine adds `attempts`). */
@@ -45,6 +55,18 @@ export interface ProviderErrorOptions {
  * An error from a model provider, mapped to one taxonomy. `isRetryable` says whether
  * trying again (here or on another deployment) can help: quota exhausted, spend limits,
  * authentication and context length never are.
+ *
+ * The message keeps the provider's words but never a credential: every message passes through
+ * {@link redactSecrets} here, whoever builds the error (an upstream that echoes the key it
+ * was sent, `Incorrect API key provided: sk-proj-****1234`, reaches no caller).
+ * `upstreamCode`, `upstreamType` and `upstreamParam` carry the upstream's own error fields as
+ * sent, for clients that test OpenAI's codes (`err.code === 'context_length_exceeded'`).
+ *
+ * @example
+ * const error = new ProviderError({ kind: 'context_length_exceeded', message: 'too long', provider: 'openai',
+ *   upstreamCode: 'context_length_exceeded', upstreamType: 'invalid_request_error', upstreamParam: 'messages' });
+ * error.code; // 'provider.context_length_exceeded'
+ * error.upstreamCode; // 'context_length_exceeded'
  */
 export class ProviderError extends PipewrightError {
   readonly kind: ProviderErrorKind;
@@ -53,12 +75,15 @@ export class ProviderError extends PipewrightError {
   readonly upstreamStatus: number | undefined;
   readonly retryAfterMs: number | undefined;
   readonly providerCode: string | undefined;
+  readonly upstreamCode: string | undefined;
+  readonly upstreamType: string | undefined;
+  readonly upstreamParam: string | null | undefined;
   readonly requestId: string | undefined;
 
   constructor(options: ProviderErrorOptions) {
     super({
       code: `provider.${options.kind}` as ErrorCode,
-      message: options.message,
+      message: redactSecrets(options.message),
       cause: options.cause,
       ...(options.details === undefined ? {} : { details: options.details }),
     });
@@ -69,6 +94,9 @@ export class ProviderError extends PipewrightError {
     this.upstreamStatus = options.upstreamStatus;
     this.retryAfterMs = options.retryAfterMs;
     this.providerCode = options.providerCode;
+    this.upstreamCode = options.upstreamCode;
+    this.upstreamType = options.upstreamType;
+    this.upstreamParam = options.upstreamParam;
     this.requestId = options.requestId;
   }
 
@@ -89,6 +117,9 @@ export class ProviderError extends PipewrightError {
     if (this.upstreamStatus !== undefined) options.upstreamStatus = this.upstreamStatus;
     if (this.retryAfterMs !== undefined) options.retryAfterMs = this.retryAfterMs;
     if (this.providerCode !== undefined) options.providerCode = this.providerCode;
+    if (this.upstreamCode !== undefined) options.upstreamCode = this.upstreamCode;
+    if (this.upstreamType !== undefined) options.upstreamType = this.upstreamType;
+    if (this.upstreamParam !== undefined) options.upstreamParam = this.upstreamParam;
     if (this.requestId !== undefined) options.requestId = this.requestId;
     if (this.details !== undefined) options.details = this.details;
     return options;
