@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { providerNames } from '../providers/types.ts';
-import { balancingStrategies } from '../resilience/load-balancer.ts';
-import { cacheRuleSchema } from '../cache/cache-policy.ts';
+import { providerNames } from '../providers/index.ts';
+import { balancingStrategies } from '../resilience/index.ts';
+import { cacheRuleSchema } from '../cache/index.ts';
 
 const idPattern = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
 const id = z
