@@ -1,14 +1,11 @@
-import { createHash } from 'node:crypto';
 import {
   createId,
   createSystemClock,
-  stableStringify,
   toPipewrightError,
   type Clock,
   type PipewrightError,
 } from '../core/index.ts';
 import type {
-  WorkflowCommit,
   WorkflowEventRecord,
   WorkflowNodeRecord,
   WorkflowRunRecord,
@@ -20,13 +17,20 @@ import {
   evaluateCondition,
   resolveNodeBinding,
   type BindingScope,
-  type ModelCallJournal,
   type NodeCallResult,
   type WorkflowEngine,
 } from './call-node-function.ts';
 import { compileWorkflow, type CompiledNode, type CompiledWorkflow } from './compile-workflow.ts';
 import { createContextManager, type ContextManager, type PreparedWrites } from './context-manager.ts';
 import { readPath } from './parse-reference.ts';
+import {
+  cancelStoredRun,
+  createNodeRecord,
+  createRunJournal,
+  readNodeOutput,
+  type RunChange,
+  type RunJournal,
+} from './run-journal.ts';
 import { createWorkflowError } from './workflow-definition-error.ts';
 import type {
   GateVerdict,
@@ -144,7 +148,8 @@ interface ActiveRun {
   dependents: Map<string, string[]>;
   ready: NodeState[];
   running: number;
-  chain: Promise<unknown>;
+  /** What the run persists: one store transaction per transition, in order. */
+  journal: RunJournal;
   stop: StopReason | undefined;
   failure: PipewrightError | undefined;
   finished: boolean;
@@ -179,88 +184,6 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
   }
   for (const workflow of options.workflows ?? []) register(workflow);
 
-  // ---- persistence helpers
-
-  /** Runs `work` after every earlier commit of the run: context versions stay sequential. */
-  function serial<T>(run: ActiveRun, work: () => Promise<T>): Promise<T> {
-    const next = run.chain.then(work);
-    run.chain = next.catch(() => undefined);
-    return next;
-  }
-
-  function event(
-    run: ActiveRun,
-    type: string,
-    nodeId: string | null,
-    data: Record<string, unknown> = {},
-  ): WorkflowEventRecord {
-    run.record.eventSeq += 1;
-    return {
-      tenantId: run.record.tenantId,
-      runId: run.record.runId,
-      seq: run.record.eventSeq,
-      time: clock.now(),
-      type,
-      nodeId,
-      data,
-    };
-  }
-
-  /** Commits a transition; `whole` rewrites the run record (at the end), otherwise only its progress. */
-  async function commit(
-    run: ActiveRun,
-    change: Omit<WorkflowCommit, 'run' | 'runProgress'>,
-    whole = false,
-  ): Promise<void> {
-    run.record.updatedAt = clock.now();
-    run.record.contextVersion = run.context.version;
-    const { contextVersion, costUsd, eventSeq, updatedAt } = run.record;
-    await store.commit(
-      run.record.tenantId,
-      run.record.runId,
-      whole
-        ? { ...change, run: { ...run.record } }
-        : { ...change, runProgress: { contextVersion, costUsd, eventSeq, updatedAt } },
-    );
-    for (const emitted of change.events ?? []) for (const listener of run.listeners) listener(emitted);
-  }
-
-  function nodeRecord(run: ActiveRun, nodeId: string): WorkflowNodeRecord {
-    return {
-      tenantId: run.record.tenantId,
-      runId: run.record.runId,
-      nodeId,
-      status: 'pending',
-      attempt: 1,
-      startVersion: null,
-      outputJson: null,
-      outputBlobHash: null,
-      error: null,
-      reason: null,
-      costUsd: 0,
-      progress: null,
-      startedAt: null,
-      finishedAt: null,
-      updatedAt: clock.now(),
-    };
-  }
-
-  function encodeOutput(
-    run: ActiveRun,
-    output: unknown,
-  ): {
-    outputJson: string | null;
-    outputBlobHash: string | null;
-    blob: { hash: string; content: string } | undefined;
-  } {
-    if (output === undefined) return { outputJson: null, outputBlobHash: null, blob: undefined };
-    const json = stableStringify(output);
-    if (Buffer.byteLength(json) <= run.workflow.blobThresholdBytes)
-      return { outputJson: json, outputBlobHash: null, blob: undefined };
-    const hash = createHash('sha256').update(json).digest('hex');
-    return { outputJson: null, outputBlobHash: hash, blob: { hash, content: json } };
-  }
-
   // ---- creating and loading runs
 
   function createActiveRun(
@@ -275,6 +198,17 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
       for (const dependency of [...node.deps, ...node.joins])
         dependents.set(dependency, [...(dependents.get(dependency) ?? []), node.id]);
     }
+    const listeners = new Set<(event: WorkflowEventRecord | undefined) => void>();
+    const journal = createRunJournal({
+      store,
+      clock,
+      record,
+      contextVersion: () => context.version,
+      blobThresholdBytes: workflow.blobThresholdBytes,
+      publish: (events) => {
+        for (const emitted of events) for (const listener of listeners) listener(emitted);
+      },
+    });
     return {
       record,
       workflow,
@@ -283,13 +217,13 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
       dependents,
       ready: [],
       running: 0,
-      chain: Promise.resolve(),
+      journal,
       stop: undefined,
       failure: undefined,
       finished: false,
       resolve,
       result,
-      listeners: new Set(),
+      listeners,
       tasks: new Set(),
     };
   }
@@ -347,12 +281,15 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
       });
     }
     const run = createActiveRun(record, workflow, context);
-    const started = event(run, 'run-started', null, { workflowId: workflow.id, version: workflow.version });
+    const started = run.journal.event('run-started', null, {
+      workflowId: workflow.id,
+      version: workflow.version,
+    });
     const skipped: WorkflowEventRecord[] = [];
     for (const node of workflow.nodes.values()) {
       const state: NodeState = {
         node,
-        record: nodeRecord(run, node.id),
+        record: createNodeRecord(run.record, node.id, clock.now()),
         output: undefined,
         controller: undefined,
         stop: undefined,
@@ -363,7 +300,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
           node.definition.standby === true
             ? 'standby: runs only as a substitute'
             : 'not needed by any declared output';
-        skipped.push(event(run, 'node-skipped', node.id, { reason: state.record.reason }));
+        skipped.push(run.journal.event('node-skipped', node.id, { reason: state.record.reason }));
       }
       run.states.set(node.id, state);
     }
@@ -428,7 +365,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     const byId = new Map(nodes.map((node) => [node.nodeId, node]));
     const reset: WorkflowNodeRecord[] = [];
     for (const node of workflow.nodes.values()) {
-      const stored = byId.get(node.id) ?? nodeRecord(run, node.id);
+      const stored = byId.get(node.id) ?? createNodeRecord(run.record, node.id, clock.now());
       const state: NodeState = {
         node,
         record: stored,
@@ -436,7 +373,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
         controller: undefined,
         stop: undefined,
       };
-      if (stored.status === 'succeeded') state.output = await decodeOutput(tenantId, stored);
+      if (stored.status === 'succeeded') state.output = await readNodeOutput(store, stored);
       if (stored.status === 'running' || stored.status === 'ready') {
         // Interrupted mid-attempt: re-run with the same attempt number (same idempotency key).
         stored.status = 'pending';
@@ -445,10 +382,10 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
       }
       run.states.set(node.id, state);
     }
-    await serial(run, () =>
-      commit(run, {
+    await run.journal.serial(() =>
+      run.journal.commit({
         nodes: reset,
-        events: [event(run, 'run-resumed', null, { interrupted: reset.map((node) => node.nodeId) })],
+        events: [run.journal.event('run-resumed', null, { interrupted: reset.map((node) => node.nodeId) })],
       }),
     );
     // A crash between a node failing and the run finishing: finish the run as the policy said.
@@ -469,18 +406,6 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     active.set(runKey, run);
     evaluate(run, [...workflow.nodes.keys()]);
     return { runId, tenantId, result: run.result };
-  }
-
-  async function decodeOutput(tenantId: string, record: WorkflowNodeRecord): Promise<unknown> {
-    if (record.outputJson !== null) return JSON.parse(record.outputJson) as unknown;
-    if (record.outputBlobHash === null) return undefined;
-    const content = await store.getBlob(tenantId, record.outputBlobHash);
-    if (content === undefined)
-      throw createWorkflowError(
-        'store.failure',
-        `output blob ${record.outputBlobHash} of node ${record.nodeId} is missing`,
-      );
-    return JSON.parse(content) as unknown;
   }
 
   function lookupWorkflow(id: string, version?: number): CompiledWorkflow {
@@ -521,10 +446,10 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     const changed = settle(run, candidates);
     if (changed.length > 0) {
       // Events get their seq inside the chain, so seqs are committed (and streamed) in order.
-      const persist = () => commit(run, { nodes: changed, events: transitionEvents(run, changed) });
+      const persist = () => run.journal.commit({ nodes: changed, events: transitionEvents(run, changed) });
       track(
         run,
-        serial(run, persist).catch((error: unknown) => fatal(run, error)),
+        run.journal.serial(persist).catch((error: unknown) => fatal(run, error)),
       );
     }
     dispatch();
@@ -559,8 +484,8 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
   function transitionEvents(run: ActiveRun, changed: readonly WorkflowNodeRecord[]): WorkflowEventRecord[] {
     return changed.map((record) =>
       record.status === 'ready'
-        ? event(run, 'node-ready', record.nodeId)
-        : event(run, 'node-skipped', record.nodeId, { reason: record.reason }),
+        ? run.journal.event('node-ready', record.nodeId)
+        : run.journal.event('node-skipped', record.nodeId, { reason: record.reason }),
     );
   }
 
@@ -663,16 +588,16 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     state.stop = undefined;
     let pinned: number | undefined;
     try {
-      await serial(run, async () => {
+      await run.journal.serial(async () => {
         state.record.status = 'running';
         state.record.startVersion = run.context.version;
         state.record.startedAt = clock.now();
         state.record.updatedAt = clock.now();
         pinned = run.context.version;
         run.context.pin(pinned);
-        await commit(run, {
+        await run.journal.commit({
           nodes: [{ ...state.record }],
-          events: [event(run, 'node-started', state.node.id, { attempt: state.record.attempt })],
+          events: [run.journal.event('node-started', state.node.id, { attempt: state.record.attempt })],
         });
       });
       if (controller.signal.aborted) throw controller.signal.reason;
@@ -704,12 +629,12 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     costUsd: number,
     extra: { nodes?: WorkflowNodeRecord[]; data?: Record<string, unknown> } = {},
   ): Promise<void> {
-    await serial(run, async () => {
+    await run.journal.serial(async () => {
       const values: Record<string, unknown> = {};
       for (const write of state.node.writes) values[write.field] = readPath(output, write.path);
       const prepared =
         Object.keys(values).length === 0 ? undefined : await run.context.prepareWrites(state.node.id, values);
-      const encoded = encodeOutput(run, output);
+      const encoded = run.journal.encodeOutput(output);
       state.record.status = 'succeeded';
       state.record.outputJson = encoded.outputJson;
       state.record.outputBlobHash = encoded.outputBlobHash;
@@ -719,11 +644,11 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
       state.record.updatedAt = clock.now();
       run.record.costUsd += costUsd;
       const blobs = [...(prepared?.blobs ?? []), ...(encoded.blob === undefined ? [] : [encoded.blob])];
-      const change: Omit<WorkflowCommit, 'run' | 'runProgress'> = {
+      const change: RunChange = {
         nodes: [{ ...state.record }, ...(extra.nodes ?? [])],
         blobs,
         events: [
-          event(run, 'node-succeeded', state.node.id, {
+          run.journal.event('node-succeeded', state.node.id, {
             attempt: state.record.attempt,
             costUsd,
             ...(prepared === undefined ? {} : { contextVersion: prepared.version }),
@@ -743,7 +668,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
       change.nodes?.push(...cascade);
       change.events?.push(...transitionEvents(run, cascade));
       try {
-        await commit(run, change);
+        await run.journal.commit(change);
       } catch (error) {
         // Not stored: in memory too the node is still running (the run stops on a store failure).
         state.record.status = 'running';
@@ -768,15 +693,15 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
       if (policy.action === 'retry' && state.record.attempt < (policy.maxAttempts ?? 3)) {
         if ((policy.backoffMs ?? 0) > 0) await clock.sleep(policy.backoffMs ?? 0, signal);
         if (signal.aborted) return await stopNode(run, state);
-        await serial(run, async () => {
+        await run.journal.serial(async () => {
           state.record.attempt += 1;
           state.record.status = 'ready';
           state.record.error = errorRecord;
           state.record.updatedAt = clock.now();
-          await commit(run, {
+          await run.journal.commit({
             nodes: [{ ...state.record }],
             events: [
-              event(run, 'node-retrying', state.node.id, {
+              run.journal.event('node-retrying', state.node.id, {
                 attempt: state.record.attempt,
                 error: errorRecord,
               }),
@@ -799,7 +724,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
             reason: `substituted for ${state.node.id}`,
             finishedAt: clock.now(),
             updatedAt: clock.now(),
-            outputJson: encodeOutput(run, output).outputJson,
+            outputJson: run.journal.encodeOutput(output).outputJson,
           };
           await succeed(run, state, output, costUsd, {
             nodes: [{ ...substitute.record }],
@@ -828,14 +753,14 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
   ): Promise<void> {
     const errorRecord = { code: failure.code, message: failure.message, nodeId: state.node.id };
     try {
-      await serial(run, async () => {
+      await run.journal.serial(async () => {
         state.record.status = 'failed';
         state.record.error = errorRecord;
         state.record.finishedAt = clock.now();
         state.record.updatedAt = clock.now();
-        await commit(run, {
+        await run.journal.commit({
           nodes: [{ ...state.record }],
-          events: [event(run, 'node-failed', state.node.id, { error: errorRecord, policy: outcome })],
+          events: [run.journal.event('node-failed', state.node.id, { error: errorRecord, policy: outcome })],
         });
       });
     } catch (error) {
@@ -855,21 +780,23 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     const reason = state.stop ?? run.stop;
     // A closed runner leaves the node as running in the store, exactly as a crash would.
     if (reason === 'close' || reason === undefined) return;
-    await serial(run, async () => {
-      state.record.status = 'cancelled';
-      state.record.reason =
-        reason === 'lost-race'
-          ? 'another any-of node won'
-          : reason === 'fail'
-            ? 'the run failed'
-            : 'the run was cancelled';
-      state.record.finishedAt = clock.now();
-      state.record.updatedAt = clock.now();
-      await commit(run, {
-        nodes: [{ ...state.record }],
-        events: [event(run, 'node-cancelled', state.node.id, { reason: state.record.reason })],
-      });
-    }).catch((error: unknown) => fatal(run, error));
+    await run.journal
+      .serial(async () => {
+        state.record.status = 'cancelled';
+        state.record.reason =
+          reason === 'lost-race'
+            ? 'another any-of node won'
+            : reason === 'fail'
+              ? 'the run failed'
+              : 'the run was cancelled';
+        state.record.finishedAt = clock.now();
+        state.record.updatedAt = clock.now();
+        await run.journal.commit({
+          nodes: [{ ...state.record }],
+          events: [run.journal.event('node-cancelled', state.node.id, { reason: state.record.reason })],
+        });
+      })
+      .catch((error: unknown) => fatal(run, error));
   }
 
   /** Computes a node's output (or a substitute's, run in its place). */
@@ -910,7 +837,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
           call,
           readableFields: readable,
           adjust,
-          journal: journal(run, node.id),
+          journal: run.journal.modelCalls(node.id),
         });
         return { output: result.output, costUsd: result.costUsd, extra: { data: replayMarks(result) } };
       }
@@ -955,29 +882,6 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
         };
       }
     }
-  }
-
-  /** The run's completed model calls, stored by idempotency key before the node's transition. */
-  function journal(run: ActiveRun, nodeId: string): ModelCallJournal {
-    const { tenantId, runId } = run.record;
-    return {
-      async find(idempotencyKey) {
-        const stored = await store.getModelCall(tenantId, idempotencyKey);
-        return stored === undefined
-          ? undefined
-          : { output: JSON.parse(stored.outputJson) as unknown, costUsd: stored.costUsd };
-      },
-      save: (idempotencyKey, result) =>
-        store.saveModelCall({
-          tenantId,
-          idempotencyKey,
-          runId,
-          nodeId,
-          outputJson: JSON.stringify(result.output) ?? 'null',
-          costUsd: result.costUsd,
-          createdAt: clock.now(),
-        }),
-    };
   }
 
   function readableFields(run: ActiveRun, node: CompiledNode): string[] {
@@ -1041,20 +945,20 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
           call,
           readableFields: readable,
           adjust,
-          journal: journal(run, node.id),
+          journal: run.journal.modelCalls(node.id),
         });
         results[index] = result.output;
         costUsd += result.costUsd;
         done[String(index)] = result.output;
-        await serial(run, async () => {
+        await run.journal.serial(async () => {
           state.record.progress = { items: { ...done } };
           state.record.costUsd += result.costUsd;
           run.record.costUsd += result.costUsd;
           state.record.updatedAt = clock.now();
-          await commit(run, {
+          await run.journal.commit({
             nodes: [{ ...state.record }],
             events: [
-              event(run, 'map-item-succeeded', node.id, {
+              run.journal.event('map-item-succeeded', node.id, {
                 index,
                 costUsd: result.costUsd,
                 ...replayMarks(result),
@@ -1101,10 +1005,10 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
       const output = { pass, score: verdict.score ?? null, reasons, flagged: false };
       if (pass) return { output, costUsd: 0 };
       const onFail = definition.onFail ?? 'reject';
-      await serial(run, () =>
-        commit(run, {
+      await run.journal.serial(() =>
+        run.journal.commit({
           events: [
-            event(run, 'gate-failed', node.id, {
+            run.journal.event('gate-failed', node.id, {
               target: definition.target,
               score: verdict.score ?? null,
               reasons,
@@ -1143,15 +1047,17 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     feedback: string[],
     signal: AbortSignal,
   ): Promise<void> {
-    await serial(run, async () => {
+    await run.journal.serial(async () => {
       target.record.attempt += 1;
       target.record.status = 'running';
       target.record.startVersion = run.context.version;
       target.record.progress = null;
       target.record.updatedAt = clock.now();
-      await commit(run, {
+      await run.journal.commit({
         nodes: [{ ...target.record }],
-        events: [event(run, 'node-started', target.node.id, { attempt: target.record.attempt, feedback })],
+        events: [
+          run.journal.event('node-started', target.node.id, { attempt: target.record.attempt, feedback }),
+        ],
       });
     });
     const { output, costUsd } = await produce(run, target, signal, feedback);
@@ -1173,12 +1079,14 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
       const record = { ...state.record };
       track(
         run,
-        serial(run, () =>
-          commit(run, {
-            nodes: [record],
-            events: [event(run, 'node-cancelled', record.nodeId, { reason: record.reason })],
-          }),
-        ).catch((error: unknown) => fatal(run, error)),
+        run.journal
+          .serial(() =>
+            run.journal.commit({
+              nodes: [record],
+              events: [run.journal.event('node-cancelled', record.nodeId, { reason: record.reason })],
+            }),
+          )
+          .catch((error: unknown) => fatal(run, error)),
       );
       evaluate(run, run.dependents.get(state.node.id) ?? []);
     }
@@ -1236,14 +1144,14 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     let status: WorkflowRunStatus = 'failed';
     let outputs: Record<string, unknown> = {};
     try {
-      await serial(run, async () => {
+      await run.journal.serial(async () => {
         for (const state of run.states.values()) {
           if (terminal.has(state.record.status)) continue;
           state.record.status = 'cancelled';
           state.record.reason = run.stop === 'fail' ? 'the run failed' : 'the run was cancelled';
           state.record.updatedAt = clock.now();
           closed.push({ ...state.record });
-          events.push(event(run, 'node-cancelled', state.node.id, { reason: state.record.reason }));
+          events.push(run.journal.event('node-cancelled', state.node.id, { reason: state.record.reason }));
         }
         if (run.stop === 'cancel') status = 'cancelled';
         else if (run.stop === 'fail' || run.failure !== undefined) status = 'failed';
@@ -1268,14 +1176,14 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
                 ...(typeof failure.details?.nodeId === 'string' ? { nodeId: failure.details.nodeId } : {}),
               };
         events.push(
-          event(run, 'run-finished', null, {
+          run.journal.event('run-finished', null, {
             status,
             costUsd: run.record.costUsd,
             ...(run.record.error === null ? {} : { error: run.record.error }),
           }),
         );
         // Finished: nothing resumes the run, so its stored model calls are let go with the same commit.
-        await commit(run, { nodes: closed, events, clearModelCalls: true }, true);
+        await run.journal.commit({ nodes: closed, events, clearModelCalls: true }, { whole: true });
       });
     } catch (error) {
       // The end of the run is not stored: that is what the caller must hear (resume will finish it).
@@ -1359,45 +1267,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
       });
     if (runTerminal.has(record.status)) return;
     // Not running here (interrupted): close it in the store.
-    const nodes = (await store.listNodes(tenantId, runId)).filter((node) => !terminal.has(node.status));
-    const now = clock.now();
-    let seq = record.eventSeq;
-    const events: WorkflowEventRecord[] = nodes.map((node) => ({
-      tenantId,
-      runId,
-      seq: (seq += 1),
-      time: now,
-      type: 'node-cancelled',
-      nodeId: node.nodeId,
-      data: { reason: 'the run was cancelled' },
-    }));
-    events.push({
-      tenantId,
-      runId,
-      seq: (seq += 1),
-      time: now,
-      type: 'run-finished',
-      nodeId: null,
-      data: { status: 'cancelled', costUsd: record.costUsd },
-    });
-    await store.commit(tenantId, runId, {
-      run: {
-        ...record,
-        status: 'cancelled',
-        eventSeq: seq,
-        updatedAt: now,
-        finishedAt: now,
-        error: { code: 'workflow.cancelled', message: `run ${runId} was cancelled` },
-      },
-      nodes: nodes.map((node) => ({
-        ...node,
-        status: 'cancelled',
-        reason: 'the run was cancelled',
-        updatedAt: now,
-      })),
-      events,
-      clearModelCalls: true,
-    });
+    await cancelStoredRun(store, record, clock.now(), (node) => !terminal.has(node.status));
   }
 
   async function get(runId: string, getOptions: { tenantId?: string } = {}): Promise<WorkflowRunView> {
@@ -1502,7 +1372,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     await Promise.all(
       runs.map(async (run) => {
         while (run.tasks.size > 0) await Promise.allSettled([...run.tasks]);
-        await run.chain;
+        await run.journal.idle();
       }),
     );
   }
