@@ -23,6 +23,7 @@ import {
 import { compileWorkflow, type CompiledNode, type CompiledWorkflow } from './compile-workflow.ts';
 import { createContextManager, type ContextManager, type PreparedWrites } from './context-manager.ts';
 import { readPath } from './parse-reference.ts';
+import { createRunEventStream, followRunEvents, type RunEventStream } from './run-events.ts';
 import {
   cancelStoredRun,
   createNodeRecord,
@@ -155,7 +156,8 @@ interface ActiveRun {
   finished: boolean;
   resolve: (result: WorkflowRunResult) => void;
   result: Promise<WorkflowRunResult>;
-  listeners: Set<(event: WorkflowEventRecord | undefined) => void>;
+  /** The run's live events, for `events()` readers. */
+  events: RunEventStream;
   tasks: Set<Promise<void>>;
 }
 
@@ -198,16 +200,14 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
       for (const dependency of [...node.deps, ...node.joins])
         dependents.set(dependency, [...(dependents.get(dependency) ?? []), node.id]);
     }
-    const listeners = new Set<(event: WorkflowEventRecord | undefined) => void>();
+    const events = createRunEventStream();
     const journal = createRunJournal({
       store,
       clock,
       record,
       contextVersion: () => context.version,
       blobThresholdBytes: workflow.blobThresholdBytes,
-      publish: (events) => {
-        for (const emitted of events) for (const listener of listeners) listener(emitted);
-      },
+      publish: events.publish,
     });
     return {
       record,
@@ -223,7 +223,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
       finished: false,
       resolve,
       result,
-      listeners,
+      events,
       tasks: new Set(),
     };
   }
@@ -1191,7 +1191,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
       run.record.status = 'failed';
     }
     active.delete(key(run.record.tenantId, run.record.runId));
-    for (const listener of run.listeners) listener(undefined);
+    run.events.end();
     const failure =
       run.stop === 'cancel'
         ? createWorkflowError('workflow.cancelled', `run ${run.record.runId} was cancelled`)
@@ -1209,7 +1209,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
   function finishInterrupted(run: ActiveRun): void {
     run.finished = true;
     active.delete(key(run.record.tenantId, run.record.runId));
-    for (const listener of run.listeners) listener(undefined);
+    run.events.end();
     run.resolve({
       runId: run.record.runId,
       tenantId: run.record.tenantId,
@@ -1311,58 +1311,14 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     eventOptions: { tenantId?: string; afterSeq?: number; signal?: AbortSignal } = {},
   ): AsyncIterable<WorkflowEventRecord> {
     const tenantId = tenantOf(eventOptions.tenantId);
-    return {
-      async *[Symbol.asyncIterator]() {
-        const live: Array<WorkflowEventRecord | undefined> = [];
-        let wake: (() => void) | undefined;
-        const listener = (emitted: WorkflowEventRecord | undefined) => {
-          live.push(emitted);
-          wake?.();
-        };
-        const { signal } = eventOptions;
-        const onAbort = () => wake?.();
-        // A function, not a property read: TypeScript would narrow `aborted` across the awaits.
-        const stopped = () => signal?.aborted === true;
-        signal?.addEventListener('abort', onAbort, { once: true });
-        const run = active.get(key(tenantId, runId));
-        run?.listeners.add(listener);
-        try {
-          let last = eventOptions.afterSeq ?? 0;
-          if (run === undefined && (await store.getRun(tenantId, runId)) === undefined) {
-            throw createWorkflowError('workflow.run_not_found', `no run ${runId} for tenant ${tenantId}`, {
-              param: 'runId',
-            });
-          }
-          for (;;) {
-            const page = await store.listEvents(tenantId, runId, { afterSeq: last, limit: 1_000 });
-            for (const stored of page) {
-              last = stored.seq;
-              yield stored;
-              if (stored.type === 'run-finished') return;
-            }
-            if (page.length < 1_000) break;
-          }
-          if (run === undefined) return;
-          for (;;) {
-            if (stopped()) return;
-            while (live.length > 0) {
-              const next = live.shift();
-              if (next === undefined) return;
-              if (next.seq <= last) continue;
-              last = next.seq;
-              yield next;
-              if (next.type === 'run-finished') return;
-            }
-            if (stopped()) return;
-            await new Promise<void>((resolve) => (wake = resolve));
-            wake = undefined;
-          }
-        } finally {
-          run?.listeners.delete(listener);
-          signal?.removeEventListener('abort', onAbort);
-        }
-      },
-    };
+    return followRunEvents({
+      store,
+      tenantId,
+      runId,
+      ...(eventOptions.afterSeq === undefined ? {} : { afterSeq: eventOptions.afterSeq }),
+      ...(eventOptions.signal === undefined ? {} : { signal: eventOptions.signal }),
+      live: () => active.get(key(tenantId, runId))?.events,
+    });
   }
 
   async function close(): Promise<void> {
