@@ -33,6 +33,16 @@ import {
   type RunJournal,
 } from './run-journal.ts';
 import { createWorkflowError } from './workflow-definition-error.ts';
+import {
+  createRunQueue,
+  createScheduler,
+  listDependents,
+  settleNodes,
+  terminalNodeStatuses,
+  type RunQueue,
+  type ScheduleGraph,
+  type ScheduleView,
+} from './workflow-scheduler.ts';
 import type {
   GateVerdict,
   NodeCallContext,
@@ -146,9 +156,10 @@ interface ActiveRun {
   workflow: CompiledWorkflow;
   context: ContextManager;
   states: Map<string, NodeState>;
-  dependents: Map<string, string[]>;
-  ready: NodeState[];
-  running: number;
+  /** The run's graph as the scheduler walks it. */
+  graph: ScheduleGraph;
+  /** The run's ready queue and limit, in the runner's scheduler while the run is active. */
+  queue: RunQueue;
   /** What the run persists: one store transaction per transition, in order. */
   journal: RunJournal;
   stop: StopReason | undefined;
@@ -161,18 +172,17 @@ interface ActiveRun {
   tasks: Set<Promise<void>>;
 }
 
-const terminal = new Set(['succeeded', 'failed', 'skipped', 'cancelled']);
+const terminal = terminalNodeStatuses;
 const runTerminal = new Set(['succeeded', 'partial', 'failed', 'cancelled']);
 
 export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRunner {
   const { store } = options;
   const clock = options.clock ?? createSystemClock();
   const functions = options.functions ?? {};
-  const globalLimit = options.concurrency ?? 16;
+  const scheduler = createScheduler<ActiveRun>({ globalLimit: options.concurrency ?? 16 });
   const defaultTenantId = options.defaultTenantId ?? 'default';
   const registry = new Map<string, CompiledWorkflow>();
   const active = new Map<string, ActiveRun>();
-  let globalRunning = 0;
   let closing = false;
 
   const key = (tenantId: string, runId: string) => `${tenantId}\u0000${runId}`;
@@ -195,11 +205,6 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
   ): ActiveRun {
     let resolve: (result: WorkflowRunResult) => void = () => undefined;
     const result = new Promise<WorkflowRunResult>((done) => (resolve = done));
-    const dependents = new Map<string, string[]>();
-    for (const node of workflow.nodes.values()) {
-      for (const dependency of [...node.deps, ...node.joins])
-        dependents.set(dependency, [...(dependents.get(dependency) ?? []), node.id]);
-    }
     const events = createRunEventStream();
     const journal = createRunJournal({
       store,
@@ -214,9 +219,8 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
       workflow,
       context,
       states: new Map(),
-      dependents,
-      ready: [],
-      running: 0,
+      graph: { nodes: workflow.nodes, dependents: listDependents(workflow.nodes.values()) },
+      queue: createRunQueue(workflow.nodes, { concurrency: record.concurrency }),
       journal,
       stop: undefined,
       failure: undefined,
@@ -320,7 +324,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
       },
     );
     context.apply(initial);
-    active.set(runKey, run);
+    activate(runKey, run);
     evaluate(run, [...workflow.nodes.keys()]);
     return { runId, tenantId, result: run.result };
   }
@@ -403,7 +407,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
         run.stop = 'fail';
       }
     }
-    active.set(runKey, run);
+    activate(runKey, run);
     evaluate(run, [...workflow.nodes.keys()]);
     return { runId, tenantId, result: run.result };
   }
@@ -458,22 +462,15 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
 
   /** Moves pending candidates whose dependencies settled to ready (queued) or skipped, cascading; returns the changed records. */
   function settle(run: ActiveRun, candidates: Iterable<string>): WorkflowNodeRecord[] {
-    const queue = [...candidates];
+    if (run.stop !== undefined) return [];
     const changed: WorkflowNodeRecord[] = [];
-    while (queue.length > 0 && run.stop === undefined) {
-      const id = queue.shift() as string;
-      const state = run.states.get(id);
-      if (state === undefined || state.record.status !== 'pending') continue;
-      const verdict = judge(run, state.node);
-      if (verdict === 'wait') continue;
-      if (verdict === 'ready') {
-        state.record.status = 'ready';
-        enqueue(run, state);
-      } else {
-        state.record.status = 'skipped';
-        state.record.reason = verdict.skip;
+    for (const decision of settleNodes(candidates, run.graph, scheduleView(run))) {
+      const state = run.states.get(decision.nodeId) as NodeState;
+      state.record.status = decision.status;
+      if (decision.status === 'ready') run.queue.enqueue(decision.nodeId);
+      else {
+        state.record.reason = decision.reason ?? null;
         state.record.finishedAt = clock.now();
-        queue.push(...(run.dependents.get(id) ?? []));
       }
       state.record.updatedAt = clock.now();
       changed.push({ ...state.record });
@@ -489,64 +486,23 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     );
   }
 
-  function judge(run: ActiveRun, node: CompiledNode): 'wait' | 'ready' | { skip: string } {
-    const status = (id: string) => run.states.get(id)?.record.status ?? 'pending';
-    for (const dependency of node.deps) {
-      const dependencyStatus = status(dependency);
-      if (!terminal.has(dependencyStatus)) return 'wait';
-      if (dependencyStatus !== 'succeeded') return { skip: `dependency ${dependency} ${dependencyStatus}` };
-    }
-    if (node.chosenBy !== undefined) {
-      const chosen = run.states.get(node.chosenBy.branch)?.output as { case?: number } | undefined;
-      if (chosen?.case === undefined || !node.chosenBy.cases.has(chosen.case))
-        return { skip: `branch ${node.chosenBy.branch} chose another case` };
-    }
-    if (node.joins.size > 0) {
-      const joined = [...node.joins].map(status);
-      const mode = node.definition.type === 'wait' ? (node.definition.mode ?? 'all') : 'all';
-      if (mode === 'any') {
-        if (joined.includes('succeeded')) return 'ready';
-        if (joined.every((joinedStatus) => terminal.has(joinedStatus)))
-          return { skip: 'none of the joined nodes succeeded' };
-        return 'wait';
-      }
-      if (!joined.every((joinedStatus) => terminal.has(joinedStatus))) return 'wait';
-    }
-    return 'ready';
-  }
-
-  /** Inserts into the run's ready queue, kept sorted: priority first, then definition order. */
-  function enqueue(run: ActiveRun, state: NodeState): void {
-    let low = 0;
-    let high = run.ready.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      const other = (run.ready[middle] as NodeState).node;
-      if (
-        other.priority > state.node.priority ||
-        (other.priority === state.node.priority && other.order < state.node.order)
-      )
-        low = middle + 1;
-      else high = middle;
-    }
-    run.ready.splice(low, 0, state);
-  }
-
+  /** Starts every node the scheduler lets start now. */
   function dispatch(): void {
-    while (!closing && globalRunning < globalLimit) {
-      // The best head among the runs with room; earlier runs win ties.
-      let best: ActiveRun | undefined;
-      for (const run of active.values()) {
-        const head = run.ready[0];
-        if (head === undefined || run.stop !== undefined || run.running >= run.record.concurrency) continue;
-        if (best === undefined || head.node.priority > (best.ready[0] as NodeState).node.priority) best = run;
-      }
-      if (best === undefined) return;
-      const state = best.ready.shift() as NodeState;
-      best.running += 1;
-      globalRunning += 1;
-      track(best, runNode(best, state));
+    while (!closing) {
+      const next = scheduler.next();
+      if (next === undefined) return;
+      track(next.owner, runNode(next.owner, next.owner.states.get(next.nodeId) as NodeState));
     }
+  }
+
+  function activate(runKey: string, run: ActiveRun): void {
+    active.set(runKey, run);
+    scheduler.add(run.queue, run);
+  }
+
+  function deactivate(run: ActiveRun): void {
+    active.delete(key(run.record.tenantId, run.record.runId));
+    scheduler.remove(run.queue);
   }
 
   function track(run: ActiveRun, task: Promise<void>): void {
@@ -612,10 +568,9 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     } finally {
       if (pinned !== undefined) run.context.unpin(pinned);
       state.controller = undefined;
-      run.running -= 1;
-      globalRunning -= 1;
+      scheduler.release(run.queue);
       if (!closing) {
-        evaluate(run, run.dependents.get(state.node.id) ?? []);
+        evaluate(run, run.graph.dependents.get(state.node.id) ?? []);
         dispatch();
       }
       maybeFinish(run);
@@ -664,7 +619,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
       }
       // Dependents that become ready (or skipped) go in the same transaction: one commit fewer per node.
       state.output = output;
-      const cascade = settle(run, run.dependents.get(state.node.id) ?? []);
+      const cascade = settle(run, run.graph.dependents.get(state.node.id) ?? []);
       change.nodes?.push(...cascade);
       change.events?.push(...transitionEvents(run, cascade));
       try {
@@ -708,7 +663,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
             ],
           });
         });
-        enqueue(run, state);
+        run.queue.enqueue(state.node.id);
         return;
       }
       if (policy.action === 'substitute' && policy.node !== undefined) {
@@ -1072,7 +1027,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
         createWorkflowError('workflow.cancelled', `node ${state.node.id} lost an any-of race`),
       );
     } else if (status === 'pending' || status === 'ready') {
-      run.ready = run.ready.filter((queued) => queued !== state);
+      run.queue.withdraw(state.node.id);
       state.record.status = 'cancelled';
       state.record.reason = 'another any-of node won';
       state.record.updatedAt = clock.now();
@@ -1088,7 +1043,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
           )
           .catch((error: unknown) => fatal(run, error)),
       );
-      evaluate(run, run.dependents.get(state.node.id) ?? []);
+      evaluate(run, run.graph.dependents.get(state.node.id) ?? []);
     }
   }
 
@@ -1097,7 +1052,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
   function stopRun(run: ActiveRun, reason: StopReason): void {
     if (run.stop !== undefined) return;
     run.stop = reason;
-    run.ready = [];
+    run.queue.stop();
     for (const state of run.states.values()) {
       if (state.controller !== undefined) {
         state.stop = reason;
@@ -1119,11 +1074,11 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
   }
 
   function maybeFinish(run: ActiveRun): void {
-    if (run.finished || run.running > 0) return;
+    if (run.finished || run.queue.running > 0) return;
     if (run.stop === 'close') return finishInterrupted(run);
     const open = [...run.states.values()].some((state) => !terminal.has(state.record.status));
     if (open && run.stop === undefined) {
-      if (run.ready.length > 0) return;
+      if (run.queue.ready.length > 0) return;
       // Nothing ready, nothing running, yet nodes open: the definition allows no progress.
       const stuck = [...run.states.values()]
         .filter((state) => !terminal.has(state.record.status))
@@ -1190,7 +1145,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
       run.failure = toPipewrightError(error);
       run.record.status = 'failed';
     }
-    active.delete(key(run.record.tenantId, run.record.runId));
+    deactivate(run);
     run.events.end();
     const failure =
       run.stop === 'cancel'
@@ -1208,7 +1163,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
 
   function finishInterrupted(run: ActiveRun): void {
     run.finished = true;
-    active.delete(key(run.record.tenantId, run.record.runId));
+    deactivate(run);
     run.events.end();
     run.resolve({
       runId: run.record.runId,
@@ -1334,6 +1289,14 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
   }
 
   return { register, start, resume, resumeInterrupted, cancel, get, context, events, close };
+}
+
+/** The scheduler's view of a run: its nodes' statuses and the cases its branches chose. */
+function scheduleView(run: ActiveRun): ScheduleView {
+  return {
+    status: (id) => run.states.get(id)?.record.status ?? 'pending',
+    chosenCase: (id) => (run.states.get(id)?.output as { case?: number } | undefined)?.case,
+  };
 }
 
 /**
