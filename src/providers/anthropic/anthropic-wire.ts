@@ -1,7 +1,7 @@
 /**
  * The parts of the Anthropic Messages API wire format the adapter writes
- * (https://docs.anthropic.com/en/api/messages). Responses are read defensively from
- * `unknown` instead, because upstreams (and proxies in front of them) vary.
+ * (https://docs.anthropic.com/en/api/messages). What it reads is checked by the tolerant
+ * schemas of anthropic-api-schemas.ts instead, because upstreams (and proxies in front of them) vary.
  */
 
 export const anthropicProvider = 'anthropic';

@@ -248,4 +248,54 @@ describe('createAnthropicStreamTransformer', () => {
       (error: unknown) => ProviderError.isProviderError(error) && error.kind === 'malformed_response',
     );
   });
+
+  it('skips unknown events and delta types, and takes a missing type from the event name', () => {
+    const chunks = run([
+      messageStart,
+      event({ type: 'ping' }),
+      {
+        event: 'content_block_start',
+        data: JSON.stringify({ index: 0, content_block: { type: 'text', text: '' } }),
+      },
+      event({ type: 'content_block_delta', index: 0, delta: { type: 'citations_delta', citation: {} } }),
+      event({
+        type: 'content_block_delta',
+        index: 0,
+        delta: { type: 'text_delta', text: 'Hi', extra: true },
+      }),
+      event({ type: 'an_event_from_the_future', index: 0 }),
+      event({
+        type: 'message_delta',
+        delta: { stop_reason: 'end_turn', stop_sequence: null },
+        usage: { output_tokens: 2 },
+      }),
+      event({ type: 'message_stop' }),
+    ]);
+    assert.equal(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join(''), 'Hi');
+    assert.equal(chunks.at(-1)?.usage?.completion_tokens, 2);
+  });
+
+  it('rejects an event field of the wrong type with malformed_response naming the field', () => {
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 3 } }, /delta\.text/],
+      [
+        { type: 'content_block_start', index: 0, content_block: { type: 'tool_use', name: 'f' } },
+        /content_block\.id/,
+      ],
+      [{ type: 'message_delta', delta: { stop_reason: 1 } }, /delta\.stop_reason/],
+      [{ type: 'message_delta', usage: { output_tokens: '2' } }, /usage\.output_tokens/],
+    ];
+    for (const [data, message] of cases) {
+      const transformer = createAnthropicStreamTransformer(context);
+      transformer.push(messageStart);
+      assert.throws(
+        () => transformer.push(event(data)),
+        (error: unknown) =>
+          ProviderError.isProviderError(error) &&
+          error.kind === 'malformed_response' &&
+          message.test(error.message),
+        JSON.stringify(data),
+      );
+    }
+  });
 });

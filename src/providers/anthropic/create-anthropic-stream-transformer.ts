@@ -1,11 +1,18 @@
 import { ProviderError } from '../../core/index.ts';
 import type { ChatChunk, ChunkChoice, FinishReason } from '../../spec/index.ts';
 import type { SseEvent, StreamTransformer, TransformContext } from '../types.ts';
-import { createMalformedResponseError, isRecord, parseJsonBody } from '../shared/index.ts';
+import { isRecord, parseJsonBody, parseWirePayload } from '../shared/index.ts';
+import {
+  anthropicStreamEventSchema,
+  type AnthropicStreamEvent,
+  type AnthropicUsage,
+} from './anthropic-api-schemas.ts';
 import { anthropicProvider, jsonOutputToolName } from './anthropic-wire.ts';
 import { mapAnthropicStopReason } from './map-anthropic-stop-reason.ts';
 import { mapAnthropicUsage } from './map-anthropic-usage.ts';
-import { classifyAnthropicError, readAnthropicErrorInfo } from './parse-anthropic-error.ts';
+import { createAnthropicError, readAnthropicErrorInfo } from './parse-anthropic-error.ts';
+
+type EventOf<Type extends AnthropicStreamEvent['type']> = Extract<AnthropicStreamEvent, { type: Type }>;
 
 /** What a content block index stands for, so its deltas go to the right place. */
 type BlockState =
@@ -34,11 +41,11 @@ export function createAnthropicStreamTransformer(context: TransformContext): Str
   let model = context.deployment.model;
   let done = false;
   let toolCount = 0;
-  let stopReason: unknown;
+  let stopReason: string | null | undefined;
   const blocks = new Map<number, BlockState>();
   // Anthropic's usage buckets as last reported: message_start has the input side, message_delta
   // the cumulative output (and, on newer versions, the input side again).
-  const usage: Record<string, unknown> = {};
+  const usage: AnthropicUsage = {};
 
   const chunk = (delta: ChunkChoice['delta'], finishReason: FinishReason | null = null): ChatChunk => ({
     id,
@@ -48,41 +55,26 @@ export function createAnthropicStreamTransformer(context: TransformContext): Str
     choices: [{ index: 0, delta, finish_reason: finishReason }],
   });
 
-  const mergeUsage = (value: unknown): void => {
-    if (!isRecord(value)) return;
-    for (const key of [
-      'input_tokens',
-      'output_tokens',
-      'cache_read_input_tokens',
-      'cache_creation_input_tokens',
-    ]) {
-      if (typeof value[key] === 'number') usage[key] = value[key];
-    }
+  const mergeUsage = (value: AnthropicUsage | null | undefined): void => {
+    if (value === null || value === undefined) return;
+    if (typeof value.input_tokens === 'number') usage.input_tokens = value.input_tokens;
+    if (typeof value.output_tokens === 'number') usage.output_tokens = value.output_tokens;
+    if (typeof value.cache_read_input_tokens === 'number')
+      usage.cache_read_input_tokens = value.cache_read_input_tokens;
+    if (typeof value.cache_creation_input_tokens === 'number')
+      usage.cache_creation_input_tokens = value.cache_creation_input_tokens;
   };
 
-  const readBlockIndex = (data: Record<string, unknown>): number => {
-    if (typeof data.index !== 'number' || !Number.isInteger(data.index)) {
-      throw createMalformedResponseError(source, `${String(data.type)} event without a numeric index`);
-    }
-    return data.index;
-  };
-
-  const startBlock = (data: Record<string, unknown>): ChatChunk[] => {
-    const index = readBlockIndex(data);
-    const block = isRecord(data.content_block) ? data.content_block : {};
+  const startBlock = (data: EventOf<'content_block_start'>): ChatChunk[] => {
+    const { index } = data;
+    const block = data.content_block;
     if (block.type === 'text') {
       blocks.set(index, { kind: 'text' });
-      return typeof block.text === 'string' && block.text !== '' ? [chunk({ content: block.text })] : [];
+      return block.text !== '' ? [chunk({ content: block.text })] : [];
     }
     if (block.type !== 'tool_use') {
       blocks.set(index, { kind: 'ignored' });
       return [];
-    }
-    if (typeof block.id !== 'string' || typeof block.name !== 'string') {
-      throw createMalformedResponseError(
-        source,
-        `content_block_start[${index}]: a tool_use block needs an id and a name`,
-      );
     }
     // Streamed tool input normally starts as {} and arrives in input_json_delta fragments.
     const initial =
@@ -108,15 +100,12 @@ export function createAnthropicStreamTransformer(context: TransformContext): Str
     ];
   };
 
-  const applyDelta = (data: Record<string, unknown>): ChatChunk[] => {
-    const index = readBlockIndex(data);
-    const delta = isRecord(data.delta) ? data.delta : {};
-    const block = blocks.get(index);
-    if (delta.type === 'text_delta') {
-      return typeof delta.text === 'string' && delta.text !== '' ? [chunk({ content: delta.text })] : [];
-    }
+  const applyDelta = (data: EventOf<'content_block_delta'>): ChatChunk[] => {
+    const { delta } = data;
+    const block = blocks.get(data.index);
+    if (delta.type === 'text_delta') return delta.text !== '' ? [chunk({ content: delta.text })] : [];
     if (delta.type === 'input_json_delta') {
-      if (typeof delta.partial_json !== 'string' || delta.partial_json === '') return [];
+      if (delta.partial_json === '') return [];
       if (block?.kind === 'json') return [chunk({ content: delta.partial_json })];
       if (block?.kind === 'tool')
         return [
@@ -151,12 +140,16 @@ export function createAnthropicStreamTransformer(context: TransformContext): Str
     },
     push(event: SseEvent): ChatChunk[] {
       if (done) return [];
-      const data = parseJsonBody(event.data, source);
-      if (!isRecord(data)) throw createMalformedResponseError(source, 'expected a JSON object');
-      const type = typeof data.type === 'string' ? data.type : (event.event ?? '');
-      switch (type) {
+      const raw = parseJsonBody(event.data, source);
+      // The event name stands in for a `type` the data left out.
+      const tagged =
+        isRecord(raw) && typeof raw.type !== 'string' && event.event !== undefined
+          ? { ...raw, type: event.event }
+          : raw;
+      const data = parseWirePayload(anthropicStreamEventSchema, tagged, source);
+      switch (data.type) {
         case 'message_start': {
-          const message = isRecord(data.message) ? data.message : {};
+          const { message } = data;
           if (typeof message.id === 'string' && message.id !== '') id = message.id;
           if (typeof message.model === 'string' && message.model !== '') model = message.model;
           mergeUsage(message.usage);
@@ -167,24 +160,15 @@ export function createAnthropicStreamTransformer(context: TransformContext): Str
         case 'content_block_delta':
           return applyDelta(data);
         case 'message_delta':
-          if (isRecord(data.delta) && data.delta.stop_reason !== undefined && data.delta.stop_reason !== null)
+          if (data.delta?.stop_reason !== undefined && data.delta.stop_reason !== null)
             stopReason = data.delta.stop_reason;
           mergeUsage(data.usage);
           return [];
         case 'message_stop':
           return stop();
-        case 'error': {
-          const info = readAnthropicErrorInfo(data);
-          throw new ProviderError({
-            kind: classifyAnthropicError(info, undefined),
-            message: `anthropic stream error${info.type === undefined ? '' : ` ${info.type}`}: ${info.message ?? 'no message'}`,
-            provider: anthropicProvider,
-            deployment: context.deployment.id,
-            ...(info.type === undefined ? {} : { providerCode: info.type }),
-            ...(info.requestId === undefined ? {} : { requestId: info.requestId }),
-          });
-        }
-        default:
+        case 'error':
+          throw createAnthropicError(readAnthropicErrorInfo(data), { deployment: context.deployment.id });
+        case 'other':
           // content_block_stop, ping and event types added after this adapter was written.
           return [];
       }

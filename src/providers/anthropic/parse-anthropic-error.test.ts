@@ -1,7 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { ProviderError } from '../../core/index.ts';
 import type { Deployment } from '../types.ts';
+import { createAnthropicStreamTransformer } from './create-anthropic-stream-transformer.ts';
 import { parseAnthropicError, parseAnthropicRateLimitResetMs } from './parse-anthropic-error.ts';
+import { parseAnthropicResponse } from './parse-anthropic-response.ts';
 
 const deployment: Deployment = {
   id: 'claude-eu',
@@ -125,5 +128,61 @@ describe('parseAnthropicRateLimitResetMs', () => {
       0,
     );
     assert.equal(parseAnthropicRateLimitResetMs({}, now), undefined);
+  });
+
+  it('builds the same error from an HTTP error body, a 200 body and a stream error event', () => {
+    const payload = {
+      type: 'error',
+      error: {
+        type: 'rate_limit_error',
+        message: 'You have reached your specified API usage limits.',
+        details: { error_code: 'enforced_spend_limit_reached' },
+      },
+      request_id: 'req_body',
+    };
+    const context = { deployment, created: 1_700_000_000, fallbackId: 'chatcmpl-x' };
+    const caught = (run: () => unknown): ProviderError => {
+      try {
+        run();
+      } catch (error) {
+        assert.ok(ProviderError.isProviderError(error));
+        return error;
+      }
+      assert.fail('expected a ProviderError');
+    };
+    const http = parse(429, JSON.stringify(payload));
+    const body = caught(() => parseAnthropicResponse(payload, context));
+    const stream = caught(() =>
+      createAnthropicStreamTransformer(context).push({ event: 'error', data: JSON.stringify(payload) }),
+    );
+    for (const error of [http, body, stream]) {
+      assert.equal(error.kind, 'quota_exhausted');
+      assert.equal(error.upstreamType, 'rate_limit_error');
+      assert.equal(error.upstreamCode, 'enforced_spend_limit_reached');
+      assert.equal(error.providerCode, 'enforced_spend_limit_reached');
+      assert.equal(error.requestId, 'req_body');
+      assert.equal(error.deployment, 'claude-eu');
+      assert.match(error.message, /You have reached your specified API usage limits\.$/);
+    }
+    assert.equal(http.upstreamStatus, 429);
+    assert.match(body.message, /^anthropic error in a 200 response: /);
+    assert.match(stream.message, /^anthropic stream error: /);
+  });
+
+  it('keeps the error type as sent and reads a body with fields of the wrong type by what it can', () => {
+    const error = parse(
+      400,
+      envelope('invalid_request_error', 'prompt is too long: 215000 tokens > 200000 maximum'),
+    );
+    assert.equal(error.kind, 'context_length_exceeded');
+    assert.equal(error.upstreamType, 'invalid_request_error');
+    assert.equal(error.upstreamCode, undefined);
+    assert.equal(error.upstreamParam, undefined);
+    const odd = parse(
+      529,
+      JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 42 } }),
+    );
+    assert.equal(odd.kind, 'overloaded');
+    assert.equal(odd.upstreamType, 'overloaded_error');
   });
 });

@@ -1,12 +1,7 @@
-import { ProviderError, type ProviderErrorKind } from '../../core/index.ts';
+import type { ProviderError, ProviderErrorKind } from '../../core/index.ts';
 import type { Deployment, UpstreamFailure } from '../types.ts';
-import {
-  classifyUpstreamError,
-  createUpstreamError,
-  isRecord,
-  previewText,
-  tryParseJson,
-} from '../shared/index.ts';
+import { classifyUpstreamError, createUpstreamError, previewText, tryParseJson } from '../shared/index.ts';
+import { anthropicErrorEnvelopeSchema } from './anthropic-api-schemas.ts';
 import { anthropicProvider } from './anthropic-wire.ts';
 
 /** What an Anthropic error envelope `{type:'error', error:{type, message, details}, request_id}` says. */
@@ -24,21 +19,23 @@ const spendLimitMessagePattern =
   /spend limit|specified (workspace )?api usage limits|reached your api usage limits/i;
 
 /**
- * Reads the Anthropic error envelope from a parsed body (or returns an empty info).
+ * Reads the Anthropic error envelope from a parsed body (or returns an empty info): an HTTP
+ * error body, a 200 body of type `error`, or the data of an `error` stream event.
  *
  * @example
  * readAnthropicErrorInfo({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' }, request_id: 'req_1' });
  * // { type: 'overloaded_error', message: 'Overloaded', requestId: 'req_1' }
  */
 export function readAnthropicErrorInfo(body: unknown): AnthropicErrorInfo {
-  if (!isRecord(body)) return {};
+  const parsed = anthropicErrorEnvelopeSchema.safeParse(body);
+  if (!parsed.success) return {};
+  const { error, request_id: requestId } = parsed.data;
   const info: AnthropicErrorInfo = {};
-  const error = isRecord(body.error) ? body.error : undefined;
-  if (typeof error?.type === 'string') info.type = error.type;
-  if (typeof error?.message === 'string') info.message = error.message;
-  if (isRecord(error?.details) && typeof error.details.error_code === 'string')
-    info.errorCode = error.details.error_code;
-  if (typeof body.request_id === 'string') info.requestId = body.request_id;
+  if (typeof error.type === 'string') info.type = error.type;
+  if (typeof error.message === 'string') info.message = error.message;
+  const errorCode = error.details?.error_code;
+  if (typeof errorCode === 'string') info.errorCode = errorCode;
+  if (typeof requestId === 'string') info.requestId = requestId;
   return info;
 }
 
@@ -60,10 +57,62 @@ export function classifyAnthropicError(
   return classifyUpstreamError({ status, codes: [info.type, info.errorCode], message: info.message });
 }
 
+/** Where an Anthropic error was found, besides its envelope. */
+export interface AnthropicErrorContext {
+  deployment: string;
+  /** The HTTP status of an error response; absent for an error inside a 200 body or stream. */
+  status?: number;
+  /** The response headers (lowercase names): retry-after, rate-limit resets, request id. */
+  headers?: Readonly<Record<string, string>>;
+  /** Now in ms since the epoch (rate-limit reset timestamps, HTTP-date retry-after). */
+  now?: number;
+  /** What to show when the envelope has no message (the start of a body that was not JSON). */
+  fallbackMessage?: string;
+  /** For an error inside a 200 answer: an `error` stream event (default) or a whole body of type `error`. */
+  inBand?: 'stream' | 'body';
+}
+
 /**
- * Maps a failed Anthropic response to a ProviderError. `retryAfterMs` comes from the
- * `retry-after` header; for a rate limit without one, from the `anthropic-ratelimit-*-reset`
- * timestamps (see {@link parseAnthropicRateLimitResetMs}). `requestId` is the `request-id` header.
+ * The one place an Anthropic error becomes a ProviderError, wherever it was found: an HTTP error
+ * response, a 200 body of type `error`, or an `error` event inside a stream. The kind comes from
+ * {@link classifyAnthropicError}; `error.type` is kept as `upstreamType` (and as `providerCode`
+ * unless `details.error_code` is more precise, which is also the `upstreamCode`); for a rate
+ * limit without `retry-after`, the wait comes from the `anthropic-ratelimit-*-reset` headers; the
+ * request id from the `request-id` header, else the body's `request_id`.
+ *
+ * @example
+ * createAnthropicError({ type: 'overloaded_error', message: 'Overloaded' }, { deployment: 'claude-eu', status: 529 });
+ * // ProviderError kind 'overloaded', upstreamStatus 529, upstreamType 'overloaded_error'
+ */
+export function createAnthropicError(
+  info: AnthropicErrorInfo,
+  context: AnthropicErrorContext,
+): ProviderError {
+  const headers = context.headers ?? {};
+  const kind = classifyAnthropicError(info, context.status);
+  const now = context.now ?? Date.now();
+  return createUpstreamError({
+    provider: anthropicProvider,
+    deployment: context.deployment,
+    status: context.status,
+    headers:
+      info.requestId === undefined || headers['request-id'] !== undefined
+        ? headers
+        : // The body repeats the request id; it is the only copy when a proxy dropped the header.
+          { ...headers, 'request-id': info.requestId },
+    kind,
+    message: info.message ?? context.fallbackMessage,
+    providerCode: info.errorCode ?? info.type,
+    upstreamCode: info.errorCode,
+    upstreamType: info.type,
+    now,
+    bodyRetryAfterMs: kind === 'rate_limited' ? parseAnthropicRateLimitResetMs(headers, now) : undefined,
+    ...(context.inBand === undefined ? {} : { inBand: context.inBand }),
+  });
+}
+
+/**
+ * Maps a failed Anthropic response to a ProviderError (see {@link createAnthropicError}).
  *
  * @example
  * parseAnthropicError({ status: 529, headers: {}, body: '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}' }, deployment);
@@ -76,23 +125,13 @@ export function parseAnthropicError(
 ): ProviderError {
   const headers = lowerCaseKeys(failure.headers);
   const info = readAnthropicErrorInfo(tryParseJson(failure.body));
-  const kind = classifyAnthropicError(info, failure.status);
-  const at = now();
-  const error = createUpstreamError({
-    provider: anthropicProvider,
+  return createAnthropicError(info, {
     deployment: deployment.id,
     status: failure.status,
     headers,
-    kind,
-    message: info.message ?? (failure.body.trim() === '' ? undefined : previewText(failure.body)),
-    providerCode: info.errorCode ?? info.type,
-    now: at,
-    bodyRetryAfterMs: kind === 'rate_limited' ? parseAnthropicRateLimitResetMs(headers, at) : undefined,
+    now: now(),
+    ...(failure.body.trim() === '' ? {} : { fallbackMessage: previewText(failure.body) }),
   });
-  // The body repeats the request id; it is the only copy when a proxy dropped the header.
-  return error.requestId === undefined && info.requestId !== undefined
-    ? new ProviderError({ ...error.toOptions(), requestId: info.requestId })
-    : error;
 }
 
 const resetHeaderPattern = /^anthropic-ratelimit-(.+)-reset$/;

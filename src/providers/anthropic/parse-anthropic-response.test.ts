@@ -131,4 +131,49 @@ describe('parseAnthropicResponse', () => {
       (error: unknown) => ProviderError.isProviderError(error) && error.kind === 'overloaded',
     );
   });
+
+  it('tolerates unknown fields and block types, and optional fields that are missing or null', () => {
+    const response = parseAnthropicResponse(
+      {
+        type: 'message',
+        role: 'assistant',
+        content: [
+          { type: 'thinking', thinking: 'Let me see…', signature: 'EqQB' },
+          { type: 'text', text: 'Hi', citations: null },
+          { type: 'server_tool_use', id: 'srv_1', name: 'web_search', input: { query: 'x' } },
+          { type: 'a_block_from_the_future', payload: [1, 2] },
+        ],
+        id: null,
+        stop_reason: null,
+        usage: { input_tokens: 4, output_tokens: 1, service_tier: 'standard', server_tool_use: {} },
+        container: null,
+      },
+      context,
+    );
+    assert.equal(response.choices[0]?.message.content, 'Hi');
+    assert.equal(response.choices[0]?.finish_reason, 'stop');
+    assert.equal(response.id, 'chatcmpl-fallback');
+    assert.equal(response.usage?.prompt_tokens, 4);
+  });
+
+  it('rejects a field of the wrong type with malformed_response naming the field', () => {
+    const cases: Array<[unknown, RegExp]> = [
+      [{ content: [{ type: 'text', text: 5 }] }, /content\[0\]\.text: .*expected string/],
+      [{ content: [], stop_reason: 7 }, /stop_reason: .*expected string/],
+      [{ content: [], usage: { input_tokens: 'ten' } }, /usage\.input_tokens: .*expected number/],
+      [{ content: [{ type: 'tool_use', id: 'toolu_1', input: {} }] }, /content\[0\]\.name/],
+      [{ content: [], model: ['claude'] }, /model: .*expected string/],
+    ];
+    for (const [body, message] of cases) {
+      assert.throws(
+        () => parseAnthropicResponse(body, context),
+        (error: unknown) =>
+          ProviderError.isProviderError(error) &&
+          error.kind === 'malformed_response' &&
+          error.deployment === 'claude-eu' &&
+          message.test(error.message),
+        JSON.stringify(body),
+      );
+    }
+  });
 });

@@ -140,4 +140,16 @@ describe('createGeminiStreamTransformer', () => {
     );
     check(event({ promptFeedback: { blockReason: 'SAFETY' } }), 'content_filtered');
   });
+
+  it('rejects an event field of the wrong type with malformed_response naming the field', () => {
+    const transformer = createGeminiStreamTransformer(context);
+    transformer.push(event({ candidates: [text('Hi')] }));
+    assert.throws(
+      () => transformer.push(event({ candidates: [text('there', { finishReason: 12 })] })),
+      (error: unknown) =>
+        ProviderError.isProviderError(error) &&
+        error.kind === 'malformed_response' &&
+        /candidates\[0\]\.finishReason/.test(error.message),
+    );
+  });
 });

@@ -1,7 +1,8 @@
 import { ProviderError } from '../../core/index.ts';
 import type { ChatChunk, ChunkChoice, FinishReason, ToolCallDelta } from '../../spec/index.ts';
 import type { SseEvent, StreamTransformer, TransformContext } from '../types.ts';
-import { createMalformedResponseError, isRecord, parseJsonBody } from '../shared/index.ts';
+import { isRecord, parseJsonBody, parseWirePayload } from '../shared/index.ts';
+import { geminiResponseSchema, type GeminiUsage } from './gemini-api-schemas.ts';
 import { geminiProvider } from './gemini-wire.ts';
 import { mapGeminiFinishReason } from './map-gemini-finish-reason.ts';
 import { mapGeminiUsage } from './map-gemini-usage.ts';
@@ -34,7 +35,7 @@ export function createGeminiStreamTransformer(context: TransformContext): Stream
   const candidates = new Map<number, CandidateState>();
   let id = context.fallbackId;
   let model = context.deployment.model;
-  let usageMetadata: unknown;
+  let usageMetadata: GeminiUsage | null | undefined;
   let callNumber = 0;
   let done = false;
 
@@ -56,15 +57,15 @@ export function createGeminiStreamTransformer(context: TransformContext): Stream
     },
     push(event: SseEvent): ChatChunk[] {
       if (done) return [];
-      const data = parseJsonBody(event.data, source);
-      if (!isRecord(data)) throw createMalformedResponseError(source, 'expected a JSON object');
-      if (data.error !== undefined) throw createGeminiEmbeddedError(data, context.deployment.id);
+      const raw = parseJsonBody(event.data, source);
+      if (isRecord(raw) && raw.error !== undefined)
+        throw createGeminiEmbeddedError(raw, context.deployment.id);
+      const data = parseWirePayload(geminiResponseSchema, raw, source);
       if (typeof data.responseId === 'string' && data.responseId !== '') id = data.responseId;
       if (typeof data.modelVersion === 'string' && data.modelVersion !== '') model = data.modelVersion;
-      if (data.usageMetadata !== undefined) usageMetadata = data.usageMetadata;
+      if (data.usageMetadata !== undefined && data.usageMetadata !== null) usageMetadata = data.usageMetadata;
 
       const list = data.candidates ?? [];
-      if (!Array.isArray(list)) throw createMalformedResponseError(source, 'candidates: expected an array');
       if (list.length === 0) {
         const blocked = createBlockedError(data, context.deployment.id);
         if (blocked !== undefined) throw blocked;
@@ -74,7 +75,7 @@ export function createGeminiStreamTransformer(context: TransformContext): Stream
 
       const out: ChatChunk[] = [];
       list.forEach((candidate, position) => {
-        const read = readGeminiCandidate(candidate, position, source);
+        const read = readGeminiCandidate(candidate, position);
         let state = candidates.get(read.index);
         if (state === undefined) {
           state = { started: false, toolCount: 0, finished: false };

@@ -1,6 +1,7 @@
 /**
  * The parts of the Gemini API wire format the adapter writes
- * (https://ai.google.dev/api/generate-content). Responses are read defensively from `unknown`.
+ * (https://ai.google.dev/api/generate-content). What it reads is checked by the tolerant
+ * schemas of gemini-api-schemas.ts.
  */
 
 export const geminiProvider = 'gemini';

@@ -1,5 +1,5 @@
 import { toOpenAIUsage, type Usage } from '../../spec/index.ts';
-import { isRecord } from '../shared/index.ts';
+import type { GeminiUsage } from './gemini-api-schemas.ts';
 
 /**
  * Maps Gemini `usageMetadata` to the OpenAI shape. `promptTokenCount` already includes
@@ -13,18 +13,13 @@ import { isRecord } from '../shared/index.ts';
  * // { prompt_tokens: 9, completion_tokens: 208, total_tokens: 217,
  * //   prompt_tokens_details: { cached_tokens: 4 }, completion_tokens_details: { reasoning_tokens: 185 } }
  */
-export function mapGeminiUsage(usageMetadata: unknown): Usage {
-  const source = isRecord(usageMetadata) ? usageMetadata : {};
-  const thoughts = readCount(source.thoughtsTokenCount);
+export function mapGeminiUsage(usageMetadata: GeminiUsage | null | undefined): Usage {
+  const thoughts = usageMetadata?.thoughtsTokenCount ?? 0;
   return toOpenAIUsage({
-    inputTokens: readCount(source.promptTokenCount) + readCount(source.toolUsePromptTokenCount),
-    outputTokens: readCount(source.candidatesTokenCount) + thoughts,
-    cachedInputTokens: readCount(source.cachedContentTokenCount),
+    inputTokens: (usageMetadata?.promptTokenCount ?? 0) + (usageMetadata?.toolUsePromptTokenCount ?? 0),
+    outputTokens: (usageMetadata?.candidatesTokenCount ?? 0) + thoughts,
+    cachedInputTokens: usageMetadata?.cachedContentTokenCount ?? 0,
     cacheWriteTokens: 0,
     reasoningTokens: thoughts,
   });
-}
-
-function readCount(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0;
 }

@@ -1,6 +1,7 @@
 import type { EmbeddingsResponse } from '../../spec/index.ts';
 import type { TransformContext } from '../types.ts';
-import { createMalformedResponseError, isRecord } from '../shared/index.ts';
+import { isRecord, parseWirePayload } from '../shared/index.ts';
+import { geminiEmbeddingsResponseSchema } from './gemini-api-schemas.ts';
 import { geminiProvider } from './gemini-wire.ts';
 import { createGeminiEmbeddedError } from './parse-gemini-error.ts';
 
@@ -15,25 +16,20 @@ import { createGeminiEmbeddedError } from './parse-gemini-error.ts';
  * // { object: 'list', data: [{ object: 'embedding', index: 0, embedding: [0.1, 0.2] }], model: 'gemini-embedding-001', usage: { prompt_tokens: 0, total_tokens: 0 } }
  */
 export function parseGeminiEmbeddingsResponse(body: unknown, context: TransformContext): EmbeddingsResponse {
-  const source = { provider: geminiProvider, deployment: context.deployment.id };
-  if (!isRecord(body)) throw createMalformedResponseError(source, 'expected a JSON object');
-  if (body.error !== undefined) throw createGeminiEmbeddedError(body, context.deployment.id);
-  if (!Array.isArray(body.embeddings))
-    throw createMalformedResponseError(source, 'embeddings: expected an array');
-  const data = body.embeddings.map((item: unknown, index) => {
-    const values = isRecord(item) ? item.values : undefined;
-    if (!Array.isArray(values) || !values.every((value) => typeof value === 'number')) {
-      throw createMalformedResponseError(source, `embeddings[${index}].values: expected an array of numbers`);
-    }
-    return { object: 'embedding' as const, index, embedding: values as number[] };
+  if (isRecord(body) && body.error !== undefined)
+    throw createGeminiEmbeddedError(body, context.deployment.id, 'body');
+  const wire = parseWirePayload(geminiEmbeddingsResponseSchema, body, {
+    provider: geminiProvider,
+    deployment: context.deployment.id,
   });
-  const usage =
-    isRecord(body.usageMetadata) && typeof body.usageMetadata.promptTokenCount === 'number'
-      ? body.usageMetadata.promptTokenCount
-      : 0;
+  const usage = wire.usageMetadata?.promptTokenCount ?? 0;
   return {
     object: 'list',
-    data,
+    data: wire.embeddings.map((item, index) => ({
+      object: 'embedding' as const,
+      index,
+      embedding: item.values,
+    })),
     model: context.deployment.model,
     usage: { prompt_tokens: usage, total_tokens: usage },
   };

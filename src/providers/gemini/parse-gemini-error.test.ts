@@ -145,4 +145,27 @@ describe('readGeminiErrorInfo', () => {
       },
     );
   });
+
+  it('keeps the status as sent as the upstream code, and reads what it can of an odd body', () => {
+    const error = parse(
+      400,
+      googleError(
+        400,
+        'INVALID_ARGUMENT',
+        'The input token count (1048577) exceeds the maximum number of tokens allowed (1048576).',
+      ),
+    );
+    assert.equal(error.kind, 'context_length_exceeded');
+    assert.equal(error.upstreamCode, 'INVALID_ARGUMENT');
+    assert.equal(error.upstreamType, undefined);
+    const odd = parse(
+      429,
+      JSON.stringify({
+        error: { code: '429', status: 'RESOURCE_EXHAUSTED', message: 7, details: [null, retryInfo('2s')] },
+      }),
+    );
+    assert.equal(odd.kind, 'rate_limited');
+    assert.equal(odd.upstreamCode, 'RESOURCE_EXHAUSTED');
+    assert.equal(odd.retryAfterMs, 2000);
+  });
 });

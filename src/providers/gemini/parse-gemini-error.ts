@@ -4,10 +4,10 @@ import {
   classifyByStatus,
   createUpstreamError,
   isContextLengthExceeded,
-  isRecord,
   previewText,
   tryParseJson,
 } from '../shared/index.ts';
+import { geminiErrorEnvelopeSchema } from './gemini-api-schemas.ts';
 import { geminiProvider } from './gemini-wire.ts';
 
 /** What a Google API error `{error:{code, message, status, details:[…]}}` says. */
@@ -68,25 +68,24 @@ const exhaustedMessagePattern = /\blimit: 0\b|credits? (are |is |have been )?dep
  * // { code: 429, status: 'RESOURCE_EXHAUSTED', message: 'Quota exceeded', quotaIds: [], retryDelayMs: 34400 }
  */
 export function readGeminiErrorInfo(body: unknown): GeminiErrorInfo {
-  const root = Array.isArray(body) ? (body[0] as unknown) : body;
   const info: GeminiErrorInfo = { quotaIds: [] };
-  if (!isRecord(root) || !isRecord(root.error)) return info;
-  const error = root.error;
+  const parsed = geminiErrorEnvelopeSchema.safeParse(Array.isArray(body) ? (body[0] as unknown) : body);
+  if (!parsed.success) return info;
+  const { error } = parsed.data;
   if (typeof error.code === 'number') info.code = error.code;
   if (typeof error.status === 'string') info.status = error.status;
   if (typeof error.message === 'string') info.message = error.message;
-  for (const detail of Array.isArray(error.details) ? error.details : []) {
-    if (!isRecord(detail) || typeof detail['@type'] !== 'string') continue;
+  for (const detail of error.details ?? []) {
     const type = detail['@type'];
+    if (typeof type !== 'string') continue;
     if (type.endsWith('google.rpc.ErrorInfo') && typeof detail.reason === 'string')
       info.reason ??= detail.reason;
     if (type.endsWith('google.rpc.RetryInfo')) {
       const delay = parseDurationMs(detail.retryDelay);
       if (delay !== undefined) info.retryDelayMs = delay;
     }
-    if (type.endsWith('google.rpc.QuotaFailure') && Array.isArray(detail.violations)) {
-      for (const violation of detail.violations) {
-        if (!isRecord(violation)) continue;
+    if (type.endsWith('google.rpc.QuotaFailure')) {
+      for (const violation of detail.violations ?? []) {
         if (typeof violation.quotaId === 'string') info.quotaIds.push(violation.quotaId);
         if (typeof violation.quotaMetric === 'string') info.quotaIds.push(violation.quotaMetric);
       }
@@ -130,8 +129,9 @@ export function classifyGeminiError(
 
 /**
  * Maps a failed Gemini response to a ProviderError, with the retry delay from
- * `google.rpc.RetryInfo` (Gemini sends no retry-after header) and the ErrorInfo reason or
- * gRPC status as the provider code.
+ * `google.rpc.RetryInfo` (Gemini sends no retry-after header), the ErrorInfo reason or
+ * gRPC status as the provider code, and the status as sent (`RESOURCE_EXHAUSTED`) as the
+ * upstream code: Google's canonical error code.
  *
  * @example
  * parseGeminiError({ status: 503, headers: {}, body: '{"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}' }, deployment);
@@ -153,6 +153,7 @@ export function parseGeminiError(
     kind: classifyGeminiError(info, failure.status),
     message: info.message ?? (failure.body.trim() === '' ? undefined : previewText(failure.body)),
     providerCode: info.reason ?? info.status,
+    upstreamCode: info.status,
     now: now(),
     bodyRetryAfterMs: info.retryDelayMs,
   });
@@ -172,7 +173,11 @@ function parseDurationMs(value: unknown): number | undefined {
  * @example
  * throw createGeminiEmbeddedError({ error: { code: 503, status: 'UNAVAILABLE', message: 'overloaded' } }, 'gemini-eu');
  */
-export function createGeminiEmbeddedError(body: unknown, deploymentId: string): ProviderError {
+export function createGeminiEmbeddedError(
+  body: unknown,
+  deploymentId: string,
+  inBand: 'stream' | 'body' = 'stream',
+): ProviderError {
   const info = readGeminiErrorInfo(body);
   return createUpstreamError({
     provider: geminiProvider,
@@ -180,6 +185,8 @@ export function createGeminiEmbeddedError(body: unknown, deploymentId: string): 
     kind: classifyGeminiError(info, undefined),
     message: info.message,
     providerCode: info.reason ?? info.status,
+    upstreamCode: info.status,
     bodyRetryAfterMs: info.retryDelayMs,
+    inBand,
   });
 }

@@ -145,4 +145,83 @@ describe('parseGeminiResponse', () => {
       (error: unknown) => ProviderError.isProviderError(error) && error.kind === 'overloaded',
     );
   });
+
+  it('tolerates unknown fields and parts, and optional fields that are missing or null', () => {
+    const response = parseGeminiResponse(
+      {
+        candidates: [
+          {
+            content: {
+              parts: [
+                { text: 'thinking…', thought: true },
+                { text: 'Hi', thoughtSignature: 'EqsF' },
+                { executableCode: { language: 'PYTHON', code: 'print(1)' } },
+                { functionCall: { name: 'get_time', args: null } },
+              ],
+            },
+            safetyRatings: [{ category: 'HARM_CATEGORY_HARASSMENT', probability: 'NEGLIGIBLE' }],
+            citationMetadata: null,
+            finishReason: 'STOP',
+          },
+        ],
+        usageMetadata: { promptTokenCount: 3, promptTokensDetails: [{ modality: 'TEXT', tokenCount: 3 }] },
+        modelVersion: null,
+        createTime: '2025-01-01T00:00:00Z',
+      },
+      context,
+    );
+    assert.equal(response.choices[0]?.message.content, 'Hi');
+    assert.deepEqual(response.choices[0]?.message.tool_calls, [
+      { id: 'call_0', type: 'function', function: { name: 'get_time', arguments: '{}' } },
+    ]);
+    assert.equal(response.model, 'gemini-2.5-flash');
+    assert.equal(response.usage?.prompt_tokens, 3);
+  });
+
+  it('rejects a field of the wrong type with malformed_response naming the field', () => {
+    const cases: Array<[unknown, RegExp]> = [
+      [{ candidates: [{ content: { parts: [{ text: 5 }] } }] }, /candidates\[0\]\.content\.parts\[0\]\.text/],
+      [{ candidates: [{ content: { parts: 'x' } }] }, /candidates\[0\]\.content\.parts: /],
+      [
+        { candidates: [{ content: { parts: [{ functionCall: { args: {} } }] } }] },
+        /candidates\[0\]\.content\.parts\[0\]\.functionCall\.name/,
+      ],
+      [
+        { candidates: [{ content: { parts: [{ functionCall: { name: 'f', args: 'x' } }] } }] },
+        /functionCall\.args/,
+      ],
+      [
+        { candidates: [{ index: 0 }], usageMetadata: { promptTokenCount: '3' } },
+        /usageMetadata\.promptTokenCount/,
+      ],
+      [{ candidates: [{ finishReason: 3 }] }, /candidates\[0\]\.finishReason/],
+      [{ candidates: [{ index: 0 }], modelVersion: 7 }, /modelVersion/],
+    ];
+    for (const [body, message] of cases) {
+      assert.throws(
+        () => parseGeminiResponse(body, context),
+        (error: unknown) =>
+          ProviderError.isProviderError(error) &&
+          error.kind === 'malformed_response' &&
+          error.deployment === 'gemini-eu' &&
+          message.test(error.message),
+        JSON.stringify(body),
+      );
+    }
+  });
+
+  it('keeps the status of an error inside a 200 body as the upstream code', () => {
+    assert.throws(
+      () =>
+        parseGeminiResponse(
+          { error: { code: 429, status: 'RESOURCE_EXHAUSTED', message: 'Resource has been exhausted' } },
+          context,
+        ),
+      (error: unknown) =>
+        ProviderError.isProviderError(error) &&
+        error.kind === 'rate_limited' &&
+        error.upstreamCode === 'RESOURCE_EXHAUSTED' &&
+        /^gemini error in a 200 response: /.test(error.message),
+    );
+  });
 });

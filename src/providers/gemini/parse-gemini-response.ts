@@ -1,7 +1,8 @@
 import { ProviderError } from '../../core/index.ts';
 import type { ChatChoice, ChatResponse, ToolCall } from '../../spec/index.ts';
 import type { TransformContext } from '../types.ts';
-import { createMalformedResponseError, isRecord } from '../shared/index.ts';
+import { createMalformedResponseError, isRecord, parseWirePayload } from '../shared/index.ts';
+import { geminiResponseSchema, type GeminiResponse } from './gemini-api-schemas.ts';
 import { geminiProvider } from './gemini-wire.ts';
 import { mapGeminiFinishReason } from './map-gemini-finish-reason.ts';
 import { mapGeminiUsage } from './map-gemini-usage.ts';
@@ -22,19 +23,19 @@ import { readGeminiCandidate } from './read-gemini-candidate.ts';
  */
 export function parseGeminiResponse(body: unknown, context: TransformContext): ChatResponse {
   const source = { provider: geminiProvider, deployment: context.deployment.id };
-  if (!isRecord(body)) throw createMalformedResponseError(source, 'expected a JSON object');
-  if (body.error !== undefined) throw createGeminiEmbeddedError(body, context.deployment.id);
-  const candidates = body.candidates ?? [];
-  if (!Array.isArray(candidates)) throw createMalformedResponseError(source, 'candidates: expected an array');
+  if (isRecord(body) && body.error !== undefined)
+    throw createGeminiEmbeddedError(body, context.deployment.id, 'body');
+  const wire = parseWirePayload(geminiResponseSchema, body, source);
+  const candidates = wire.candidates ?? [];
   if (candidates.length === 0)
     throw (
-      createBlockedError(body, context.deployment.id) ??
+      createBlockedError(wire, context.deployment.id) ??
       createMalformedResponseError(source, 'no candidates and no block reason')
     );
 
   let callNumber = 0;
   const choices = candidates.map((candidate, position): ChatChoice => {
-    const read = readGeminiCandidate(candidate, position, source);
+    const read = readGeminiCandidate(candidate, position);
     const toolCalls = read.functionCalls.map((call): ToolCall => {
       const id = call.id ?? `call_${callNumber}`;
       callNumber += 1;
@@ -54,16 +55,17 @@ export function parseGeminiResponse(body: unknown, context: TransformContext): C
   });
 
   return {
-    id: typeof body.responseId === 'string' && body.responseId !== '' ? body.responseId : context.fallbackId,
+    id: nonEmpty(wire.responseId) ?? context.fallbackId,
     object: 'chat.completion',
     created: context.created,
-    model:
-      typeof body.modelVersion === 'string' && body.modelVersion !== ''
-        ? body.modelVersion
-        : context.deployment.model,
+    model: nonEmpty(wire.modelVersion) ?? context.deployment.model,
     choices,
-    usage: mapGeminiUsage(body.usageMetadata),
+    usage: mapGeminiUsage(wire.usageMetadata),
   };
+}
+
+function nonEmpty(value: string | null | undefined): string | undefined {
+  return value === null || value === undefined || value === '' ? undefined : value;
 }
 
 /**
@@ -72,12 +74,10 @@ export function parseGeminiResponse(body: unknown, context: TransformContext): C
  * @example
  * createBlockedError({ promptFeedback: { blockReason: 'PROHIBITED_CONTENT' } }, 'gemini-eu')?.kind; // 'content_filtered'
  */
-export function createBlockedError(
-  body: Record<string, unknown>,
-  deploymentId: string,
-): ProviderError | undefined {
+export function createBlockedError(body: GeminiResponse, deploymentId: string): ProviderError | undefined {
   const feedback = body.promptFeedback;
-  if (!isRecord(feedback) || typeof feedback.blockReason !== 'string') return undefined;
+  if (feedback === undefined || feedback === null || typeof feedback.blockReason !== 'string')
+    return undefined;
   return new ProviderError({
     kind: 'content_filtered',
     message: `gemini blocked the prompt: ${feedback.blockReason}${typeof feedback.blockReasonMessage === 'string' ? ` (${feedback.blockReasonMessage})` : ''}`,

@@ -226,6 +226,12 @@ export interface CreateUpstreamErrorOptions extends UpstreamErrorFacts {
   headers?: Readonly<Record<string, string | undefined>>;
   /** The provider's own code to keep on the error (`insufficient_quota`, `overloaded_error`). */
   providerCode?: string | undefined;
+  /** The upstream's error code, type and param exactly as sent (see ProviderError). */
+  upstreamCode?: string | undefined;
+  upstreamType?: string | undefined;
+  upstreamParam?: string | null | undefined;
+  /** For an error found inside a 200 answer (no error status): a stream event or a whole body. Default `stream`. */
+  inBand?: 'stream' | 'body';
   /** Forces a kind; otherwise {@link classifyUpstreamError} decides. */
   kind?: ProviderErrorKind;
   deployment?: string | undefined;
@@ -237,7 +243,8 @@ export interface CreateUpstreamErrorOptions extends UpstreamErrorFacts {
 
 /**
  * Builds the ProviderError for an upstream failure: kind, message naming the provider and
- * status, retry-after in ms from the headers, provider code and request id.
+ * status (the provider's own words after it, credentials removed by ProviderError), retry-after
+ * in ms from the headers, provider code, the upstream's code/type/param as sent, and request id.
  *
  * @example
  * throw createUpstreamError({ provider: 'openai', status: 429, headers, codes: [code, type], message, providerCode: code });
@@ -249,9 +256,11 @@ export function createUpstreamError(options: CreateUpstreamErrorOptions): Provid
   const requestId = readRequestId(headers);
   const status = options.status;
   const where =
-    status === undefined || status < 300
-      ? `${options.provider} stream error`
-      : `${options.provider} returned ${status}`;
+    status !== undefined && status >= 300
+      ? `${options.provider} returned ${status}`
+      : options.inBand === 'body'
+        ? `${options.provider} error in a 200 response`
+        : `${options.provider} stream error`;
   const message =
     options.message === undefined || options.message === ''
       ? `${where} (${kind})`
@@ -264,6 +273,9 @@ export function createUpstreamError(options: CreateUpstreamErrorOptions): Provid
     ...(status === undefined ? {} : { upstreamStatus: status }),
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
     ...(options.providerCode === undefined ? {} : { providerCode: options.providerCode }),
+    ...(options.upstreamCode === undefined ? {} : { upstreamCode: options.upstreamCode }),
+    ...(options.upstreamType === undefined ? {} : { upstreamType: options.upstreamType }),
+    ...(options.upstreamParam === undefined ? {} : { upstreamParam: options.upstreamParam }),
     ...(requestId === undefined ? {} : { requestId }),
   });
 }
