@@ -4,7 +4,8 @@ import { findFreePort, spawnProcess, type SpawnedProcess } from '../support/inde
 import { benchModel } from './chat-request.ts';
 import type { PortkeyInstall } from './install-portkey.ts';
 
-export const targetNames = ['direct', 'pipewright', 'portkey'] as const;
+/** `baseline` is Pipewright from another commit (`BENCH_BASELINE_REF`), in the same sitting. */
+export const targetNames = ['direct', 'pipewright', 'baseline', 'portkey'] as const;
 export type TargetName = (typeof targetNames)[number];
 
 /** One way to reach the sim: directly or through a gateway. */
@@ -51,8 +52,9 @@ export async function startSim(
 }
 
 /**
- * `pipewright serve` in its own process with a config (written to `workDir`) whose one model
- * group points at the sim through the OpenAI adapter, as a user's would.
+ * `pipewright serve` of the checkout in `repoDir`, in its own process, with a config (written to
+ * `workDir`) whose one model group points at the sim through the OpenAI adapter, as a user's would.
+ * `name: 'baseline'` starts another commit's checkout the same way.
  *
  * @example
  * const pipewright = await startPipewright('/work/main', 'bench/.tmp/gateway-overhead', sim.url);
@@ -61,12 +63,19 @@ export async function startPipewright(
   repoDir: string,
   workDir: string,
   simUrl: string,
-  options: { nodeArgs?: readonly string[]; configName?: string; extraConfig?: Record<string, unknown> } = {},
+  options: {
+    name?: 'pipewright' | 'baseline';
+    nodeArgs?: readonly string[];
+    configName?: string;
+    extraConfig?: Record<string, unknown>;
+  } = {},
 ): Promise<Target> {
-  const configPath = join(workDir, options.configName ?? 'pipewright.json');
+  const name = options.name ?? 'pipewright';
+  const configName = options.configName ?? `${name}.json`;
+  const configPath = join(workDir, configName);
   const config = {
     server: { host: '127.0.0.1', port: 0, masterKey },
-    store: { path: join(workDir, `${(options.configName ?? 'pipewright.json').replace(/\.json$/, '')}.db`) },
+    store: { path: join(workDir, `${configName.replace(/\.json$/, '')}.db`) },
     deployments: [
       { id: 'sim-openai', provider: 'openai', model: benchModel, baseUrl: `${simUrl}/v1`, apiKey: simKey },
     ],
@@ -75,7 +84,7 @@ export async function startPipewright(
   };
   writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
   const child = await spawnProcess({
-    name: 'pipewright serve',
+    name: name === 'baseline' ? `pipewright serve (baseline, ${repoDir})` : 'pipewright serve',
     command: process.execPath,
     args: [
       ...(options.nodeArgs ?? []),
@@ -91,7 +100,7 @@ export async function startPipewright(
     ready: /"url":"(http:\/\/[^"]+)"[^\n]*"msg":"pipewright gateway listening"/,
   });
   return {
-    name: 'pipewright',
+    name,
     url: `${requireGroup(child, 1)}/v1/chat/completions`,
     headers: { ...jsonHeaders, authorization: `Bearer ${masterKey}` },
     process: child,

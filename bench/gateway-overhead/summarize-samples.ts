@@ -1,10 +1,12 @@
 import { median, type LoadResult, type StreamTimingResult } from '../support/index.ts';
+import type { RequestKind } from './chat-request.ts';
 import type { TargetName } from './start-targets.ts';
 
 /** One measured cell of one repeat. */
 export interface LoadSample {
   repeat: number;
   target: TargetName;
+  request: RequestKind;
   stream: boolean;
   connections: number;
   load: LoadResult;
@@ -17,12 +19,14 @@ export interface LoadSample {
 export interface FirstByteSample {
   repeat: number;
   target: TargetName;
+  request: RequestKind;
   timing: StreamTimingResult;
 }
 
-/** Medians over repeats of one (target, stream, concurrency) cell. */
+/** Medians over repeats of one (target, request, stream, concurrency) cell. */
 export interface CellSummary {
   target: TargetName;
+  request: RequestKind;
   stream: boolean;
   connections: number;
   repeats: number;
@@ -45,6 +49,7 @@ export interface CellSummary {
 
 export interface FirstByteSummary {
   target: TargetName;
+  request: RequestKind;
   firstByteP50Ms: number;
   firstByteP99Ms: number;
   totalP50Ms: number;
@@ -66,13 +71,14 @@ export interface FirstByteSummary {
 export function summarizeLoadSamples(samples: readonly LoadSample[]): CellSummary[] {
   const groups = new Map<string, LoadSample[]>();
   for (const sample of samples) {
-    const key = cellKey(sample.target, sample.stream, sample.connections);
+    const key = cellKey(sample.target, sample.request, sample.stream, sample.connections);
     groups.set(key, [...(groups.get(key) ?? []), sample]);
   }
   const directOf = (sample: LoadSample) =>
     samples.find(
       (other) =>
         other.target === 'direct' &&
+        other.request === sample.request &&
         other.stream === sample.stream &&
         other.connections === sample.connections &&
         other.repeat === sample.repeat,
@@ -97,6 +103,7 @@ export function summarizeLoadSamples(samples: readonly LoadSample[]): CellSummar
       group.reduce((total, sample) => total + pick(sample.load), 0);
     return {
       target: first.target,
+      request: first.request,
       stream: first.stream,
       connections: first.connections,
       repeats: group.length,
@@ -117,22 +124,24 @@ export function summarizeLoadSamples(samples: readonly LoadSample[]): CellSummar
 }
 
 /**
- * Folds the repeats of the first-byte loop into one summary per target.
+ * Folds the repeats of the first-byte loop into one summary per target and request.
  *
  * @example
  * const firstBytes = summarizeFirstByteSamples(samples);
  */
 export function summarizeFirstByteSamples(samples: readonly FirstByteSample[]): FirstByteSummary[] {
-  const targets = [...new Set(samples.map((sample) => sample.target))];
-  return targets.map((target) => {
-    const group = samples.filter((sample) => sample.target === target);
+  const keys = [...new Set(samples.map((sample) => `${sample.target}|${sample.request}`))];
+  return keys.map((key) => {
+    const [target, request] = key.split('|') as [TargetName, RequestKind];
+    const group = samples.filter((sample) => sample.target === target && sample.request === request);
     const added = (pick: (timing: StreamTimingResult) => number) =>
       target === 'direct'
         ? Number.NaN
         : median(
             group.flatMap((sample) => {
               const direct = samples.find(
-                (other) => other.target === 'direct' && other.repeat === sample.repeat,
+                (other) =>
+                  other.target === 'direct' && other.request === request && other.repeat === sample.repeat,
               );
               return direct === undefined ? [] : [pick(sample.timing) - pick(direct.timing)];
             }),
@@ -141,6 +150,7 @@ export function summarizeFirstByteSamples(samples: readonly FirstByteSample[]): 
       .firstFailure;
     return {
       target,
+      request,
       firstByteP50Ms: median(group.map((sample) => sample.timing.firstByteP50Ms)),
       firstByteP99Ms: median(group.map((sample) => sample.timing.firstByteP99Ms)),
       totalP50Ms: median(group.map((sample) => sample.timing.totalP50Ms)),
@@ -158,16 +168,21 @@ export function summarizeFirstByteSamples(samples: readonly FirstByteSample[]): 
  * Finds the summary of one cell.
  *
  * @example
- * findCell(cells, 'pipewright', false, 16)?.rps;
+ * findCell(cells, 'pipewright', false, 16, 'tiny')?.rps;
  */
 export function findCell(
   cells: readonly CellSummary[],
   target: TargetName,
   stream: boolean,
   connections: number,
+  request: RequestKind,
 ): CellSummary | undefined {
   return cells.find(
-    (cell) => cell.target === target && cell.stream === stream && cell.connections === connections,
+    (cell) =>
+      cell.target === target &&
+      cell.request === request &&
+      cell.stream === stream &&
+      cell.connections === connections,
   );
 }
 
@@ -176,6 +191,6 @@ export function countFailures(cell: Pick<CellSummary, 'non2xx' | 'errors' | 'bad
   return cell.non2xx + cell.errors + cell.badBodies;
 }
 
-function cellKey(target: TargetName, stream: boolean, connections: number): string {
-  return `${target}|${stream ? 'stream' : 'whole'}|${connections}`;
+function cellKey(target: TargetName, request: RequestKind, stream: boolean, connections: number): string {
+  return `${target}|${request}|${stream ? 'stream' : 'whole'}|${connections}`;
 }

@@ -1,4 +1,5 @@
 export { findFreePort } from './find-free-port.ts';
+export { prepareGitCheckout, type GitCheckout } from './prepare-git-checkout.ts';
 export {
   formatMarkdownTable,
   formatNumber,
