@@ -78,6 +78,21 @@ describe('duplicate verifier', () => {
     }
   });
 
+  it('refuses a pair whose numbers, units or negations differ whatever the model scores', () => {
+    // The model alone scored these as duplicates (a differing negation or unit is one feature of twelve).
+    for (const [a, b, reason] of [
+      ['Should I take ibuprofen with food?', 'Should I take ibuprofen without food?', 'negation'],
+      ['Tell me what I should eat before a run', 'Tell me what I should not eat before a run', 'negation'],
+      ['Convert 5 miles to km', 'Convert 5 km to miles', 'units'],
+      ['Is 10 greater than 3?', 'Is 3 greater than 10?', 'numbers'],
+    ] as const) {
+      const verdict = verifier.check(a, b, 0.99);
+      assert.equal(verdict.ok, false, `${a} / ${b}`);
+      assert.equal(verdict.reason, reason);
+      assert.equal(verifier.score(a, b, 0.99), 0);
+    }
+  });
+
   it('refuses a weak neighbour and any pair without its similarity', () => {
     assert.equal(verifier.check('How do I reset my password?', 'How can I reset my password', 0.6).ok, false);
     assert.deepEqual(verifier.check('How do I reset my password?', 'How can I reset my password'), {
@@ -92,7 +107,12 @@ describe('duplicate verifier', () => {
     const high = verifier.score('Best way to learn Python quickly', 'Fastest way to learn Python', 0.97);
     assert.ok(high > low);
     const lenient = createDuplicateVerifier(normalizer, { minScore: 0 });
-    assert.equal(lenient.check('What is 2+2?', 'What is 2+3?', 0.97).ok, true);
+    assert.equal(
+      lenient.check('What is the capital of France?', 'What is the capital of Spain?', 0.97).ok,
+      true,
+    );
+    // A differing number is refused whatever the cut.
+    assert.equal(lenient.check('What is 2+2?', 'What is 2+3?', 0.97).ok, false);
   });
 
   it('evaluates trees as written and rejects a model trained on other features', () => {

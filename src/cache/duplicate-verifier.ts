@@ -6,6 +6,7 @@ import {
   ruleMismatch,
   type GuardVerdict,
   type PrecisionGuard,
+  type RuleReason,
   type TextAnalysis,
 } from './precision-guard.ts';
 
@@ -16,6 +17,9 @@ import {
  * Trained on the STS-B training split only by bench/semantic-cache/train-verifier.ts, which writes
  * the model into duplicate-verifier-model.ts; the product never reads the data set.
  */
+
+/** Rule mismatches that refuse a pair whatever its score. */
+const vetoes: ReadonlySet<RuleReason> = new Set<RuleReason>(['numbers', 'units', 'negation']);
 
 /** The features, in the order the model indexes them. */
 export const verifierFeatureNames = [
@@ -57,7 +61,10 @@ export interface DuplicateVerifierOptions {
 }
 
 export interface DuplicateVerifier extends PrecisionGuard {
-  /** Probability-like score (0–1) that the pair is a duplicate. */
+  /**
+   * Probability-like score (0–1) that the pair is a duplicate; 0 when their numbers, units or
+   * negations differ (those rules are not left to the model).
+   */
   score(request: string, candidate: string, similarity: number): number;
   /** The feature vector of a pair, in `verifierFeatureNames` order. */
   features(request: string, candidate: string, similarity: number): number[];
@@ -65,7 +72,8 @@ export interface DuplicateVerifier extends PrecisionGuard {
 }
 
 /**
- * A `PrecisionGuard` that accepts a neighbour when the learned score reaches `minScore`. It needs
+ * A `PrecisionGuard` that accepts a neighbour when the learned score reaches `minScore` and their
+ * numbers, units and negations are the same (whatever `minScore`). It needs
  * the cosine similarity: without it (`check(a, b)`) it refuses, so a caller that forgets to pass
  * it loses hits, never precision.
  *
@@ -96,20 +104,26 @@ export function createDuplicateVerifier(
   };
   const features = (request: string, candidate: string, similarity: number) =>
     pairFeatures(analyze(request), analyze(candidate), similarity);
-  const score = (request: string, candidate: string, similarity: number) =>
-    scoreFeatures(features(request, candidate, similarity), model);
+  const scoreAnalysed = (a: TextAnalysis, b: TextAnalysis, similarity: number) => {
+    const rule = ruleMismatch(a, b);
+    // The model weighs a differing number, unit or negation as one feature among others and can
+    // outvote it ("with food" / "without food" scored as duplicates): those rules decide alone.
+    const vetoed = rule !== undefined && vetoes.has(rule);
+    return { value: vetoed ? 0 : scoreFeatures(pairFeatures(a, b, similarity), model), rule, vetoed };
+  };
   return {
     minScore,
     features,
-    score,
+    score: (request, candidate, similarity) =>
+      scoreAnalysed(analyze(request), analyze(candidate), similarity).value,
     check: (request, candidate, similarity) => {
       const a = analyze(request);
       const b = analyze(candidate);
       const overlap = jaccard(a.content, b.content);
       if (similarity === undefined) return { ok: false, reason: 'verifier', overlap };
-      const value = scoreFeatures(pairFeatures(a, b, similarity), model);
-      const verdict: GuardVerdict = { ok: value >= minScore, overlap, score: value };
-      if (!verdict.ok) verdict.reason = ruleMismatch(a, b) ?? 'verifier';
+      const { value, rule, vetoed } = scoreAnalysed(a, b, similarity);
+      const verdict: GuardVerdict = { ok: !vetoed && value >= minScore, overlap, score: value };
+      if (!verdict.ok) verdict.reason = rule ?? 'verifier';
       return verdict;
     },
   };
@@ -168,7 +182,9 @@ export function pairFeatures(a: TextAnalysis, b: TextAnalysis, similarity: numbe
 function ruleFlag(a: TextAnalysis, b: TextAnalysis, rule: 'numbers' | 'entities'): number {
   if (rule === 'numbers') return ruleMismatch(a, b) === 'numbers' ? 1 : 0;
   // Entities are checked after numbers and negations: compare with those made equal.
-  return ruleMismatch({ ...a, numbers: b.numbers, negations: b.negations }, b) === 'entities' ? 1 : 0;
+  return ruleMismatch({ ...a, numbers: b.numbers, units: b.units, negations: b.negations }, b) === 'entities'
+    ? 1
+    : 0;
 }
 
 /** Content words of `own` that `other` lacks. */

@@ -46,6 +46,7 @@ export {
   cacheStatuses,
   maxTtlSeconds,
   parseCacheControl,
+  noCacheDirectives,
   type CacheControl,
   type CacheStatus,
 } from './cache-control.ts';
@@ -115,6 +116,7 @@ export {
   type GuardVerdict,
   type PrecisionGuard,
   type PrecisionGuardOptions,
+  type RuleReason,
   type TextAnalysis,
 } from './precision-guard.ts';
 export {

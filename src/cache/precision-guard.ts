@@ -2,22 +2,26 @@ import type { ConceptNormalizer } from './normalize-concepts.ts';
 
 /**
  * The precision guard: a semantic neighbour is served only when it asks the same thing in other
- * words. Embeddings place "What is 2+2?" next to "What is 2+3?", and "Is it safe?" next to "Is it
- * not safe?"; the guard refuses such neighbours by comparing what embeddings blur: numbers,
- * negations, named entities (capitalised words inside a sentence) and key content words.
+ * words. Embeddings place "What is 2+2?" next to "What is 2+3?", "Convert 5 miles to km" next to
+ * "Convert 5 km to miles", and "Is it safe?" next to "Is it not safe?"; the guard refuses such
+ * neighbours by comparing what embeddings blur: numbers and units (in order), negations, named
+ * entities (capitalised words inside a sentence) and key content words.
  */
 export interface GuardVerdict {
   ok: boolean;
   /**
-   * Why the neighbour was refused: `numbers`, `negation`, `entities` or `content` (the rules), or
-   * `verifier` (the learned duplicate verifier scored the pair below its threshold).
+   * Why the neighbour was refused: `numbers`, `units`, `negation`, `entities` or `content` (the
+   * rules), or `verifier` (the learned duplicate verifier scored the pair below its threshold).
    */
-  reason?: 'numbers' | 'negation' | 'entities' | 'content' | 'verifier';
+  reason?: RuleReason | 'content' | 'verifier';
   /** Share of content words the two texts have in common (0–1). */
   overlap: number;
   /** The learned verifier's probability that the pair is a duplicate (verifier only). */
   score?: number;
 }
+
+/** The hard rules: a pair that breaks one never asks the same thing. */
+export type RuleReason = 'numbers' | 'units' | 'negation' | 'entities';
 
 export interface PrecisionGuardOptions {
   /**
@@ -47,8 +51,29 @@ const negations = new Set([
   'nowhere',
   'without',
   "n't",
+  // Contractions written without their apostrophe: not rewritten by the normaliser (`wont` and
+  // `cant` are words too), but a request that may say "not" never matches one that does not.
+  'aint',
+  'arent',
+  'cant',
+  'couldnt',
+  'didnt',
+  'doesnt',
+  'dont',
+  'hadnt',
+  'hasnt',
+  'havent',
+  'isnt',
+  'mustnt',
+  'neednt',
+  'shouldnt',
+  'wasnt',
+  'werent',
+  'wont',
+  'wouldnt',
 ]);
 
+// "one" is also a pronoun ("how does one apply?"): it is a number of its own, never equal to 1.
 const numberWords = new Map(
   [
     'zero',
@@ -72,8 +97,87 @@ const numberWords = new Map(
     'eighteen',
     'nineteen',
     'twenty',
-  ].map((word, index) => [word, String(index)]),
+  ].map((word, index) => [word, word === 'one' ? 'one' : String(index)]),
 );
+
+/**
+ * Units and currencies, each form with its canonical name: "5 km" and "5 kilometres" are alike;
+ * "5 km" and "5 miles", or "from miles to km" and "from km to miles", are not.
+ */
+const unitGroups: Record<string, string> = {
+  mm: 'millimetre millimetres millimeter millimeters',
+  cm: 'centimetre centimetres centimeter centimeters',
+  m: 'metre metres meter meters',
+  km: 'kilometre kilometres kilometer kilometers kms',
+  inch: 'inches',
+  foot: 'feet ft',
+  yard: 'yards yd yds',
+  mile: 'miles mi',
+  mg: 'milligram milligrams',
+  g: 'gram grams gramme grammes',
+  kg: 'kilogram kilograms kilo kilos kgs',
+  pound: 'pounds lb lbs',
+  ounce: 'ounces oz',
+  ton: 'tons tonne tonnes',
+  stone: 'stones',
+  ml: 'millilitre millilitres milliliter milliliters',
+  l: 'litre litres liter liters',
+  gallon: 'gallons gal',
+  quart: 'quarts',
+  pint: 'pints',
+  cup: 'cups',
+  tablespoon: 'tablespoons tbsp',
+  teaspoon: 'teaspoons tsp',
+  celsius: 'centigrade',
+  fahrenheit: '',
+  kelvin: '',
+  bit: 'bits',
+  byte: 'bytes',
+  kb: 'kilobyte kilobytes',
+  mb: 'megabyte megabytes',
+  gb: 'gigabyte gigabytes',
+  tb: 'terabyte terabytes',
+  pb: 'petabyte petabytes',
+  kbps: '',
+  mbps: '',
+  gbps: '',
+  second: 'seconds sec secs',
+  minute: 'minutes min mins',
+  hour: 'hours hr hrs',
+  day: 'days',
+  week: 'weeks',
+  month: 'months',
+  year: 'years',
+  decade: 'decades',
+  century: 'centuries',
+  mph: '',
+  kmh: 'kph',
+  watt: 'watts w',
+  kw: 'kilowatt kilowatts',
+  kwh: '',
+  volt: 'volts v',
+  amp: 'amps ampere amperes',
+  calorie: 'calories kcal',
+  joule: 'joules',
+  percent: 'per cent percentage',
+  dollar: 'dollars usd $',
+  euro: 'euros eur €',
+  gbp: '£ sterling',
+  yen: 'jpy ¥',
+  yuan: 'cny rmb',
+  rupee: 'rupees inr ₹',
+  franc: 'francs chf',
+  cad: '',
+  aud: '',
+  cent: 'cents',
+  am: '',
+  pm: '',
+};
+const units = new Map<string, string>();
+for (const [canonical, forms] of Object.entries(unitGroups))
+  for (const form of [canonical, ...forms.split(' ')]) if (form !== '') units.set(form, canonical);
+// Units that are also ordinary words or letters ("I am", "a m"): counted only right after a number.
+const unitsAfterNumbersOnly = new Set(['m', 'g', 'l', 'w', 'v', 'in', 'am', 'pm', 'min', 'mi', 'gal', 'sec']);
 
 // Function words carry no subject: the content comparison ignores them.
 const stopWords = new Set(
@@ -115,7 +219,10 @@ export interface TextAnalysis {
   stemmed: string[];
   /** The stemmed tokens joined with spaces and padded: ` word word `. */
   stemmedText: string;
-  numbers: Set<string>;
+  /** The numbers in order, repeats kept ("2 + 2" is not "2 + 2 + 2"; "3/4" is not "4/3"). */
+  numbers: string[];
+  /** The units and currencies in order, by canonical name. */
+  units: string[];
   negations: number;
   entities: Set<string>;
   /** Stemmed words that are not function words, numbers or negations. */
@@ -123,11 +230,9 @@ export interface TextAnalysis {
 }
 
 /** The first hard rule two texts break (numbers, negations, entities), or undefined. */
-export function ruleMismatch(
-  a: TextAnalysis,
-  b: TextAnalysis,
-): 'numbers' | 'negation' | 'entities' | undefined {
-  if (!sameSet(a.numbers, b.numbers)) return 'numbers';
+export function ruleMismatch(a: TextAnalysis, b: TextAnalysis): RuleReason | undefined {
+  if (!sameList(a.numbers, b.numbers)) return 'numbers';
+  if (!sameList(a.units, b.units)) return 'units';
   if (a.negations !== b.negations) return 'negation';
   if (!entitiesFound(a.entities, b.stemmedText) || !entitiesFound(b.entities, a.stemmedText))
     return 'entities';
@@ -136,18 +241,32 @@ export function ruleMismatch(
 
 /**
  * @example
- * analyzeText('Is NASA not sending 2 rockets?', createConceptNormalizer()).numbers; // Set { '2' }
+ * analyzeText('Is NASA not sending 2 rockets?', createConceptNormalizer()).numbers; // ['2']
  */
 export function analyzeText(text: string, normalizer: ConceptNormalizer): TextAnalysis {
   const tokens = normalizer.tokenize(text);
-  const numbers = new Set<string>();
+  const numbers: string[] = [];
+  const unitsFound: string[] = [];
   let negationCount = 0;
   const content = new Set<string>();
+  let afterNumber = false;
   for (const token of tokens) {
-    if (/^\d/.test(token)) numbers.add(token.replaceAll(',', ''));
-    else if (numberWords.has(token)) numbers.add(numberWords.get(token) as string);
-    else if (negations.has(token) || token.endsWith("n't")) negationCount += 1;
-    else if (!stopWords.has(token)) content.add(stem(token));
+    const wasAfterNumber = afterNumber;
+    afterNumber = false;
+    const unit = units.get(token);
+    if (unit !== undefined && (wasAfterNumber || !unitsAfterNumbersOnly.has(token))) {
+      unitsFound.push(unit);
+      // "5 km per h", "5 $": a unit after a unit still follows the number.
+      afterNumber = wasAfterNumber;
+    }
+    if (/^\d/.test(token)) {
+      numbers.push(token.replaceAll(',', ''));
+      afterNumber = true;
+    } else if (numberWords.has(token)) {
+      numbers.push(numberWords.get(token) as string);
+      afterNumber = true;
+    } else if (negations.has(token) || token.endsWith("n't")) negationCount += 1;
+    else if (!stopWords.has(token) && !/^\p{Sc}$/u.test(token)) content.add(stem(token));
   }
   // "do not" is the canonical form of "don't": both count once, through "not".
   const stemmed = tokens.map(stem);
@@ -155,6 +274,7 @@ export function analyzeText(text: string, normalizer: ConceptNormalizer): TextAn
     stemmed,
     stemmedText: ` ${stemmed.join(' ')} `,
     numbers,
+    units: unitsFound,
     negations: negationCount,
     entities: findEntities(text, normalizer),
     content,
@@ -206,10 +326,8 @@ function entitiesFound(entities: Set<string>, otherText: string): boolean {
   return true;
 }
 
-function sameSet(a: Set<string>, b: Set<string>): boolean {
-  if (a.size !== b.size) return false;
-  for (const item of a) if (!b.has(item)) return false;
-  return true;
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((item, index) => item === b[index]);
 }
 
 /** |a ∩ b| / |a ∪ b|; 1 when both are empty. */
