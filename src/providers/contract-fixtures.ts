@@ -123,6 +123,14 @@ export interface ErrorScenario {
     /** Defaults to the kind's retryability from the error-code registry. */
     retryable?: boolean;
     providerCode?: string;
+    /** The upstream's own error code as sent (OpenAI `error.code`, Gemini `error.status`). */
+    upstreamCode?: string;
+    /** The upstream's own error type as sent (OpenAI and Anthropic `error.type`). */
+    upstreamType?: string;
+    /** OpenAI's `error.param` as sent; `null` checks that a param sent as null stays null. */
+    upstreamParam?: string | null;
+    /** Text the error message must not contain: a key (or masked key) the upstream echoed. */
+    messageExcludes?: string[];
   };
 }
 
@@ -171,7 +179,10 @@ export interface ProviderContractFixtures {
   /** A stream with an unparseable chunk after at least one good one → `malformed_response`. */
   streamMalformedChunk: FailingStreamScenario;
   /** Optional: an error object inside a 200 stream (Azure, Anthropic `error` events). */
-  streamErrorEvent?: { response: FixtureResponse; expect: { kind: ProviderErrorKind } };
+  streamErrorEvent?: {
+    response: FixtureResponse;
+    expect: Pick<ErrorScenario['expect'], 'kind' | 'upstreamCode' | 'upstreamType' | 'upstreamParam'>;
+  };
 }
 
 export interface ProviderContractOptions {

@@ -215,6 +215,7 @@ export function runProviderContract(options: ProviderContractOptions): void {
         const { chunks } = await client.chatStream(request('plainText'), deployment, callOptions);
         const error = await drainExpectingError(chunks);
         assertKind(error, streamErrorEvent.expect.kind, deployment);
+        assertUpstreamFields(error, streamErrorEvent.expect);
       });
     }
 
@@ -309,7 +310,22 @@ function assertProviderError(error: unknown, scenario: ErrorScenario, deployment
   }
   if (scenario.expect.providerCode !== undefined)
     assert.equal(error.providerCode, scenario.expect.providerCode, 'providerCode');
+  assertUpstreamFields(error, scenario.expect);
+  for (const secret of scenario.expect.messageExcludes ?? [])
+    assert.ok(!error.message.includes(secret), `the message must not show ${secret}: ${error.message}`);
   return true;
+}
+
+/** The upstream's own code, type and param, as the fixture recorded them (only those it names). */
+function assertUpstreamFields(
+  error: ProviderError,
+  expect: Pick<ErrorScenario['expect'], 'upstreamCode' | 'upstreamType' | 'upstreamParam'>,
+): void {
+  if (expect.upstreamCode !== undefined)
+    assert.equal(error.upstreamCode, expect.upstreamCode, 'upstreamCode');
+  if (expect.upstreamType !== undefined)
+    assert.equal(error.upstreamType, expect.upstreamType, 'upstreamType');
+  if ('upstreamParam' in expect) assert.equal(error.upstreamParam, expect.upstreamParam, 'upstreamParam');
 }
 
 function describeError(error: unknown): string {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Deployment } from '../types.ts';
-import { mapOpenAIError, readOpenAIErrorFacts } from './map-openai-error.ts';
+import { mapOpenAIError, mapOpenAIStreamError, readOpenAIErrorFacts } from './map-openai-error.ts';
 
 const deployment: Deployment = {
   id: 'dep',
@@ -95,6 +95,92 @@ describe('mapOpenAIError', () => {
   });
 });
 
+describe('upstream code, type and param', () => {
+  it("keeps OpenAI's code, type and param as sent, beside the taxonomy kind", () => {
+    const error = mapOpenAIError(
+      {
+        status: 400,
+        headers: {},
+        body: JSON.stringify({
+          error: {
+            message:
+              "This model's maximum context length is 128000 tokens. However, your messages resulted in 130542 tokens.",
+            type: 'invalid_request_error',
+            param: 'messages',
+            code: 'context_length_exceeded',
+          },
+        }),
+      },
+      deployment,
+      'openai',
+    );
+    assert.equal(error.code, 'provider.context_length_exceeded');
+    assert.equal(error.upstreamCode, 'context_length_exceeded');
+    assert.equal(error.upstreamType, 'invalid_request_error');
+    assert.equal(error.upstreamParam, 'messages');
+  });
+
+  it('tells a param sent as null from none, and leaves out a code sent as null', () => {
+    const error = mapOpenAIError(
+      { status: 429, headers: {}, body: envelope(null, 'requests', 'Rate limit reached') },
+      deployment,
+      'openai',
+    );
+    assert.equal(error.upstreamParam, null);
+    assert.equal(error.upstreamCode, undefined);
+    assert.equal(error.upstreamType, 'requests');
+  });
+
+  it('keeps a numeric code as its digits, a flat (vLLM) param, and the fields of an error inside a stream', () => {
+    const vllm = mapOpenAIError(
+      {
+        status: 400,
+        headers: {},
+        body: JSON.stringify({
+          object: 'error',
+          message: 'bad',
+          type: 'BadRequestError',
+          param: 'n',
+          code: 400,
+        }),
+      },
+      deployment,
+      'openai-compatible',
+    );
+    assert.equal(vllm.upstreamCode, '400');
+    assert.equal(vllm.upstreamParam, 'n');
+    const inStream = mapOpenAIStreamError(
+      { error: { message: 'The server had an error', type: 'server_error', param: null, code: '500' } },
+      deployment,
+      'azure',
+    );
+    assert.equal(inStream.kind, 'server_error');
+    assert.equal(inStream.upstreamCode, '500');
+    assert.equal(inStream.upstreamType, 'server_error');
+    assert.equal(inStream.upstreamParam, null);
+  });
+
+  it('keeps the provider message but not the key it echoes', () => {
+    const error = mapOpenAIError(
+      {
+        status: 401,
+        headers: {},
+        body: envelope(
+          'invalid_api_key',
+          'invalid_request_error',
+          'Incorrect API key provided: sk-proj-****1234. You can find your API key at https://platform.openai.com/account/api-keys.',
+        ),
+      },
+      deployment,
+      'openai',
+    );
+    assert.equal(
+      error.message,
+      'openai returned 401: Incorrect API key provided: [redacted]. You can find your API key at https://platform.openai.com/account/api-keys.',
+    );
+  });
+});
+
 describe('readOpenAIErrorFacts', () => {
   it('reads the envelope, Ollama strings, vLLM flat objects, Mistral object messages and FastAPI detail', () => {
     assert.deepEqual(readOpenAIErrorFacts({ error: { message: 'x', type: 't', code: 'c' } }), {
@@ -102,6 +188,8 @@ describe('readOpenAIErrorFacts', () => {
       code: 'c',
       type: 't',
       statusFromCode: undefined,
+      upstreamCode: 'c',
+      param: undefined,
     });
     assert.equal(readOpenAIErrorFacts({ error: 'model not found' }).message, 'model not found');
     const vllm = readOpenAIErrorFacts({

@@ -6,28 +6,40 @@ import { openAIErrorBodySchema } from './openai-api-schemas.ts';
 /** The facts read out of an OpenAI-style error body. */
 export interface OpenAIErrorFacts {
   message: string | undefined;
-  /** `error.code`, then `error.type` (either may be missing). */
+  /** `error.code` when it is a word (either may be missing). */
   code: string | undefined;
   type: string | undefined;
   /** A numeric code that looks like an HTTP status (Azure puts `"429"` in stream errors). */
   statusFromCode: number | undefined;
+  /** `error.code` exactly as sent (a number as its digits), for the client: see ProviderError.upstreamCode. */
+  upstreamCode: string | undefined;
+  /** `error.param` as sent: `null` when the upstream sent `null`, undefined when it sent none. */
+  param: string | null | undefined;
 }
 
+const noFacts: OpenAIErrorFacts = {
+  message: undefined,
+  code: undefined,
+  type: undefined,
+  statusFromCode: undefined,
+  upstreamCode: undefined,
+  param: undefined,
+};
+
 /**
- * Reads message/code/type from any OpenAI-style error body: the `{error:{…}}` envelope,
- * Ollama's `{error:"…"}`, vLLM's flat `{object:"error",message,type,code}`, FastAPI's `{detail}`.
+ * Reads message/code/type/param from any OpenAI-style error body: the `{error:{…}}` envelope,
+ * Ollama's `{error:"…"}`, vLLM's flat `{object:"error",message,type,code,param}`, FastAPI's `{detail}`.
  *
  * @example
- * readOpenAIErrorFacts({ error: { message: 'Rate limit', type: 'requests', code: 'rate_limit_exceeded' } });
+ * readOpenAIErrorFacts({ error: { message: 'Rate limit', type: 'requests', code: 'rate_limit_exceeded', param: null } });
+ * // { message: 'Rate limit', code: 'rate_limit_exceeded', type: 'requests', upstreamCode: 'rate_limit_exceeded', param: null, statusFromCode: undefined }
  */
 export function readOpenAIErrorFacts(body: unknown): OpenAIErrorFacts {
   const parsed = openAIErrorBodySchema.safeParse(body);
-  if (!parsed.success)
-    return { message: undefined, code: undefined, type: undefined, statusFromCode: undefined };
+  if (!parsed.success) return noFacts;
   const wire = parsed.data;
   const error = wire.error;
-  if (typeof error === 'string')
-    return { message: error, code: undefined, type: undefined, statusFromCode: undefined };
+  if (typeof error === 'string') return { ...noFacts, message: error };
   const rawCode = error?.code ?? wire.code ?? undefined;
   const code = typeof rawCode === 'string' && !/^\d{3}$/.test(rawCode) ? rawCode : undefined;
   const numeric =
@@ -38,7 +50,16 @@ export function readOpenAIErrorFacts(body: unknown): OpenAIErrorFacts {
         : undefined;
   const statusFromCode = numeric !== undefined && numeric >= 400 && numeric < 600 ? numeric : undefined;
   const message = describe(error?.message) ?? describe(wire.message) ?? describe(wire.detail);
-  return { message, code, type: error?.type ?? wire.type ?? undefined, statusFromCode };
+  // The envelope's param wins; a flat body (vLLM) carries it at the top level.
+  const param = error === undefined || error === null ? wire.param : error.param;
+  return {
+    message,
+    code,
+    type: error?.type ?? wire.type ?? undefined,
+    statusFromCode,
+    upstreamCode: rawCode === undefined ? undefined : String(rawCode),
+    param,
+  };
 }
 
 function describe(value: unknown): string | undefined {
@@ -47,7 +68,8 @@ function describe(value: unknown): string | undefined {
 }
 
 /**
- * Maps a failed OpenAI(-compatible) response to the taxonomy: `insufficient_quota` (a 429!) →
+ * Maps a failed OpenAI(-compatible) response to the taxonomy, keeping `error.code`, `error.type`
+ * and `error.param` as sent (`upstreamCode`, `upstreamType`, `upstreamParam`): `insufficient_quota` (a 429!) →
  * quota_exhausted, `context_length_exceeded` → context_length_exceeded, `content_filter` /
  * `content_policy_violation` → content_filtered, 503 `server_is_overloaded` → overloaded,
  * with retry-after from `retry-after-ms`, `x-ms-retry-after-ms` or `retry-after`.
@@ -73,6 +95,9 @@ export function mapOpenAIError(
     codes: [facts.code, facts.type],
     message,
     providerCode: facts.code ?? facts.type,
+    upstreamCode: facts.upstreamCode,
+    upstreamType: facts.type,
+    upstreamParam: facts.param,
     ...(now === undefined ? {} : { now }),
   });
 }
@@ -92,5 +117,8 @@ export function mapOpenAIStreamError(body: unknown, deployment: Deployment, prov
     codes: [facts.code, facts.type],
     message: facts.message,
     providerCode: facts.code ?? facts.type,
+    upstreamCode: facts.upstreamCode,
+    upstreamType: facts.type,
+    upstreamParam: facts.param,
   });
 }

@@ -88,7 +88,8 @@ export const openAIErrorBodySchema = z.looseObject({
         message: z.unknown().optional(),
         type: z.string().nullish(),
         code: z.union([z.string(), z.number()]).nullish(),
-        param: z.string().nullish(),
+        // A param that is not a string names nothing a client could use; it never fails the mapping.
+        param: z.string().nullish().catch(undefined),
       }),
     ])
     .nullish(),
@@ -96,6 +97,7 @@ export const openAIErrorBodySchema = z.looseObject({
   message: z.unknown().optional(),
   type: z.string().nullish(),
   code: z.union([z.string(), z.number()]).nullish(),
+  param: z.string().nullish().catch(undefined),
   detail: z.unknown().optional(),
 });
 

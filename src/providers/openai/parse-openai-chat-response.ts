@@ -1,10 +1,5 @@
-import {
-  parseWithSchema,
-  type AssistantMessage,
-  type ChatResponse,
-  type ToolCall,
-} from '../../spec/index.ts';
-import { createMalformedResponseError } from '../shared/index.ts';
+import type { AssistantMessage, ChatResponse, ToolCall } from '../../spec/index.ts';
+import { parseWirePayload } from '../shared/index.ts';
 import type { TransformContext } from '../types.ts';
 import { convertOpenAIUsage } from './convert-openai-usage.ts';
 import { mapOpenAIFinishReason } from './map-openai-finish-reason.ts';
@@ -23,16 +18,10 @@ export function parseOpenAIChatResponse(
   context: TransformContext,
   provider: string,
 ): ChatResponse {
-  let wire;
-  try {
-    wire = parseWithSchema(openAIChatResponseSchema, body, { what: 'body' });
-  } catch (error) {
-    throw createMalformedResponseError(
-      { provider, deployment: context.deployment.id },
-      error instanceof Error ? error.message : String(error),
-      error,
-    );
-  }
+  const wire = parseWirePayload(openAIChatResponseSchema, body, {
+    provider,
+    deployment: context.deployment.id,
+  });
   const response: ChatResponse = {
     id: nonEmpty(wire.id) ?? context.fallbackId,
     object: 'chat.completion',

@@ -1,5 +1,5 @@
-import { parseWithSchema, type EmbeddingsResponse } from '../../spec/index.ts';
-import { createMalformedResponseError } from '../shared/index.ts';
+import type { EmbeddingsResponse } from '../../spec/index.ts';
+import { parseWirePayload } from '../shared/index.ts';
 import type { TransformContext } from '../types.ts';
 import { openAIEmbeddingsResponseSchema } from './openai-api-schemas.ts';
 
@@ -15,16 +15,10 @@ export function parseOpenAIEmbeddingsResponse(
   context: TransformContext,
   provider: string,
 ): EmbeddingsResponse {
-  let wire;
-  try {
-    wire = parseWithSchema(openAIEmbeddingsResponseSchema, body, { what: 'body' });
-  } catch (error) {
-    throw createMalformedResponseError(
-      { provider, deployment: context.deployment.id },
-      error instanceof Error ? error.message : String(error),
-      error,
-    );
-  }
+  const wire = parseWirePayload(openAIEmbeddingsResponseSchema, body, {
+    provider,
+    deployment: context.deployment.id,
+  });
   const data = wire.data
     .map((item, position) => ({
       object: 'embedding' as const,

@@ -1,5 +1,5 @@
-import { parseWithSchema, type ImagesResponse } from '../../spec/index.ts';
-import { createMalformedResponseError } from '../shared/index.ts';
+import type { ImagesResponse } from '../../spec/index.ts';
+import { createMalformedResponseError, parseWirePayload } from '../shared/index.ts';
 import type { TransformContext } from '../types.ts';
 import { openAIImagesResponseSchema } from './openai-api-schemas.ts';
 
@@ -15,16 +15,10 @@ export function parseOpenAIImagesResponse(
   context: TransformContext,
   provider: string,
 ): ImagesResponse {
-  let wire;
-  try {
-    wire = parseWithSchema(openAIImagesResponseSchema, body, { what: 'body' });
-  } catch (error) {
-    throw createMalformedResponseError(
-      { provider, deployment: context.deployment.id },
-      error instanceof Error ? error.message : String(error),
-      error,
-    );
-  }
+  const wire = parseWirePayload(openAIImagesResponseSchema, body, {
+    provider,
+    deployment: context.deployment.id,
+  });
   const data = wire.data.map((item, index) => {
     if (typeof item.url !== 'string' && typeof item.b64_json !== 'string') {
       throw createMalformedResponseError(

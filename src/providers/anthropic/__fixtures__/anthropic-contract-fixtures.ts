@@ -304,6 +304,7 @@ export const anthropicContractFixtures: ProviderContractFixtures = {
       {
         kind: 'invalid_request',
         providerCode: 'invalid_request_error',
+        upstreamType: 'invalid_request_error',
       },
     ),
     authentication: failure(
@@ -364,7 +365,13 @@ export const anthropicContractFixtures: ProviderContractFixtures = {
           error_code: 'enforced_spend_limit_reached',
         },
       ),
-      { kind: 'quota_exhausted', retryable: false, providerCode: 'enforced_spend_limit_reached' },
+      {
+        kind: 'quota_exhausted',
+        retryable: false,
+        providerCode: 'enforced_spend_limit_reached',
+        upstreamCode: 'enforced_spend_limit_reached',
+        upstreamType: 'rate_limit_error',
+      },
     ),
     contextLengthExceeded: failure(
       '400 prompt is too long',
@@ -373,6 +380,7 @@ export const anthropicContractFixtures: ProviderContractFixtures = {
       {
         kind: 'context_length_exceeded',
         retryable: false,
+        upstreamType: 'invalid_request_error',
       },
     ),
     serverError: failure('500 api_error', 500, errorBody('api_error', 'Internal server error'), {
@@ -446,6 +454,6 @@ export const anthropicContractFixtures: ProviderContractFixtures = {
         anthropicEvent({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }),
       ],
     },
-    expect: { kind: 'overloaded' },
+    expect: { kind: 'overloaded', upstreamType: 'overloaded_error' },
   },
 };

@@ -310,7 +310,12 @@ export const geminiContractFixtures: ProviderContractFixtures = {
           metadata: { service: 'generativelanguage.googleapis.com' },
         },
       ]),
-      { kind: 'authentication', retryable: false, providerCode: 'API_KEY_INVALID' },
+      {
+        kind: 'authentication',
+        retryable: false,
+        providerCode: 'API_KEY_INVALID',
+        upstreamCode: 'INVALID_ARGUMENT',
+      },
     ),
     notFound: failure(
       '404 NOT_FOUND',
@@ -342,7 +347,7 @@ export const geminiContractFixtures: ProviderContractFixtures = {
         helpLink,
         retryInfo('3s'),
       ]),
-      { kind: 'quota_exhausted', retryable: false },
+      { kind: 'quota_exhausted', retryable: false, upstreamCode: 'RESOURCE_EXHAUSTED' },
     ),
     contextLengthExceeded: failure(
       '400 input token count exceeds the maximum',
@@ -352,7 +357,7 @@ export const geminiContractFixtures: ProviderContractFixtures = {
         'INVALID_ARGUMENT',
         'The input token count (1048577) exceeds the maximum number of tokens allowed (1048576).',
       ),
-      { kind: 'context_length_exceeded', retryable: false },
+      { kind: 'context_length_exceeded', retryable: false, upstreamCode: 'INVALID_ARGUMENT' },
     ),
     serverError: failure(
       '500 INTERNAL',
@@ -412,6 +417,6 @@ export const geminiContractFixtures: ProviderContractFixtures = {
         { data: googleError(503, 'UNAVAILABLE', 'The model is overloaded. Please try again later.') },
       ],
     },
-    expect: { kind: 'overloaded' },
+    expect: { kind: 'overloaded', upstreamCode: 'UNAVAILABLE' },
   },
 };

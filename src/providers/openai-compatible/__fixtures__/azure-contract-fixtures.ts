@@ -63,7 +63,7 @@ export function createAzureContractFixtures(options: {
               },
             },
           },
-          expect: { kind: 'rate_limited', retryAfterMs: 2500 },
+          expect: { kind: 'rate_limited', retryAfterMs: 2500, upstreamCode: '429' },
         },
         {
           name: '429 with retry-after-ms',
@@ -96,7 +96,13 @@ export function createAzureContractFixtures(options: {
             },
           },
         },
-        expect: { kind: 'content_filtered', retryable: false, providerCode: 'content_filter' },
+        expect: {
+          kind: 'content_filtered',
+          retryable: false,
+          providerCode: 'content_filter',
+          upstreamCode: 'content_filter',
+          upstreamParam: 'prompt',
+        },
       },
     },
     streamErrorEvent: {
@@ -115,7 +121,7 @@ export function createAzureContractFixtures(options: {
           },
         ],
       },
-      expect: { kind: 'rate_limited' },
+      expect: { kind: 'rate_limited', upstreamCode: '429' },
     },
   };
 }

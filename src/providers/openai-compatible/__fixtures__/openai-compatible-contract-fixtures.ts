@@ -78,7 +78,13 @@ export function createOpenAICompatibleContractFixtures(options: {
             code: 400,
           },
         },
-        expect: { kind: 'invalid_request', providerCode: 'BadRequestError' },
+        expect: {
+          kind: 'invalid_request',
+          providerCode: 'BadRequestError',
+          upstreamCode: '400',
+          upstreamType: 'BadRequestError',
+          upstreamParam: null,
+        },
       },
       notFound: {
         name: '404 Ollama string error',
@@ -101,7 +107,7 @@ export function createOpenAICompatibleContractFixtures(options: {
             },
           },
         },
-        expect: { kind: 'quota_exhausted', retryable: false },
+        expect: { kind: 'quota_exhausted', retryable: false, upstreamCode: '402' },
       },
       contextLengthExceeded: {
         name: '400 vLLM context length (no code)',

@@ -318,7 +318,13 @@ export function createOpenAIContractFixtures(options: OpenAIFixtureOptions): Pro
             'temperature',
           ),
         },
-        expect: { kind: 'invalid_request', providerCode: 'invalid_value' },
+        expect: {
+          kind: 'invalid_request',
+          providerCode: 'invalid_value',
+          upstreamCode: 'invalid_value',
+          upstreamType: 'invalid_request_error',
+          upstreamParam: 'temperature',
+        },
       },
       authentication: {
         name: '401 invalid_api_key',
@@ -326,12 +332,19 @@ export function createOpenAIContractFixtures(options: OpenAIFixtureOptions): Pro
           status: 401,
           headers: jsonHeaders,
           body: errorBody(
-            'Incorrect API key provided: sk-test. You can find your API key at https://platform.openai.com/account/api-keys.',
+            'Incorrect API key provided: sk-proj-************************************************************************************************************************************************************DtQA. You can find your API key at https://platform.openai.com/account/api-keys.',
             'invalid_request_error',
             'invalid_api_key',
           ),
         },
-        expect: { kind: 'authentication', providerCode: 'invalid_api_key' },
+        expect: {
+          kind: 'authentication',
+          providerCode: 'invalid_api_key',
+          upstreamCode: 'invalid_api_key',
+          upstreamType: 'invalid_request_error',
+          upstreamParam: null,
+          messageExcludes: ['sk-proj', 'DtQA'],
+        },
       },
       notFound: {
         name: '404 model_not_found',
@@ -363,7 +376,13 @@ export function createOpenAIContractFixtures(options: OpenAIFixtureOptions): Pro
             'insufficient_quota',
           ),
         },
-        expect: { kind: 'quota_exhausted', retryable: false, providerCode: 'insufficient_quota' },
+        expect: {
+          kind: 'quota_exhausted',
+          retryable: false,
+          providerCode: 'insufficient_quota',
+          upstreamCode: 'insufficient_quota',
+          upstreamType: 'insufficient_quota',
+        },
       },
       contextLengthExceeded: {
         name: '400 context_length_exceeded',
@@ -381,6 +400,9 @@ export function createOpenAIContractFixtures(options: OpenAIFixtureOptions): Pro
           kind: 'context_length_exceeded',
           retryable: false,
           providerCode: 'context_length_exceeded',
+          upstreamCode: 'context_length_exceeded',
+          upstreamType: 'invalid_request_error',
+          upstreamParam: 'messages',
         },
       },
       serverError: {
@@ -466,7 +488,7 @@ export function createOpenAIContractFixtures(options: OpenAIFixtureOptions): Pro
           },
         ],
       },
-      expect: { kind: 'server_error' },
+      expect: { kind: 'server_error', upstreamType: 'server_error', upstreamParam: null },
     },
   };
 }
