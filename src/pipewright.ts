@@ -1,4 +1,7 @@
-import { ConfigError, toPipewrightError } from './core/index.ts';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import { createSystemClock, toPipewrightError } from './core/index.ts';
 import {
   isParsedConfig,
   parseConfig,
@@ -6,23 +9,33 @@ import {
   type PipewrightConfigInput,
 } from './config/index.ts';
 import { createEngine, type Engine, type EngineOptions } from './engine/index.ts';
+import { createSharedRateLimitStore } from './resilience/index.ts';
+import { createRedisCacheBackend } from './cache/index.ts';
 import {
   createSqliteStore,
   type Store,
   type WorkflowRunRecord,
   type WorkflowRunStatus,
 } from './store/index.ts';
-import { createBatchingRecorder, type TelemetryRecorder } from './telemetry/index.ts';
+import {
+  createBatchingRecorder,
+  createMetrics,
+  type Metrics,
+  type TelemetryRecorder,
+} from './telemetry/index.ts';
 import {
   createWorkflowRunner,
-  loadWorkflowFile,
+  loadConfiguredWorkflows,
   type CompiledWorkflow,
   type WorkflowDefinition,
   type WorkflowFunctions,
   type WorkflowRunner,
 } from './workflow/index.ts';
 
-export interface PipewrightOptions extends Omit<EngineOptions, 'config' | 'recorder'> {
+export interface PipewrightOptions extends Omit<
+  EngineOptions,
+  'config' | 'recorder' | 'metrics' | 'onCacheError' | 'onBreakerTransition'
+> {
   /** Deployments, model groups, step types, the store path and workflow files (pipewright.yaml's shape). */
   config: PipewrightConfig | PipewrightConfigInput;
   /** A store to use (and leave open on `close()`); default: a SQLite store at `storePath`. */
@@ -31,12 +44,22 @@ export interface PipewrightOptions extends Omit<EngineOptions, 'config' | 'recor
   storePath?: string;
   /** Where call records go; default: batched into the store's call records (closed on `close()`). */
   recorder?: TelemetryRecorder;
+  /** The Prometheus registry and metrics; default: a new one for this instance. */
+  metrics?: Metrics;
+  /** Where breaker transitions, cache failures and telemetry write failures are logged; default: nowhere. */
+  logger?: Logger;
   /** Transforms, gates, conditions and validators named by YAML workflows (`config.workflows` files included). */
   functions?: WorkflowFunctions;
   /** Workflows `workflows.start` may name by id (besides the files listed in `config.workflows`). */
   workflows?: ReadonlyArray<WorkflowDefinition | CompiledWorkflow>;
   /** Workflow nodes running at once across every run (default 16). */
   concurrency?: number;
+  /**
+   * Check the step types the `config.workflows` files call against the configured ones (the
+   * gateway does: nothing can register more there). Default false: the library may register
+   * step types in TypeScript after start-up.
+   */
+  strictWorkflowReferences?: boolean;
 }
 
 /** The workflow operations of `createPipewright`: the same as the CLI and the HTTP API. */
@@ -56,14 +79,21 @@ export interface PipewrightWorkflows extends Pick<
 export interface Pipewright extends Engine {
   readonly workflows: PipewrightWorkflows;
   readonly store: Store;
+  readonly metrics: Metrics;
+  /** Where call records go (`flush()` writes what is queued). */
+  readonly recorder: TelemetryRecorder;
+  /** The `config.workflows` files, loaded and checked (callable by id). */
+  readonly configuredWorkflows: readonly CompiledWorkflow[];
+  /** The workflow runner itself (the gateway's workflow routes use it). */
+  readonly runner: WorkflowRunner;
   /** Stops running workflow nodes (their runs stay resumable, as after a crash), then closes what `createPipewright` created. */
   close(): Promise<void>;
 }
 
 /**
- * Creates the engine, the store (unless given) and the workflow runner over them: the library's
- * one entry point for model calls and workflows. The engine itself knows nothing of workflows;
- * this composes the two.
+ * The composition root, the one way the library, the CLI and the gateway are built: config →
+ * store, telemetry, shared state (Redis when configured), engine, workflow runner. The gateway
+ * is this plus the HTTP server (`startGateway` in main.ts).
  *
  * @example
  * const pw = await createPipewright({ config: loadConfigFile('pipewright.yaml') });
@@ -77,58 +107,87 @@ export async function createPipewright(options: PipewrightOptions): Promise<Pipe
     store: givenStore,
     storePath,
     recorder: givenRecorder,
+    metrics: givenMetrics,
+    logger,
     functions,
     workflows: extraWorkflows,
     concurrency,
+    strictWorkflowReferences,
     config: rawConfig,
     ...engineOptions
   } = options;
   const config = isParsedConfig(rawConfig) ? rawConfig : parseConfig(rawConfig, options.env ?? {});
   // Workflow files are checked before anything opens: a bad one fails here, naming its entry.
-  const definitions = config.workflows.map((path, index) => {
-    try {
-      return loadWorkflowFile(path, functions);
-    } catch (error) {
-      throw new ConfigError({
-        message: `workflows[${index}]: ${toPipewrightError(error).message}`,
-        param: `workflows[${index}]`,
-        cause: error,
-      });
-    }
+  const configuredWorkflows = loadConfiguredWorkflows({
+    paths: config.workflows,
+    modelGroups: config.modelGroups.map((group) => group.name),
+    stepTypes: strictWorkflowReferences === true ? config.stepTypes.map((step) => step.name) : undefined,
+    functions,
   });
-  const store = givenStore ?? (await createSqliteStore({ path: storePath ?? config.store.path }));
+  const path = storePath ?? config.store.path;
+  if (givenStore === undefined && path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const store = givenStore ?? (await createSqliteStore({ path }));
+  const metrics = givenMetrics ?? createMetrics();
   const recorder =
     givenRecorder ??
     createBatchingRecorder({
       sink: store.callRecords,
       flushIntervalMs: config.telemetry.flushIntervalMs,
       maxBatch: config.telemetry.maxBatch,
-      ...(engineOptions.metrics === undefined ? {} : { metrics: engineOptions.metrics }),
+      metrics,
+      onError: (error, dropped) => logger?.error({ err: error, dropped }, 'telemetry write failed'),
     });
-  let engine: Engine;
-  let runner: WorkflowRunner;
+  // Closed in reverse order of creation, each even when an earlier one fails.
+  const closers: Array<() => Promise<void>> = [];
+  if (givenStore === undefined) closers.push(() => store.close());
+  if (givenRecorder === undefined) closers.push(() => recorder.close());
   try {
-    engine = createEngine({
+    const shared = createSharedState(config, engineOptions, metrics, logger);
+    if (shared.close !== undefined) closers.push(shared.close);
+    const engine = createEngine({
       semanticCachePersistence: store.semanticCache,
+      ...shared.engineOptions,
       ...engineOptions,
       config,
       recorder,
+      metrics,
+      onCacheError: throttled((error, operation) =>
+        logger?.warn(
+          { err: error, operation },
+          `cache: ${operation} failed; calls go on without it (logged at most once a minute per operation)`,
+        ),
+      ),
+      onBreakerTransition: (transition) =>
+        logger?.[transition.to === 'open' ? 'warn' : 'info'](
+          { breaker: transition },
+          `circuit breaker ${transition.deployment}: ${transition.from} → ${transition.to} (${transition.reason})`,
+        ),
     });
-    runner = createWorkflowRunner({
+    closers.push(() => engine.close());
+    const runner = createWorkflowRunner({
       engine,
       store: store.workflows,
-      workflows: [...definitions, ...(extraWorkflows ?? [])],
+      workflows: [...configuredWorkflows, ...(extraWorkflows ?? [])],
       defaultTenantId: config.defaultTenant,
       ...(functions === undefined ? {} : { functions }),
       ...(concurrency === undefined ? {} : { concurrency }),
       ...(engineOptions.clock === undefined ? {} : { clock: engineOptions.clock }),
     });
+    // Running workflow nodes stop first, as in a crash: their runs stay resumable.
+    closers.push(() => runner.close());
+    return assemble({ engine, runner, store, metrics, recorder, configuredWorkflows }, config, closers);
   } catch (error) {
-    if (givenRecorder === undefined) await recorder.close().catch(() => undefined);
-    if (givenStore === undefined) await store.close().catch(() => undefined);
+    await closeAll(closers).catch(() => undefined);
     throw error;
   }
+}
 
+function assemble(
+  parts: Omit<Pipewright, 'workflows' | 'close' | keyof Engine> & { engine: Engine },
+  config: PipewrightConfig,
+  closers: Array<() => Promise<void>>,
+): Pipewright {
+  const { engine, runner, store } = parts;
   const workflows: PipewrightWorkflows = {
     register: (workflow) => runner.register(workflow),
     start: (workflow, input, startOptions) => runner.start(workflow, input, startOptions),
@@ -140,31 +199,76 @@ export async function createPipewright(options: PipewrightOptions): Promise<Pipe
     events: (runId, eventOptions) => runner.events(runId, eventOptions),
     list: ({ tenantId, ...query } = {}) => store.workflows.listRuns(tenantId ?? config.defaultTenant, query),
   };
-
   let closing: Promise<void> | undefined;
-  async function shutdown(): Promise<void> {
-    // Each step runs even when an earlier one fails; the first failure is reported.
-    const steps: Array<() => Promise<void>> = [() => runner.close(), () => engine.close()];
-    if (givenRecorder === undefined) steps.push(() => recorder.close());
-    if (givenStore === undefined) steps.push(() => store.close());
-    let failure: Error | undefined;
-    for (const step of steps) {
-      try {
-        await step();
-      } catch (error) {
-        failure ??= toPipewrightError(error);
-      }
-    }
-    if (failure !== undefined) throw failure;
-  }
-
   return {
     ...engine,
+    ...parts,
     workflows,
-    store,
     close() {
-      closing ??= shutdown();
+      closing ??= closeAll(closers);
       return closing;
     },
+  };
+}
+
+/** Runs every closer, last created first; each runs even when an earlier one fails; the first failure is reported. */
+async function closeAll(closers: Array<() => Promise<void>>): Promise<void> {
+  let failure: Error | undefined;
+  for (const close of [...closers].reverse()) {
+    try {
+      await close();
+    } catch (error) {
+      failure ??= toPipewrightError(error);
+    }
+  }
+  if (failure !== undefined) throw failure;
+}
+
+/**
+ * With a `redis` section, rate limits hold across processes (in-process while Redis is down);
+ * with `cache.backend: redis` too, exact-cache entries are shared (misses while Redis is down).
+ * Stores passed in by the caller win.
+ */
+function createSharedState(
+  config: PipewrightConfig,
+  given: Pick<EngineOptions, 'rateLimitStore' | 'cacheBackend'>,
+  metrics: Metrics,
+  logger: Logger | undefined,
+): { engineOptions: Pick<EngineOptions, 'rateLimitStore' | 'cacheBackend'>; close?: () => Promise<void> } {
+  if (config.redis === undefined) return { engineOptions: {} };
+  const connection = {
+    ...config.redis,
+    clock: createSystemClock(),
+    registry: metrics.registry,
+    ...(logger === undefined ? {} : { logger }),
+  };
+  const limits = given.rateLimitStore === undefined ? createSharedRateLimitStore(connection) : undefined;
+  const cache =
+    given.cacheBackend === undefined && config.cache.backend === 'redis'
+      ? createRedisCacheBackend(connection)
+      : undefined;
+  return {
+    engineOptions: {
+      ...(limits === undefined ? {} : { rateLimitStore: limits.store }),
+      ...(cache === undefined ? {} : { cacheBackend: cache }),
+    },
+    close: async () => {
+      await limits?.close();
+      await cache?.close();
+    },
+  };
+}
+
+/** One log line per operation per minute: an embedder outage must not write a line per call. */
+function throttled(
+  log: (error: unknown, operation: string) => void,
+  intervalMs = 60_000,
+): (error: unknown, operation: string) => void {
+  const last = new Map<string, number>();
+  return (error, operation) => {
+    const now = Date.now();
+    if (now - (last.get(operation) ?? -Infinity) < intervalMs) return;
+    last.set(operation, now);
+    log(error, operation);
   };
 }

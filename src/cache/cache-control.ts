@@ -5,9 +5,8 @@ export const cacheControlHeader = 'x-pipewright-cache-control';
 /** The response header telling what the cache did. */
 export const cacheStatusHeader = 'x-pipewright-cache';
 
-/** Values of the `x-pipewright-cache` response header. */
-export const cacheStatuses = ['hit', 'semantic-hit', 'miss', 'bypass'] as const;
-export type CacheStatus = (typeof cacheStatuses)[number];
+/** Values of the `x-pipewright-cache` response header: the call vocabulary's cache statuses. */
+export { cacheStatuses, type CacheStatus } from '../spec/index.ts';
 
 /**
  * Per-request cache directives:
@@ -30,6 +29,9 @@ export interface CacheControl {
 export const maxTtlSeconds = 30 * 24 * 3600;
 
 const noDirectives: CacheControl = { noStore: false, noCache: false, forceRefresh: false };
+
+/** A call without cache directives (shared, never changed). */
+export const noCacheDirectives: Readonly<CacheControl> = Object.freeze({ ...noDirectives });
 
 /**
  * Parses a `x-pipewright-cache-control` header value (or the library option of the same form):

@@ -11,8 +11,15 @@ export interface Clock {
   /**
    * Calls `callback` after `ms` unless cancelled first: a plain timer, much cheaper than an
    * aborted `sleep` on hot paths (deadlines). Optional; `scheduleOnClock` falls back to `sleep`.
+   * With `background`, the timer alone does not keep the process alive (a deadline guards work
+   * that holds the process by itself: a socket, a stream someone reads).
    */
-  schedule?(ms: number, callback: () => void): () => void;
+  schedule?(ms: number, callback: () => void, options?: ScheduleOptions): () => void;
+}
+
+export interface ScheduleOptions {
+  /** The timer alone does not keep the process alive. */
+  background?: boolean;
 }
 
 /**
@@ -22,8 +29,13 @@ export interface Clock {
  * const cancel = scheduleOnClock(clock, 30_000, () => controller.abort());
  * cancel(); // the request finished first
  */
-export function scheduleOnClock(clock: Clock, ms: number, callback: () => void): () => void {
-  if (clock.schedule !== undefined) return clock.schedule(ms, callback);
+export function scheduleOnClock(
+  clock: Clock,
+  ms: number,
+  callback: () => void,
+  options?: ScheduleOptions,
+): () => void {
+  if (clock.schedule !== undefined) return clock.schedule(ms, callback, options);
   const timer = new AbortController();
   clock.sleep(ms, timer.signal).then(callback, () => undefined);
   return () => timer.abort();
@@ -37,8 +49,9 @@ export function createSystemClock(): Clock {
     sleep: async (ms, signal) => {
       await sleepTimer(ms, undefined, signal === undefined ? undefined : { signal });
     },
-    schedule: (ms, callback) => {
+    schedule: (ms, callback, options) => {
       const timer = setTimeout(callback, ms);
+      if (options?.background === true) timer.unref();
       return () => clearTimeout(timer);
     },
   };

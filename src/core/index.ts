@@ -5,3 +5,4 @@ export * from './clock.ts';
 export * from './ids.ts';
 export * from './hash.ts';
 export * from './redis-connection.ts';
+export * from './tenant.ts';

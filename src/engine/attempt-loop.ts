@@ -9,6 +9,7 @@ import {
   isRetryableOnSameDeployment,
   orderDeployments,
   type AttemptGuard,
+  type BreakerAdmission,
   type Deadline,
   type RateLimitReservation,
   type RateLimits,
@@ -24,8 +25,21 @@ export interface AttemptScope {
   group: ModelGroup;
   options: EngineCallOptions;
   deadline: Deadline;
+  /**
+   * The deadline the caller asked for itself (`x-pipewright-timeout-ms`, the `deadlineMs` option),
+   * undefined when none. With it (or a step type's deadline) a call may wait for an open or resting
+   * deployment to come back; without, it fails at once with a retry-after.
+   */
+  requestedDeadlineMs: number | undefined;
   /** Tokens this call is expected to use, for rate limits (computed only when a limit applies). */
   estimateTokens: () => number;
+}
+
+/** A deployment skipped because it rests at its provider's request, and for how much longer. */
+interface RestingSkip {
+  deployment: Deployment;
+  retryInMs: number;
+  reason: string;
 }
 
 /** How an admitted attempt ended, for the breaker and the bulkhead. */
@@ -120,6 +134,13 @@ export function createAttemptLoop(dependencies: AttemptLoopDependencies) {
     let contextExceededIn: string | undefined;
     /** Every skipped deployment was out for a refused key: surface that (401/403), not a 503. */
     let refusal: PipewrightError | null | undefined;
+    /** Only the caller's own deadline lets it wait for a deployment that is out (open, or resting for a 429). */
+    const waitsForRecovery =
+      resilience.callerDeadlineFor(scope.options.stepType, scope.requestedDeadlineMs) !== undefined;
+    /** Every deployment skipped in this pass was resting because its provider said so (null: not all). */
+    let resting: RestingSkip | null | undefined;
+    /** The soonest a skipped deployment takes calls again: the retry-after of a circuit_open error. */
+    let soonestBackMs: number | null = null;
     /** The rate-limited deployment to wait for in its fair queue, and the room taken there for the next pass. */
     let queuedTurn:
       { deployment: string; subject: string; limits: RateLimits; retryInMs: number } | undefined;
@@ -136,6 +157,23 @@ export function createAttemptLoop(dependencies: AttemptLoopDependencies) {
       let stopGroup = false;
       passes += 1;
       queuedTurn = undefined;
+      resting = undefined;
+      soonestBackMs = null;
+      /** A deployment is out (breaker open, half-open with its probe out, resting): note when it is back. */
+      const noteOut = (deployment: Deployment, admission: Extract<BreakerAdmission, { admitted: false }>) => {
+        if (admission.paused === true && admission.retryInMs !== null) {
+          if (resting !== null && (resting === undefined || admission.retryInMs < resting.retryInMs))
+            resting = { deployment, retryInMs: admission.retryInMs, reason: admission.reason };
+        } else resting = null;
+        if (admission.retryInMs === null) return;
+        soonestBackMs =
+          soonestBackMs === null ? admission.retryInMs : Math.min(soonestBackMs, admission.retryInMs);
+        if (waitsForRecovery)
+          soonestRecoveryMs =
+            soonestRecoveryMs === null
+              ? admission.retryInMs
+              : Math.min(soonestRecoveryMs, admission.retryInMs);
+      };
       for (const deployment of candidates) {
         if (stopGroup) break;
         if (doneWith?.has(deployment.id) === true) continue;
@@ -153,11 +191,7 @@ export function createAttemptLoop(dependencies: AttemptLoopDependencies) {
           const previous = attempts.at(-1);
           if (previous?.deployment !== deployment.id || previous.errorCode !== 'gateway.circuit_open')
             attempts.push(skipped(deployment, group.name, 'gateway.circuit_open'));
-          if (admission.retryInMs !== null)
-            soonestRecoveryMs =
-              soonestRecoveryMs === null
-                ? admission.retryInMs
-                : Math.min(soonestRecoveryMs, admission.retryInMs);
+          noteOut(deployment, admission);
           continue;
         }
         const slotLimit = resilience.maxInFlightOf(deployment.id);
@@ -268,6 +302,15 @@ export function createAttemptLoop(dependencies: AttemptLoopDependencies) {
               return fail(error);
             }
             breakers.recordFailure(deployment.id, error, admission.probe);
+            // This failure opened the breaker: no backoff before moving on (a rest the provider
+            // asked for is still waited for below, as its retry-after).
+            if (breakers.state(deployment.id) === 'open') {
+              const out = breakers.admit(deployment.id);
+              if (!out.admitted && out.paused !== true) {
+                noteOut(deployment, out);
+                break;
+              }
+            }
             const decision = decideRetry(
               policy.retry,
               error,
@@ -287,11 +330,7 @@ export function createAttemptLoop(dependencies: AttemptLoopDependencies) {
             // The failure just counted may have opened the breaker: then move on (and maybe come back).
             admission = breakers.admit(deployment.id);
             if (!admission.admitted) {
-              if (admission.retryInMs !== null)
-                soonestRecoveryMs =
-                  soonestRecoveryMs === null
-                    ? admission.retryInMs
-                    : Math.min(soonestRecoveryMs, admission.retryInMs);
+              noteOut(deployment, admission);
               break;
             }
           }
@@ -362,8 +401,15 @@ export function createAttemptLoop(dependencies: AttemptLoopDependencies) {
         upstreamMs += waited;
         continue;
       }
-      if (lastError === undefined && openReason !== undefined)
-        lastError = refusal ?? createCircuitOpenError(group.name, soonestRecoveryMs, openReason);
+      if (lastError === undefined && openReason !== undefined) {
+        // (Set by noteOut, which the compiler's narrowing does not see.)
+        const rest = resting as RestingSkip | null | undefined;
+        lastError =
+          refusal ??
+          (rest == null
+            ? createCircuitOpenError(group.name, soonestBackMs, openReason)
+            : createRestingError(rest.deployment, rest.retryInMs, rest.reason));
+      }
       // The next group, by the class of the last error.
       visited ??= new Set([scope.group.name]);
       visited.add(group.name);
@@ -413,6 +459,20 @@ function createCircuitOpenError(
     code: 'gateway.circuit_open',
     message: `every deployment of model group ${modelGroup} is unavailable (circuit breaker open; ${reason})${retryInMs === null ? '' : `; the first is probed again in ${Math.ceil(retryInMs)} ms`}`,
     ...(retryInMs === null ? {} : { details: { retryAfterMs: retryInMs } }),
+  });
+}
+
+/**
+ * What a call that has nowhere else to go is told while its deployment rests because the provider
+ * said so (a 429's retry-after, a limit with nothing left): a 429 at once, with the time left.
+ */
+function createRestingError(deployment: Deployment, retryInMs: number, reason: string): ProviderError {
+  return new ProviderError({
+    kind: 'rate_limited',
+    message: `deployment ${deployment.id} is resting until its provider's limit allows calls again (${reason}); no call was made, retry in ${Math.ceil(retryInMs / 1000)} s`,
+    provider: deployment.provider,
+    deployment: deployment.id,
+    retryAfterMs: retryInMs,
   });
 }
 

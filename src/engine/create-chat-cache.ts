@@ -20,7 +20,7 @@ import {
   type SemanticCache,
   type SemanticCachePersistence,
 } from '../cache/index.ts';
-import type { ChatCache } from './cached-chat.ts';
+import type { ChatCache } from './layers/cache-layer.ts';
 
 export interface ChatCacheOptions {
   config: PipewrightConfig;

@@ -30,7 +30,7 @@ import {
 } from '../telemetry/index.ts';
 import type { CacheBackend, SemanticCachePersistence } from '../cache/index.ts';
 import { createChatCache } from './create-chat-cache.ts';
-import type { CachedChatDependencies } from './cached-chat.ts';
+import type { CacheLayerDependencies } from './layers/cache-layer.ts';
 import { runAdaptedFunction, type AdaptFunctionOptions } from './adapt-function.ts';
 import { createCallPipeline, type EngineChatStream } from './call-pipeline.ts';
 import type { CallMeta, EngineCallOptions, StepResult } from './engine-types.ts';
@@ -68,7 +68,7 @@ export interface EngineOptions {
   /** Where semantic-cache entries are persisted (the store), so the index survives a restart. */
   semanticCachePersistence?: SemanticCachePersistence;
   /** Called when a cache fails and the call goes on without it (the gateway logs it). */
-  onCacheError?: CachedChatDependencies['onCacheError'];
+  onCacheError?: CacheLayerDependencies['onCacheError'];
 }
 
 type StepEntry =

@@ -1,10 +1,14 @@
+import type { CacheControl } from '../cache/index.ts';
 import type { ProviderErrorKind } from '../core/index.ts';
-import type { TokenUsage } from '../spec/index.ts';
-import type { CacheStatus } from '../telemetry/index.ts';
+import type { CacheStatus, TokenUsage } from '../spec/index.ts';
 
 /** Per-call options shared by every engine method. */
 export interface EngineCallOptions {
-  /** The tenant (workspace) this call belongs to; defaults to the engine's default tenant. */
+  /**
+   * The tenant (workspace) this call belongs to. The gateway always sets it from the caller's
+   * credentials; a library call without it belongs to the configured `defaultTenant`. It is
+   * resolved once, when the call enters the engine.
+   */
   tenantId?: string;
   /** Correlates logs, telemetry and the `x-request-id` header; generated when absent. */
   requestId?: string;
@@ -23,9 +27,10 @@ export interface EngineCallOptions {
   deadlineMs?: number;
   /**
    * Cache directives for this call, as in the `x-pipewright-cache-control` header: `no-store`,
-   * `no-cache`, `force-refresh`, `ttl=<seconds>`, comma-separated. A bad directive is a 400 naming `cache`.
+   * `no-cache`, `force-refresh`, `ttl=<seconds>`, comma-separated (a bad directive is a 400 naming
+   * `cache`), or directives already parsed by `parseCacheControl` (the gateway parses its header once).
    */
-  cache?: string;
+  cache?: string | CacheControl;
 }
 
 /** One try at one deployment (or one deployment skipped because its breaker was open or it was full). */

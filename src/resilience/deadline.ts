@@ -1,5 +1,24 @@
 import { PipewrightError, ProviderError, scheduleOnClock, type Clock } from '../core/index.ts';
 
+/** The operations with a deadline of their own: a whole chat answer, a streamed one, embeddings, images. */
+export const deadlineOperations = ['chat', 'chatStream', 'embeddings', 'images'] as const;
+export type DeadlineOperation = (typeof deadlineOperations)[number];
+
+/**
+ * The deadline of a call nobody set one for (docs/configuration.md#resilience explains the values):
+ * a whole chat answer 2 min, a stream 10 min (its silences are bounded by `timeouts.idleMs`),
+ * embeddings 30 s, images 3 min.
+ */
+export const defaultDeadlines: Readonly<Record<DeadlineOperation, number>> = {
+  chat: 120_000,
+  chatStream: 600_000,
+  embeddings: 30_000,
+  images: 180_000,
+};
+
+/** The longest deadline anyone may set (config, step type, call option, `x-pipewright-timeout-ms`): one hour. */
+export const maxDeadlineMs = 3_600_000;
+
 /** The time budget of one request, and the signal that ends it. */
 export interface Deadline {
   /** The budget in ms, or undefined when the request has none. */
@@ -48,8 +67,13 @@ export function createDeadline(options: CreateDeadlineOptions): Deadline {
   }
   const endsAt = clock.monotonic() + timeoutMs;
   const controller = new AbortController();
-  const cancelTimer = scheduleOnClock(clock, timeoutMs, () =>
-    controller.abort(new DOMException(`the request's deadline of ${timeoutMs} ms passed`, 'TimeoutError')),
+  // In the background: a stream its caller never read nor cancelled must not hold the process for its whole deadline.
+  const cancelTimer = scheduleOnClock(
+    clock,
+    timeoutMs,
+    () =>
+      controller.abort(new DOMException(`the request's deadline of ${timeoutMs} ms passed`, 'TimeoutError')),
+    { background: true },
   );
   // A listener rather than AbortSignal.any: far cheaper per call, and removed when the request ends.
   const parent = options.signal;

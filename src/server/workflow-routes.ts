@@ -3,8 +3,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { PipewrightConfig } from '../config/index.ts';
-import { ConfigError, PipewrightError, toPipewrightError } from '../core/index.ts';
+import { PipewrightError } from '../core/index.ts';
 import type { Engine } from '../engine/index.ts';
 import { parseWithSchema } from '../spec/index.ts';
 import type { WorkflowEventRecord, WorkflowNodeRecord, WorkflowStore } from '../store/index.ts';
@@ -12,13 +11,14 @@ import {
   compileWorkflow,
   findUnknownModelReferences,
   loadWorkflow,
-  loadWorkflowFile,
   WorkflowDefinitionError,
   type CompiledWorkflow,
   type WorkflowDefinition,
   type WorkflowRunner,
   type WorkflowRunView,
 } from '../workflow/index.ts';
+import { tenantIdOf } from './authenticate.ts';
+import { jsonObjectBody } from './parse-json-body.ts';
 import { toErrorResponse } from './error-response.ts';
 
 /** What the workflow routes need: a runner over the gateway's engine and store, and the configured workflows. */
@@ -30,7 +30,12 @@ export interface WorkflowRoutesOptions {
   definitions: ReadonlyArray<CompiledWorkflow>;
   /** Between two SSE keep-alive comments (default 15 s), so proxies keep an idle stream open. */
   keepAliveMs?: number;
+  /** The body limit of `POST /v1/workflows/runs` (default: the server's). */
+  bodyLimitBytes?: number;
 }
+
+/** Cancel and resume take no body; a small one (`{}`) is read and ignored. */
+const noBodyLimitBytes = 1024;
 
 const runIdPattern = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
@@ -66,55 +71,6 @@ const eventsQuerySchema = z.strictObject({
     .regex(/^\d{1,12}$/, 'must be a non-negative integer')
     .optional(),
 });
-
-/**
- * Reads the config's `workflows` files and checks that every model group and step type they call
- * is configured, so a bad file stops the gateway at start-up instead of failing runs later.
- *
- * @example
- * const definitions = loadConfiguredWorkflows(config); // ConfigError naming workflows[1] on a problem
- */
-export function loadConfiguredWorkflows(
-  config: Pick<PipewrightConfig, 'workflows' | 'modelGroups' | 'stepTypes'>,
-): CompiledWorkflow[] {
-  const known = {
-    modelGroups: config.modelGroups.map((group) => group.name),
-    stepTypes: config.stepTypes.map((step) => step.name),
-  };
-  const seen = new Map<string, number>();
-  return config.workflows.map((path, index) => {
-    const where = `workflows[${index}]`;
-    let workflow: CompiledWorkflow;
-    try {
-      workflow = loadWorkflowFile(path);
-    } catch (error) {
-      throw new ConfigError({
-        message: `${where}: ${toPipewrightError(error).message}`,
-        param: where,
-        cause: error,
-      });
-    }
-    const problems = findUnknownModelReferences(workflow.definition, known);
-    if (problems.length > 0) {
-      throw new ConfigError({
-        message: problems
-          .map((problem) => `${where} (${path}): ${problem.path}: ${problem.message}`)
-          .join('\n'),
-        param: where,
-        details: { problems },
-      });
-    }
-    const key = `${workflow.id}@${workflow.version}`;
-    const earlier = seen.get(key);
-    if (earlier !== undefined)
-      throw new ConfigError({
-        message: `${where} (${path}): workflow ${workflow.id} version ${workflow.version} is already defined by workflows[${earlier}]`,
-        param: where,
-      });
-    seen.set(key, index);
-    return workflow;
-  });
-}
 
 /**
  * Resumes the runs a crash or restart left `running`, for every tenant that has some; logs what
@@ -190,22 +146,14 @@ export function registerWorkflowRoutes(
   const inlineHashes = new Map<string, string>();
   const streams = new Set<AbortController>();
 
-  const tenantOf = (request: FastifyRequest): string => {
-    const tenantId = request.principal?.tenantId;
-    if (tenantId === undefined)
-      throw new PipewrightError({
-        code: 'gateway.unauthenticated',
-        message: 'Missing bearer key: send `Authorization: Bearer <key>`.',
-      });
-    return tenantId;
-  };
   const runIdOf = (request: FastifyRequest): string => {
     const id = (request.params as { id: string }).id;
     if (!runIdPattern.test(id))
       throw new PipewrightError({
         code: 'workflow.run_not_found',
         message: `no run ${id.slice(0, 128)}`,
-        param: 'id',
+        // The runner's name for it, so an unknown and a malformed run id name the same thing.
+        param: 'runId',
       });
     return id;
   };
@@ -281,26 +229,40 @@ export function registerWorkflowRoutes(
       })),
   }));
 
-  app.post('/v1/workflows/runs', async (request, reply) => {
-    const tenantId = tenantOf(request);
-    const body = parseWithSchema(startSchema, request.body ?? {}, { what: 'body' });
+  const startOptions = options.bodyLimitBytes === undefined ? {} : { bodyLimit: options.bodyLimitBytes };
+  app.post('/v1/workflows/runs', startOptions, async (request, reply) => {
+    const tenantId = tenantIdOf(request);
+    const body = parseWithSchema(startSchema, request.body === undefined ? {} : jsonObjectBody(request), {
+      what: 'body',
+    });
     const workflow = resolveWorkflow(body);
     const problems = findUnknownModelReferences(workflow.definition, {
       modelGroups: engine.modelGroups().map((group) => group.name),
       stepTypes: engine.stepTypes(),
     });
-    if (problems.length > 0) throw new WorkflowDefinitionError(workflow.id, problems);
-    const handle = await runner.start(workflow, body.input, {
-      tenantId,
-      ...(body.runId === undefined ? {} : { runId: body.runId }),
-      ...(body.concurrency === undefined ? {} : { concurrency: body.concurrency }),
-    });
+    if (problems.length > 0) {
+      // An inline definition's problems name their place in the request body.
+      const inline = body.definition !== undefined;
+      throw new WorkflowDefinitionError(
+        inline ? 'definition' : workflow.id,
+        inline ? problems.map((problem) => ({ ...problem, path: `definition.${problem.path}` })) : problems,
+      );
+    }
+    const handle = await runner
+      .start(workflow, body.input, {
+        tenantId,
+        ...(body.runId === undefined ? {} : { runId: body.runId }),
+        ...(body.concurrency === undefined ? {} : { concurrency: body.concurrency }),
+      })
+      .catch((error: unknown) => {
+        throw locateInputProblem(error);
+      });
     const view = await runner.get(handle.runId, { tenantId });
     return reply.status(202).header('location', `/v1/workflows/runs/${handle.runId}`).send(presentRun(view));
   });
 
   app.get('/v1/workflows/runs', async (request) => {
-    const tenantId = tenantOf(request);
+    const tenantId = tenantIdOf(request);
     const query = parseWithSchema(listSchema, request.query ?? {}, { what: 'query' });
     const runs = await store.listRuns(tenantId, {
       limit: query.limit,
@@ -310,11 +272,11 @@ export function registerWorkflowRoutes(
   });
 
   app.get('/v1/workflows/runs/:id', async (request) =>
-    presentRun(await runner.get(runIdOf(request), { tenantId: tenantOf(request) })),
+    presentRun(await runner.get(runIdOf(request), { tenantId: tenantIdOf(request) })),
   );
 
   app.get('/v1/workflows/runs/:id/context', async (request) => {
-    const tenantId = tenantOf(request);
+    const tenantId = tenantIdOf(request);
     const runId = runIdOf(request);
     const query = parseWithSchema(versionSchema, request.query ?? {}, { what: 'query' });
     const { run } = await runner.get(runId, { tenantId });
@@ -323,22 +285,22 @@ export function registerWorkflowRoutes(
     return { object: 'workflow.context', runId, version, latestVersion: run.contextVersion, context };
   });
 
-  app.post('/v1/workflows/runs/:id/cancel', async (request) => {
-    const tenantId = tenantOf(request);
+  app.post('/v1/workflows/runs/:id/cancel', { bodyLimit: noBodyLimitBytes }, async (request) => {
+    const tenantId = tenantIdOf(request);
     const runId = runIdOf(request);
     await runner.cancel(runId, { tenantId });
     return presentRun(await runner.get(runId, { tenantId }));
   });
 
-  app.post('/v1/workflows/runs/:id/resume', async (request, reply) => {
-    const tenantId = tenantOf(request);
+  app.post('/v1/workflows/runs/:id/resume', { bodyLimit: noBodyLimitBytes }, async (request, reply) => {
+    const tenantId = tenantIdOf(request);
     const runId = runIdOf(request);
     await runner.resume(runId, { tenantId });
     return reply.status(202).send(presentRun(await runner.get(runId, { tenantId })));
   });
 
   app.get('/v1/workflows/runs/:id/events', async (request, reply) => {
-    const tenantId = tenantOf(request);
+    const tenantId = tenantIdOf(request);
     const runId = runIdOf(request);
     const query = parseWithSchema(eventsQuerySchema, request.query ?? {}, { what: 'query' });
     const lastEventId = request.headers['last-event-id'];
@@ -397,6 +359,21 @@ export function registerWorkflowRoutes(
 
 async function writeEvent(raw: ServerResponse, text: string, signal: AbortSignal): Promise<void> {
   if (!raw.write(text)) await once(raw, 'drain', { signal });
+}
+
+/** A run input problem names its place in the request body: `input.brief`, not `brief`. */
+function locateInputProblem(error: unknown): unknown {
+  if (!PipewrightError.isInstance(error) || error.code !== 'workflow.input_invalid') return error;
+  const param = error.param;
+  if (param === 'input' || param?.startsWith('input.') === true || param?.startsWith('input[') === true)
+    return error;
+  return new PipewrightError({
+    code: error.code,
+    message: error.message,
+    param: param === undefined ? 'input' : param.startsWith('[') ? `input${param}` : `input.${param}`,
+    cause: error,
+    ...(error.details === undefined ? {} : { details: error.details }),
+  });
 }
 
 /** Definition problems of an inline definition name their place in the request body. */

@@ -87,6 +87,14 @@ export const responseFormatSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
+/**
+ * The most output tokens one request may ask for. No model writes more than a few hundred
+ * thousand (128k is the largest output limit today); a larger value is a typo or an attack
+ * on the bill (and on budget reservations, which are sized by it), refused before any call.
+ */
+export const maxOutputTokens = 1_000_000;
+const outputTokensMessage = `must be at most ${maxOutputTokens}`;
+
 export const chatRequestSchema = z.looseObject({
   model: z.string().min(1, 'must be a non-empty string'),
   messages: z.array(chatMessageSchema).min(1, 'must contain at least one message'),
@@ -98,8 +106,14 @@ export const chatRequestSchema = z.looseObject({
   top_p: z.number().min(0).max(1).nullable().optional(),
   frequency_penalty: z.number().min(-2).max(2).nullable().optional(),
   presence_penalty: z.number().min(-2).max(2).nullable().optional(),
-  max_tokens: z.number().int().positive().nullable().optional(),
-  max_completion_tokens: z.number().int().positive().nullable().optional(),
+  max_tokens: z.number().int().positive().max(maxOutputTokens, outputTokensMessage).nullable().optional(),
+  max_completion_tokens: z
+    .number()
+    .int()
+    .positive()
+    .max(maxOutputTokens, outputTokensMessage)
+    .nullable()
+    .optional(),
   stop: z
     .union([z.string(), z.array(z.string()).max(4)])
     .nullable()

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { parseWithSchema } from './validation.ts';
 
+/** The largest image side any provider draws (4096 px); a larger size is refused before the call. */
+export const maxImageSide = 4096;
+
 export const imagesRequestSchema = z.looseObject({
   model: z.string().min(1, 'must be a non-empty string'),
   prompt: z.string().min(1, 'must be a non-empty string').max(32000),
@@ -8,6 +11,10 @@ export const imagesRequestSchema = z.looseObject({
   size: z
     .string()
     .regex(/^(auto|\d{2,5}x\d{2,5})$/, 'must be WIDTHxHEIGHT or auto')
+    .refine(
+      (size) => size === 'auto' || size.split('x').every((side) => Number(side) <= maxImageSide),
+      `must be at most ${maxImageSide} pixels a side`,
+    )
     .optional(),
   quality: z.string().optional(),
   style: z.string().optional(),

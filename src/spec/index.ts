@@ -3,3 +3,4 @@ export * from './usage.ts';
 export * from './embeddings.ts';
 export * from './images.ts';
 export * from './validation.ts';
+export * from './call-vocabulary.ts';

@@ -23,14 +23,21 @@ export function parseWithSchema<T>(
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issues = result.error.issues.map((issue) => {
-    const path = formatPath([...(options.prefix === undefined ? [] : [options.prefix]), ...issue.path]);
+    // An unknown key is named by its own path, not by its parent's.
+    const key = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+    const path = formatPath([
+      ...(options.prefix === undefined ? [] : [options.prefix]),
+      ...issue.path,
+      ...(key === undefined ? [] : [key]),
+    ]);
     return { path, message: issue.message };
   });
   const first = issues[0] ?? { path: '', message: 'invalid value' };
   const where = first.path === '' ? (options.what ?? 'request') : first.path;
+  const param = first.path === '' ? options.what : first.path;
   throw new InvalidRequestError({
     message: `${where}: ${first.message}`,
-    ...(first.path === '' ? {} : { param: first.path }),
+    ...(param === undefined ? {} : { param }),
     details: { issues },
   });
 }

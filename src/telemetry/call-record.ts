@@ -1,13 +1,7 @@
-/** How the engine's caches answered a call. `bypass`: caching was off or not allowed for this call. */
-export const cacheStatuses = ['hit', 'semantic-hit', 'miss', 'bypass'] as const;
-export type CacheStatus = (typeof cacheStatuses)[number];
+import type { CacheStatus, CallOperation, CallOutcome } from '../spec/index.ts';
 
-/** The operations a call record can describe (the GenAI `gen_ai.operation.name` values we use). */
-export const callOperations = ['chat', 'embeddings', 'images'] as const;
-export type CallOperation = (typeof callOperations)[number];
-
-export const callOutcomes = ['success', 'error'] as const;
-export type CallOutcome = (typeof callOutcomes)[number];
+export { cacheStatuses, callOperations, callOutcomes } from '../spec/index.ts';
+export type { CacheStatus, CallOperation, CallOutcome } from '../spec/index.ts';
 
 /**
  * One model call as the engine saw it: who asked, what ran where, tokens, time, cost and

@@ -23,3 +23,4 @@ export {
   type PriceCatalog,
   type PriceCatalogOptions,
 } from './price-catalog.ts';
+export { buildCallRecord, type CallFacts } from './build-call-record.ts';

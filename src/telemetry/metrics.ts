@@ -178,25 +178,25 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers: [registry],
   });
   // Counted here as well as in the counter above so the ratios are ready to read on a dashboard.
-  const cacheCounts = { hit: 0, 'semantic-hit': 0, miss: 0 };
+  const cacheCounts = { hit: 0, 'semantic-hit': 0, shared: 0, miss: 0 };
   const shareOfLookups = (name: string, help: string, status: 'hit' | 'semantic-hit') =>
     new Gauge({
       name,
       help,
       registers: [registry],
       collect() {
-        const lookups = cacheCounts.hit + cacheCounts['semantic-hit'] + cacheCounts.miss;
+        const lookups = cacheCounts.hit + cacheCounts['semantic-hit'] + cacheCounts.shared + cacheCounts.miss;
         this.set(lookups === 0 ? 0 : cacheCounts[status] / lookups);
       },
     });
   shareOfLookups(
     'pipewright_cache_hit_ratio',
-    'Share of cache lookups (hit + semantic-hit + miss) answered by the exact cache, since start.',
+    'Share of cache lookups (hit + semantic-hit + shared + miss) answered by the exact cache, since start.',
     'hit',
   );
   shareOfLookups(
     'pipewright_cache_semantic_hit_ratio',
-    'Share of cache lookups (hit + semantic-hit + miss) answered by the semantic cache, since start.',
+    'Share of cache lookups (hit + semantic-hit + shared + miss) answered by the semantic cache, since start.',
     'semantic-hit',
   );
   const overhead = createFastHistogram({

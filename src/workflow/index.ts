@@ -9,6 +9,7 @@ export {
 } from './compile-workflow.ts';
 export { loadWorkflow } from './load-workflow.ts';
 export { loadWorkflowFile } from './load-workflow-file.ts';
+export { loadConfiguredWorkflows, type ConfiguredWorkflowSources } from './load-configured-workflows.ts';
 export {
   findUnknownModelReferences,
   listModelReferences,
