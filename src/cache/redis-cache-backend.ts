@@ -20,8 +20,13 @@ export interface RedisCacheBackendOptions {
   logger?: CacheStoreLogger | undefined;
   /** Where `pipewright_cache_store_degraded` and `pipewright_cache_store_fallbacks_total` go (`/metrics`). */
   registry?: Registry | undefined;
-  /** Longest wait for Redis on one call before it counts as a miss. Default 250 ms. */
+  /** Longest wait for Redis on one call, once connected, before it counts as a miss. Default 250 ms. */
   commandTimeoutMs?: number | undefined;
+  /**
+   * Longest wait for the connection to Redis (TCP connect and handshake): the first calls after
+   * start wait for it rather than miss and drop their writes. Default 2,000 ms.
+   */
+  connectTimeoutMs?: number | undefined;
   /** Entries whose JSON is larger are not stored (Redis's maxmemory bounds the total). Default 1 MiB. */
   maxEntryBytes?: number | undefined;
   /** While Redis is down, calls skip it and only one per interval tries again. Default 1,000 ms. */
@@ -69,6 +74,7 @@ export function createRedisCacheBackend(options: RedisCacheBackendOptions): Redi
   const connection = createRedisConnection({
     url: options.url,
     commandTimeoutMs,
+    connectTimeoutMs: options.connectTimeoutMs,
     maxReconnectDelayMs: options.maxReconnectDelayMs,
   });
   const degradedGauge = registeredMetric(options.registry, 'pipewright_cache_store_degraded', (registers) => {
