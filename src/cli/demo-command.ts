@@ -246,13 +246,15 @@ export async function runDemo(
       messages: [{ role: 'user', content: 'Hello?' }],
     });
     const errorBody = (await errorResponse.json()) as {
-      error: { code: string; message: string; details?: { attempts?: unknown[] } };
+      error: { code: string; pipewright_code: string; message: string; details?: { attempts?: unknown[] } };
     };
     const attempts = errorBody.error.details?.attempts?.length ?? 1;
+    // `code` is the upstream's own where it gave one; Pipewright's stable code travels beside it.
+    const { code, pipewright_code: pipewrightCode } = errorBody.error;
     steps.push({
       via: 'HTTP',
       what: 'provider down (503 upstream)',
-      outcome: `${errorResponse.status} ${errorBody.error.code} after ${attempts} attempt${attempts === 1 ? '' : 's'} (retried with backoff)`,
+      outcome: `${errorResponse.status} ${pipewrightCode}${code === pipewrightCode ? '' : ` (upstream: ${code})`} after ${attempts} attempt${attempts === 1 ? '' : 's'} (retried with backoff)`,
     });
 
     // 10. HTTP: bad input, answered with the field at fault.

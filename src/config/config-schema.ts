@@ -196,6 +196,22 @@ export const configSchema = z.strictObject({
       publicMetrics: z.boolean().default(false),
       /** How long graceful shutdown waits for in-flight requests before closing them. */
       shutdownGraceMs: z.number().int().nonnegative().default(30_000),
+      /** The body limit of `POST /v1/workflows/runs` (inline definitions and inputs), at most bodyLimitBytes; 0 = bodyLimitBytes. */
+      workflowBodyLimitBytes: z
+        .number()
+        .int()
+        .nonnegative()
+        .default(1024 * 1024),
+      /** How deeply a request body may nest objects and arrays; deeper is a 400. */
+      maxJsonDepth: z.number().int().min(1).max(1_000).default(64),
+      /** Time for a client to send a whole request (headers and body); 0 = no limit. */
+      requestTimeoutMs: z.number().int().nonnegative().default(60_000),
+      /** Time for a client to send the request headers; 0 = no limit. At most requestTimeoutMs. */
+      headersTimeoutMs: z.number().int().nonnegative().default(15_000),
+    })
+    .refine((server) => server.requestTimeoutMs === 0 || server.headersTimeoutMs <= server.requestTimeoutMs, {
+      message: 'must be at most server.requestTimeoutMs',
+      path: ['headersTimeoutMs'],
     })
     .prefault({}),
   store: z

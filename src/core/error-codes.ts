@@ -9,6 +9,7 @@ export const errorCodes = {
   'request.invalid_json': { status: 400, type: 'invalid_request_error', retryable: false },
   'request.too_large': { status: 413, type: 'invalid_request_error', retryable: false },
   'request.unsupported_media_type': { status: 415, type: 'invalid_request_error', retryable: false },
+  'request.timeout': { status: 408, type: 'invalid_request_error', retryable: false },
   'gateway.unauthenticated': { status: 401, type: 'authentication_error', retryable: false },
   'gateway.not_found': { status: 404, type: 'not_found_error', retryable: false },
   'gateway.model_not_found': { status: 404, type: 'invalid_request_error', retryable: false },

@@ -5,9 +5,10 @@ import type { PipewrightConfig } from '../config/index.ts';
 import type { CallMeta, Engine, EngineCallOptions } from '../engine/index.ts';
 import { cacheControlHeader, parseCacheControl } from '../cache/index.ts';
 import type { Metrics } from '../telemetry/index.ts';
-import { createAuthenticator, type Principal } from './authenticate.ts';
+import { createAuthenticator, tenantHeader, tenantIdOf, type Principal } from './authenticate.ts';
 import { isServerFault, toErrorResponse } from './error-response.ts';
-import { registerJsonBodyParser } from './parse-json-body.ts';
+import { answerClientError } from './answer-client-error.ts';
+import { jsonObjectBody, registerJsonBodyParser } from './parse-json-body.ts';
 import { writeSseData } from './write-sse.ts';
 import { registerWorkflowRoutes, type WorkflowRoutesOptions } from './workflow-routes.ts';
 
@@ -35,6 +36,12 @@ const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 const timeoutHeader = 'x-pipewright-timeout-ms';
 /** A client may shorten or lengthen its own deadline, up to one hour. */
 const maxTimeoutMs = 3_600_000;
+/** Longer than any id the routes accept (run ids: 128), so a long one is our 404, not the router's. */
+const maxPathParameterLength = 256;
+
+function isPublicPath(path: string, publicMetrics: boolean): boolean {
+  return path === '/healthz' || path === '/readyz' || (path === '/metrics' && publicMetrics);
+}
 
 /**
  * The OpenAI-compatible HTTP gateway. Routes translate HTTP to engine calls; every error becomes
@@ -55,39 +62,74 @@ export function createServer(dependencies: ServerDependencies): FastifyInstance 
     });
   }
   const authenticate = createAuthenticator({ masterKey, defaultTenantId: config.defaultTenant });
+  const { server } = config;
   let shuttingDown = false;
 
   const app = Fastify({
     logger: false,
-    bodyLimit: config.server.bodyLimitBytes,
+    bodyLimit: server.bodyLimitBytes,
     requestIdHeader: false,
     genReqId: (request) => {
       const header = request.headers['x-request-id'];
       return typeof header === 'string' && requestIdPattern.test(header) ? header : createId('req');
     },
-    return503OnClosing: true,
+    // While draining, the onRequest hook answers 503 gateway.shutting_down in our envelope.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
+    // A client has this long to send a whole request (headers within headersTimeoutMs), then 408.
+    requestTimeout: server.requestTimeoutMs,
+    http: {
+      requestTimeout: server.requestTimeoutMs,
+      headersTimeout: server.headersTimeoutMs,
+      // Node checks the two timeouts on this interval (30 s by default, longer than the timeouts).
+      connectionsCheckingInterval: 1_000,
+    },
+    routerOptions: { maxParamLength: maxPathParameterLength },
+    // The router's own errors (a malformed or too long URL) come before any hook: check the key first.
+    frameworkErrors: (error, request, reply) => {
+      request.startedAt = performance.now();
+      request.observed = {};
+      void reply.header('x-request-id', request.id);
+      let failure: unknown = error;
+      try {
+        authenticate(request.headers.authorization, request.headers[tenantHeader]);
+      } catch (refused) {
+        failure = refused;
+      }
+      void sendError(failure, request, reply);
+    },
+    clientErrorHandler: (error, socket) => answerClientError(error, socket),
   });
 
   // The API speaks JSON only; anything else is a 415 rather than a confusing validation error.
   app.removeContentTypeParser('text/plain');
-  registerJsonBodyParser(app);
+  registerJsonBodyParser(app, { maxDepth: server.maxJsonDepth });
   app.decorateRequest('principal', undefined);
   app.decorateRequest('startedAt', 0);
   app.decorateRequest('observed', undefined as unknown as FastifyRequest['observed']);
 
+  // The one authentication hook: every route but health, readiness and public metrics resolves the
+  // caller's tenant here, once, before anything reads the body; routes take it with tenantIdOf().
   // Callback-style hooks: an async hook costs Fastify a promise and extra microtask turns per request.
   app.addHook('onRequest', (request, reply, done) => {
     request.startedAt = performance.now();
     request.observed = {};
     void reply.header('x-request-id', request.id);
-    const path = request.routeOptions.url ?? request.url;
-    if (path === '/healthz' || path === '/readyz' || (path === '/metrics' && config.server.publicMetrics)) {
+    if (isPublicPath(request.routeOptions.url ?? request.url, server.publicMetrics)) {
       done();
       return;
     }
+    if (shuttingDown) {
+      done(
+        new PipewrightError({
+          code: 'gateway.shutting_down',
+          message: 'the gateway is shutting down: retry on another instance',
+        }),
+      );
+      return;
+    }
     try {
-      request.principal = authenticate(request.headers.authorization, request.headers['x-pipewright-tenant']);
+      request.principal = authenticate(request.headers.authorization, request.headers[tenantHeader]);
     } catch (error) {
       done(error as Error);
       return;
@@ -106,13 +148,22 @@ export function createServer(dependencies: ServerDependencies): FastifyInstance 
     done();
   });
 
-  app.setErrorHandler(async (error, request, reply) => {
+  /**
+   * Every error answer, whatever raised it: our envelope, and `connection: close` when the caller
+   * was refused (401) or the answer goes out before the body was read (the gateway never reads a
+   * body it refused; the socket closes once the answer is sent).
+   */
+  function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
     const response = toErrorResponse(error);
     if (isServerFault(response.status))
       logger?.error({ err: error, requestId: request.id }, 'request failed');
-    request.observed.errorCode = response.body.error.code;
-    return reply.status(response.status).headers(response.headers).send(response.body);
-  });
+    request.observed.errorCode = response.body.error.pipewright_code;
+    void reply.status(response.status).headers(response.headers);
+    if (response.status === 401 || !request.raw.complete) void reply.header('connection', 'close');
+    return reply.send(response.body);
+  }
+
+  app.setErrorHandler(async (error, request, reply) => sendError(error, request, reply));
 
   app.setNotFoundHandler(async (request) => {
     throw new PipewrightError({
@@ -122,10 +173,7 @@ export function createServer(dependencies: ServerDependencies): FastifyInstance 
   });
 
   function callOptions(request: FastifyRequest, signal?: AbortSignal): EngineCallOptions {
-    const options: EngineCallOptions = {
-      requestId: request.id,
-      tenantId: request.principal?.tenantId ?? config.defaultTenant,
-    };
+    const options: EngineCallOptions = { requestId: request.id, tenantId: tenantIdOf(request) };
     if (signal !== undefined) options.signal = signal;
     const timeout = request.headers[timeoutHeader];
     if (timeout !== undefined) {
@@ -145,11 +193,8 @@ export function createServer(dependencies: ServerDependencies): FastifyInstance 
       if (traceId !== undefined) options.traceId = traceId;
     }
     const cacheControl = request.headers[cacheControlHeader];
-    if (cacheControl !== undefined) {
-      // Validated here so that a bad directive is a 400 naming the header, not the library option.
-      parseCacheControl(cacheControl, cacheControlHeader);
-      options.cache = typeof cacheControl === 'string' ? cacheControl : cacheControl.join(',');
-    }
+    // Parsed once, here, so that a bad directive is a 400 naming the header, not the library option.
+    if (cacheControl !== undefined) options.cache = parseCacheControl(cacheControl, cacheControlHeader);
     return options;
   }
 
@@ -183,9 +228,9 @@ export function createServer(dependencies: ServerDependencies): FastifyInstance 
   }
 
   app.post('/v1/chat/completions', async (request, reply) => {
-    const body = request.body as { stream?: unknown } | null;
+    const body = jsonObjectBody(request) as { stream?: unknown };
     const controller = abortOnClientClose(request, reply);
-    if (body !== null && typeof body === 'object' && body.stream === true) {
+    if (body.stream === true) {
       const stream = await engine.chatStream(body, callOptions(request, controller.signal));
       setCallHeaders(reply, request, stream.meta);
       reply.hijack();
@@ -228,14 +273,20 @@ export function createServer(dependencies: ServerDependencies): FastifyInstance 
 
   app.post('/v1/embeddings', async (request, reply) => {
     const controller = abortOnClientClose(request, reply);
-    const { response, meta } = await engine.embed(request.body, callOptions(request, controller.signal));
+    const { response, meta } = await engine.embed(
+      jsonObjectBody(request),
+      callOptions(request, controller.signal),
+    );
     setCallHeaders(reply, request, meta);
     return response;
   });
 
   app.post('/v1/images/generations', async (request, reply) => {
     const controller = abortOnClientClose(request, reply);
-    const { response, meta } = await engine.images(request.body, callOptions(request, controller.signal));
+    const { response, meta } = await engine.images(
+      jsonObjectBody(request),
+      callOptions(request, controller.signal),
+    );
     setCallHeaders(reply, request, meta);
     return response;
   });
@@ -250,7 +301,14 @@ export function createServer(dependencies: ServerDependencies): FastifyInstance 
   // Circuit-breaker state per deployment (authenticated like every route but health and metrics).
   app.get('/admin/breakers', async () => ({ object: 'list', data: engine.resilience.snapshot() }));
 
-  if (dependencies.workflows !== undefined) registerWorkflowRoutes(app, engine, dependencies.workflows);
+  if (dependencies.workflows !== undefined)
+    registerWorkflowRoutes(app, engine, {
+      ...dependencies.workflows,
+      bodyLimitBytes:
+        server.workflowBodyLimitBytes === 0
+          ? server.bodyLimitBytes
+          : Math.min(server.workflowBodyLimitBytes, server.bodyLimitBytes),
+    });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 

@@ -73,12 +73,12 @@ describe('gateway resilience', () => {
     assert.equal(again.status, 401);
     const { error } = (await again.json()) as {
       error: {
-        code: string;
+        pipewright_code: string;
         message: string;
         details?: { attempts?: Array<{ deployment: string; errorCode: string }> };
       };
     };
-    assert.equal(error.code, 'provider.authentication');
+    assert.equal(error.pipewright_code, 'provider.authentication');
     assert.deepEqual(
       error.details?.attempts?.map((attempt) => [attempt.deployment, attempt.errorCode]),
       [['sim-bad-key', 'gateway.circuit_open']],

@@ -11,6 +11,10 @@ import {
 let stack: TestStack;
 let client: OpenAI;
 
+/** Pipewright's stable code, beside the envelope's `code` (which is the upstream's when it gave one). */
+const pipewrightCodeOf = (error: InstanceType<typeof OpenAI.APIError>) =>
+  (error.error as { pipewright_code?: unknown } | undefined)?.pipewright_code;
+
 before(async () => {
   stack = await startTestStack();
   client = openAiClientFor(stack);
@@ -171,7 +175,11 @@ describe('errors arrive as the SDK own error classes', () => {
       client.chat.completions.create({ model: 'quota', messages: [{ role: 'user', content: 'x' }] }),
       (error: unknown) => {
         assert.ok(error instanceof OpenAI.RateLimitError);
-        assert.equal(error.code, 'provider.quota_exhausted');
+        // `code` is the upstream's own where it gave one (insufficient_quota); ours travels beside it.
+        assert.equal(pipewrightCodeOf(error), 'provider.quota_exhausted');
+        assert.equal(error.headers.get('x-pipewright-error-code'), 'provider.quota_exhausted');
+        assert.equal(error.headers.get('retry-after'), null);
+        assert.equal(error.headers.get('x-should-retry'), 'false');
         return true;
       },
     );
@@ -186,7 +194,9 @@ describe('errors arrive as the SDK own error classes', () => {
 
   test('a bad upstream key is reported, not hidden, also once the breaker has taken the deployment out', async () => {
     const refused = (error: unknown) =>
-      error instanceof OpenAI.APIError && error.status === 401 && error.code === 'provider.authentication';
+      error instanceof OpenAI.APIError &&
+      error.status === 401 &&
+      pipewrightCodeOf(error) === 'provider.authentication';
     await assert.rejects(
       client.chat.completions.create({ model: 'bad-key', messages: [{ role: 'user', content: 'x' }] }),
       refused,

@@ -262,9 +262,9 @@ describe('workflow HTTP API', () => {
         { workflow: 'tagline', input: { brief: 'ok brief', colour: 'red' } },
         400,
         'workflow.input_invalid',
-        'colour',
+        'input.colour',
       ],
-      [{ workflow: 'tagline', input: {} }, 400, 'workflow.input_invalid', 'brief'],
+      [{ workflow: 'tagline', input: {} }, 400, 'workflow.input_invalid', 'input.brief'],
       [{ workflow: 'nope' }, 404, 'workflow.not_found', 'workflow'],
       [{ workflow: 'tagline', definition: 'id: x' }, 400, 'request.invalid', 'workflow'],
       [{ workflow: 'tagline', input: 'brief' }, 400, 'request.invalid', 'input'],
@@ -272,7 +272,7 @@ describe('workflow HTTP API', () => {
         { definition: flow('uses-missing', 'no-such-group'), input: { brief: 'abc' } },
         400,
         'workflow.definition_invalid',
-        'nodes.draft.modelGroup',
+        'definition.nodes.draft.modelGroup',
       ],
       [
         {
