@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { providerNames } from '../providers/index.ts';
-import { balancingStrategies } from '../resilience/index.ts';
+import { balancingStrategies, maxDeadlineMs } from '../resilience/index.ts';
 import { cacheRuleSchema } from '../cache/index.ts';
 
 const idPattern = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
@@ -16,8 +16,21 @@ export const priceSchema = z.object({
   reasoningPerMillion: z.number().nonnegative().optional(),
 });
 
-const milliseconds = z.number().int().nonnegative();
-const positiveMilliseconds = z.number().int().positive();
+// Every duration has a ceiling: a timer past 2^31 ms fires at once, and an hour-long wait is already a stall.
+const atMostAnHour = `must be at most ${maxDeadlineMs} (one hour)`;
+const milliseconds = z.number().int().nonnegative().max(maxDeadlineMs, atMostAnHour);
+const positiveMilliseconds = z.number().int().positive().max(maxDeadlineMs, atMostAnHour);
+
+/** A deadline for every operation, or per operation (the others keep their defaults). */
+const deadlineSchema = z.union([
+  positiveMilliseconds,
+  z.strictObject({
+    chat: positiveMilliseconds.optional(),
+    chatStream: positiveMilliseconds.optional(),
+    embeddings: positiveMilliseconds.optional(),
+    images: positiveMilliseconds.optional(),
+  }),
+]);
 
 /** Retries of one deployment (see docs/configuration.md#resilience). */
 export const retrySchema = z.strictObject({
@@ -51,8 +64,11 @@ export const rateLimitsSchema = z.strictObject({
 });
 
 export const resilienceSchema = z.strictObject({
-  /** The default overall deadline of a request; none when unset. */
-  deadlineMs: positiveMilliseconds.optional(),
+  /**
+   * The overall deadline of a call nobody set one for: one value for every operation, or
+   * `{ chat, chatStream, embeddings, images }`; unset ones keep the defaults (120 s, 600 s, 30 s, 180 s).
+   */
+  deadlineMs: deadlineSchema.optional(),
   /** TCP (and TLS) connect timeout for every upstream; a slow connect is a retryable `provider.timeout`. */
   connectTimeoutMs: positiveMilliseconds.default(10_000),
   retry: retrySchema.optional(),

@@ -2,7 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ProviderError, type ProviderErrorKind } from '../core/index.ts';
 import { createFakeClock } from '../../test/support/fake-clock.ts';
-import { createCircuitBreakers, defaultBreakerPolicy, type BreakerTransition } from './circuit-breaker.ts';
+import {
+  createCircuitBreakers,
+  defaultBreakerPolicy,
+  maxHonouredPauseMs,
+  type BreakerTransition,
+} from './circuit-breaker.ts';
 
 const failure = (kind: ProviderErrorKind, retryAfterMs?: number) =>
   new ProviderError({
@@ -176,4 +181,45 @@ test('a 429 with retry-after pauses the deployment for exactly that long, then i
   );
   fail(breakers, 'rate_limited', 4);
   assert.equal(breakers.state('d'), 'closed', '429s without a hint count like other failures (4 < 5)');
+});
+
+test('a 429 asking for 120 s rests the deployment the whole 120 s, far past maxOpenMs (issue 9, point 12)', async () => {
+  const { clock, breakers, transitions } = setup({ maxOpenMs: 10_000 });
+  fail(breakers, 'rate_limited', 1, 120_000);
+  assert.equal(transitions.at(-1)?.openForMs, 120_000);
+  await clock.advance(10_000);
+  assert.deepEqual(breakers.admit('d'), {
+    admitted: false,
+    retryInMs: 110_000,
+    reason: "rate limited (provider.rate_limited): paused for the provider's retry-after",
+    paused: true,
+  });
+  await clock.advance(109_999);
+  assert.equal(breakers.admit('d').admitted, false, 'not one call before the provider said');
+  await clock.advance(1);
+  assert.deepEqual(breakers.admit('d'), { admitted: true, probe: false });
+});
+
+test("a rest asked by a success's rate-limit headers is honoured in full too; a nonsensical one stops at a day", async () => {
+  const { clock, breakers } = setup({ maxOpenMs: 10_000 });
+  breakers.pause('d', 360_000, 'x-ratelimit-remaining-requests: 0');
+  await clock.advance(359_999);
+  assert.equal(breakers.admit('d').admitted, false);
+  await clock.advance(1);
+  assert.ok(breakers.admit('d').admitted);
+  breakers.pause('d', 10 * 365 * 86_400_000, 'x-ratelimit-remaining-tokens: 0');
+  assert.equal(breakers.snapshot()[0]?.retryInMs, maxHonouredPauseMs);
+});
+
+test("a failure's own retry-after longer than maxOpenMs keeps the circuit open that long; growth alone stops at maxOpenMs", async () => {
+  const { clock, breakers, transitions } = setup({
+    consecutiveFailures: 1,
+    openMs: 8_000,
+    maxOpenMs: 10_000,
+  });
+  fail(breakers, 'overloaded', 1, 30_000);
+  assert.equal(transitions.at(-1)?.openForMs, 30_000);
+  await clock.advance(30_000);
+  fail(breakers, 'server_error', 1); // the probe fails, no hint: 8 s × 2 = 16 s, stopped at 10 s
+  assert.equal(transitions.at(-1)?.openForMs, 10_000);
 });

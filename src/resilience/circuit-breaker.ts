@@ -15,7 +15,7 @@ export interface BreakerPolicy {
   windowMs: number;
   /** How long it stays open when the provider gave no retry-after; doubles on each re-open. */
   openMs: number;
-  /** The longest open period (growth and retry-after hints are capped here). */
+  /** The longest open period of its own (the growth stops here); a provider's retry-after is honoured in full. */
   maxOpenMs: number;
   /** Calls let through at once while half-open; that many successes close it again. */
   halfOpenProbes: number;
@@ -31,6 +31,12 @@ export const defaultBreakerPolicy: Readonly<BreakerPolicy> = {
   maxOpenMs: 10_000,
   halfOpenProbes: 1,
 };
+
+/**
+ * The longest rest a provider's hint (retry-after, a limit's reset time) can impose: honoured in
+ * full up to a day, so a nonsensical date cannot take a deployment out for years.
+ */
+export const maxHonouredPauseMs = 86_400_000;
 
 /** One state change, for logs. */
 export interface BreakerTransition {
@@ -65,6 +71,8 @@ export type BreakerAdmission =
       admitted: false;
       retryInMs: number | null;
       reason: string;
+      /** Resting because the provider said so (a 429's retry-after, a limit with nothing left): not broken. */
+      paused?: true | undefined;
       /** Set when it is out because the provider refused its credentials: the error to surface, in its own class (401/403). */
       refusal?: ProviderError | undefined;
     };
@@ -132,9 +140,9 @@ interface Breaker {
  * Circuit breakers, one per deployment: closed → open on `consecutiveFailures` failures in a
  * row or a `failureRate` over a rolling window (once `minimumCalls` were made) → half-open after
  * the open period (the provider's retry-after when it gave one, else `openMs`, doubling on each
- * re-open) → closed after `halfOpenProbes` successful probes. A 429 with a retry-after pauses the
- * deployment for exactly that long (open, then closed again without a probe: the provider said
- * when to come back). A 401/403 keeps the deployment out until its configuration (key, URL,
+ * re-open, up to `maxOpenMs`) → closed after `halfOpenProbes` successful probes. A 429 with a
+ * retry-after pauses the deployment for exactly that long, however long (open, then closed again
+ * without a probe: the provider said when to come back; capped only at `maxHonouredPauseMs`). A 401/403 keeps the deployment out until its configuration (key, URL,
  * headers) changes. Every transition goes to `onTransition`.
  *
  * @example
@@ -239,7 +247,11 @@ export function createCircuitBreakers(options: {
   ): void {
     const { policy } = breaker;
     const grown = policy.openMs * 2 ** Math.min(breaker.opens, 30);
-    const period = Math.min(policy.maxOpenMs, retryAfterMs ?? grown);
+    // The provider's own hint is honoured in full; only our growth stops at maxOpenMs.
+    const period =
+      retryAfterMs === undefined
+        ? Math.min(policy.maxOpenMs, grown)
+        : Math.min(maxHonouredPauseMs, retryAfterMs);
     // A re-open never shortens an open period already promised (litellm#40130).
     breaker.openUntil = Math.max(
       breaker.state === 'open' ? breaker.openUntil : 0,
@@ -253,7 +265,8 @@ export function createCircuitBreakers(options: {
   }
 
   function pause(deployment: string, breaker: Breaker, ms: number, reason: string): void {
-    const until = clock.monotonic() + Math.min(breaker.policy.maxOpenMs, ms);
+    // Exactly as long as the provider said (not cut to maxOpenMs: coming back early only collects 429s).
+    const until = clock.monotonic() + Math.min(maxHonouredPauseMs, ms);
     if (breaker.state === 'open') {
       // Extends a rest (never shortens one), and never turns a real open into a pause.
       breaker.openUntil = Math.max(breaker.openUntil, until);
@@ -297,6 +310,7 @@ export function createCircuitBreakers(options: {
             retryInMs: retryIn(breaker),
             reason: breaker.reason ?? 'open',
             ...(breaker.openUntil === Infinity ? { refusal: breaker.refusal } : {}),
+            ...(breaker.paused ? { paused: true } : {}),
           };
         if (breaker.paused) {
           breaker.paused = false;

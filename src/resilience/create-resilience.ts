@@ -1,4 +1,4 @@
-import type { Clock } from '../core/index.ts';
+import { InvalidRequestError, type Clock } from '../core/index.ts';
 import { createBulkhead, type Bulkhead } from './bulkhead.ts';
 import {
   createCircuitBreakers,
@@ -8,7 +8,7 @@ import {
   type BreakerTransition,
   type CircuitBreakers,
 } from './circuit-breaker.ts';
-import type { AttemptTimeouts } from './deadline.ts';
+import { defaultDeadlines, maxDeadlineMs, type AttemptTimeouts, type DeadlineOperation } from './deadline.ts';
 import { createDeploymentStats, type DeploymentStats } from './load-balancer.ts';
 import { readRateLimitPause } from './read-rate-limit-pause.ts';
 import {
@@ -39,7 +39,8 @@ export interface ResilienceOptions {
     retry?: PolicyOverride<RetryPolicy> | undefined;
     timeouts?: PolicyOverride<AttemptTimeouts> | undefined;
     breaker?: PolicyOverride<BreakerPolicy> | undefined;
-    deadlineMs?: number | undefined;
+    /** One deadline for every operation, or some operations' own; the rest keep `defaultDeadlines`. */
+    deadlineMs?: number | PolicyOverride<Record<DeadlineOperation, number>> | undefined;
   };
   deployments?: ReadonlyArray<{
     id: string;
@@ -88,8 +89,22 @@ export interface Resilience {
   };
   /** The retry and timeout policy of one deployment, for one step type (step type wins over deployment, deployment over defaults). */
   policyFor(deployment: string, stepType: string | undefined): AttemptPolicy;
-  /** The deadline: the call's own, else the step type's, else the default. */
-  deadlineFor(stepType: string | undefined, requestedMs: number | undefined): number | undefined;
+  /**
+   * The deadline of one call: the call's own, else the step type's, else the configured default
+   * of its operation, else `defaultDeadlines`. Every call has one. A call's own deadline that is
+   * not a whole number of ms between 1 and `maxDeadlineMs` is a 400 naming `deadlineMs`.
+   */
+  deadlineFor(
+    stepType: string | undefined,
+    requestedMs: number | undefined,
+    operation: DeadlineOperation,
+  ): number;
+  /**
+   * The deadline the caller chose itself (the call's, or its step type's), undefined when only a
+   * default applies. Only a caller's own deadline lets a call wait for an open or resting
+   * deployment to come back; without one it fails at once with a retry-after.
+   */
+  callerDeadlineFor(stepType: string | undefined, requestedMs: number | undefined): number | undefined;
   weightOf(deployment: string): number;
   maxInFlightOf(deployment: string): number | undefined;
   /** The deployment's own rate limits, undefined when it has none. */
@@ -119,6 +134,15 @@ export function createResilience(options: ResilienceOptions): Resilience {
     breakers.register(deployment.id, merge(baseBreaker, deployment.breaker), deployment.configHash);
   const stepTypes = new Map((options.stepTypes ?? []).map((stepType) => [stepType.name, stepType]));
   const cache = new Map<string | undefined, Map<string, AttemptPolicy>>();
+  const configuredDeadlines: Record<DeadlineOperation, number> =
+    typeof defaults.deadlineMs === 'number'
+      ? {
+          chat: defaults.deadlineMs,
+          chatStream: defaults.deadlineMs,
+          embeddings: defaults.deadlineMs,
+          images: defaults.deadlineMs,
+        }
+      : merge(defaultDeadlines, defaults.deadlineMs);
 
   function resolve(deploymentId: string, stepType: string | undefined): AttemptPolicy {
     const deployment = deployments.get(deploymentId);
@@ -159,10 +183,14 @@ export function createResilience(options: ResilienceOptions): Resilience {
       }
       return policy;
     },
-    deadlineFor(stepType, requestedMs) {
-      if (requestedMs !== undefined) return requestedMs;
+    deadlineFor(stepType, requestedMs, operation) {
+      if (requestedMs !== undefined) return checkRequestedDeadline(requestedMs);
       const step = stepType === undefined ? undefined : stepTypes.get(stepType);
-      return step?.deadlineMs ?? defaults.deadlineMs;
+      return step?.deadlineMs ?? configuredDeadlines[operation];
+    },
+    callerDeadlineFor(stepType, requestedMs) {
+      if (requestedMs !== undefined) return checkRequestedDeadline(requestedMs);
+      return stepType === undefined ? undefined : stepTypes.get(stepType)?.deadlineMs;
     },
     weightOf: (deployment) => deployments.get(deployment)?.weight ?? 1,
     maxInFlightOf: (deployment) => deployments.get(deployment)?.maxInFlight,
@@ -192,6 +220,14 @@ function merge<T extends object>(base: T, override: PolicyOverride<T> | undefine
     if (value !== undefined) out[key] = value as T[keyof T];
   }
   return out;
+}
+
+function checkRequestedDeadline(requestedMs: number): number {
+  if (Number.isInteger(requestedMs) && requestedMs >= 1 && requestedMs <= maxDeadlineMs) return requestedMs;
+  throw new InvalidRequestError({
+    message: `deadlineMs must be a whole number of milliseconds between 1 and ${maxDeadlineMs}, not ${String(requestedMs)}`,
+    param: 'deadlineMs',
+  });
 }
 
 function hasLimits(limits: RateLimits | undefined): limits is RateLimits {
