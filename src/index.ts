@@ -23,7 +23,6 @@ export type { PipewrightConfig, PipewrightConfigInput } from './config/index.ts'
 export {
   createEngine,
   defineStepType,
-  zodOutputSchema,
   stepConfidence,
   type Engine,
   type EngineOptions,

@@ -7,6 +7,7 @@ import {
 } from '../config/index.ts';
 import { createProviderClient, type Deployment, type ProviderClient } from '../providers/index.ts';
 import {
+  createAjv,
   parseChatRequest,
   parseEmbeddingsRequest,
   parseImagesRequest,
@@ -37,7 +38,6 @@ import type { CallMeta, EngineCallOptions, StepResult } from './engine-types.ts'
 import { createModelCatalog, type ModelGroup } from './model-catalog.ts';
 import { runStep, type RunStepOptions } from './run-step.ts';
 import {
-  createAjv,
   createConfiguredStepType,
   normalizeStepType,
   type RegisteredStepType,

@@ -1,7 +1,6 @@
 export * from './create-engine.ts';
 export * from './engine-types.ts';
 export * from './step-type.ts';
-export * from './render-template.ts';
 export type { EngineChatStream } from './call-pipeline.ts';
 export type { ModelGroup } from './model-catalog.ts';
 export type { RunStepOptions } from './run-step.ts';

@@ -2,7 +2,8 @@ import { createId, createTraceId, PipewrightError, toPipewrightError } from '../
 import { emptyUsage, type ChatMessage, type ChatRequest, type TokenUsage } from '../spec/index.ts';
 import type { CallPipeline } from './call-pipeline.ts';
 import type { CallMeta, EngineCallOptions, StepResult } from './engine-types.ts';
-import type { OutputCheck, RegisteredStepType, StepContext } from './step-type.ts';
+import type { OutputCheck } from '../spec/index.ts';
+import type { RegisteredStepType, StepContext } from './step-type.ts';
 
 export interface RunStepOptions extends EngineCallOptions {
   /** Call this model group instead of the step type's default. */

@@ -1,22 +1,17 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { Ajv } from 'ajv';
 import { z } from 'zod';
 import type { PipewrightError } from '../core/index.ts';
-import { ConfigError } from '../core/index.ts';
-import { formatPath, type ChatMessage, type ChatRequest } from '../spec/index.ts';
-import { renderTemplate } from './render-template.ts';
+import {
+  jsonOutputSchema,
+  renderTemplate,
+  zodOutputSchema,
+  type ChatMessage,
+  type ChatRequest,
+  type OutputSchema,
+} from '../spec/index.ts';
 
 /** What a prompt builder sees besides the input: the shared context of the caller or workflow. */
 export type StepContext = Readonly<Record<string, unknown>>;
-
-/** The outcome of validating a model's answer against a step's output schema. */
-export type OutputCheck<Output> = { ok: true; value: Output } | { ok: false; problems: string[] };
-
-/** An output schema in either form: zod for TypeScript authors, JSON Schema for YAML authors. */
-export interface OutputSchema<Output> {
-  /** The JSON Schema sent to the model as `response_format.json_schema.schema`. */
-  readonly jsonSchema: Record<string, unknown>;
-  check(value: unknown): OutputCheck<Output>;
-}
 
 /** How a step's answers may be cached (the caching layer reads this). */
 export interface StepCachePolicy {
@@ -66,58 +61,6 @@ export function defineStepType<Input, Output>(
   return definition;
 }
 
-/** Wraps a zod schema as an output schema. */
-export function zodOutputSchema<Output>(schema: z.ZodType<Output>): OutputSchema<Output> {
-  const jsonSchema = z.toJSONSchema(schema, { target: 'draft-7', unrepresentable: 'any' }) as Record<
-    string,
-    unknown
-  >;
-  delete jsonSchema.$schema;
-  return {
-    jsonSchema,
-    check(value) {
-      const result = schema.safeParse(value);
-      if (result.success) return { ok: true, value: result.data };
-      return {
-        ok: false,
-        problems: result.error.issues.map(
-          (issue) => `${formatPath(issue.path) || '(root)'}: ${issue.message}`,
-        ),
-      };
-    },
-  };
-}
-
-/** Wraps a JSON Schema (as written in YAML) as an output schema, validated with Ajv. */
-export function jsonOutputSchema(
-  schema: Record<string, unknown>,
-  ajv: Ajv,
-  where: string,
-): OutputSchema<unknown> {
-  let validate: ValidateFunction;
-  try {
-    validate = ajv.compile(schema);
-  } catch (error) {
-    throw new ConfigError({
-      message: `${where}: invalid JSON Schema: ${(error as Error).message}`,
-      param: where,
-      cause: error,
-    });
-  }
-  return {
-    jsonSchema: schema,
-    check(value) {
-      if (validate(value)) return { ok: true, value };
-      return { ok: false, problems: (validate.errors ?? []).map(describeAjvError) };
-    },
-  };
-}
-
-function describeAjvError(error: ErrorObject): string {
-  const path = error.instancePath === '' ? '(root)' : error.instancePath.slice(1).replace(/\//g, '.');
-  return `${path}: ${error.message ?? 'invalid'}`;
-}
-
 export function normalizeStepType<Input, Output>(
   definition: StepTypeDefinition<Input, Output>,
 ): RegisteredStepType<Input, Output> {
@@ -161,8 +104,4 @@ export function createConfiguredStepType(
   if (config.outputSchema !== undefined)
     step.output = jsonOutputSchema(config.outputSchema, ajv, `${where}.outputSchema`);
   return step;
-}
-
-export function createAjv(): Ajv {
-  return new Ajv({ allErrors: true, strict: false });
 }

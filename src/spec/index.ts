@@ -4,3 +4,5 @@ export * from './embeddings.ts';
 export * from './images.ts';
 export * from './validation.ts';
 export * from './call-vocabulary.ts';
+export * from './output-schema.ts';
+export * from './render-template.ts';

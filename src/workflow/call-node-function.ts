@@ -1,11 +1,12 @@
 import { stableStringify } from '../core/index.ts';
-import { renderTemplate, type Engine } from '../engine/index.ts';
+import type { Engine } from '../engine/index.ts';
+import { renderTemplate } from '../spec/index.ts';
 import type { ChatMessage } from '../spec/index.ts';
-import type { ContextReader } from './context-manager.ts';
 import { isReference, parseReference, readPath, resolveBinding, type Reference } from './parse-reference.ts';
 import { createWorkflowError } from './workflow-definition-error.ts';
 import type {
   BranchCondition,
+  ContextReader,
   ConditionFunction,
   MapItemDefinition,
   NodeCallContext,
