@@ -43,6 +43,11 @@ test('x-should-retry is false once the gateway retried or fell back, true when i
   assert.equal(toErrorResponse(retried).headers['x-should-retry'], 'false');
   const once = providerError('server_error', [attempt('provider.server_error')]);
   assert.equal(toErrorResponse(once).headers['x-should-retry'], 'true');
+  // A deadline spent on an upstream is not retried; one spent waiting for our own limits may be.
+  const deadline = (attempts: unknown[]) =>
+    new PipewrightError({ code: 'gateway.deadline_exceeded', message: 'late', details: { attempts } });
+  assert.equal(shouldClientRetry(deadline([attempt('gateway.deadline_exceeded')])), false);
+  assert.equal(shouldClientRetry(deadline([attempt('gateway.rate_limited', 0)])), true);
   // Skipped deployments (open breaker, full, over our limit) never reached an upstream.
   const skippedThenOnce = providerError('rate_limited', [
     attempt('gateway.circuit_open', 0),

@@ -99,10 +99,10 @@ export function toErrorResponse(error: unknown): ErrorResponse {
 /**
  * Whether a client may usefully send the same request again (the `x-should-retry` header):
  * `false` when the error is not retryable (quota, context length, invalid request, authentication,
- * permission, conflicts, bugs) or when the gateway already retried or fell back (more than one
- * upstream attempt in `details.attempts`), so that an SDK's own retries do not multiply the
- * upstream calls; `true` otherwise (a rate limit or overload the gateway did not wait out, an open
- * circuit, a draining gateway).
+ * permission, conflicts, bugs), when the gateway already retried or fell back (more than one
+ * upstream attempt in `details.attempts`) or when the deadline passed while an upstream was
+ * being tried, so that an SDK's own retries do not multiply the upstream calls; `true` otherwise
+ * (a rate limit or overload the gateway did not wait out, an open circuit, a draining gateway).
  *
  * @example
  * shouldClientRetry(quotaError); // false
@@ -110,7 +110,10 @@ export function toErrorResponse(error: unknown): ErrorResponse {
 export function shouldClientRetry(error: unknown): boolean {
   const failure = normalize(error);
   if (!failure.isRetryable) return false;
-  return upstreamAttempts(failure) <= 1;
+  const attempts = upstreamAttempts(failure);
+  // The whole deadline went to an upstream: another try would spend another one the same way.
+  if (failure.code === 'gateway.deadline_exceeded') return attempts === 0;
+  return attempts <= 1;
 }
 
 function upstreamAttempts(failure: PipewrightError): number {
