@@ -202,7 +202,8 @@ test('identical concurrent requests make one upstream call, whole and streamed; 
     engine.chat(ask('c'), { requestId: 'c' }),
   ];
   const streams = [engine.chatStream(ask('c')), engine.chatStream(ask('c'))];
-  await new Promise((resolve) => setTimeout(resolve, 10));
+  // Every caller has reached the cache layer and joined before the upstream answers.
+  await new Promise((resolve) => setImmediate(resolve));
   release();
   const answers = await Promise.all(whole);
   assert.deepEqual(
@@ -213,6 +214,16 @@ test('identical concurrent requests make one upstream call, whole and streamed; 
       ['c', 'shared'],
     ],
   );
+  // The first caller went upstream; the others joined its call: `shared`, nothing spent, its cost saved.
+  assert.deepEqual(
+    answers.map((answer) => [answer.meta.cacheStatus, answer.meta.costUsd === 0]),
+    [
+      ['miss', false],
+      ['shared', true],
+      ['shared', true],
+    ],
+  );
+  assert.equal(answers[1]?.meta.savedCostUsd, answers[0]?.meta.costUsd);
   const streamed = await Promise.all(
     (await Promise.all(streams)).map(async (stream) => textOf(await collect(stream.chunks))),
   );
