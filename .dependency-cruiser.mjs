@@ -136,35 +136,6 @@ export const knownViolations = [
     'src/config/index.ts',
     'TODO(issue 9): lead removes — engine/ takes typed settings; only config/ reads the YAML schema',
   ),
-  // TODO(issue 9): the workflow runner split removes — workflow-definition imports the ContextReader
-  // type from context-manager, which imports the CompiledWorkflow type from compile-workflow, which
-  // imports workflow-definition. Moving ContextReader into workflow-definition.ts ends all three.
-  knownCycle(
-    [
-      'src/workflow/compile-workflow.ts',
-      'src/workflow/workflow-definition.ts',
-      'src/workflow/context-manager.ts',
-    ],
-    'TODO(issue 9): workflow owner removes — move the ContextReader type into workflow-definition.ts',
-  ),
-  knownCycle(
-    [
-      'src/workflow/check-schema-assignable.ts',
-      'src/workflow/workflow-definition.ts',
-      'src/workflow/context-manager.ts',
-      'src/workflow/compile-workflow.ts',
-    ],
-    'TODO(issue 9): workflow owner removes — same cycle as above, through check-schema-assignable.ts',
-  ),
-  knownCycle(
-    [
-      'src/workflow/builtin-functions.ts',
-      'src/workflow/workflow-definition.ts',
-      'src/workflow/context-manager.ts',
-      'src/workflow/compile-workflow.ts',
-    ],
-    'TODO(issue 9): workflow owner removes — same cycle as above, through builtin-functions.ts',
-  ),
   // TODO(issue 9): cache owner removes — the generated model imports the VerifierModel type from the
   // verifier, which imports the model. Declaring VerifierModel in its own file (or in the model file) ends it.
   knownCycle(
