@@ -1,7 +1,12 @@
 // The layers of docs/architecture.md, checked by dependency-cruiser in `npm test` (`npm run check:layers`).
 //
-//   core ← spec ← providers ← telemetry ← resilience / cache / routing / gates / governance ← store
+//   core ← spec ← providers ← telemetry ← resilience / cache / routing / gates / governance
 //        ← engine ← config, workflow ← server ← main.ts, pipewright.ts, index.ts ← cli
+//
+// store/ implements the interfaces of the layers below the engine (it may import them) and is
+// reached through interfaces passed in: engine/ and everything below it never import store/;
+// workflow/, server/, cli/ and the composition roots may. config/ builds typed settings (it may
+// import engine/ and below); engine/ never imports config/, and workflow/ does not either.
 //
 // Each folder of src/ lists the folders it may import from (`layers` below); anything else in src/
 // is forbidden, so a new folder must be placed here before it can import or be imported. Besides the
