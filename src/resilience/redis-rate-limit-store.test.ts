@@ -2,12 +2,22 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import { createSystemClock } from '../core/index.ts';
-import { createRateLimiter } from './rate-limiter.ts';
+import { createFakeClock } from '../../test/support/fake-clock.ts';
+import { createRateLimiter, type RateLimitStore } from './rate-limiter.ts';
 import { createRedisRateLimitStore } from './redis-rate-limit-store.ts';
 
 const prefix = `pipewright-test:${process.pid}:${Date.now()}:`;
 const connections: Redis[] = [];
+
+// Redis counts in windows of its own clock: one window of a thousand years in these tests, so a
+// test never straddles two (the limiter's minute would, now and then).
+const millennium = 1000 * 365 * 86_400_000;
+function withOneWindow(store: RateLimitStore): RateLimitStore {
+  return {
+    consume: (key, amount, limit) => store.consume(key, amount, limit, millennium),
+    adjust: (key, delta) => store.adjust(key, delta, millennium),
+  };
+}
 
 function connect(): Redis {
   const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: false, maxRetriesPerRequest: 1 });
@@ -29,9 +39,9 @@ after(async () => {
 });
 
 test('three limiters on three connections share one limit (it is not multiplied by the replicas)', async () => {
-  const clock = createSystemClock();
+  const clock = createFakeClock();
   const limiters = [connect(), connect(), connect()].map((redis) =>
-    createRateLimiter({ clock, store: createRedisRateLimitStore({ redis, prefix }) }),
+    createRateLimiter({ clock, store: withOneWindow(createRedisRateLimitStore({ redis, prefix })) }),
   );
   const limits = { requestsPerMinute: 30 };
   const outcomes = await Promise.all(
@@ -48,16 +58,17 @@ test('three limiters on three connections share one limit (it is not multiplied 
 });
 
 test('token estimates are settled in Redis with the real usage', async () => {
-  const store = createRedisRateLimitStore({ redis: connect(), prefix });
-  const limiter = createRateLimiter({ clock: createSystemClock(), store });
+  const shared = createRedisRateLimitStore({ redis: connect(), prefix });
+  const limiter = createRateLimiter({ clock: createFakeClock(), store: withOneWindow(shared) });
   const limits = { tokensPerMinute: 1_000 };
   const first = await limiter.tryAcquire('tenant:settle', limits, 900);
   assert.ok(first.reservation !== null);
   assert.equal((await limiter.tryAcquire('tenant:settle', limits, 200)).reservation, null);
   first.reservation.settle(100);
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  // No sleep: the settlement is sent first on the same connection, and Redis runs a connection's
+  // commands in order, so the next consume sees it.
   assert.ok((await limiter.tryAcquire('tenant:settle', limits, 200)).reservation !== null);
-  assert.deepEqual(await store.consume('tenant:huge', 5_000, 1_000, 60_000), {
+  assert.deepEqual(await shared.consume('tenant:huge', 5_000, 1_000, 60_000), {
     allowed: false,
     retryInMs: Infinity,
   });
