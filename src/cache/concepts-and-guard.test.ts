@@ -123,6 +123,13 @@ test('the guard refuses other units, currencies, times of day and conversions th
     pick(guard.check('Am I late for the 5 pm call?', 'Am I late for the 5 p.m. call?')),
     undefined,
   );
+  // Units that are ordinary words too count only after a number.
+  assert.notEqual(pick(guard.check('Explain it a bit more', 'Explain it a little more')), 'units');
+  assert.notEqual(
+    pick(guard.check('Which is the second largest planet?', 'Which is the largest planet?')),
+    'units',
+  );
+  assert.equal(pick(guard.check('Wait 5 seconds', 'Wait 5 minutes')), 'units');
 });
 
 test('the guard counts a contraction without its apostrophe as a negation', () => {

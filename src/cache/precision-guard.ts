@@ -159,7 +159,6 @@ const unitGroups: Record<string, string> = {
   amp: 'amps ampere amperes',
   calorie: 'calories kcal',
   joule: 'joules',
-  percent: 'per cent percentage',
   dollar: 'dollars usd $',
   euro: 'euros eur €',
   gbp: '£ sterling',
@@ -176,8 +175,13 @@ const unitGroups: Record<string, string> = {
 const units = new Map<string, string>();
 for (const [canonical, forms] of Object.entries(unitGroups))
   for (const form of [canonical, ...forms.split(' ')]) if (form !== '') units.set(form, canonical);
-// Units that are also ordinary words or letters ("I am", "a m"): counted only right after a number.
-const unitsAfterNumbersOnly = new Set(['m', 'g', 'l', 'w', 'v', 'in', 'am', 'pm', 'min', 'mi', 'gal', 'sec']);
+// Units that are also ordinary words or letters ("I am", "a bit more", "the second one", "a ton of
+// mail"): counted only right after a number.
+const unitsAfterNumbersOnly = new Set(
+  'm g l w v am pm min mi gal sec secs second seconds minute minutes bit bits ton tons stone stones cup cups'.split(
+    ' ',
+  ),
+);
 
 // Function words carry no subject: the content comparison ignores them.
 const stopWords = new Set(
