@@ -2,16 +2,11 @@ import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { stableStringify } from '../core/index.ts';
 import type { ContextWriteRecord } from '../store/index.ts';
-import type { CompiledWorkflow } from './compile-workflow.ts';
+import type { CompiledNode, CompiledWorkflow } from './compile-workflow.ts';
 import { createWorkflowError } from './workflow-definition-error.ts';
+import type { ContextReader } from './workflow-definition.ts';
 
-/** A node's view of the context: the snapshot of its start version, within its read permissions. */
-export interface ContextReader {
-  /** The version this reader sees. */
-  readonly version: number;
-  /** A field's value (loading it from the blob store when kept by reference). */
-  get(field: string): Promise<unknown>;
-}
+export type { ContextReader } from './workflow-definition.ts';
 
 /** Writes checked and versioned, ready to be committed with the node's transition. */
 export interface PreparedWrites {
@@ -76,13 +71,7 @@ export function createContextManager(options: ContextManagerOptions): ContextMan
   let oldestVersion = 0;
 
   for (const record of [...(options.history ?? [])].sort((a, b) => a.version - b.version)) {
-    const list = writes.get(record.field) ?? [];
-    list.push(
-      record.blobHash === null
-        ? { version: record.version, inline: true, value: parseJson(record.valueJson) }
-        : { version: record.version, inline: false, hash: record.blobHash },
-    );
-    writes.set(record.field, list);
+    addStored(writes, record);
     version = Math.max(version, record.version);
   }
   version = Math.max(version, options.latestVersion ?? -1);
@@ -156,23 +145,7 @@ export function createContextManager(options: ContextManagerOptions): ContextMan
       return {
         version: at,
         async get(field) {
-          const compiled = workflow.fields.get(field);
-          if (compiled === undefined)
-            throw createWorkflowError(
-              'workflow.permission_denied',
-              `node ${nodeId} read unknown context field "${field}"`,
-              { param: field },
-            );
-          const allowed =
-            node !== undefined &&
-            (node.reads === '*' || node.reads.has(field)) &&
-            (compiled.readers === undefined || compiled.readers.has(nodeId));
-          if (!allowed)
-            throw createWorkflowError(
-              'workflow.permission_denied',
-              `node ${nodeId} may not read context field "${field}"`,
-              { param: field, details: { nodeId, field } },
-            );
+          checkReadAllowed(workflow, node, nodeId, field);
           checkVersion(at);
           return valueOf(storedAt(field, at), field);
         },
@@ -183,44 +156,10 @@ export function createContextManager(options: ContextManagerOptions): ContextMan
 
     async prepareWrites(nodeId, values) {
       const next = version + 1;
-      const node = nodeId === null ? undefined : workflow.nodes.get(nodeId);
-      const problems: string[] = [];
-      for (const [field, value] of Object.entries(values)) {
-        const compiled = workflow.fields.get(field);
-        if (compiled === undefined) {
-          problems.push(`${field}: not a context field`);
-          continue;
-        }
-        if (nodeId !== null) {
-          const declared = node?.writes.some((write) => write.field === field) === true;
-          if (!declared || (compiled.writers !== undefined && !compiled.writers.has(nodeId))) {
-            throw createWorkflowError(
-              'workflow.permission_denied',
-              `node ${nodeId} may not write context field "${field}"`,
-              { param: field, details: { nodeId, field } },
-            );
-          }
-        }
-        if (value === undefined) {
-          problems.push(`${field}: no value (the node's output lacks it)`);
-          continue;
-        }
-        const result = compiled.check?.check(value);
-        if (result !== undefined && !result.ok)
-          problems.push(...result.problems.map((problem) => `${field}: ${problem}`));
-      }
+      const problems = checkValues(workflow, nodeId, values);
       if (problems.length === 0 && workflow.rules.length > 0) {
         const after = version < 0 ? {} : await snapshot(version);
-        Object.assign(after, values);
-        for (const rule of workflow.rules) {
-          let verdict: true | string;
-          try {
-            verdict = rule.check(after);
-          } catch (error) {
-            verdict = (error as Error).message;
-          }
-          if (verdict !== true) problems.push(`rule ${rule.id}: ${rule.message ?? verdict}`);
-        }
+        problems.push(...checkRules(workflow, Object.assign(after, values)));
       }
       if (problems.length > 0) {
         throw createWorkflowError(
@@ -229,65 +168,34 @@ export function createContextManager(options: ContextManagerOptions): ContextMan
           { details: { problems, nodeId } },
         );
       }
-
       const records: ContextWriteRecord[] = [];
       const newBlobs: Array<{ hash: string; content: string }> = [];
-      const time = options.now();
+      const base = {
+        tenantId: options.tenantId,
+        runId: options.runId,
+        version: next,
+        nodeId,
+        time: options.now(),
+      };
       for (const [field, value] of Object.entries(values)) {
         const json = stableStringify(value);
         if (Buffer.byteLength(json) > workflow.blobThresholdBytes) {
           const hash = createHash('sha256').update(json).digest('hex');
           newBlobs.push({ hash, content: json });
           blobs.set(hash, { value });
-          records.push({
-            tenantId: options.tenantId,
-            runId: options.runId,
-            version: next,
-            field,
-            valueJson: null,
-            blobHash: hash,
-            nodeId,
-            time,
-          });
+          records.push({ ...base, field, valueJson: null, blobHash: hash });
         } else {
-          records.push({
-            tenantId: options.tenantId,
-            runId: options.runId,
-            version: next,
-            field,
-            valueJson: json,
-            blobHash: null,
-            nodeId,
-            time,
-          });
+          records.push({ ...base, field, valueJson: json, blobHash: null });
         }
       }
-
       // The history bound: keep versions above the floor, plus each field's value at the floor.
       const floor = Math.min(next - workflow.maxVersions + 1, minimumPinned());
-      const truncated: Array<{ field: string; version: number }> = [];
-      if (floor > oldestVersion) {
-        for (const [field, list] of writes) {
-          let keepFrom = 0;
-          for (let index = 0; index < list.length; index += 1)
-            if ((list[index] as Stored).version <= floor) keepFrom = index;
-          for (let index = 0; index < keepFrom; index += 1)
-            truncated.push({ field, version: (list[index] as Stored).version });
-        }
-      }
+      const truncated = floor > oldestVersion ? listTruncated(writes, floor) : [];
       return { version: next, records, blobs: newBlobs, truncated };
     },
 
     apply(prepared) {
-      for (const record of prepared.records) {
-        const list = writes.get(record.field) ?? [];
-        list.push(
-          record.blobHash === null
-            ? { version: record.version, inline: true, value: parseJson(record.valueJson) }
-            : { version: record.version, inline: false, hash: record.blobHash },
-        );
-        writes.set(record.field, list);
-      }
+      for (const record of prepared.records) addStored(writes, record);
       if (prepared.truncated.length > 0) {
         const gone = new Set(prepared.truncated.map((entry) => `${entry.field}\u0000${entry.version}`));
         for (const [field, list] of writes)
@@ -313,4 +221,118 @@ export function createContextManager(options: ContextManagerOptions): ContextMan
 
 function parseJson(text: string | null): unknown {
   return text === null ? null : (JSON.parse(text) as unknown);
+}
+
+/**
+ * Checks each written value: a known field, one the node declared and may write (a permission
+ * error is thrown at once), a value present and valid under the field's schema. Returns the
+ * problems, each naming its field.
+ */
+function checkValues(
+  workflow: CompiledWorkflow,
+  nodeId: string | null,
+  values: Readonly<Record<string, unknown>>,
+): string[] {
+  const node = nodeId === null ? undefined : workflow.nodes.get(nodeId);
+  const problems: string[] = [];
+  for (const [field, value] of Object.entries(values)) {
+    const compiled = workflow.fields.get(field);
+    if (compiled === undefined) {
+      problems.push(`${field}: not a context field`);
+      continue;
+    }
+    if (nodeId !== null) {
+      const declared = node?.writes.some((write) => write.field === field) === true;
+      if (!declared || (compiled.writers !== undefined && !compiled.writers.has(nodeId))) {
+        throw createWorkflowError(
+          'workflow.permission_denied',
+          `node ${nodeId} may not write context field "${field}"`,
+          {
+            param: field,
+            details: { nodeId, field },
+          },
+        );
+      }
+    }
+    if (value === undefined) {
+      problems.push(`${field}: no value (the node's output lacks it)`);
+      continue;
+    }
+    const result = compiled.check?.check(value);
+    if (result !== undefined && !result.ok)
+      problems.push(...result.problems.map((problem) => `${field}: ${problem}`));
+  }
+  return problems;
+}
+
+/** The workflow's validation rules over the context as it would be after the write. */
+function checkRules(workflow: CompiledWorkflow, after: Readonly<Record<string, unknown>>): string[] {
+  const problems: string[] = [];
+  for (const rule of workflow.rules) {
+    let verdict: true | string;
+    try {
+      verdict = rule.check(after);
+    } catch (error) {
+      verdict = (error as Error).message;
+    }
+    if (verdict !== true) problems.push(`rule ${rule.id}: ${rule.message ?? verdict}`);
+  }
+  return problems;
+}
+
+/** The rows below `floor` the history bound lets go: each field keeps its value at the floor. */
+function listTruncated(
+  writes: ReadonlyMap<string, readonly Stored[]>,
+  floor: number,
+): Array<{ field: string; version: number }> {
+  const truncated: Array<{ field: string; version: number }> = [];
+  for (const [field, list] of writes) {
+    let keepFrom = 0;
+    for (let index = 0; index < list.length; index += 1)
+      if ((list[index] as Stored).version <= floor) keepFrom = index;
+    for (let index = 0; index < keepFrom; index += 1)
+      truncated.push({ field, version: (list[index] as Stored).version });
+  }
+  return truncated;
+}
+
+function addStored(writes: Map<string, Stored[]>, record: ContextWriteRecord): void {
+  const list = writes.get(record.field) ?? [];
+  list.push(
+    record.blobHash === null
+      ? { version: record.version, inline: true, value: parseJson(record.valueJson) }
+      : { version: record.version, inline: false, hash: record.blobHash },
+  );
+  writes.set(record.field, list);
+}
+
+/** A node may read a field it was granted (`reads`) that the field's `access.read` allows. */
+function checkReadAllowed(
+  workflow: CompiledWorkflow,
+  node: CompiledNode | undefined,
+  nodeId: string,
+  field: string,
+): void {
+  const compiled = workflow.fields.get(field);
+  if (compiled === undefined)
+    throw createWorkflowError(
+      'workflow.permission_denied',
+      `node ${nodeId} read unknown context field "${field}"`,
+      {
+        param: field,
+      },
+    );
+  const allowed =
+    node !== undefined &&
+    (node.reads === '*' || node.reads.has(field)) &&
+    (compiled.readers === undefined || compiled.readers.has(nodeId));
+  if (!allowed)
+    throw createWorkflowError(
+      'workflow.permission_denied',
+      `node ${nodeId} may not read context field "${field}"`,
+      {
+        param: field,
+        details: { nodeId, field },
+      },
+    );
 }

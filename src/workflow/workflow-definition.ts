@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { ContextReader } from './context-manager.ts';
 
 /** A JSON Schema as written in YAML (`{ type: string, minLength: 1 }`). */
 export type JsonSchema = Record<string, unknown>;
@@ -13,6 +12,14 @@ export type FieldSchema = JsonSchema | z.ZodType;
  * escapes a literal `$`; objects and arrays are walked; everything else is a literal.
  */
 export type Binding = unknown;
+
+/** A node's view of the context: the snapshot of its start version, within its read permissions. */
+export interface ContextReader {
+  /** The version this reader sees. */
+  readonly version: number;
+  /** A field's value (loading it from the blob store when kept by reference). */
+  get(field: string): Promise<unknown>;
+}
 
 /** What every node function receives besides its input. */
 export interface NodeCallContext {
