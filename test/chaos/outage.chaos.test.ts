@@ -1,21 +1,24 @@
 // A primary deployment down for 30 (simulated) seconds: the sim and the engine share one fake
 // clock, so the outage window, the breaker's open periods and the traffic are all in fake time,
-// while every request is a real HTTP call to the sim.
+// while every request is a real HTTP call to the sim (time stands still while one is under way:
+// sim-time.ts).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createEngine } from '../../src/engine/index.ts';
 import { countSimRequests, startSimServer, type SimServer } from '../../src/providers/sim/index.ts';
 import type { BreakerTransition } from '../../src/resilience/index.ts';
-import { createFakeClock } from '../support/fake-clock.ts';
+import { createSimTime } from './sim-time.ts';
 
 let sim: SimServer | undefined;
+const time = createSimTime();
 
 after(async () => {
+  await time.client.close();
   await sim?.close();
 });
 
 test('a 30-second outage of the primary: no request lost, the breaker sheds it, then closes soon after it recovers', async () => {
-  const clock = createFakeClock();
+  const { clock } = time;
   sim = await startSimServer({
     host: '127.0.0.1',
     port: 0,
@@ -40,6 +43,7 @@ test('a 30-second outage of the primary: no request lost, the breaker sheds it, 
         breaker: { consecutiveFailures: 3, openMs: 4_000, maxOpenMs: 8_000 },
       },
     },
+    client: time.client,
     clock,
     onBreakerTransition: (transition) => transitions.push({ ...transition, at: clock.elapsed() }),
   });
@@ -48,7 +52,7 @@ test('a 30-second outage of the primary: no request lost, the breaker sheds it, 
     // One request every 250 ms for 60 s: 10 s healthy, 30 s outage, 20 s after.
     for (let index = 0; index < 240; index++) {
       await clock.advance(250);
-      const { response, meta } = await clock.run(
+      const { response, meta } = await time.run(
         engine.chat({ model: 'main', messages: [{ role: 'user', content: `request ${index}` }] }),
       );
       assert.match(

@@ -33,7 +33,7 @@ export function createFakeClock(options: { epochMs?: number } = {}) {
 
   const clock: Clock & {
     advance(ms: number): Promise<void>;
-    run<T>(promise: Promise<T>): Promise<T>;
+    run<T>(promise: Promise<T>, options?: { busy?: () => boolean }): Promise<T>;
     pendingTimers(): number;
     elapsed(): number;
   } = {
@@ -78,8 +78,12 @@ export function createFakeClock(options: { epochMs?: number } = {}) {
       now = target;
       await flush();
     },
-    /** Settles `promise`, jumping to the next timer whenever nothing else is happening. */
-    async run(promise) {
+    /**
+     * Settles `promise`, jumping to the next timer whenever nothing else is happening. `busy`
+     * says that real I/O is still under way (an HTTP call to a real server): time then stands
+     * still until it is done, so no timer fires early because the machine is slow.
+     */
+    async run(promise, options = {}) {
       let settled = false;
       promise.then(
         () => (settled = true),
@@ -88,7 +92,8 @@ export function createFakeClock(options: { epochMs?: number } = {}) {
       for (let step = 0; step < 100_000 && !settled; step++) {
         await flush();
         if (settled) break;
-        if (!fireDue(Infinity)) await new Promise((resolve) => setTimeout(resolve, 1));
+        if (options.busy?.() === true || !fireDue(Infinity))
+          await new Promise((resolve) => setTimeout(resolve, 1));
       }
       return promise;
     },
