@@ -18,4 +18,10 @@ test('the README states the semantic cache is off by default, with the precision
   assert.match(readme, new RegExp(`\\*\\*${recall}\\*\\* of the true paraphrase pairs`));
   assert.match(readme, new RegExp(`\\*\\*${precision}\\s+precision\\*\\*`));
   assert.match(readme, /semantic cache: off by default/);
+  // GPTCache's pairs looked up through the cache, the verifier as the guard, at the default threshold.
+  const gptcache =
+    /^\| local \(USE-512\) \+ verifier \| on +\| +0\.85 \|.*\| +([\d.]+%) \| +([\d.]+%) \|$/m.exec(results);
+  assert.ok(gptcache, 'the GPTCache retrieval row with the verifier at 0.85');
+  const [, hitRate, hitPrecision] = gptcache;
+  assert.match(readme, new RegExp(`it serves ${hitRate} of the\\s+paraphrases, ${hitPrecision} of them`));
 });
