@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { providerNames } from '../providers/index.ts';
+import { providerDefinitions, resolveDeploymentOptions } from '../providers/index.ts';
 import { balancingStrategies, maxDeadlineMs } from '../resilience/index.ts';
 import { cacheRuleSchema } from '../cache/index.ts';
 
@@ -85,19 +85,26 @@ export const resilienceSchema = z.strictObject({
   waitForRecoveryMs: milliseconds.default(30_000),
 });
 
-export const deploymentSchema = z.strictObject({
+const deploymentFieldsSchema = z.strictObject({
   id,
-  provider: z.enum(providerNames),
+  /** A registered provider (providers/provider-definitions.ts): openai, anthropic, gemini, openai-compatible, azure, sim. */
+  provider: z.string().min(1),
   model: z.string().min(1),
   baseUrl: z
     .url({ protocol: /^https?$/, message: 'must be an http(s) URL' })
     .transform((url) => url.replace(/\/+$/, '')),
   apiKey: z.string().optional(),
   headers: z.record(z.string(), z.string()).optional(),
+  /** The provider's own settings, checked by the provider's definition (docs/configuration.md). */
+  options: z.record(z.string(), z.unknown()).optional(),
+  /** @deprecated `options.apiVersion` (azure) or `options.version` (anthropic). */
   apiVersion: z.string().optional(),
+  /** @deprecated `options.deploymentName` (azure). */
   azureDeployment: z.string().optional(),
-  wireFormat: z.enum(['openai', 'anthropic', 'gemini']).optional(),
-  defaultMaxTokens: z.number().int().positive().optional(),
+  /** @deprecated `options.wireFormat` (sim). */
+  wireFormat: z.string().optional(),
+  /** @deprecated `options.defaultMaxTokens` (anthropic). */
+  defaultMaxTokens: z.number().optional(),
   contextWindow: z.number().int().positive().optional(),
   /** Price override in USD per million tokens; otherwise the maintained catalog is used. */
   price: priceSchema.optional(),
@@ -111,6 +118,26 @@ export const deploymentSchema = z.strictObject({
   timeouts: timeoutsSchema.optional(),
   breaker: breakerSchema.optional(),
 });
+
+/**
+ * A deployment: the provider must be registered and its `options` must satisfy the provider's
+ * definition; the older top-level spellings (`apiVersion`, `azureDeployment`, `wireFormat`,
+ * `defaultMaxTokens`) are moved under `options` by the provider that used them.
+ */
+export const deploymentSchema = deploymentFieldsSchema.transform(
+  ({ apiVersion, azureDeployment, wireFormat, defaultMaxTokens, options, ...deployment }, context) => {
+    const resolved = resolveDeploymentOptions(providerDefinitions, {
+      provider: deployment.provider,
+      options,
+      legacy: { apiVersion, azureDeployment, wireFormat, defaultMaxTokens },
+    });
+    for (const issue of resolved.issues)
+      context.addIssue({ code: 'custom', message: issue.message, path: issue.path, input: options });
+    const out: typeof deployment & { options?: Record<string, unknown> } = deployment;
+    if (resolved.options !== undefined) out.options = resolved.options;
+    return out;
+  },
+);
 
 export const modelGroupSchema = z.strictObject({
   name: id,

@@ -88,7 +88,7 @@ test('references between parts are checked', () => {
       parseConfig({
         deployments: [{ id: 'z', provider: 'azure', model: 'gpt-4o', baseUrl: 'https://x.openai.azure.com' }],
       }),
-    (error: unknown) => error instanceof ConfigError && error.param === 'deployments[0].apiVersion',
+    (error: unknown) => error instanceof ConfigError && error.param === 'deployments[0].options.apiVersion',
   );
 });
 

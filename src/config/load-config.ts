@@ -46,12 +46,6 @@ export function parseConfig(
         message: `duplicate deployment id "${deployment.id}"`,
       });
     deploymentIds.add(deployment.id);
-    if (deployment.provider === 'azure' && deployment.apiVersion === undefined) {
-      problems.push({
-        path: `deployments[${index}].apiVersion`,
-        message: 'is required for azure deployments',
-      });
-    }
   });
   const groupNames = new Set<string>();
   config.modelGroups.forEach((group, index) => {

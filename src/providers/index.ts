@@ -6,6 +6,16 @@
  */
 export * from './types.ts';
 export {
+  createDeploymentOptionsReader,
+  resolveDeploymentOptions,
+  legacyDeploymentSettings,
+  type ProviderDefinition,
+  type LegacyDeploymentSetting,
+  type DeploymentOptionsIssue,
+  type ResolvedDeploymentOptions,
+} from './provider-definition.ts';
+export { providerDefinitions, providerNames } from './provider-definitions.ts';
+export {
   createProviderClient,
   convertResponseToChunks,
   type ProviderClientOptions,
@@ -29,8 +39,10 @@ export {
 export {
   openaiAdapter,
   createOpenAIAdapter,
+  openAIProviderDefinition,
   type OpenAIAdapterOptions,
   type OpenAIOperation,
+  type OpenAIOptions,
 } from './openai/index.ts';
 export {
   openAICompatibleAdapter,
@@ -40,12 +52,17 @@ export {
   openAICompatiblePresets,
   openAICompatiblePresetNames,
   findOpenAICompatiblePreset,
+  openAICompatibleProviderDefinition,
+  azureOpenAIProviderDefinition,
+  type OpenAICompatibleOptions,
+  type AzureOpenAIOptions,
   type OpenAICompatiblePreset,
   type OpenAICompatiblePresetName,
   type OpenAICompatibleAuthStyle,
 } from './openai-compatible/index.ts';
-export { anthropicAdapter } from './anthropic/index.ts';
-export { geminiAdapter } from './gemini/index.ts';
+export { anthropicAdapter, anthropicProviderDefinition, type AnthropicOptions } from './anthropic/index.ts';
+export { geminiAdapter, geminiProviderDefinition } from './gemini/index.ts';
+export { simProviderDefinition, type SimDeploymentWireFormat } from './sim/sim-provider-definition.ts';
 export {
   parseRetryAfterMs,
   parseOpenAIResetDuration,

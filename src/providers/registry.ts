@@ -1,12 +1,11 @@
 import { ConfigError } from '../core/index.ts';
-import { anthropicAdapter } from './anthropic/index.ts';
-import { geminiAdapter } from './gemini/index.ts';
-import { openaiAdapter, createOpenAIAdapter } from './openai/index.ts';
-import { azureOpenAIAdapter, openAICompatibleAdapter } from './openai-compatible/index.ts';
-import type { Deployment, ProviderAdapter, ProviderName } from './types.ts';
+import type { ProviderDefinition } from './provider-definition.ts';
+import { providerDefinitions } from './provider-definitions.ts';
+import type { SimDeploymentWireFormat } from './sim/sim-provider-definition.ts';
+import type { Deployment, ProviderAdapter } from './types.ts';
 
 /** The wire formats adapters speak (the sim speaks any of the three). */
-export type WireFormat = NonNullable<Deployment['wireFormat']>;
+export type WireFormat = SimDeploymentWireFormat;
 
 /** Chooses the adapter for a deployment. */
 export interface ProviderRegistry {
@@ -14,56 +13,59 @@ export interface ProviderRegistry {
 }
 
 export interface ProviderRegistryOptions {
-  /** Replaces built-in adapters (tests, a patched provider). Keys are provider names; `sim` resolves through the wire format. */
-  adapters?: Partial<Record<Exclude<ProviderName, 'sim'>, ProviderAdapter>>;
+  /**
+   * More providers, or replacements of shipped ones (same name): registered after
+   * {@link providerDefinitions}.
+   */
+  providers?: readonly ProviderDefinition[];
+  /**
+   * Replaces the adapter of a provider by name (tests, a patched provider). A provider that
+   * answers through another's adapter (`sim` with `wireFormat: anthropic`) gets the replacement too.
+   */
+  adapters?: Readonly<Record<string, ProviderAdapter>>;
 }
 
 /**
- * The built-in adapters by provider name: `openai`, `azure` (OpenAI adapter with Azure's URL and
- * `api-key`), `openai-compatible`, `anthropic`, `gemini`, and `sim`, which uses the adapter of its
- * `wireFormat` (default openai) under the name `sim` for the OpenAI dialect.
+ * The adapter of each deployment, found by its `provider` among the registered definitions
+ * ({@link providerDefinitions} plus `options.providers`); a definition may choose per
+ * deployment (the sim answers in the wire format its options name).
  *
  * @example
  * const registry = createProviderRegistry();
  * registry.getAdapter({ id: 'a', provider: 'anthropic', model: 'claude-sonnet-4-5', baseUrl: 'https://api.anthropic.com/v1' }).name; // 'anthropic'
  */
 export function createProviderRegistry(options: ProviderRegistryOptions = {}): ProviderRegistry {
-  const overrides = options.adapters ?? {};
-  const adapters: Record<Exclude<ProviderName, 'sim'>, ProviderAdapter> = {
-    openai: overrides.openai ?? openaiAdapter,
-    azure: overrides.azure ?? azureOpenAIAdapter,
-    'openai-compatible': overrides['openai-compatible'] ?? openAICompatibleAdapter,
-    anthropic: overrides.anthropic ?? anthropicAdapter,
-    gemini: overrides.gemini ?? geminiAdapter,
-  };
-  // The sim is labelled as such in errors and telemetry; strict like OpenAI so cut streams are caught.
-  const simOpenAIAdapter = createOpenAIAdapter({ name: 'sim' });
+  const definitions = new Map<string, ProviderDefinition>();
+  for (const definition of [...providerDefinitions, ...(options.providers ?? [])])
+    definitions.set(definition.name, definition);
+  const overrides = new Map(Object.entries(options.adapters ?? {}));
+
+  function defaultAdapterOf(name: string): ProviderAdapter | undefined {
+    return overrides.get(name) ?? definitions.get(name)?.adapter;
+  }
 
   return {
     getAdapter(deployment) {
-      const provider: string = deployment.provider;
-      switch (deployment.provider) {
-        case 'openai':
-        case 'azure':
-        case 'openai-compatible':
-        case 'anthropic':
-        case 'gemini':
-          return adapters[deployment.provider];
-        case 'sim': {
-          const wire: string = deployment.wireFormat ?? 'openai';
-          if (wire === 'openai') return simOpenAIAdapter;
-          if (wire === 'anthropic' || wire === 'gemini') return adapters[wire];
+      const definition = definitions.get(deployment.provider);
+      if (definition === undefined) {
+        throw new ConfigError({
+          message: `deployment ${deployment.id}: unknown provider ${JSON.stringify(deployment.provider)} (expected one of ${[...definitions.keys()].join(', ')})`,
+          param: `deployments.${deployment.id}.provider`,
+        });
+      }
+      const override = overrides.get(definition.name);
+      if (override !== undefined || definition.selectAdapter === undefined)
+        return override ?? definition.adapter;
+      return definition.selectAdapter(deployment, (name) => {
+        const adapter = defaultAdapterOf(name);
+        if (adapter === undefined) {
           throw new ConfigError({
-            message: `deployment ${deployment.id}: unknown sim wireFormat ${JSON.stringify(wire)} (expected openai, anthropic or gemini)`,
-            param: `deployments.${deployment.id}.wireFormat`,
+            message: `deployment ${deployment.id}: provider ${definition.name} answers through unknown provider ${JSON.stringify(name)}`,
+            param: `deployments.${deployment.id}.options`,
           });
         }
-        default:
-          throw new ConfigError({
-            message: `deployment ${deployment.id}: unknown provider ${JSON.stringify(provider)} (expected one of openai, azure, openai-compatible, anthropic, gemini, sim)`,
-            param: `deployments.${deployment.id}.provider`,
-          });
-      }
+        return adapter;
+      });
     },
   };
 }

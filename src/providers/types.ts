@@ -9,35 +9,38 @@ import type {
   ImagesResponse,
 } from '../spec/index.ts';
 
-/** The adapters Pipewright ships. `azure` is the OpenAI adapter with Azure's URL and auth. */
-export const providerNames = ['openai', 'anthropic', 'gemini', 'openai-compatible', 'azure', 'sim'] as const;
-export type ProviderName = (typeof providerNames)[number];
+/**
+ * A provider's name, the `provider` of a deployment: one of the registered provider definitions
+ * (`providerDefinitions`: openai, anthropic, gemini, openai-compatible, azure, sim, or one a
+ * library user registers).
+ */
+export type ProviderName = string;
 
 /**
  * One concrete place a model runs: a provider, an upstream model name, an endpoint and a key.
- * Model groups (what clients ask for) resolve to one or more deployments.
+ * Model groups (what clients ask for) resolve to one or more deployments. Deployments are read,
+ * never changed, once calls use them (adapters parse `options` once per deployment object).
  */
 export interface Deployment {
   /** Unique id of this deployment, e.g. `openai-gpt4o-eu`. */
   id: string;
+  /** The provider definition that serves it: `openai`, `anthropic`, `gemini`, `openai-compatible`, `azure`, `sim`… */
   provider: ProviderName;
   /** The model name the upstream expects (`gpt-4o-mini`, `claude-sonnet-4-5`, `gemini-2.5-flash`). */
   model: string;
   /** Base URL without a trailing slash: `https://api.openai.com/v1`, `http://127.0.0.1:11434/v1`. */
   baseUrl: string;
-  apiKey?: string;
+  apiKey?: string | undefined;
   /** Extra headers sent on every call (OpenRouter's `HTTP-Referer`, a proxy's auth…). */
-  headers?: Record<string, string>;
-  /** Azure OpenAI: the `api-version` query parameter. Anthropic: the `anthropic-version` header. */
-  apiVersion?: string;
-  /** Azure OpenAI: the deployment name in the URL (defaults to `model`). */
-  azureDeployment?: string;
-  /** For the `sim` provider: which wire format it speaks (default openai). */
-  wireFormat?: 'openai' | 'anthropic' | 'gemini';
-  /** Anthropic requires max_tokens; used when the request sets none. */
-  defaultMaxTokens?: number;
+  headers?: Record<string, string> | undefined;
+  /**
+   * The provider's own settings, as its definition's schema describes them: Azure's
+   * `apiVersion` and `deploymentName`, Anthropic's `version`, `beta` and `defaultMaxTokens`,
+   * OpenAI's `organization` and `project`, the sim's `wireFormat` (docs/configuration.md).
+   */
+  options?: Readonly<Record<string, unknown>> | undefined;
   /** Context window in tokens, when known (used by fallbacks and pre-call checks). */
-  contextWindow?: number;
+  contextWindow?: number | undefined;
 }
 
 /** A wire request ready to send: the adapter's output, the transport's input. */

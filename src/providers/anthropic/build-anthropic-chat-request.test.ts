@@ -33,13 +33,48 @@ describe('buildAnthropicChatRequest', () => {
   it('uses the deployment api version and extra headers, and marks streams', () => {
     const spec = buildAnthropicChatRequest(
       { model: 'claude', messages },
-      { ...deployment, apiVersion: '2024-01-01', headers: { 'anthropic-beta': 'x' } },
+      { ...deployment, options: { version: '2024-01-01' }, headers: { 'anthropic-beta': 'x' } },
       { stream: true },
     );
     assert.equal(spec.headers['anthropic-version'], '2024-01-01');
     assert.equal(spec.headers['anthropic-beta'], 'x');
     assert.equal(spec.headers.accept, 'text/event-stream');
     assert.equal((spec.body as { stream?: boolean }).stream, true);
+  });
+
+  it('sends the beta features of options.beta in the anthropic-beta header', () => {
+    const headersFor = (beta: string | string[]) =>
+      buildAnthropicChatRequest(
+        { model: 'claude', messages },
+        { ...deployment, options: { beta } },
+        { stream: false },
+      ).headers;
+    assert.equal(headersFor('prompt-caching-2024-07-31')['anthropic-beta'], 'prompt-caching-2024-07-31');
+    assert.equal(
+      headersFor(['token-efficient-tools-2025-02-19', 'output-128k-2025-02-19'])['anthropic-beta'],
+      'token-efficient-tools-2025-02-19,output-128k-2025-02-19',
+    );
+    assert.equal(
+      buildAnthropicChatRequest({ model: 'claude', messages }, deployment, { stream: false }).headers[
+        'anthropic-beta'
+      ],
+      undefined,
+    );
+  });
+
+  it('refuses options of the wrong type with a config error naming the field', () => {
+    assert.throws(
+      () =>
+        buildAnthropicChatRequest(
+          { model: 'claude', messages },
+          { ...deployment, options: { defaultMaxTokens: '4k' } },
+          { stream: false },
+        ),
+      (error: unknown) =>
+        error instanceof Error &&
+        'param' in error &&
+        error.param === `deployments.${deployment.id}.options.defaultMaxTokens`,
+    );
   });
 
   it('takes max_tokens from max_completion_tokens, then max_tokens, then the deployment default', () => {
@@ -51,7 +86,7 @@ describe('buildAnthropicChatRequest', () => {
       ).max_tokens;
     assert.equal(maxTokens({ max_completion_tokens: 100, max_tokens: 200 }), 100);
     assert.equal(maxTokens({ max_tokens: 200 }), 200);
-    assert.equal(maxTokens({}, { ...deployment, defaultMaxTokens: 8000 }), 8000);
+    assert.equal(maxTokens({}, { ...deployment, options: { defaultMaxTokens: 8000 } }), 8000);
   });
 
   it('maps sampling options, stop sequences and the user id; clamps temperature to 0..1', () => {

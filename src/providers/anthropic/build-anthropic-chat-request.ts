@@ -6,6 +6,7 @@ import {
   defaultAnthropicVersion,
   type AnthropicRequestBody,
 } from './anthropic-wire.ts';
+import { readAnthropicOptions } from './anthropic-options.ts';
 import { convertToAnthropicMessages } from './convert-to-anthropic-messages.ts';
 import { convertToAnthropicTools } from './convert-to-anthropic-tools.ts';
 
@@ -40,13 +41,14 @@ export function buildAnthropicChatRequest(
     });
   }
 
+  const settings = readAnthropicOptions(deployment);
   const prompt = convertToAnthropicMessages(request.messages);
   const body: AnthropicRequestBody = {
     model: deployment.model,
     max_tokens:
       request.max_completion_tokens ??
       request.max_tokens ??
-      deployment.defaultMaxTokens ??
+      settings.defaultMaxTokens ??
       defaultAnthropicMaxTokens,
     messages: prompt.messages,
   };
@@ -69,8 +71,10 @@ export function buildAnthropicChatRequest(
 
   const headers: Record<string, string> = {
     'content-type': 'application/json',
-    'anthropic-version': deployment.apiVersion ?? defaultAnthropicVersion,
+    'anthropic-version': settings.version ?? defaultAnthropicVersion,
   };
+  if (settings.beta !== undefined)
+    headers['anthropic-beta'] = typeof settings.beta === 'string' ? settings.beta : settings.beta.join(',');
   if (options.stream) headers.accept = 'text/event-stream';
   if (deployment.apiKey !== undefined) headers['x-api-key'] = deployment.apiKey;
   return {

@@ -28,3 +28,13 @@ export function createAnthropicAdapter(options: AnthropicAdapterOptions = {}): P
     parseError: (failure, deployment) => parseAnthropicError(failure, deployment, now),
   };
 }
+
+/**
+ * The Anthropic adapter with the system clock. Stateless: every stream gets its own
+ * transformer, so sharing this object is safe.
+ *
+ * @example
+ * import { anthropicAdapter } from './providers/anthropic/index.ts';
+ * const spec = anthropicAdapter.buildChatRequest(request, deployment, { stream: false });
+ */
+export const anthropicAdapter = createAnthropicAdapter();

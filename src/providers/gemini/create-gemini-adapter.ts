@@ -33,3 +33,13 @@ export function createGeminiAdapter(options: GeminiAdapterOptions = {}): Provide
     parseError: (failure, deployment) => parseGeminiError(failure, deployment, now),
   };
 }
+
+/**
+ * The Gemini adapter with the system clock. Stateless: every stream gets its own transformer,
+ * so sharing this object is safe.
+ *
+ * @example
+ * import { geminiAdapter } from './providers/gemini/index.ts';
+ * const spec = geminiAdapter.buildChatRequest(request, deployment, { stream: false });
+ */
+export const geminiAdapter = createGeminiAdapter();

@@ -9,7 +9,7 @@ const deployment: Deployment = {
   model: 'gpt-4o',
   baseUrl: 'https://res.openai.azure.com/',
   apiKey: 'azk',
-  apiVersion: '2024-10-21',
+  options: { apiVersion: '2024-10-21' },
 };
 
 describe('azure OpenAI', () => {
@@ -19,10 +19,13 @@ describe('azure OpenAI', () => {
       'https://res.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21',
     );
     assert.equal(
-      resolveAzureOpenAIUrl({ ...deployment, azureDeployment: 'emb prod' }, 'embeddings'),
+      resolveAzureOpenAIUrl(
+        { ...deployment, options: { apiVersion: '2024-10-21', deploymentName: 'emb prod' } },
+        'embeddings',
+      ),
       'https://res.openai.azure.com/openai/deployments/emb%20prod/embeddings?api-version=2024-10-21',
     );
-    const { apiVersion: _apiVersion, ...noVersion } = deployment;
+    const { options: _options, ...noVersion } = deployment;
     assert.equal(
       resolveAzureOpenAIUrl(noVersion, 'images/generations'),
       `https://res.openai.azure.com/openai/deployments/gpt-4o/images/generations?api-version=${defaultAzureApiVersion}`,
@@ -30,7 +33,7 @@ describe('azure OpenAI', () => {
   });
 
   it('supports the v1 API base URL', () => {
-    const { apiVersion: _apiVersion, ...v1 } = {
+    const { options: _options, ...v1 } = {
       ...deployment,
       baseUrl: 'https://res.openai.azure.com/openai/v1',
     };

@@ -1,26 +1,28 @@
 import { createOpenAIAdapter, trimTrailingSlash, type OpenAIOperation } from '../openai/index.ts';
 import type { Deployment } from '../types.ts';
+import { readAzureOpenAIOptions } from './azure-openai-options.ts';
 
 /** The GA `api-version` used when a deployment names none. */
 export const defaultAzureApiVersion = '2024-10-21';
 
 /**
- * The Azure OpenAI URL of an operation: `{baseUrl}/openai/deployments/{azureDeployment ?? model}/{operation}?api-version=…`,
+ * The Azure OpenAI URL of an operation: `{baseUrl}/openai/deployments/{options.deploymentName ?? model}/{operation}?api-version=…`,
  * or, for a base URL already ending in `/openai/v1` (Azure's v1 API), `{baseUrl}/{operation}`.
  *
  * @example
- * resolveAzureOpenAIUrl({ id: 'az', provider: 'azure', model: 'gpt-4o', baseUrl: 'https://res.openai.azure.com', apiVersion: '2024-10-21' }, 'chat/completions');
+ * resolveAzureOpenAIUrl({ id: 'az', provider: 'azure', model: 'gpt-4o', baseUrl: 'https://res.openai.azure.com', options: { apiVersion: '2024-10-21' } }, 'chat/completions');
  * // 'https://res.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21'
  */
 export function resolveAzureOpenAIUrl(deployment: Deployment, operation: OpenAIOperation): string {
   const base = trimTrailingSlash(deployment.baseUrl);
+  const { apiVersion, deploymentName } = readAzureOpenAIOptions(deployment);
   if (/\/openai\/v1$/.test(base)) {
-    return deployment.apiVersion === undefined
+    return apiVersion === undefined
       ? `${base}/${operation}`
-      : `${base}/${operation}?api-version=${encodeURIComponent(deployment.apiVersion)}`;
+      : `${base}/${operation}?api-version=${encodeURIComponent(apiVersion)}`;
   }
-  const name = encodeURIComponent(deployment.azureDeployment ?? deployment.model);
-  return `${base}/openai/deployments/${name}/${operation}?api-version=${encodeURIComponent(deployment.apiVersion ?? defaultAzureApiVersion)}`;
+  const name = encodeURIComponent(deploymentName ?? deployment.model);
+  return `${base}/openai/deployments/${name}/${operation}?api-version=${encodeURIComponent(apiVersion ?? defaultAzureApiVersion)}`;
 }
 
 /**
@@ -29,7 +31,7 @@ export function resolveAzureOpenAIUrl(deployment: Deployment, operation: OpenAIO
  * HTTP-200 streams and are mapped like any other.
  *
  * @example
- * const deployment = { id: 'az-eu', provider: 'azure', model: 'gpt-4o', azureDeployment: 'gpt4o-prod', baseUrl: 'https://my-res.openai.azure.com', apiKey } as const;
+ * const deployment = { id: 'az-eu', provider: 'azure', model: 'gpt-4o', baseUrl: 'https://my-res.openai.azure.com', apiKey, options: { apiVersion: '2024-10-21', deploymentName: 'gpt4o-prod' } };
  * azureOpenAIAdapter.buildChatRequest(request, deployment, { stream: false }).url;
  */
 export const azureOpenAIAdapter = createOpenAIAdapter({

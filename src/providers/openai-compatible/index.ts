@@ -1,4 +1,16 @@
 export { openAICompatibleAdapter } from './openai-compatible-adapter.ts';
+export { openAICompatibleProviderDefinition } from './openai-compatible-provider-definition.ts';
+export { azureOpenAIProviderDefinition } from './azure-openai-provider-definition.ts';
+export {
+  openAICompatibleOptionsSchema,
+  readOpenAICompatibleOptions,
+  type OpenAICompatibleOptions,
+} from './openai-compatible-options.ts';
+export {
+  azureOpenAIOptionsSchema,
+  readAzureOpenAIOptions,
+  type AzureOpenAIOptions,
+} from './azure-openai-options.ts';
 export { azureOpenAIAdapter, resolveAzureOpenAIUrl, defaultAzureApiVersion } from './azure-openai-adapter.ts';
 export {
   openAICompatiblePresets,

@@ -1,4 +1,4 @@
-import type { ProviderName, Deployment, ProviderAdapter } from '../types.ts';
+import type { Deployment, ProviderAdapter } from '../types.ts';
 import { convertToOpenAIChatRequest } from './convert-to-openai-chat-request.ts';
 import { mapOpenAIError } from './map-openai-error.ts';
 import { createOpenAIStreamTransformer } from './openai-stream-transformer.ts';
@@ -11,7 +11,8 @@ export type OpenAIOperation = 'chat/completions' | 'embeddings' | 'images/genera
 
 /** What differs between OpenAI, Azure and OpenAI-compatible servers. */
 export interface OpenAIAdapterOptions {
-  name: ProviderName;
+  /** The provider name the adapter reports in errors and telemetry. */
+  name: string;
   /** The full URL of an operation for a deployment. Default: `{baseUrl}/{operation}`. */
   resolveUrl?(deployment: Deployment, operation: OpenAIOperation): string;
   /** Auth headers. Default: `authorization: Bearer {apiKey}` when a key is set. */

@@ -1,4 +1,6 @@
 export { openaiAdapter } from './openai-adapter.ts';
+export { openAIProviderDefinition } from './openai-provider-definition.ts';
+export { openAIOptionsSchema, readOpenAIOptions, type OpenAIOptions } from './openai-options.ts';
 export {
   createOpenAIAdapter,
   createBearerAuthHeaders,

@@ -5,6 +5,11 @@
  */
 export { startSimServer, type SimServer, type SimServerOptions } from './start-sim-server.ts';
 export {
+  simProviderDefinition,
+  simDeploymentWireFormats,
+  type SimDeploymentWireFormat,
+} from './sim-provider-definition.ts';
+export {
   parseSimConfig,
   simConfigSchema,
   wireFormats,
