@@ -19,8 +19,8 @@ export type LegacyDeploymentSetting = (typeof legacyDeploymentSettings)[number];
 /**
  * Everything Pipewright needs to know about one provider: its name, its deployment options and
  * its adapter. Each adapter folder exports its definition; adding a provider is a folder plus
- * one entry in the list of `provider-definitions.ts` (the registry, the config schema and the
- * docs read that list; nothing switches on provider names).
+ * one entry in the list of `provider-definitions.ts` (the registry and the config schema read
+ * that list; nothing switches on provider names).
  *
  * @example
  * export const acmeProviderDefinition: ProviderDefinition = {

@@ -7,9 +7,10 @@ import type { ProviderDefinition } from './provider-definition.ts';
 import { simProviderDefinition } from './sim/sim-provider-definition.ts';
 
 /**
- * The providers Pipewright ships: the one list that registers them. The registry, the config
- * schema (which `provider` values and `options` a deployment may have) and the docs read it.
- * A new provider is a folder exporting its {@link ProviderDefinition} plus one line here.
+ * The providers Pipewright ships: the one list that registers them. The registry and the config
+ * schema (which `provider` values and `options` a deployment may have) read it. A new provider
+ * is a folder exporting its {@link ProviderDefinition} plus one line here (and its options in
+ * docs/configuration.md).
  *
  * @example
  * providerDefinitions.map((definition) => definition.name);
