@@ -21,11 +21,10 @@ export * from './spec/index.ts';
 export { parseConfig, loadConfigFile } from './config/index.ts';
 export type { PipewrightConfig, PipewrightConfigInput } from './config/index.ts';
 export {
-  createEngine,
   defineStepType,
   stepConfidence,
   type Engine,
-  type EngineOptions,
+  type EngineSettings,
   type EngineCallOptions,
   type EngineChatStream,
   type CallMeta,
@@ -38,6 +37,9 @@ export {
 } from './engine/index.ts';
 export { startGateway, type RunningGateway, type StartGatewayOptions } from './main.ts';
 export {
+  createEngine,
+  type EngineOptions,
+  type ConfiguredEngine,
   createPipewright,
   type Pipewright,
   type PipewrightOptions,

@@ -8,7 +8,7 @@ import {
   type PipewrightConfig,
   type PipewrightConfigInput,
 } from './config/index.ts';
-import { createEngine, type Engine, type EngineOptions } from './engine/index.ts';
+import { composeEngine, type Engine, type EngineDependencies } from './engine/index.ts';
 import { createSharedRateLimitStore } from './resilience/index.ts';
 import { createRedisCacheBackend } from './cache/index.ts';
 import {
@@ -31,6 +31,34 @@ import {
   type WorkflowFunctions,
   type WorkflowRunner,
 } from './workflow/index.ts';
+
+export interface EngineOptions extends EngineDependencies {
+  /** Deployments, model groups and step types (pipewright.yaml's shape), raw or parsed by `parseConfig`. */
+  config: PipewrightConfig | PipewrightConfigInput;
+  /** Environment for `${VAR}` expansion when `config` is raw input. */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** The engine of a config, parsed (and `${VAR}`-expanded from `env`) unless it already was. */
+export interface ConfiguredEngine extends Engine {
+  /** The whole parsed config (the engine itself reads only its settings). */
+  readonly config: PipewrightConfig;
+}
+
+/**
+ * The library API: every AI call of an application goes through one engine. Takes a config as
+ * written in pipewright.yaml (or already parsed) and builds the engine from its typed settings.
+ *
+ * @example
+ * const engine = createEngine({ config: { deployments: [...], modelGroups: [...] } });
+ * const { response, meta } = await engine.chat({ model: 'fast', messages: [{ role: 'user', content: 'Hi' }] });
+ * console.log(response.choices[0].message.content, meta.costUsd);
+ */
+export function createEngine(options: EngineOptions): ConfiguredEngine {
+  const { config: rawConfig, env, ...dependencies } = options;
+  const config = isParsedConfig(rawConfig) ? rawConfig : parseConfig(rawConfig, env ?? {});
+  return { ...composeEngine(config, dependencies), config };
+}
 
 export interface PipewrightOptions extends Omit<
   EngineOptions,
@@ -76,7 +104,7 @@ export interface PipewrightWorkflows extends Pick<
 }
 
 /** The engine with workflows and the store it persists them in. */
-export interface Pipewright extends Engine {
+export interface Pipewright extends ConfiguredEngine {
   readonly workflows: PipewrightWorkflows;
   readonly store: Store;
   readonly metrics: Metrics;
@@ -144,10 +172,11 @@ export async function createPipewright(options: PipewrightOptions): Promise<Pipe
   try {
     const shared = createSharedState(config, engineOptions, metrics, logger);
     if (shared.close !== undefined) closers.push(shared.close);
+    const { env: _env, ...dependencies } = engineOptions;
     const engine = createEngine({
       semanticCachePersistence: store.semanticCache,
       ...shared.engineOptions,
-      ...engineOptions,
+      ...dependencies,
       config,
       recorder,
       metrics,
@@ -183,7 +212,7 @@ export async function createPipewright(options: PipewrightOptions): Promise<Pipe
 }
 
 function assemble(
-  parts: Omit<Pipewright, 'workflows' | 'close' | keyof Engine> & { engine: Engine },
+  parts: Omit<Pipewright, 'workflows' | 'close' | keyof ConfiguredEngine> & { engine: ConfiguredEngine },
   config: PipewrightConfig,
   closers: Array<() => Promise<void>>,
 ): Pipewright {

@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PipewrightError } from '../../src/core/index.ts';
-import { createEngine } from '../../src/engine/index.ts';
+import { createEngine } from '../../src/pipewright.ts';
 import { createProviderClient, type Deployment } from '../../src/providers/index.ts';
 import { createRandom, startSimServer, type SimServer } from '../../src/providers/sim/index.ts';
 import type { BreakerTransition } from '../../src/resilience/index.ts';

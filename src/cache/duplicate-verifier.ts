@@ -1,4 +1,5 @@
 import { duplicateVerifierModel } from './duplicate-verifier-model.ts';
+import type { VerifierModel, VerifierTreeNode } from './verifier-model.ts';
 import type { ConceptNormalizer } from './normalize-concepts.ts';
 import {
   analyzeText,
@@ -39,20 +40,7 @@ export const verifierFeatureNames = [
 
 export type VerifierFeatureName = (typeof verifierFeatureNames)[number];
 
-/** A tree node: `[feature index, split, below split, at or above split]`, or a leaf's value. */
-export type VerifierTreeNode = number | readonly [number, number, VerifierTreeNode, VerifierTreeNode];
-
-export interface VerifierModel {
-  /** Feature names the trees were trained on, in order (must equal `verifierFeatureNames`). */
-  features: readonly string[];
-  /** Log-odds before the trees. */
-  bias: number;
-  trees: readonly VerifierTreeNode[];
-  /** The score threshold chosen on the training split (out-of-fold) for the default operating point. */
-  threshold: number;
-  /** The cosine pre-filter chosen with it. */
-  minSimilarity: number;
-}
+export type { VerifierModel, VerifierTreeNode } from './verifier-model.ts';
 
 export interface DuplicateVerifierOptions {
   /** Least score (0–1) to accept; defaults to the model's chosen operating point. */

@@ -2,7 +2,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { loadConfigFile, parseConfig, type PipewrightConfig } from '../config/index.ts';
 import { PipewrightError } from '../core/index.ts';
-import { createEngine, type Engine } from '../engine/index.ts';
+import type { Engine } from '../engine/index.ts';
+import { createEngine } from '../pipewright.ts';
 import { startSimServer, type SimServer } from '../providers/sim/index.ts';
 import {
   createSqliteStore,

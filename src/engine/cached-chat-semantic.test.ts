@@ -10,7 +10,7 @@ import {
   type ChatScript,
 } from '../../test/support/fake-provider-client.ts';
 import type { SemanticCacheRecord, SemanticCachePersistence } from '../cache/index.ts';
-import { createEngine } from './create-engine.ts';
+import { createEngine } from '../pipewright.ts';
 
 function collectingRecorder(): TelemetryRecorder & { records: CallRecord[] } {
   const records: CallRecord[] = [];

@@ -9,7 +9,7 @@ import {
   textResponse,
   usageChunk,
 } from '../../test/support/fake-provider-client.ts';
-import { createEngine } from './create-engine.ts';
+import { createEngine } from '../pipewright.ts';
 
 function collectingRecorder(): TelemetryRecorder & { records: CallRecord[] } {
   const records: CallRecord[] = [];

@@ -13,7 +13,7 @@ import {
   type StreamScript,
 } from '../../test/support/fake-provider-client.ts';
 import { createFakeClock } from '../../test/support/fake-clock.ts';
-import { createEngine } from './create-engine.ts';
+import { createEngine } from '../pipewright.ts';
 import type { CallAttempt } from './engine-types.ts';
 
 const deployment = (id: string, extra: Record<string, unknown> = {}) => ({

@@ -1,5 +1,4 @@
 import { hashValue, type Clock } from '../core/index.ts';
-import type { PipewrightConfig } from '../config/index.ts';
 import {
   createConceptNormalizer,
   createDuplicateVerifier,
@@ -20,10 +19,11 @@ import {
   type SemanticCache,
   type SemanticCachePersistence,
 } from '../cache/index.ts';
+import type { EngineSettings } from './engine-settings.ts';
 import type { ChatCache } from './layers/cache-layer.ts';
 
 export interface ChatCacheOptions {
-  config: PipewrightConfig;
+  config: EngineSettings;
   clock: Clock;
   /** Where exact entries live (the Redis backend from main.ts); default: in process, bounded by `cache.maxBytes`. */
   backend?: CacheBackend | undefined;
@@ -137,11 +137,11 @@ function restoringInBackground(
 }
 
 /** A short hash of which provider models a model group embeds with (a change of model is a new vector space). */
-function embeddingModelsOf(config: PipewrightConfig, modelGroup: string): string {
+function embeddingModelsOf(config: EngineSettings, modelGroup: string): string {
   const group = config.modelGroups.find((candidate) => candidate.name === modelGroup);
   const models = (group?.deployments ?? []).map((id) => {
     const deployment = config.deployments.find((candidate) => candidate.id === id);
-    return [deployment?.provider, deployment?.model, deployment?.azureDeployment ?? null];
+    return [deployment?.provider, deployment?.model, deployment?.options ?? null];
   });
   return hashValue(models).slice(0, 16);
 }

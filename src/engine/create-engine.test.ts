@@ -5,7 +5,7 @@ import { PipewrightError, ProviderError } from '../core/index.ts';
 import type { CallRecord, TelemetryRecorder } from '../telemetry/index.ts';
 import { chunk, createFakeProviderClient, textResponse } from '../../test/support/fake-provider-client.ts';
 import { createFakeClock } from '../../test/support/fake-clock.ts';
-import { createEngine } from './create-engine.ts';
+import { createEngine } from '../pipewright.ts';
 
 function collectingRecorder(): TelemetryRecorder & { records: CallRecord[] } {
   const records: CallRecord[] = [];

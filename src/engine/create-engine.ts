@@ -1,10 +1,4 @@
 import { createSystemClock, hashValue, PipewrightError, type Clock } from '../core/index.ts';
-import {
-  isParsedConfig,
-  parseConfig,
-  type PipewrightConfig,
-  type PipewrightConfigInput,
-} from '../config/index.ts';
 import { createProviderClient, type Deployment, type ProviderClient } from '../providers/index.ts';
 import {
   createAjv,
@@ -35,6 +29,7 @@ import type { CacheLayerDependencies } from './layers/cache-layer.ts';
 import { runAdaptedFunction, type AdaptFunctionOptions } from './adapt-function.ts';
 import { createCallPipeline, type EngineChatStream } from './call-pipeline.ts';
 import type { CallMeta, EngineCallOptions, StepResult } from './engine-types.ts';
+import type { DeploymentSettings, EngineSettings } from './engine-settings.ts';
 import { createModelCatalog, type ModelGroup } from './model-catalog.ts';
 import { runStep, type RunStepOptions } from './run-step.ts';
 import {
@@ -45,11 +40,8 @@ import {
   type StepTypeDefinition,
 } from './step-type.ts';
 
-export interface EngineOptions {
-  /** Deployments, model groups and step types (the same shape as pipewright.yaml). */
-  config: PipewrightConfig | PipewrightConfigInput;
-  /** Environment for `${VAR}` expansion when `config` is raw input. */
-  env?: Readonly<Record<string, string | undefined>>;
+/** What the engine is built from besides its settings: the parts a host may replace or observe. */
+export interface EngineDependencies {
   /** Defaults to an undici-based client created (and closed) by the engine. */
   client?: ProviderClient;
   recorder?: TelemetryRecorder;
@@ -84,7 +76,8 @@ type StepEntry =
  * console.log(response.choices[0].message.content, meta.costUsd);
  */
 export interface Engine {
-  readonly config: PipewrightConfig;
+  /** The typed settings the engine was built from. */
+  readonly settings: EngineSettings;
   chat(request: unknown, options?: EngineCallOptions): Promise<{ response: ChatResponse; meta: CallMeta }>;
   chatStream(request: unknown, options?: EngineCallOptions): Promise<EngineChatStream>;
   embed(
@@ -124,10 +117,14 @@ export interface Engine {
   close(): Promise<void>;
 }
 
-export function createEngine(options: EngineOptions): Engine {
-  const config = isParsedConfig(options.config)
-    ? options.config
-    : parseConfig(options.config, options.env ?? {});
+/**
+ * Builds the engine from typed settings (the library's `createEngine` and `createPipewright`
+ * parse a config into these first).
+ *
+ * @example
+ * const engine = composeEngine(parseConfig(raw), { recorder });
+ */
+export function composeEngine(config: EngineSettings, options: EngineDependencies = {}): Engine {
   const deployments: Deployment[] = config.deployments.map(toDeployment);
   const catalog = createModelCatalog(config.modelGroups, deployments);
   const ownsClient = options.client === undefined;
@@ -202,7 +199,7 @@ export function createEngine(options: EngineOptions): Engine {
   }
 
   const engine: Engine = {
-    config,
+    settings: config,
     // async so that validation errors reject the promise rather than throw synchronously.
     chat: async (request, callOptions) => pipeline.chat(parseChatRequest(request), callOptions),
     chatStream: async (request, callOptions) => pipeline.chatStream(parseChatRequest(request), callOptions),
@@ -273,9 +270,9 @@ function decodeBase64Floats(text: string): Float32Array {
 }
 
 function createResilienceFromConfig(
-  config: PipewrightConfig,
+  config: EngineSettings,
   clock: Clock,
-  options: EngineOptions,
+  options: EngineDependencies,
 ): Resilience {
   const settings = config.resilience;
   return createResilience({
@@ -296,8 +293,7 @@ function createResilienceFromConfig(
         deployment.baseUrl,
         deployment.apiKey ?? null,
         deployment.headers ?? null,
-        deployment.apiVersion ?? null,
-        deployment.azureDeployment ?? null,
+        deployment.options ?? null,
       ]),
       weight: deployment.weight,
       maxInFlight: deployment.maxInFlight,
@@ -323,7 +319,7 @@ function createResilienceFromConfig(
   });
 }
 
-function toDeployment(config: PipewrightConfig['deployments'][number]): Deployment {
+function toDeployment(config: DeploymentSettings): Deployment {
   const {
     price: _price,
     weight: _weight,
@@ -339,7 +335,7 @@ function toDeployment(config: PipewrightConfig['deployments'][number]): Deployme
   ) as unknown as Deployment;
 }
 
-function priceOverrides(config: PipewrightConfig): Record<string, ModelPrice> {
+function priceOverrides(config: EngineSettings): Record<string, ModelPrice> {
   const overrides: Record<string, ModelPrice> = {};
   for (const deployment of config.deployments) {
     if (deployment.price !== undefined) {

@@ -6,3 +6,4 @@ export type { ModelGroup } from './model-catalog.ts';
 export type { RunStepOptions } from './run-step.ts';
 export { stepConfidence } from './run-step.ts';
 export type { AdaptFunctionOptions, ExternalCallReport } from './adapt-function.ts';
+export * from './engine-settings.ts';

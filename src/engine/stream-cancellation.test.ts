@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { PipewrightConfigInput } from '../config/index.ts';
 import type { CallRecord, TelemetryRecorder } from '../telemetry/index.ts';
 import { chunk, createFakeProviderClient, usageChunk } from '../../test/support/fake-provider-client.ts';
-import { createEngine } from './create-engine.ts';
+import { createEngine } from '../pipewright.ts';
 
 const never = new Promise<never>(() => undefined);
 

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { createFakeProviderClient, textResponse } from '../../test/support/fake-provider-client.ts';
 import { PipewrightError, ProviderError } from '../core/index.ts';
-import { createEngine, type RunStepOptions, type StepContext, type StepResult } from '../engine/index.ts';
+import type { RunStepOptions, StepContext, StepResult } from '../engine/index.ts';
+import { createEngine } from '../pipewright.ts';
 import {
   createSqliteStore,
   type Store,

@@ -4,7 +4,7 @@
 // sim-time.ts).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createEngine } from '../../src/engine/index.ts';
+import { createEngine } from '../../src/pipewright.ts';
 import { countSimRequests, startSimServer, type SimServer } from '../../src/providers/sim/index.ts';
 import type { BreakerTransition } from '../../src/resilience/index.ts';
 import { createSimTime } from './sim-time.ts';

@@ -2,7 +2,7 @@
 // tenants. Fake time (the limit is per minute), a scripted provider, the real engine.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createEngine } from '../../src/engine/index.ts';
+import { createEngine } from '../../src/pipewright.ts';
 import { createFakeClock } from '../support/fake-clock.ts';
 import { createFakeProviderClient } from '../support/fake-provider-client.ts';
 

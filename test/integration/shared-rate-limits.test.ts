@@ -8,7 +8,8 @@ import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { createSystemClock, PipewrightError } from '../../src/core/index.ts';
 import { parseConfig, type PipewrightConfigInput } from '../../src/config/index.ts';
-import { createEngine, type Engine } from '../../src/engine/index.ts';
+import type { Engine } from '../../src/engine/index.ts';
+import { createEngine } from '../../src/pipewright.ts';
 import { createSharedRateLimitStore, type SharedRateLimitStore } from '../../src/resilience/index.ts';
 import { createFakeProviderClient } from '../support/fake-provider-client.ts';
 
