@@ -23,6 +23,11 @@ describe('redactSecrets', () => {
       'key [redacted] is disabled',
     );
     assert.equal(redactSecrets('sk-svcacct-Xy12_abc is revoked'), '[redacted] is revoked');
+    assert.equal(
+      redactSecrets('Incorrect API key provided: inv****-key. You can find your API key at https://x.test.'),
+      'Incorrect API key provided: [redacted]. You can find your API key at https://x.test.',
+    );
+    assert.equal(redactSecrets('key ending ****1234 is disabled'), 'key ending [redacted] is disabled');
   });
 
   it('removes Google keys, Azure hex keys, bearer credentials and JWTs', () => {
@@ -76,6 +81,7 @@ describe('redactSecrets', () => {
       'request req_011CSHoEeqs5C35K2UUqGqHK for chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT failed',
       'You exceeded your current quota, please check your plan and billing details.',
       'The bearer of this message is overloaded',
+      'a **bold** word and a *** separator',
     ]) {
       assert.equal(redactSecrets(message), message);
     }

@@ -21,6 +21,8 @@ const secretPatterns: readonly RegExp[] = [
   /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g,
   // JSON Web Tokens.
   /\beyJ[0-9A-Za-z_-]{5,}\.[0-9A-Za-z_-]{5,}\.[0-9A-Za-z_-]*/g,
+  // Any other masked credential: characters around a run of asterisks (`abc****wxyz`, `****1234`).
+  /[0-9A-Za-z_-]+\*{3,}[0-9A-Za-z_*-]*|\*{3,}[0-9A-Za-z_-]+/g,
 ];
 
 // `Authorization: Bearer …` (or Basic, Digest…): the header name and scheme stay, the credential goes.
@@ -80,7 +82,7 @@ export function redactSecrets(text: string): string {
 
 // A cheap pre-check: every pattern above needs one of these, or a run of 32+ word characters.
 const candidatePattern =
-  /sk-|AIza|ya29\.|gh[pousr]_|github_pat_|hf_|gsk_|xai_|xox|AKIA|ASIA|eyJ|bearer|authorization|token|key|secret|passw|sig|[0-9A-Za-z+_-]{32}/i;
+  /\*\*\*|sk-|AIza|ya29\.|gh[pousr]_|github_pat_|hf_|gsk_|xai_|xox|AKIA|ASIA|eyJ|bearer|authorization|token|key|secret|passw|sig|[0-9A-Za-z+_-]{32}/i;
 
 function mayHoldSecret(text: string): boolean {
   return candidatePattern.test(text);
