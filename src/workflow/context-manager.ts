@@ -80,15 +80,7 @@ export function createContextManager(options: ContextManagerOptions): ContextMan
     oldestVersion = Math.max(0, version - workflow.maxVersions + 1);
   }
 
-  function storedAt(field: string, at: number): Stored | undefined {
-    const list = writes.get(field);
-    if (list === undefined) return undefined;
-    for (let index = list.length - 1; index >= 0; index -= 1) {
-      const entry = list[index] as Stored;
-      if (entry.version <= at) return entry;
-    }
-    return undefined;
-  }
+  const storedAt = (field: string, at: number) => latestStored(writes.get(field), at);
 
   async function valueOf(stored: Stored | undefined, field: string): Promise<unknown> {
     if (stored === undefined) return undefined;
@@ -156,16 +148,19 @@ export function createContextManager(options: ContextManagerOptions): ContextMan
 
     async prepareWrites(nodeId, values) {
       const next = version + 1;
-      const problems = checkValues(workflow, nodeId, values);
-      if (problems.length === 0 && workflow.rules.length > 0) {
+      const found = checkValues(workflow, nodeId, values);
+      if (found.length === 0 && workflow.rules.length > 0) {
         const after = version < 0 ? {} : await snapshot(version);
-        problems.push(...checkRules(workflow, Object.assign(after, values)));
+        found.push(...checkRules(workflow, Object.assign(after, values)));
       }
-      if (problems.length > 0) {
+      if (found.length > 0) {
+        const problems = found.map((problem) => problem.text);
+        // `param`: the first field at fault (a rule over several fields names none).
+        const field = found[0]?.field;
         throw createWorkflowError(
           'workflow.context_invalid',
           `${nodeId === null ? 'run input' : `node ${nodeId}`}: ${problems.join('; ')}`,
-          { details: { problems, nodeId } },
+          { details: { problems, nodeId }, ...(field === undefined ? {} : { param: field }) },
         );
       }
       const records: ContextWriteRecord[] = [];
@@ -223,6 +218,14 @@ function parseJson(text: string | null): unknown {
   return text === null ? null : (JSON.parse(text) as unknown);
 }
 
+/** A problem with a write: the field at fault (none for a rule over the context) and the text. */
+interface ContextProblem {
+  field: string | undefined;
+  text: string;
+}
+
+const rootPrefix = '(root): ';
+
 /**
  * Checks each written value: a known field, one the node declared and may write (a permission
  * error is thrown at once), a value present and valid under the field's schema. Returns the
@@ -232,13 +235,13 @@ function checkValues(
   workflow: CompiledWorkflow,
   nodeId: string | null,
   values: Readonly<Record<string, unknown>>,
-): string[] {
+): ContextProblem[] {
   const node = nodeId === null ? undefined : workflow.nodes.get(nodeId);
-  const problems: string[] = [];
+  const problems: ContextProblem[] = [];
   for (const [field, value] of Object.entries(values)) {
     const compiled = workflow.fields.get(field);
     if (compiled === undefined) {
-      problems.push(`${field}: not a context field`);
+      problems.push({ field, text: `${field}: not a context field` });
       continue;
     }
     if (nodeId !== null) {
@@ -255,19 +258,25 @@ function checkValues(
       }
     }
     if (value === undefined) {
-      problems.push(`${field}: no value (the node's output lacks it)`);
+      problems.push({ field, text: `${field}: no value (the node's output lacks it)` });
       continue;
     }
     const result = compiled.check?.check(value);
     if (result !== undefined && !result.ok)
-      problems.push(...result.problems.map((problem) => `${field}: ${problem}`));
+      problems.push(
+        ...result.problems.map((problem) => ({
+          field,
+          // A problem with the whole value reads "(root): …"; the field's name says where already.
+          text: `${field}: ${problem.startsWith(rootPrefix) ? problem.slice(rootPrefix.length) : problem}`,
+        })),
+      );
   }
   return problems;
 }
 
 /** The workflow's validation rules over the context as it would be after the write. */
-function checkRules(workflow: CompiledWorkflow, after: Readonly<Record<string, unknown>>): string[] {
-  const problems: string[] = [];
+function checkRules(workflow: CompiledWorkflow, after: Readonly<Record<string, unknown>>): ContextProblem[] {
+  const problems: ContextProblem[] = [];
   for (const rule of workflow.rules) {
     let verdict: true | string;
     try {
@@ -275,7 +284,8 @@ function checkRules(workflow: CompiledWorkflow, after: Readonly<Record<string, u
     } catch (error) {
       verdict = (error as Error).message;
     }
-    if (verdict !== true) problems.push(`rule ${rule.id}: ${rule.message ?? verdict}`);
+    if (verdict !== true)
+      problems.push({ field: undefined, text: `rule ${rule.id}: ${rule.message ?? verdict}` });
   }
   return problems;
 }
@@ -294,6 +304,16 @@ function listTruncated(
       truncated.push({ field, version: (list[index] as Stored).version });
   }
   return truncated;
+}
+
+/** The write of a field visible at version `at`: its latest at or below it. */
+function latestStored(list: readonly Stored[] | undefined, at: number): Stored | undefined {
+  if (list === undefined) return undefined;
+  for (let index = list.length - 1; index >= 0; index -= 1) {
+    const entry = list[index] as Stored;
+    if (entry.version <= at) return entry;
+  }
+  return undefined;
 }
 
 function addStored(writes: Map<string, Stored[]>, record: ContextWriteRecord): void {

@@ -198,8 +198,10 @@ async function prepareInput(
     return await context.prepareWrites(null, values);
   } catch (error) {
     const wrapped = toPipewrightError(error);
+    // The input field at fault, or the input as a whole (a rule over several fields).
     throw createWorkflowError('workflow.input_invalid', wrapped.message, {
       cause: error,
+      param: wrapped.param ?? 'input',
       ...(wrapped.details === undefined ? {} : { details: wrapped.details }),
     });
   }
