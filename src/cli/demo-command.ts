@@ -4,8 +4,9 @@ import { pino } from 'pino';
 import { z } from 'zod';
 import { parseConfig, type PipewrightConfig } from '../config/index.ts';
 import { PipewrightError } from '../core/index.ts';
-import { startGateway } from '../main.ts';
-import { countSimRequests, startSimServer } from '../providers/sim/index.ts';
+import type { Engine } from '../engine/index.ts';
+import { startGateway, type RunningGateway } from '../main.ts';
+import { countSimRequests, startSimServer, type SimServer } from '../providers/sim/index.ts';
 import type { CallRecord } from '../telemetry/index.ts';
 import { formatTable } from './format-table.ts';
 
@@ -78,6 +79,17 @@ interface DemoStep {
   outcome: string;
 }
 
+/** What every step of the demo works with. */
+interface DemoSession {
+  engine: Engine;
+  sim: SimServer;
+  tenantId: string;
+  /** POSTs a JSON body to the gateway with the master key, as the demo's tenant. */
+  post(path: string, body: unknown): Promise<Response>;
+}
+
+type DemoStepRunner = (session: DemoSession) => Promise<DemoStep>;
+
 /** `pipewright demo`: the sim + the gateway + a mix of calls, then a summary read back from the store. */
 export async function runDemo(
   options: { keepRunning?: boolean } = {},
@@ -97,237 +109,308 @@ export async function runDemo(
     `  sim provider: ${sim.url}   gateway: ${gateway.url}   store: ${config.store.path}   tenant: ${tenantId}\n`,
   );
 
-  const steps: DemoStep[] = [];
-  const engine = gateway.engine;
-  const http = async (path: string, body: unknown) =>
-    fetch(`${gateway.url}${path}`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${masterKey}`,
-        'content-type': 'application/json',
-        'x-pipewright-tenant': tenantId,
-      },
-      body: JSON.stringify(body),
-    });
-
-  try {
-    // 1. Library: a plain chat call.
-    const chat = await engine.chat(
-      {
-        model: 'fast',
-        messages: [{ role: 'user', content: 'Give me one tip for writing clear error messages.' }],
-      },
-      { tenantId },
-    );
-    steps.push({
-      via: 'library',
-      what: 'chat (fast)',
-      outcome: truncate(chat.response.choices[0]?.message.content ?? ''),
-    });
-
-    // 2. Library: a step type with a JSON output schema.
-    const triage = await engine.run<{ category: string; urgency: number }>(
-      'support-triage',
-      { ticket: 'I was charged twice for my March invoice.' },
-      { product: 'Acme Cloud' },
-      { tenantId },
-    );
-    steps.push({
-      via: 'library',
-      what: 'step support-triage (JSON schema)',
-      outcome: `${JSON.stringify(triage.output).slice(0, 60)}… confidence ${triage.confidence}`,
-    });
-
-    // 3. Library: a zod-typed step type registered in code.
-    engine.registerStepType({
-      name: 'headline',
-      modelGroup: 'gemini',
-      output: z.object({ headline: z.string(), words: z.number().int() }),
-      buildMessages: (input: { topic: string }) => [
-        { role: 'user', content: `Write a headline about ${input.topic}` },
-      ],
-    });
-    const headline = await engine.run<{ headline: string }>(
-      'headline',
-      { topic: 'resilient AI pipelines' },
-      {},
-      { tenantId },
-    );
-    steps.push({
-      via: 'library',
-      what: 'step headline (zod, gemini)',
-      outcome: truncate(headline.output.headline),
-    });
-
-    // 4. HTTP: chat completion.
-    const chatResponse = await http('/v1/chat/completions', {
-      model: 'claude',
-      messages: [{ role: 'user', content: 'Summarise why gateways help teams.' }],
-    });
-    const chatBody = (await chatResponse.json()) as { choices: Array<{ message: { content: string } }> };
-    steps.push({
-      via: 'HTTP',
-      what: 'POST /v1/chat/completions (claude)',
-      outcome: `${chatResponse.status} overhead ${chatResponse.headers.get('x-pipewright-overhead-ms')} ms: ${truncate(chatBody.choices[0]?.message.content ?? '', 40)}`,
-    });
-
-    // 5. HTTP: a stream.
-    const streamResponse = await http('/v1/chat/completions', {
-      model: 'fast',
-      stream: true,
-      stream_options: { include_usage: true },
-      messages: [{ role: 'user', content: 'Count to five.' }],
-    });
-    const streamText = await streamResponse.text();
-    const events = streamText.split('\n\n').filter((event) => event.startsWith('data: '));
-    steps.push({
-      via: 'HTTP',
-      what: 'POST /v1/chat/completions stream',
-      outcome: `${streamResponse.status}, ${events.length} SSE events, ends with ${events.at(-1)?.slice(6) ?? '?'}`,
-    });
-
-    // 6. HTTP: a tool call.
-    const toolResponse = await http('/v1/chat/completions', {
-      model: 'gemini',
-      messages: [{ role: 'user', content: 'What is the weather in Lisbon?' }],
-      tools: [
-        {
-          type: 'function',
-          function: {
-            name: 'get_weather',
-            description: 'Current weather for a city',
-            parameters: { type: 'object', required: ['city'], properties: { city: { type: 'string' } } },
-          },
+  const session: DemoSession = {
+    engine: gateway.engine,
+    sim,
+    tenantId,
+    post: (path, body) =>
+      fetch(`${gateway.url}${path}`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${masterKey}`,
+          'content-type': 'application/json',
+          'x-pipewright-tenant': tenantId,
         },
-      ],
-    });
-    const toolBody = (await toolResponse.json()) as {
-      choices: Array<{ message: { tool_calls?: Array<{ function: { name: string; arguments: string } }> } }>;
-    };
-    const toolCall = toolBody.choices[0]?.message.tool_calls?.[0]?.function;
-    steps.push({
-      via: 'HTTP',
-      what: 'tool call (gemini)',
-      outcome:
-        toolCall === undefined
-          ? `${toolResponse.status} no tool call`
-          : `${toolCall.name}(${toolCall.arguments})`,
-    });
-
-    // 7. HTTP: embeddings.
-    const embedResponse = await http('/v1/embeddings', {
-      model: 'embed',
-      input: ['artificial intelligence', 'machine learning'],
-    });
-    const embedBody = (await embedResponse.json()) as { data: Array<{ embedding: number[] }> };
-    steps.push({
-      via: 'HTTP',
-      what: 'POST /v1/embeddings',
-      outcome: `${embedResponse.status}, ${embedBody.data.length} vectors of ${embedBody.data[0]?.embedding.length ?? 0} dims`,
-    });
-
-    // 8. HTTP: an image.
-    const imageResponse = await http('/v1/images/generations', {
-      model: 'image',
-      prompt: 'a lighthouse at dawn',
-      response_format: 'b64_json',
-      size: '256x256',
-    });
-    const imageBody = (await imageResponse.json()) as { data: Array<{ b64_json?: string }> };
-    steps.push({
-      via: 'HTTP',
-      what: 'POST /v1/images/generations',
-      outcome: `${imageResponse.status}, PNG of ${Math.round(((imageBody.data[0]?.b64_json?.length ?? 0) * 3) / 4)} bytes`,
-    });
-
-    // 9. HTTP: a provider error, surfaced as an OpenAI error envelope.
-    const errorResponse = await http('/v1/chat/completions', {
-      model: 'unavailable',
-      messages: [{ role: 'user', content: 'Hello?' }],
-    });
-    const errorBody = (await errorResponse.json()) as {
-      error: { code: string; pipewright_code: string; message: string; details?: { attempts?: unknown[] } };
-    };
-    const attempts = errorBody.error.details?.attempts?.length ?? 1;
-    // `code` is the upstream's own where it gave one; Pipewright's stable code travels beside it.
-    const { code, pipewright_code: pipewrightCode } = errorBody.error;
-    steps.push({
-      via: 'HTTP',
-      what: 'provider down (503 upstream)',
-      outcome: `${errorResponse.status} ${pipewrightCode}${code === pipewrightCode ? '' : ` (upstream: ${code})`} after ${attempts} attempt${attempts === 1 ? '' : 's'} (retried with backoff)`,
-    });
-
-    // 10. HTTP: bad input, answered with the field at fault.
-    const badResponse = await http('/v1/chat/completions', {
-      model: 'fast',
-      messages: [{ role: 'user', content: 42 }],
-    });
-    const badBody = (await badResponse.json()) as { error: { param: string } };
-    steps.push({
-      via: 'HTTP',
-      what: 'bad request (content: 42)',
-      outcome: `${badResponse.status} param ${badBody.error.param}`,
-    });
-
-    // 11. Library: the exact cache. A repeatable request (temperature 0) asked twice is answered once.
-    const question = {
-      model: 'fast',
-      temperature: 0,
-      messages: [{ role: 'user', content: 'What does a circuit breaker do?' }],
-    };
-    await engine.chat(question, { tenantId });
-    const repeated = await engine.chat(question, { tenantId });
-    steps.push({
-      via: 'library',
-      what: 'exact cache (same question twice)',
-      outcome: `${repeated.meta.cacheStatus}: saved ${formatCost(repeated.meta.savedCostUsd)} and ${repeated.meta.savedLatencyMs?.toFixed(1) ?? '?'} ms`,
-    });
-
-    // 12. HTTP: the semantic cache. A reworded question gets the stored answer of the first.
-    const faq = (content: string) => ({
-      model: 'faq',
-      temperature: 0,
-      messages: [
-        { role: 'system', content: 'You answer Acme Cloud support questions.' },
-        { role: 'user', content },
-      ],
-    });
-    await http('/v1/chat/completions', faq('How do I export my data?'));
-    const reworded = await http('/v1/chat/completions', faq('How can I export all my data?'));
-    await reworded.body?.cancel();
-    steps.push({
-      via: 'HTTP',
-      what: 'semantic cache (reworded question)',
-      outcome: `${reworded.headers.get('x-pipewright-cache') ?? '?'}, similarity ${reworded.headers.get('x-pipewright-cache-similarity') ?? '-'}, confidence ${reworded.headers.get('x-pipewright-cache-confidence') ?? '-'}`,
-    });
-
-    // 13. Library: single-flight. Five identical concurrent calls share one upstream call.
-    const before = countSimRequests(sim.stats());
-    const burst = {
-      model: 'claude',
-      temperature: 0,
-      messages: [{ role: 'user', content: 'Name three uses of a gateway.' }],
-    };
-    await Promise.all(Array.from({ length: 5 }, () => engine.chat(burst, { tenantId })));
-    steps.push({
-      via: 'library',
-      what: 'single-flight (5 identical at once)',
-      outcome: `${countSimRequests(sim.stats()) - before} upstream call for 5 callers`,
-    });
-  } catch (error) {
-    write(
-      `demo failed: ${PipewrightError.isInstance(error) ? `${error.code}: ${error.message}` : String(error)}`,
-    );
-    process.exitCode = 1;
-  }
-
+        body: JSON.stringify(body),
+      }),
+  };
+  const steps = await runDemoSteps(session, write);
   write(
     formatTable(
       ['#', 'via', 'what', 'result'],
       steps.map((step, index) => [index + 1, step.via, step.what, step.outcome]),
     ),
   );
+  await writeStoreSummary(gateway, tenantId, write);
 
+  if (options.keepRunning === true) {
+    write(`\nGateway running. Master key for this run: ${masterKey}\nPress Ctrl+C to stop.`);
+    const stop = () => void Promise.all([gateway.close(), sim.close()]).then(() => process.exit(0));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    return;
+  }
+  await gateway.close();
+  await sim.close();
+}
+
+/** The demo's steps, in the order they run and are numbered in the summary. */
+const demoStepRunners: readonly DemoStepRunner[] = [
+  runLibraryChat,
+  runJsonSchemaStep,
+  runZodStep,
+  runHttpChat,
+  runHttpStream,
+  runHttpToolCall,
+  runHttpEmbeddings,
+  runHttpImage,
+  runProviderDown,
+  runBadRequest,
+  runExactCache,
+  runSemanticCache,
+  runSingleFlight,
+];
+
+/** Runs the steps in order; the first failure is reported and ends the run, keeping the steps done so far. */
+async function runDemoSteps(session: DemoSession, write: (text: string) => void): Promise<DemoStep[]> {
+  const steps: DemoStep[] = [];
+  try {
+    for (const runStep of demoStepRunners) steps.push(await runStep(session));
+  } catch (error) {
+    write(
+      `demo failed: ${PipewrightError.isInstance(error) ? `${error.code}: ${error.message}` : String(error)}`,
+    );
+    process.exitCode = 1;
+  }
+  return steps;
+}
+
+/** 1. Library: a plain chat call. */
+async function runLibraryChat({ engine, tenantId }: DemoSession): Promise<DemoStep> {
+  const chat = await engine.chat(
+    {
+      model: 'fast',
+      messages: [{ role: 'user', content: 'Give me one tip for writing clear error messages.' }],
+    },
+    { tenantId },
+  );
+  return {
+    via: 'library',
+    what: 'chat (fast)',
+    outcome: truncate(chat.response.choices[0]?.message.content ?? ''),
+  };
+}
+
+/** 2. Library: a step type with a JSON output schema. */
+async function runJsonSchemaStep({ engine, tenantId }: DemoSession): Promise<DemoStep> {
+  const triage = await engine.run<{ category: string; urgency: number }>(
+    'support-triage',
+    { ticket: 'I was charged twice for my March invoice.' },
+    { product: 'Acme Cloud' },
+    { tenantId },
+  );
+  return {
+    via: 'library',
+    what: 'step support-triage (JSON schema)',
+    outcome: `${JSON.stringify(triage.output).slice(0, 60)}… confidence ${triage.confidence}`,
+  };
+}
+
+/** 3. Library: a zod-typed step type registered in code. */
+async function runZodStep({ engine, tenantId }: DemoSession): Promise<DemoStep> {
+  engine.registerStepType({
+    name: 'headline',
+    modelGroup: 'gemini',
+    output: z.object({ headline: z.string(), words: z.number().int() }),
+    buildMessages: (input: { topic: string }) => [
+      { role: 'user', content: `Write a headline about ${input.topic}` },
+    ],
+  });
+  const headline = await engine.run<{ headline: string }>(
+    'headline',
+    { topic: 'resilient AI pipelines' },
+    {},
+    { tenantId },
+  );
+  return {
+    via: 'library',
+    what: 'step headline (zod, gemini)',
+    outcome: truncate(headline.output.headline),
+  };
+}
+
+/** 4. HTTP: chat completion. */
+async function runHttpChat({ post }: DemoSession): Promise<DemoStep> {
+  const chatResponse = await post('/v1/chat/completions', {
+    model: 'claude',
+    messages: [{ role: 'user', content: 'Summarise why gateways help teams.' }],
+  });
+  const chatBody = (await chatResponse.json()) as { choices: Array<{ message: { content: string } }> };
+  return {
+    via: 'HTTP',
+    what: 'POST /v1/chat/completions (claude)',
+    outcome: `${chatResponse.status} overhead ${chatResponse.headers.get('x-pipewright-overhead-ms')} ms: ${truncate(chatBody.choices[0]?.message.content ?? '', 40)}`,
+  };
+}
+
+/** 5. HTTP: a stream. */
+async function runHttpStream({ post }: DemoSession): Promise<DemoStep> {
+  const streamResponse = await post('/v1/chat/completions', {
+    model: 'fast',
+    stream: true,
+    stream_options: { include_usage: true },
+    messages: [{ role: 'user', content: 'Count to five.' }],
+  });
+  const streamText = await streamResponse.text();
+  const events = streamText.split('\n\n').filter((event) => event.startsWith('data: '));
+  return {
+    via: 'HTTP',
+    what: 'POST /v1/chat/completions stream',
+    outcome: `${streamResponse.status}, ${events.length} SSE events, ends with ${events.at(-1)?.slice(6) ?? '?'}`,
+  };
+}
+
+/** 6. HTTP: a tool call. */
+async function runHttpToolCall({ post }: DemoSession): Promise<DemoStep> {
+  const toolResponse = await post('/v1/chat/completions', {
+    model: 'gemini',
+    messages: [{ role: 'user', content: 'What is the weather in Lisbon?' }],
+    tools: [
+      {
+        type: 'function',
+        function: {
+          name: 'get_weather',
+          description: 'Current weather for a city',
+          parameters: { type: 'object', required: ['city'], properties: { city: { type: 'string' } } },
+        },
+      },
+    ],
+  });
+  const toolBody = (await toolResponse.json()) as {
+    choices: Array<{ message: { tool_calls?: Array<{ function: { name: string; arguments: string } }> } }>;
+  };
+  const toolCall = toolBody.choices[0]?.message.tool_calls?.[0]?.function;
+  return {
+    via: 'HTTP',
+    what: 'tool call (gemini)',
+    outcome:
+      toolCall === undefined
+        ? `${toolResponse.status} no tool call`
+        : `${toolCall.name}(${toolCall.arguments})`,
+  };
+}
+
+/** 7. HTTP: embeddings. */
+async function runHttpEmbeddings({ post }: DemoSession): Promise<DemoStep> {
+  const embedResponse = await post('/v1/embeddings', {
+    model: 'embed',
+    input: ['artificial intelligence', 'machine learning'],
+  });
+  const embedBody = (await embedResponse.json()) as { data: Array<{ embedding: number[] }> };
+  return {
+    via: 'HTTP',
+    what: 'POST /v1/embeddings',
+    outcome: `${embedResponse.status}, ${embedBody.data.length} vectors of ${embedBody.data[0]?.embedding.length ?? 0} dims`,
+  };
+}
+
+/** 8. HTTP: an image. */
+async function runHttpImage({ post }: DemoSession): Promise<DemoStep> {
+  const imageResponse = await post('/v1/images/generations', {
+    model: 'image',
+    prompt: 'a lighthouse at dawn',
+    response_format: 'b64_json',
+    size: '256x256',
+  });
+  const imageBody = (await imageResponse.json()) as { data: Array<{ b64_json?: string }> };
+  return {
+    via: 'HTTP',
+    what: 'POST /v1/images/generations',
+    outcome: `${imageResponse.status}, PNG of ${Math.round(((imageBody.data[0]?.b64_json?.length ?? 0) * 3) / 4)} bytes`,
+  };
+}
+
+/** 9. HTTP: a provider error, surfaced as an OpenAI error envelope. */
+async function runProviderDown({ post }: DemoSession): Promise<DemoStep> {
+  const errorResponse = await post('/v1/chat/completions', {
+    model: 'unavailable',
+    messages: [{ role: 'user', content: 'Hello?' }],
+  });
+  const errorBody = (await errorResponse.json()) as {
+    error: { code: string; pipewright_code: string; message: string; details?: { attempts?: unknown[] } };
+  };
+  const attempts = errorBody.error.details?.attempts?.length ?? 1;
+  // `code` is the upstream's own where it gave one; Pipewright's stable code travels beside it.
+  const { code, pipewright_code: pipewrightCode } = errorBody.error;
+  return {
+    via: 'HTTP',
+    what: 'provider down (503 upstream)',
+    outcome: `${errorResponse.status} ${pipewrightCode}${code === pipewrightCode ? '' : ` (upstream: ${code})`} after ${attempts} attempt${attempts === 1 ? '' : 's'} (retried with backoff)`,
+  };
+}
+
+/** 10. HTTP: bad input, answered with the field at fault. */
+async function runBadRequest({ post }: DemoSession): Promise<DemoStep> {
+  const badResponse = await post('/v1/chat/completions', {
+    model: 'fast',
+    messages: [{ role: 'user', content: 42 }],
+  });
+  const badBody = (await badResponse.json()) as { error: { param: string } };
+  return {
+    via: 'HTTP',
+    what: 'bad request (content: 42)',
+    outcome: `${badResponse.status} param ${badBody.error.param}`,
+  };
+}
+
+/** 11. Library: the exact cache. A repeatable request (temperature 0) asked twice is answered once. */
+async function runExactCache({ engine, tenantId }: DemoSession): Promise<DemoStep> {
+  const question = {
+    model: 'fast',
+    temperature: 0,
+    messages: [{ role: 'user', content: 'What does a circuit breaker do?' }],
+  };
+  await engine.chat(question, { tenantId });
+  const repeated = await engine.chat(question, { tenantId });
+  return {
+    via: 'library',
+    what: 'exact cache (same question twice)',
+    outcome: `${repeated.meta.cacheStatus}: saved ${formatCost(repeated.meta.savedCostUsd)} and ${repeated.meta.savedLatencyMs?.toFixed(1) ?? '?'} ms`,
+  };
+}
+
+/** 12. HTTP: the semantic cache. A reworded question gets the stored answer of the first. */
+async function runSemanticCache({ post }: DemoSession): Promise<DemoStep> {
+  const faq = (content: string) => ({
+    model: 'faq',
+    temperature: 0,
+    messages: [
+      { role: 'system', content: 'You answer Acme Cloud support questions.' },
+      { role: 'user', content },
+    ],
+  });
+  await post('/v1/chat/completions', faq('How do I export my data?'));
+  const reworded = await post('/v1/chat/completions', faq('How can I export all my data?'));
+  await reworded.body?.cancel();
+  return {
+    via: 'HTTP',
+    what: 'semantic cache (reworded question)',
+    outcome: `${reworded.headers.get('x-pipewright-cache') ?? '?'}, similarity ${reworded.headers.get('x-pipewright-cache-similarity') ?? '-'}, confidence ${reworded.headers.get('x-pipewright-cache-confidence') ?? '-'}`,
+  };
+}
+
+/** 13. Library: single-flight. Five identical concurrent calls share one upstream call. */
+async function runSingleFlight({ engine, sim, tenantId }: DemoSession): Promise<DemoStep> {
+  const before = countSimRequests(sim.stats());
+  const burst = {
+    model: 'claude',
+    temperature: 0,
+    messages: [{ role: 'user', content: 'Name three uses of a gateway.' }],
+  };
+  await Promise.all(Array.from({ length: 5 }, () => engine.chat(burst, { tenantId })));
+  return {
+    via: 'library',
+    what: 'single-flight (5 identical at once)',
+    outcome: `${countSimRequests(sim.stats()) - before} upstream call for 5 callers`,
+  };
+}
+
+/** The calls the store recorded for the demo's tenant, their totals and the cache ratios. */
+async function writeStoreSummary(
+  gateway: RunningGateway,
+  tenantId: string,
+  write: (text: string) => void,
+): Promise<void> {
   await gateway.recorder.flush();
   const records = (await gateway.store.callRecords.list({ tenantId, limit: 100 })).reverse();
   const summary = await gateway.store.callRecords.summarize({ tenantId });
@@ -370,16 +453,6 @@ export async function runDemo(
     `Cache: ${lookups} lookups, hit ratio ${ratio(summary.cacheHits - summary.semanticHits)}, semantic hit ratio ${ratio(summary.semanticHits)}; saved ${formatCost(summary.savedCostUsd)} and ${(summary.savedLatencyMs / 1000).toFixed(2)} s of model time (hits and shared in-flight calls).`,
   );
   write(`Metrics: ${gateway.url}/metrics   (Authorization: Bearer <master key>)`);
-
-  if (options.keepRunning === true) {
-    write(`\nGateway running. Master key for this run: ${masterKey}\nPress Ctrl+C to stop.`);
-    const stop = () => void Promise.all([gateway.close(), sim.close()]).then(() => process.exit(0));
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    return;
-  }
-  await gateway.close();
-  await sim.close();
 }
 
 function operationLabel(record: CallRecord): string {
