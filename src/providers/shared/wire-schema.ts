@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { formatPath } from '../../spec/index.ts';
-import { createMalformedResponseError, type JsonBodySource } from './json-body.ts';
+import { createMalformedResponseError, isRecord, type JsonBodySource } from './json-body.ts';
 
 /**
  * Parses a provider payload with a tolerant schema (unknown fields pass, optional fields may be
@@ -40,9 +40,21 @@ export function createWireVariantSchema<const Schemas extends Record<string, z.Z
   schemas: Schemas,
 ): z.ZodType<z.output<Schemas[keyof Schemas]> | OtherWireVariant> {
   const known = new Map<string, z.ZodType>(Object.entries(schemas));
-  return z.looseObject({ type: z.string() }).transform((value, context) => {
-    const schema = known.get(value.type);
-    if (schema === undefined) return { type: 'other', wireType: value.type } as OtherWireVariant;
+  // One pass over the value: the tag is read by hand (no copy of the object), then the known
+  // variant's schema checks the rest.
+  return z.unknown().transform((value, context) => {
+    const type = isRecord(value) ? value['type'] : undefined;
+    if (typeof type !== 'string') {
+      context.addIssue({
+        code: 'custom',
+        message: isRecord(value) ? 'expected a string type tag' : 'expected an object',
+        path: isRecord(value) ? ['type'] : [],
+        input: value,
+      });
+      return z.NEVER;
+    }
+    const schema = known.get(type);
+    if (schema === undefined) return { type: 'other', wireType: type } as OtherWireVariant;
     const result = schema.safeParse(value);
     if (result.success) return result.data as z.output<Schemas[keyof Schemas]>;
     for (const issue of result.error.issues)
