@@ -231,28 +231,47 @@ export function createAttemptModel(dependencies: AttemptModelDependencies): Mode
       return chunk;
     };
 
-    async function* relay(): AsyncGenerator<ChatChunk> {
-      let failure: PipewrightError | null = null;
-      let completed = false;
-      try {
-        for (const chunk of buffer) yield observe(chunk);
-        if (!opened.value.ended) {
-          for (;;) {
-            const step = await guard.step(iterator.next());
-            if (step.done === true) break;
-            yield observe(step.value);
-          }
+    // A hand-written iterator rather than an async generator: one promise per chunk, not several.
+    let index = 0;
+    const relay: AsyncIterableIterator<ChatChunk> = {
+      async next(): Promise<IteratorResult<ChatChunk>> {
+        if (finished) return { done: true, value: undefined };
+        const buffered = buffer[index];
+        if (buffered !== undefined) {
+          index += 1;
+          return { done: false, value: observe(buffered) };
         }
-        completed = true;
-      } catch (error) {
-        failure = withAttempts(failedLastAttempt(attempts, attemptError(scope, error, deployment)), attempts);
-        throw failure;
-      } finally {
-        finish(failure, completed);
-      }
-    }
+        if (opened.value.ended) {
+          finish(null, true);
+          return { done: true, value: undefined };
+        }
+        let step: IteratorResult<ChatChunk>;
+        try {
+          step = await guard.step(iterator.next());
+        } catch (error) {
+          const failure = withAttempts(
+            failedLastAttempt(attempts, attemptError(scope, error, deployment)),
+            attempts,
+          );
+          finish(failure, false);
+          throw failure;
+        }
+        if (step.done === true) {
+          finish(null, true);
+          return { done: true, value: undefined };
+        }
+        return { done: false, value: observe(step.value) };
+      },
+      async return(): Promise<IteratorResult<ChatChunk>> {
+        finish(null, false);
+        return { done: true, value: undefined };
+      },
+      [Symbol.asyncIterator]() {
+        return relay;
+      },
+    };
     const meta = metaOf(context, deployment, attempts, { ...emptyUsage }, headerMs, firstTokenMs);
-    return { meta, chunks: relay(), end };
+    return { meta, chunks: relay, end };
   }
 
   /** Reads a started stream until its first content chunk, buffering what came before (role, usage). */

@@ -48,23 +48,24 @@ export function presentStream(
     void Promise.resolve(iterator.return?.()).catch(() => undefined);
   };
   const presented: AsyncIterableIterator<ChatChunk> = {
-    async next(): Promise<IteratorResult<ChatChunk>> {
-      if (ended) return { done: true, value: undefined };
-      for (;;) {
-        let step: IteratorResult<ChatChunk>;
-        try {
-          step = await iterator.next();
-        } catch (error) {
-          ended = true;
-          throw error;
-        }
+    // Not async: one promise per chunk (the inner one's), and a loop only past hidden chunks.
+    next(): Promise<IteratorResult<ChatChunk>> {
+      if (ended) return Promise.resolve({ done: true, value: undefined });
+      const show = (
+        step: IteratorResult<ChatChunk>,
+      ): IteratorResult<ChatChunk> | Promise<IteratorResult<ChatChunk>> => {
         if (step.done === true) {
           ended = true;
           return step;
         }
         const shown = presentChunk(step.value, wantsUsage);
-        if (shown !== null) return { done: false, value: shown };
-      }
+        return shown === null ? iterator.next().then(show, fail) : { done: false, value: shown };
+      };
+      const fail = (error: unknown): never => {
+        ended = true;
+        throw error;
+      };
+      return iterator.next().then(show, fail);
     },
     async return(): Promise<IteratorResult<ChatChunk>> {
       stop();

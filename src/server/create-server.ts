@@ -9,7 +9,7 @@ import { createAuthenticator, tenantHeader, tenantIdOf, type Principal } from '.
 import { isServerFault, toErrorResponse } from './error-response.ts';
 import { answerClientError } from './answer-client-error.ts';
 import { jsonObjectBody, registerJsonBodyParser } from './parse-json-body.ts';
-import { writeSseData } from './write-sse.ts';
+import { waitForDrain, writeSseData, writeSseEvent } from './write-sse.ts';
 import { registerWorkflowRoutes, type WorkflowRoutesOptions } from './workflow-routes.ts';
 
 export interface ServerDependencies {
@@ -244,7 +244,8 @@ export function createServer(dependencies: ServerDependencies): FastifyInstance 
       try {
         for await (const chunk of stream.chunks) {
           if (raw.destroyed) break;
-          await writeSseData(raw, JSON.stringify(chunk));
+          // A promise only when the client reads slowly, not one per chunk.
+          if (!writeSseEvent(raw, JSON.stringify(chunk))) await waitForDrain(raw);
         }
         if (!raw.destroyed) raw.write('data: [DONE]\n\n');
       } catch (error) {
