@@ -567,7 +567,10 @@ test('a caller who gives up while the call waits for a recovery gets an abort, n
   );
   await clock.run(engine.chat(message)).catch(() => undefined);
   const controller = new AbortController();
-  const waiting = engine.chat(message, { signal: controller.signal }).catch((caught: unknown) => caught);
+  // Its own deadline is what lets a call wait for a recovery (without one it fails at once).
+  const waiting = engine
+    .chat(message, { signal: controller.signal, deadlineMs: 60_000 })
+    .catch((caught: unknown) => caught);
   await clock.advance(5_000);
   controller.abort(new Error('client left'));
   const error = await waiting;

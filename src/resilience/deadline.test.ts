@@ -114,3 +114,50 @@ test('whole calls ignore stream timeouts but still stop at the deadline', async 
   guard.dispose();
   deadline.dispose();
 });
+
+test('onAbort callbacks run once when the deadline passes or the caller aborts, and not after unsubscribing', async () => {
+  const clock = createFakeClock();
+  const deadline = createDeadline({ clock, timeoutMs: 1_000 });
+  const seen: string[] = [];
+  deadline.onAbort((reason) => seen.push(`first ${(reason as Error).name}`));
+  const unsubscribe = deadline.onAbort(() => seen.push('unsubscribed'));
+  unsubscribe();
+  await clock.advance(1_000);
+  deadline.onAbort((reason) => seen.push(`late ${(reason as Error).name}`));
+  assert.deepEqual(seen, ['first TimeoutError', 'late TimeoutError']);
+  const caller = new AbortController();
+  const second = createDeadline({ clock, timeoutMs: 1_000, signal: caller.signal });
+  const reasons: unknown[] = [];
+  second.onAbort((reason) => reasons.push(reason));
+  caller.abort('client left');
+  assert.deepEqual(reasons, ['client left']);
+  second.dispose();
+});
+
+test('once the deadline passed, every step of the attempt fails at once, and a source failing later is not an unhandled rejection', async () => {
+  const clock = createFakeClock();
+  const deadline = createDeadline({ clock, timeoutMs: 100 });
+  const guard = createAttemptGuard({
+    clock,
+    deadline,
+    timeouts: {},
+    streaming: true,
+    provider: 'openai',
+    deployment: 'd',
+  });
+  assert.equal(await guard.step(Promise.resolve('chunk')), 'chunk');
+  const stalled = guard.step(never());
+  stalled.catch(() => undefined);
+  await clock.advance(100);
+  await assert.rejects(
+    stalled,
+    (error: unknown) => ProviderError.isProviderError(error) && error.kind === 'timeout',
+  );
+  let failLater: (error: Error) => void = () => undefined;
+  const late = new Promise<never>((_resolve, reject) => (failLater = reject));
+  await assert.rejects(guard.step(late), (error: unknown) => ProviderError.isProviderError(error));
+  failLater(new Error('the socket closed after all'));
+  await clock.advance(0);
+  guard.dispose();
+  deadline.dispose();
+});

@@ -29,8 +29,14 @@ export interface Deadline {
   remainingMs(): number;
   /** True once the budget is spent. */
   expired(): boolean;
-  /** Rejects with the signal's reason when it aborts (undefined without a timeout). */
+  /** Rejects with the signal's reason when it aborts (undefined without a timeout); made on first read. */
   readonly aborted: Promise<never> | undefined;
+  /**
+   * Calls `callback` with the reason once the deadline passes or the caller aborts (at once when
+   * that already happened); returns the unsubscribe. Without a timeout it never calls. Cheaper
+   * than a listener on `signal` (a new AbortSignal's first listener costs microseconds).
+   */
+  onAbort(callback: (reason: unknown) => void): () => void;
   /** Cancels the timer; call when the request ends, however it ends. */
   dispose(): void;
 }
@@ -43,6 +49,7 @@ export interface CreateDeadlineOptions {
 }
 
 const noop = (): void => undefined;
+const neverAborts = (): (() => void) => noop;
 
 /**
  * Starts a request's deadline. Without `timeoutMs` nothing is allocated beyond the returned
@@ -62,43 +69,91 @@ export function createDeadline(options: CreateDeadlineOptions): Deadline {
       remainingMs: () => Infinity,
       expired: () => false,
       aborted: undefined,
+      onAbort: neverAborts,
       dispose: noop,
     };
   }
-  const endsAt = clock.monotonic() + timeoutMs;
-  const controller = new AbortController();
-  // In the background: a stream its caller never read nor cancelled must not hold the process for its whole deadline.
-  const cancelTimer = scheduleOnClock(
-    clock,
-    timeoutMs,
-    () =>
-      controller.abort(new DOMException(`the request's deadline of ${timeoutMs} ms passed`, 'TimeoutError')),
-    { background: true },
-  );
+  return new TimedDeadline(clock, timeoutMs, options.signal);
+}
+
+/**
+ * A deadline with a timer. Every call has one (defaults per operation), so this is on the hot
+ * path: a class (its methods are shared, not closures made per call), one controller, one timer,
+ * and no listener of its own on the new signal (`onAbort` callbacks are called directly; a new
+ * AbortSignal's first listener costs microseconds).
+ */
+class TimedDeadline implements Deadline {
+  readonly timeoutMs: number;
+  readonly signal: AbortSignal;
+  readonly #controller = new AbortController();
+  readonly #clock: Clock;
+  readonly #endsAt: number;
+  readonly #parent: AbortSignal | undefined;
+  readonly #cancelTimer: () => void;
+  #callbacks: Set<(reason: unknown) => void> | undefined;
+  #aborted: Promise<never> | undefined;
   // A listener rather than AbortSignal.any: far cheaper per call, and removed when the request ends.
-  const parent = options.signal;
-  const forward = (): void => controller.abort(parent?.reason);
-  if (parent !== undefined) {
-    if (parent.aborted) forward();
-    else parent.addEventListener('abort', forward, { once: true });
+  readonly #forward = (): void => this.#abort(this.#parent?.reason);
+
+  constructor(clock: Clock, timeoutMs: number, parent: AbortSignal | undefined) {
+    this.timeoutMs = timeoutMs;
+    this.signal = this.#controller.signal;
+    this.#clock = clock;
+    this.#endsAt = clock.monotonic() + timeoutMs;
+    this.#parent = parent;
+    // In the background: a stream its caller never read nor cancelled must not hold the process for its whole deadline.
+    this.#cancelTimer = scheduleOnClock(
+      clock,
+      timeoutMs,
+      () => this.#abort(new DOMException(`the request's deadline of ${timeoutMs} ms passed`, 'TimeoutError')),
+      { background: true },
+    );
+    if (parent !== undefined) {
+      if (parent.aborted) this.#forward();
+      else parent.addEventListener('abort', this.#forward, { once: true });
+    }
   }
-  const signal = controller.signal;
-  const aborted = new Promise<never>((_resolve, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-  });
-  aborted.catch(noop);
-  return {
-    timeoutMs,
-    signal,
-    remainingMs: () => Math.max(0, endsAt - clock.monotonic()),
-    expired: () => (signal.aborted && !(parent?.aborted ?? false) ? true : clock.monotonic() >= endsAt),
-    aborted,
-    dispose: () => {
-      cancelTimer();
-      parent?.removeEventListener('abort', forward);
-    },
-  };
+
+  #abort(reason: unknown): void {
+    if (this.signal.aborted) return;
+    this.#controller.abort(reason);
+    const callbacks = this.#callbacks;
+    this.#callbacks = undefined;
+    if (callbacks !== undefined) for (const callback of callbacks) callback(reason);
+  }
+
+  remainingMs(): number {
+    return Math.max(0, this.#endsAt - this.#clock.monotonic());
+  }
+
+  expired(): boolean {
+    return this.signal.aborted && !(this.#parent?.aborted ?? false)
+      ? true
+      : this.#clock.monotonic() >= this.#endsAt;
+  }
+
+  get aborted(): Promise<never> {
+    if (this.#aborted === undefined) {
+      this.#aborted = new Promise<never>((_resolve, reject) => this.onAbort(reject));
+      this.#aborted.catch(noop);
+    }
+    return this.#aborted;
+  }
+
+  onAbort(callback: (reason: unknown) => void): () => void {
+    if (this.signal.aborted) {
+      callback(this.signal.reason);
+      return noop;
+    }
+    const callbacks = (this.#callbacks ??= new Set());
+    callbacks.add(callback);
+    return () => callbacks.delete(callback);
+  }
+
+  dispose(): void {
+    this.#cancelTimer();
+    this.#parent?.removeEventListener('abort', this.#forward);
+  }
 }
 
 /** The error a caller sees when the deadline passed; `details.attempts` is added by the pipeline. */
@@ -154,53 +209,42 @@ export function createAttemptGuard(options: {
   const { clock, deadline, provider, deployment } = options;
   const firstTokenMs = options.streaming ? options.timeouts.firstTokenMs : undefined;
   const idleMs = options.streaming ? options.timeouts.idleMs : undefined;
+  const toError = (reason: unknown): ProviderError => toAbortError(reason, provider, deployment);
   if (firstTokenMs === undefined && idleMs === undefined) {
-    const whole = deadline.aborted;
-    if (whole === undefined)
+    if (deadline.timeoutMs === undefined)
       return { signal: deadline.signal, step: passThrough, firstContent: noop, dispose: noop };
-    const mapped = whole.catch((reason: unknown) =>
-      Promise.reject(toAbortError(reason, provider, deployment)),
-    );
-    mapped.catch(noop);
-    return {
-      signal: deadline.signal,
-      step: <T>(promise: Promise<T>) => Promise.race([promise, mapped]),
-      firstContent: noop,
-      dispose: noop,
-    };
+    const steps = createSteps((callback) => deadline.onAbort(callback), toError);
+    return { signal: deadline.signal, step: steps.step, firstContent: noop, dispose: steps.dispose };
   }
+  // Stream timeouts: the attempt's own signal, aborted by the deadline, the first-token or the idle timer.
   const controller = new AbortController();
-  const parent = deadline.signal;
-  const forward = (): void => controller.abort(parent?.reason);
-  if (parent !== undefined) {
-    if (parent.aborted) forward();
-    else parent.addEventListener('abort', forward, { once: true });
-  }
-  const aborted = new Promise<never>((_resolve, reject) => {
-    if (controller.signal.aborted) reject(toAbortError(controller.signal.reason, provider, deployment));
-    else
-      controller.signal.addEventListener(
-        'abort',
-        () => reject(toAbortError(controller.signal.reason, provider, deployment)),
-        { once: true },
-      );
-  });
-  aborted.catch(noop);
+  let failed: ((reason: unknown) => void) | undefined;
+  const abort = (reason: unknown): void => {
+    if (controller.signal.aborted) return;
+    controller.abort(reason);
+    failed?.(reason);
+  };
+  const steps = createSteps((callback) => {
+    failed = callback;
+    if (controller.signal.aborted) callback(controller.signal.reason);
+    return () => (failed = undefined);
+  }, toError);
+  const stopForwarding = deadline.onAbort(abort);
   const timeout = (message: string) => new ProviderError({ kind: 'timeout', message, provider, deployment });
   let cancelFirstToken: (() => void) | undefined;
   if (firstTokenMs !== undefined) {
     cancelFirstToken = scheduleOnClock(clock, firstTokenMs, () =>
-      controller.abort(timeout(`${provider} sent no first token within ${firstTokenMs} ms`)),
+      abort(timeout(`${provider} sent no first token within ${firstTokenMs} ms`)),
     );
   }
   return {
     signal: controller.signal,
     step<T>(promise: Promise<T>): Promise<T> {
-      if (idleMs === undefined) return Promise.race([promise, aborted]);
+      if (idleMs === undefined) return steps.step(promise);
       const cancelIdle = scheduleOnClock(clock, idleMs, () =>
-        controller.abort(timeout(`${provider} stream was silent for ${idleMs} ms`)),
+        abort(timeout(`${provider} stream was silent for ${idleMs} ms`)),
       );
-      return Promise.race([promise, aborted]).finally(cancelIdle);
+      return steps.step(promise).finally(cancelIdle);
     },
     firstContent() {
       cancelFirstToken?.();
@@ -208,7 +252,46 @@ export function createAttemptGuard(options: {
     },
     dispose() {
       cancelFirstToken?.();
-      parent?.removeEventListener('abort', forward);
+      stopForwarding();
+      steps.dispose();
+    },
+  };
+}
+
+/**
+ * Awaited steps that fail as soon as the attempt is aborted, even when their source ignores its
+ * signal. Cheaper than `Promise.race` against a rejection promise, which piled one reaction per
+ * chunk of a stream on a promise that never settles: steps are awaited one at a time, so the
+ * latest step's `reject` is all that needs keeping, and nothing is subscribed until the first step.
+ */
+function createSteps(
+  subscribe: (onAbort: (reason: unknown) => void) => () => void,
+  toError: (reason: unknown) => ProviderError,
+): { step<T>(promise: Promise<T>): Promise<T>; dispose(): void } {
+  let rejectCurrent: ((error: unknown) => void) | undefined;
+  let failure: ProviderError | undefined;
+  let unsubscribe: (() => void) | undefined;
+  const onAbort = (reason: unknown): void => {
+    failure ??= toError(reason);
+    rejectCurrent?.(failure);
+    rejectCurrent = undefined;
+  };
+  return {
+    step<T>(promise: Promise<T>): Promise<T> {
+      unsubscribe ??= subscribe(onAbort);
+      if (failure !== undefined) {
+        promise.catch(noop); // the source may still fail later, with nobody listening
+        return Promise.reject(failure);
+      }
+      // (Settling a promise twice is a no-op: a stale rejectCurrent after its step resolved is harmless.)
+      return new Promise<T>((resolve, reject) => {
+        rejectCurrent = reject;
+        promise.then(resolve, reject);
+      });
+    },
+    dispose() {
+      unsubscribe?.();
+      rejectCurrent = undefined;
     },
   };
 }
