@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { PipewrightError } from '../core/index.ts';
@@ -134,54 +134,47 @@ export function registerWorkflowRoutes(
   engine: Pick<Engine, 'modelGroups' | 'stepTypes'>,
   options: WorkflowRoutesOptions,
 ): void {
-  const { runner, store } = options;
-  const keepAliveMs = options.keepAliveMs ?? 15_000;
+  const catalog = createWorkflowCatalog(options.definitions);
+  app.get('/v1/workflows', async () => ({ object: 'list', data: catalog.list() }));
+  registerStartRoute(app, engine, catalog, options);
+  registerRunRoutes(app, options.runner, options.store);
+  registerEventStreamRoute(app, options.runner, options.keepAliveMs ?? 15_000);
+}
+
+type StartBody = z.infer<typeof startSchema>;
+
+/** The workflows a start request can name: the configured ones (by id, or id and version) and inline ones. */
+interface WorkflowCatalog {
+  /** The configured workflows, every version, as `GET /v1/workflows` lists them. */
+  list(): unknown[];
+  /** The workflow a start request names, configured or inline (compiled and checked against the inline ones seen). */
+  resolve(body: StartBody): CompiledWorkflow;
+}
+
+function createWorkflowCatalog(definitions: ReadonlyArray<CompiledWorkflow>): WorkflowCatalog {
   const configured = new Map<string, CompiledWorkflow>();
-  for (const workflow of options.definitions) {
+  for (const workflow of definitions) {
     configured.set(`${workflow.id}@${workflow.version}`, workflow);
     const newest = configured.get(workflow.id);
     if (newest === undefined || workflow.version >= newest.version) configured.set(workflow.id, workflow);
   }
   /** Inline definitions share the runner's registry: one id and version, one content. */
   const inlineHashes = new Map<string, string>();
-  const streams = new Set<AbortController>();
 
-  const runIdOf = (request: FastifyRequest): string => {
-    const id = (request.params as { id: string }).id;
-    if (!runIdPattern.test(id))
+  function resolveConfigured(id: string, version: number | undefined): CompiledWorkflow {
+    const found = configured.get(version === undefined ? id : `${id}@${version}`);
+    if (found === undefined) {
+      const available = [...new Set(definitions.map((workflow) => workflow.id))].join(', ') || 'none';
       throw new PipewrightError({
-        code: 'workflow.run_not_found',
-        message: `no run ${id.slice(0, 128)}`,
-        // The runner's name for it, so an unknown and a malformed run id name the same thing.
-        param: 'runId',
-      });
-    return id;
-  };
-
-  function resolveWorkflow(body: z.infer<typeof startSchema>): CompiledWorkflow {
-    if ((body.workflow === undefined) === (body.definition === undefined)) {
-      throw new PipewrightError({
-        code: 'request.invalid',
-        message:
-          'send either `workflow` (a configured workflow id) or `definition` (an inline definition), not both or neither',
+        code: 'workflow.not_found',
+        message: `no workflow ${id}${version === undefined ? '' : ` version ${version}`} is configured (configured: ${available})`,
         param: 'workflow',
       });
     }
-    if (body.workflow !== undefined) {
-      const found = configured.get(
-        body.version === undefined ? body.workflow : `${body.workflow}@${body.version}`,
-      );
-      if (found === undefined) {
-        const available =
-          [...new Set(options.definitions.map((workflow) => workflow.id))].join(', ') || 'none';
-        throw new PipewrightError({
-          code: 'workflow.not_found',
-          message: `no workflow ${body.workflow}${body.version === undefined ? '' : ` version ${body.version}`} is configured (configured: ${available})`,
-          param: 'workflow',
-        });
-      }
-      return found;
-    }
+    return found;
+  }
+
+  function resolveInline(body: StartBody): CompiledWorkflow {
     if (body.version !== undefined)
       throw new PipewrightError({
         code: 'request.invalid',
@@ -214,28 +207,50 @@ export function registerWorkflowRoutes(
     return workflow;
   }
 
-  app.get('/v1/workflows', async () => ({
-    object: 'list',
-    data: [...configured.entries()]
-      .filter(([key]) => key.includes('@'))
-      .map(([, workflow]) => ({
-        object: 'workflow',
-        id: workflow.id,
-        version: workflow.version,
-        description: workflow.definition.description ?? null,
-        inputs: workflow.definition.inputs ?? [],
-        outputs: Object.keys(workflow.definition.outputs ?? {}),
-        nodes: [...workflow.nodes.keys()],
-      })),
-  }));
+  return {
+    list: () =>
+      [...configured.entries()]
+        .filter(([key]) => key.includes('@'))
+        .map(([, workflow]) => ({
+          object: 'workflow',
+          id: workflow.id,
+          version: workflow.version,
+          description: workflow.definition.description ?? null,
+          inputs: workflow.definition.inputs ?? [],
+          outputs: Object.keys(workflow.definition.outputs ?? {}),
+          nodes: [...workflow.nodes.keys()],
+        })),
+    resolve(body) {
+      if ((body.workflow === undefined) === (body.definition === undefined)) {
+        throw new PipewrightError({
+          code: 'request.invalid',
+          message:
+            'send either `workflow` (a configured workflow id) or `definition` (an inline definition), not both or neither',
+          param: 'workflow',
+        });
+      }
+      return body.workflow !== undefined
+        ? resolveConfigured(body.workflow, body.version)
+        : resolveInline(body);
+    },
+  };
+}
 
+/** `POST /v1/workflows/runs`: resolves the workflow, checks its model references, starts it (202). */
+function registerStartRoute(
+  app: FastifyInstance,
+  engine: Pick<Engine, 'modelGroups' | 'stepTypes'>,
+  catalog: WorkflowCatalog,
+  options: WorkflowRoutesOptions,
+): void {
+  const { runner } = options;
   const startOptions = options.bodyLimitBytes === undefined ? {} : { bodyLimit: options.bodyLimitBytes };
   app.post('/v1/workflows/runs', startOptions, async (request, reply) => {
     const tenantId = tenantIdOf(request);
     const body = parseWithSchema(startSchema, request.body === undefined ? {} : jsonObjectBody(request), {
       what: 'body',
     });
-    const workflow = resolveWorkflow(body);
+    const workflow = catalog.resolve(body);
     const problems = findUnknownModelReferences(workflow.definition, {
       modelGroups: engine.modelGroups().map((group) => group.name),
       stepTypes: engine.stepTypes(),
@@ -260,7 +275,10 @@ export function registerWorkflowRoutes(
     const view = await runner.get(handle.runId, { tenantId });
     return reply.status(202).header('location', `/v1/workflows/runs/${handle.runId}`).send(presentRun(view));
   });
+}
 
+/** Listing runs, reading one run and its context, cancelling and resuming it. */
+function registerRunRoutes(app: FastifyInstance, runner: WorkflowRunner, store: WorkflowStore): void {
   app.get('/v1/workflows/runs', async (request) => {
     const tenantId = tenantIdOf(request);
     const query = parseWithSchema(listSchema, request.query ?? {}, { what: 'query' });
@@ -298,6 +316,11 @@ export function registerWorkflowRoutes(
     await runner.resume(runId, { tenantId });
     return reply.status(202).send(presentRun(await runner.get(runId, { tenantId })));
   });
+}
+
+/** `GET /v1/workflows/runs/:id/events`: the run's events as SSE, from `?after=` or `Last-Event-ID`, live until it ends. */
+function registerEventStreamRoute(app: FastifyInstance, runner: WorkflowRunner, keepAliveMs: number): void {
+  const streams = new Set<AbortController>();
 
   app.get('/v1/workflows/runs/:id/events', async (request, reply) => {
     const tenantId = tenantIdOf(request);
@@ -312,41 +335,14 @@ export function registerWorkflowRoutes(
 
     const controller = new AbortController();
     streams.add(controller);
-    const raw = reply.raw;
-    raw.on('close', () => controller.abort());
-    reply.hijack();
-    raw.writeHead(200, {
-      ...(reply.getHeaders() as Record<string, string>),
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    const keepAlive = setInterval(() => {
-      if (!raw.destroyed) raw.write(': keep-alive\n\n');
-    }, keepAliveMs);
-    keepAlive.unref();
     try {
-      for await (const event of runner.events(runId, { tenantId, afterSeq, signal: controller.signal })) {
-        if (controller.signal.aborted || raw.destroyed) break;
-        await writeEvent(
-          raw,
-          `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(presentEvent(event))}\n\n`,
-          controller.signal,
-        );
-      }
-    } catch (error) {
-      if (!controller.signal.aborted && !raw.destroyed) {
-        await writeEvent(
-          raw,
-          `event: error\ndata: ${JSON.stringify(toErrorResponse(error).body)}\n\n`,
-          controller.signal,
-        ).catch(() => undefined);
-      }
+      await streamRunEvents(
+        reply,
+        () => runner.events(runId, { tenantId, afterSeq, signal: controller.signal }),
+        { controller, keepAliveMs },
+      );
     } finally {
-      clearInterval(keepAlive);
       streams.delete(controller);
-      raw.end();
     }
     return reply;
   });
@@ -355,6 +351,63 @@ export function registerWorkflowRoutes(
   app.addHook('preClose', async () => {
     for (const stream of streams) stream.abort();
   });
+}
+
+/** Takes over the response and writes each event as SSE, with keep-alive comments; an error ends it with an error event. */
+async function streamRunEvents(
+  reply: FastifyReply,
+  openEvents: () => AsyncIterable<WorkflowEventRecord>,
+  options: { controller: AbortController; keepAliveMs: number },
+): Promise<void> {
+  const { controller } = options;
+  const raw = reply.raw;
+  raw.on('close', () => controller.abort());
+  reply.hijack();
+  raw.writeHead(200, {
+    ...(reply.getHeaders() as Record<string, string>),
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  const keepAlive = setInterval(() => {
+    if (!raw.destroyed) raw.write(': keep-alive\n\n');
+  }, options.keepAliveMs);
+  keepAlive.unref();
+  try {
+    for await (const event of openEvents()) {
+      if (controller.signal.aborted || raw.destroyed) break;
+      await writeEvent(
+        raw,
+        `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(presentEvent(event))}\n\n`,
+        controller.signal,
+      );
+    }
+  } catch (error) {
+    if (!controller.signal.aborted && !raw.destroyed) {
+      await writeEvent(
+        raw,
+        `event: error\ndata: ${JSON.stringify(toErrorResponse(error).body)}\n\n`,
+        controller.signal,
+      ).catch(() => undefined);
+    }
+  } finally {
+    clearInterval(keepAlive);
+    raw.end();
+  }
+}
+
+/** The run id of a `/v1/workflows/runs/:id…` route; a malformed one is a 404 like an unknown one. */
+function runIdOf(request: FastifyRequest): string {
+  const id = (request.params as { id: string }).id;
+  if (!runIdPattern.test(id))
+    throw new PipewrightError({
+      code: 'workflow.run_not_found',
+      message: `no run ${id.slice(0, 128)}`,
+      // The runner's name for it, so an unknown and a malformed run id name the same thing.
+      param: 'runId',
+    });
+  return id;
 }
 
 async function writeEvent(raw: ServerResponse, text: string, signal: AbortSignal): Promise<void> {
