@@ -32,8 +32,11 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 export interface ExactRow {
   name: string;
   what: string;
+  /** Over every request of every round. */
   p50: number;
   p99: number;
+  /** Each round's p99, in round order. */
+  roundP99s: number[];
   ok: number;
   failures: number;
   firstFailure?: string | undefined;
@@ -117,14 +120,18 @@ export async function run(): Promise<void> {
     ];
     // Warm every path (JIT, connections) and store the repeated question once.
     for (const cell of cells) await timeRequests({ ...cell.target, check: () => undefined }, 300, 0);
-    const samples = new Map<string, { latencies: number[]; failures: number; firstFailure?: string }>();
+    const samples = new Map<
+      string,
+      { latencies: number[]; roundP99s: number[]; failures: number; firstFailure?: string }
+    >();
     for (let round = 0; round < rounds; round++) {
       // The order rotates so drift on a shared machine hits every cell alike.
       const order = cells.map((_, index) => cells[(index + round) % cells.length]!);
       for (const cell of order) {
         const batch = await timeRequests(cell.target, requestsPerRound, round * requestsPerRound);
-        const sample = samples.get(cell.target.name) ?? { latencies: [], failures: 0 };
+        const sample = samples.get(cell.target.name) ?? { latencies: [], roundP99s: [], failures: 0 };
         sample.latencies.push(...batch.latenciesMs);
+        sample.roundP99s.push(percentile(batch.latenciesMs, 99));
         sample.failures += batch.failures;
         if (batch.firstFailure !== undefined) sample.firstFailure ??= batch.firstFailure;
         samples.set(cell.target.name, sample);
@@ -140,6 +147,7 @@ export async function run(): Promise<void> {
         what: cell.what,
         p50: percentile(sample.latencies, 50),
         p99: percentile(sample.latencies, 99),
+        roundP99s: sample.roundP99s,
         ok: sample.latencies.length,
         failures: sample.failures,
         firstFailure: sample.firstFailure,
@@ -171,6 +179,8 @@ export async function run(): Promise<void> {
 
   const report = formatReport({
     facts: formatMachineFacts(facts),
+    busy:
+      facts.loadAverage > facts.cores ? { loadAverage: facts.loadAverage, cores: facts.cores } : undefined,
     exactRows,
     semanticRows,
     embedding,
@@ -204,6 +214,8 @@ async function measureLocalEmbedding(
 
 export function formatReport(input: {
   facts: string;
+  /** Set when the load average at start exceeded the cores: the verdicts say so. */
+  busy?: { loadAverage: number; cores: number } | undefined;
   exactRows: ExactRow[];
   semanticRows: SemanticLookupResult[];
   embedding: { p50: number; p99: number; loadS: number };
@@ -217,18 +229,29 @@ export function formatReport(input: {
   const direct = exactRows.find((row) => row.name === 'direct (sim)');
   const exactHit = judgeExactHit(hit, direct);
   const exactTable = formatMarkdownTable(
-    ['path', 'what it measures', 'p50 ms', 'p99 ms', 'p50 vs direct', 'p99 vs direct', 'ok', 'failed'],
+    [
+      'path',
+      'what it measures',
+      'p50 ms',
+      'p99 ms',
+      'p99 per round ms',
+      'p50 vs direct',
+      'p99 vs direct',
+      'ok',
+      'failed',
+    ],
     exactRows.map((row) => [
       row.name,
       row.what,
       formatNumber(row.p50, 3),
       formatNumber(row.p99, 3),
+      row.roundP99s.map((value) => formatNumber(value, 3)).join(' / '),
       direct === undefined || row === direct ? '–' : formatSigned(row.p50 - direct.p50, 3),
       direct === undefined || row === direct ? '–' : formatSigned(row.p99 - direct.p99, 3),
       formatNumber(row.ok),
       formatNumber(row.failures),
     ]),
-    ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
+    ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
   );
   const semanticTable = formatMarkdownTable(
     [
@@ -266,6 +289,10 @@ export function formatReport(input: {
       ? `the target is at ${formatNumber(cacheTargets.semanticLookupEntries)} entries and this run measured up to ${formatNumber(largest?.entries)} (p99 ${formatNumber(largest === undefined ? undefined : Math.max(largest.hitP99Ms, largest.missP99Ms), 3)} ms there): NOT JUDGED`
       : `p99 ${formatNumber(semantic.p99Ms, 3)} ms at ${formatNumber(semantic.entries)} entries (the slower of hit and miss paths; target under ${cacheTargets.semanticLookupP99Ms} ms): ${semantic.verdict}`;
   const failures = exactRows.filter((row) => row.failures > 0);
+  const busyNote =
+    input.busy === undefined
+      ? ''
+      : `The machine was busy (load average ${formatNumber(input.busy.loadAverage, 2)} on ${input.busy.cores} cores at start, other processes running): the tails (p99) measure the machine as much as Pipewright, and a quiet run is the reference for speed.\n\n`;
   return `# Cache speed
 
 Written by \`npm run bench -- cache\` (bench/cache/index.ts) in ${formatNumber(input.elapsedS)} s. The upstream is Pipewright's **simulated** provider (zero delay): no real model is called.
@@ -276,7 +303,7 @@ ${input.facts}
 
 ## Verdict
 
-- **Exact hit**: p99 ${formatNumber(hit?.p99, 3)} ms through the gateway, against ${formatNumber(direct?.p99, 3)} ms for the same request sent straight to the zero-delay upstream (no gateway) in the same run: a hit adds ${formatSigned(exactHit.addedP99Ms, 3)} ms at p99 (target under +${cacheTargets.exactHitAddedP99Ms} ms): ${exactHit.verdict}. For reference, the gateway with its cache off (calling that upstream) is at ${formatNumber(bare?.p99, 3)} ms p99.
+${busyNote}- **Exact hit**: through the gateway against the same request sent straight to the zero-delay upstream (no gateway) in the same rounds, a hit adds ${formatSigned(exactHit.addedP99Ms, 3)} ms at p99 (the median over ${formatNumber(input.rounds)} rounds of the hit's p99 minus the direct call's p99 in that round; target under +${cacheTargets.exactHitAddedP99Ms} ms): ${exactHit.verdict}. Over all requests: p99 ${formatNumber(hit?.p99, 3)} ms for a hit, ${formatNumber(direct?.p99, 3)} ms direct; the gateway with its cache off (calling that upstream) ${formatNumber(bare?.p99, 3)} ms.
 - **Semantic lookup**, embedding excluded: ${semanticVerdict}.
 - **Memory**: ${formatNumber(largest === undefined ? undefined : (largest.rssGrowthMb * 100_000) / largest.entries, 0)} MB of RSS per 100k semantic entries (512-dimension vectors in the native HNSW index and its graph, texts, answers, bookkeeping); ${formatNumber(largest?.bytesPerEntry)} bytes per entry of it on the JS heap.
 ${failures.length === 0 ? '' : `\n**Failed requests:** ${failures.map((row) => `${row.name}: ${row.failures} (${row.firstFailure ?? ''})`).join('; ')}\n`}

@@ -4,11 +4,12 @@ import assert from 'node:assert/strict';
 import { formatReport, type ExactRow } from './index.ts';
 import { judgeExactHit, judgeSemanticLookup } from './judge-cache-targets.ts';
 
-const row = (name: string, p99: number, failures = 0): ExactRow => ({
+const row = (name: string, p99: number, failures = 0, roundP99s = [p99, p99, p99]): ExactRow => ({
   name,
   what: name,
   p50: p99 / 2,
   p99,
+  roundP99s,
   ok: 1_000,
   failures,
 });
@@ -20,7 +21,7 @@ function exactVerdictLine(rows: ExactRow[]): string {
     semanticRows: [],
     embedding: { p50: 6, p99: 12, loadS: 0.4 },
     requestsPerRound: 1_000,
-    rounds: 1,
+    rounds: 3,
     elapsedS: 1,
   });
   return report.split('\n').find((line) => line.startsWith('- **Exact hit**')) ?? '';
@@ -43,6 +44,16 @@ test('a failed request fails the exact-hit target whatever the speed; a missing 
   assert.equal(judgeExactHit(row('exact hit', 1.0, 3), row('direct (sim)', 1.0)).verdict, 'FAIL');
   assert.equal(judgeExactHit(row('exact hit', 1.0), row('direct (sim)', 1.0, 1)).verdict, 'FAIL');
   assert.equal(judgeExactHit(row('exact hit', 1.0), undefined).verdict, 'NOT JUDGED');
+});
+
+test('the exact-hit verdict pairs each round’s p99s and takes the median: one stalled round does not decide', () => {
+  const direct = row('direct (sim)', 40, 0, [1.0, 1.1, 40]);
+  // The hit's p99 over all requests (2.0) is far below the direct one (40), but per round it is slower.
+  const hit = row('exact hit', 2.0, 0, [1.9, 2.0, 1.2]);
+  const verdict = judgeExactHit(hit, direct);
+  assert.equal(verdict.verdict, 'FAIL');
+  assert.ok(Math.abs((verdict.addedP99Ms ?? 0) - 0.9) < 1e-9, String(verdict.addedP99Ms));
+  assert.equal(judgeExactHit(row('exact hit', 2.0, 0, [1.2, 1.3, 2.0]), direct).verdict, 'PASS');
 });
 
 test('the semantic lookup target is judged only at 100,000 entries', () => {
