@@ -57,73 +57,14 @@ export function createProviderClient(options: ProviderClientOptions = {}): Provi
   const transport = options.transport ?? createHttpTransport(options.transportOptions);
   const clock = options.clock ?? createSystemClock();
 
-  function createContext(deployment: Deployment, prefix: string): TransformContext {
-    let fallbackId: string | undefined;
-    return {
-      deployment,
-      created: Math.floor(clock.now() / 1000),
-      // Most upstreams send their own id; only make one when an adapter asks for it.
-      get fallbackId() {
-        fallbackId ??= createId(prefix);
-        return fallbackId;
-      },
-    };
-  }
-
-  async function send(
+  const createContext = (deployment: Deployment, prefix: string): TransformContext =>
+    createTransformContext(deployment, prefix, clock);
+  const send = (
     adapter: ProviderAdapter,
     spec: HttpRequestSpec,
     deployment: Deployment,
     callOptions: CallOptions | undefined,
-  ): Promise<TransportResponse> {
-    const extraDeploymentHeaders = deployment.headers;
-    const extraCallHeaders = callOptions?.headers;
-    const headers =
-      extraDeploymentHeaders === undefined && extraCallHeaders === undefined
-        ? spec.headers
-        : { ...spec.headers, ...extraDeploymentHeaders, ...extraCallHeaders };
-    const signal = callOptions?.signal;
-    const response = await transport.send(headers === spec.headers ? spec : { ...spec, headers }, {
-      signal,
-      provider: adapter.name,
-      deployment: deployment.id,
-    });
-    if (response.status >= 200 && response.status < 300) return response;
-    const body = await readErrorBody(response.body);
-    throw toDeploymentError(
-      adapter.parseError({ status: response.status, headers: response.headers, body }, deployment),
-      adapter,
-      deployment,
-    );
-  }
-
-  async function readWholeBody(
-    adapter: ProviderAdapter,
-    response: TransportResponse,
-    deployment: Deployment,
-    signal: AbortSignal | undefined,
-  ): Promise<unknown> {
-    let text: string;
-    try {
-      text = await response.body.text();
-    } catch (error) {
-      throw mapTransportError(error, {
-        signal,
-        provider: adapter.name,
-        deployment: deployment.id,
-        phase: 'body',
-      });
-    }
-    return parseJsonBody(text, {
-      provider: adapter.name,
-      deployment: deployment.id,
-      upstreamStatus: response.status,
-    });
-  }
-
-  function metaOf(response: TransportResponse): UpstreamMeta {
-    return { status: response.status, headers: response.headers };
-  }
+  ): Promise<TransportResponse> => sendToUpstream(transport, adapter, spec, deployment, callOptions);
 
   return {
     async chat(request, deployment, callOptions) {
@@ -216,6 +157,76 @@ export function createProviderClient(options: ProviderClientOptions = {}): Provi
       if (ownsTransport) await transport.close();
     },
   };
+}
+
+function createTransformContext(deployment: Deployment, prefix: string, clock: Clock): TransformContext {
+  let fallbackId: string | undefined;
+  return {
+    deployment,
+    created: Math.floor(clock.now() / 1000),
+    // Most upstreams send their own id; only make one when an adapter asks for it.
+    get fallbackId() {
+      fallbackId ??= createId(prefix);
+      return fallbackId;
+    },
+  };
+}
+
+/** Sends one wire request; a non-2xx answer is read and mapped by the adapter, then thrown. */
+async function sendToUpstream(
+  transport: HttpTransport,
+  adapter: ProviderAdapter,
+  spec: HttpRequestSpec,
+  deployment: Deployment,
+  callOptions: CallOptions | undefined,
+): Promise<TransportResponse> {
+  const extraDeploymentHeaders = deployment.headers;
+  const extraCallHeaders = callOptions?.headers;
+  const headers =
+    extraDeploymentHeaders === undefined && extraCallHeaders === undefined
+      ? spec.headers
+      : { ...spec.headers, ...extraDeploymentHeaders, ...extraCallHeaders };
+  const signal = callOptions?.signal;
+  const response = await transport.send(headers === spec.headers ? spec : { ...spec, headers }, {
+    signal,
+    provider: adapter.name,
+    deployment: deployment.id,
+  });
+  if (response.status >= 200 && response.status < 300) return response;
+  const body = await readErrorBody(response.body);
+  throw toDeploymentError(
+    adapter.parseError({ status: response.status, headers: response.headers, body }, deployment),
+    adapter,
+    deployment,
+  );
+}
+
+async function readWholeBody(
+  adapter: ProviderAdapter,
+  response: TransportResponse,
+  deployment: Deployment,
+  signal: AbortSignal | undefined,
+): Promise<unknown> {
+  let text: string;
+  try {
+    text = await response.body.text();
+  } catch (error) {
+    throw mapTransportError(error, {
+      signal,
+      provider: adapter.name,
+      deployment: deployment.id,
+      phase: 'body',
+    });
+  }
+  return parseJsonBody(text, {
+    provider: adapter.name,
+    deployment: deployment.id,
+    upstreamStatus: response.status,
+  });
+}
+
+function metaOf(response: TransportResponse): UpstreamMeta {
+  return { status: response.status, headers: response.headers };
 }
 
 /**
