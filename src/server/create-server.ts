@@ -1,14 +1,15 @@
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { createId, InvalidRequestError, PipewrightError, toPipewrightError } from '../core/index.ts';
+import { InvalidRequestError, PipewrightError, toPipewrightError } from '../core/index.ts';
 import type { PipewrightConfig } from '../config/index.ts';
 import type { CallMeta, Engine, EngineCallOptions } from '../engine/index.ts';
 import { cacheControlHeader, parseCacheControl } from '../cache/index.ts';
 import type { Metrics } from '../telemetry/index.ts';
-import { createAuthenticator, tenantHeader, tenantIdOf, type Principal } from './authenticate.ts';
+import { createAuthenticator, tenantIdOf } from './authenticate.ts';
+import { createGatewayApp, type GatewayLifecycle } from './create-gateway-app.ts';
 import { isServerFault, toErrorResponse } from './error-response.ts';
-import { answerClientError } from './answer-client-error.ts';
-import { jsonObjectBody, registerJsonBodyParser } from './parse-json-body.ts';
+import { registerEngineStateRoutes, registerOperationalRoutes } from './operational-routes.ts';
+import { jsonObjectBody } from './parse-json-body.ts';
 import { waitForDrain, writeSseData, writeSseEvent } from './write-sse.ts';
 import { registerWorkflowRoutes, type WorkflowRoutesOptions } from './workflow-routes.ts';
 
@@ -23,25 +24,9 @@ export interface ServerDependencies {
   workflows?: WorkflowRoutesOptions;
 }
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    principal?: Principal;
-    startedAt: number;
-    /** Filled as the request is handled, read when it is observed. */
-    observed: { errorCode?: string; overheadMs?: number };
-  }
-}
-
-const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 const timeoutHeader = 'x-pipewright-timeout-ms';
 /** A client may shorten or lengthen its own deadline, up to one hour. */
 const maxTimeoutMs = 3_600_000;
-/** Longer than any id the routes accept (run ids: 128), so a long one is our 404, not the router's. */
-const maxPathParameterLength = 256;
-
-function isPublicPath(path: string, publicMetrics: boolean): boolean {
-  return path === '/healthz' || path === '/readyz' || (path === '/metrics' && publicMetrics);
-}
 
 /**
  * The OpenAI-compatible HTTP gateway. Routes translate HTTP to engine calls; every error becomes
@@ -63,114 +48,8 @@ export function createServer(dependencies: ServerDependencies): FastifyInstance 
   }
   const authenticate = createAuthenticator({ masterKey, defaultTenantId: config.defaultTenant });
   const { server } = config;
-  let shuttingDown = false;
-
-  const app = Fastify({
-    logger: false,
-    bodyLimit: server.bodyLimitBytes,
-    requestIdHeader: false,
-    genReqId: (request) => {
-      const header = request.headers['x-request-id'];
-      return typeof header === 'string' && requestIdPattern.test(header) ? header : createId('req');
-    },
-    // While draining, the onRequest hook answers 503 gateway.shutting_down in our envelope.
-    return503OnClosing: false,
-    forceCloseConnections: 'idle',
-    // A client has this long to send a whole request (headers within headersTimeoutMs), then 408.
-    requestTimeout: server.requestTimeoutMs,
-    http: {
-      requestTimeout: server.requestTimeoutMs,
-      headersTimeout: server.headersTimeoutMs,
-      // Node checks the two timeouts on this interval (30 s by default, longer than the timeouts).
-      connectionsCheckingInterval: 1_000,
-    },
-    routerOptions: { maxParamLength: maxPathParameterLength },
-    // The router's own errors (a malformed or too long URL) come before any hook: check the key first.
-    frameworkErrors: (error, request, reply) => {
-      request.startedAt = performance.now();
-      request.observed = {};
-      void reply.header('x-request-id', request.id);
-      let failure: unknown = error;
-      try {
-        authenticate(request.headers.authorization, request.headers[tenantHeader]);
-      } catch (refused) {
-        failure = refused;
-      }
-      void sendError(failure, request, reply);
-    },
-    clientErrorHandler: (error, socket) => answerClientError(error, socket),
-  });
-
-  // The API speaks JSON only; anything else is a 415 rather than a confusing validation error.
-  app.removeContentTypeParser('text/plain');
-  registerJsonBodyParser(app, { maxDepth: server.maxJsonDepth });
-  app.decorateRequest('principal', undefined);
-  app.decorateRequest('startedAt', 0);
-  app.decorateRequest('observed', undefined as unknown as FastifyRequest['observed']);
-
-  // The one authentication hook: every route but health, readiness and public metrics resolves the
-  // caller's tenant here, once, before anything reads the body; routes take it with tenantIdOf().
-  // Callback-style hooks: an async hook costs Fastify a promise and extra microtask turns per request.
-  app.addHook('onRequest', (request, reply, done) => {
-    request.startedAt = performance.now();
-    request.observed = {};
-    void reply.header('x-request-id', request.id);
-    if (isPublicPath(request.routeOptions.url ?? request.url, server.publicMetrics)) {
-      done();
-      return;
-    }
-    if (shuttingDown) {
-      done(
-        new PipewrightError({
-          code: 'gateway.shutting_down',
-          message: 'the gateway is shutting down: retry on another instance',
-        }),
-      );
-      return;
-    }
-    try {
-      request.principal = authenticate(request.headers.authorization, request.headers[tenantHeader]);
-    } catch (error) {
-      done(error as Error);
-      return;
-    }
-    done();
-  });
-
-  app.addHook('onResponse', (request, reply, done) => {
-    metrics?.observeHttpRequest({
-      route: request.routeOptions.url ?? 'unmatched',
-      status: reply.statusCode,
-      durationMs: performance.now() - request.startedAt,
-      errorCode: request.observed.errorCode,
-      overheadMs: request.observed.overheadMs,
-    });
-    done();
-  });
-
-  /**
-   * Every error answer, whatever raised it: our envelope, and `connection: close` when the caller
-   * was refused (401) or the answer goes out before the body was read (the gateway never reads a
-   * body it refused; the socket closes once the answer is sent).
-   */
-  function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-    const response = toErrorResponse(error);
-    if (isServerFault(response.status))
-      logger?.error({ err: error, requestId: request.id }, 'request failed');
-    request.observed.errorCode = response.body.error.pipewright_code;
-    void reply.status(response.status).headers(response.headers);
-    if (response.status === 401 || !request.raw.complete) void reply.header('connection', 'close');
-    return reply.send(response.body);
-  }
-
-  app.setErrorHandler(async (error, request, reply) => sendError(error, request, reply));
-
-  app.setNotFoundHandler(async (request) => {
-    throw new PipewrightError({
-      code: 'gateway.not_found',
-      message: `No route for ${request.method} ${request.url}`,
-    });
-  });
+  const lifecycle: GatewayLifecycle = { shuttingDown: false };
+  const app = createGatewayApp({ server, authenticate, lifecycle, metrics, logger });
 
   function callOptions(request: FastifyRequest, signal?: AbortSignal): EngineCallOptions {
     const options: EngineCallOptions = { requestId: request.id, tenantId: tenantIdOf(request) };
@@ -292,15 +171,7 @@ export function createServer(dependencies: ServerDependencies): FastifyInstance 
     return response;
   });
 
-  app.get('/v1/models', async () => ({
-    object: 'list',
-    data: engine
-      .modelGroups()
-      .map((group) => ({ id: group.name, object: 'model', created: 0, owned_by: 'pipewright' })),
-  }));
-
-  // Circuit-breaker state per deployment (authenticated like every route but health and metrics).
-  app.get('/admin/breakers', async () => ({ object: 'list', data: engine.resilience.snapshot() }));
+  registerEngineStateRoutes(app, engine);
 
   if (dependencies.workflows !== undefined)
     registerWorkflowRoutes(app, engine, {
@@ -311,22 +182,7 @@ export function createServer(dependencies: ServerDependencies): FastifyInstance 
           : Math.min(server.workflowBodyLimitBytes, server.bodyLimitBytes),
     });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-
-  app.get('/readyz', async (_request, reply) => {
-    const ready = !shuttingDown && (dependencies.isReady?.() ?? true);
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', shuttingDown });
-  });
-
-  app.get('/metrics', async (_request, reply) => {
-    if (metrics === undefined)
-      throw new PipewrightError({ code: 'gateway.not_found', message: 'metrics are disabled' });
-    return reply.header('content-type', metrics.contentType).send(await metrics.render());
-  });
-
-  app.addHook('preClose', async () => {
-    shuttingDown = true;
-  });
+  registerOperationalRoutes(app, { lifecycle, metrics, isReady: dependencies.isReady });
 
   return app;
 }
