@@ -115,97 +115,19 @@ const rowsPerStatement = 200;
  * const workflows = createKyselyWorkflowStore(db.withTables<WorkflowDatabase>());
  */
 export function createKyselyWorkflowStore(db: Kysely<WorkflowDatabase>): WorkflowStore {
-  async function write(
-    transaction: Transaction<WorkflowDatabase>,
-    tenantId: string,
-    runId: string,
-    commit: WorkflowCommit,
-  ): Promise<void> {
-    if (commit.run !== undefined) {
-      checkOwner(commit.run, tenantId, runId, 'run');
-      const row = toRunRow(commit.run);
-      const { tenant_id: _tenant, run_id: _run, created_at: _created, ...update } = row;
-      await transaction
-        .insertInto('workflow_runs')
-        .values(row)
-        .onConflict((conflict) => conflict.columns(['tenant_id', 'run_id']).doUpdateSet(update))
-        .execute();
-    } else if (commit.runProgress !== undefined) {
-      const progress = commit.runProgress;
-      const result = await transaction
-        .updateTable('workflow_runs')
-        .set({
-          context_version: progress.contextVersion,
-          cost_usd: progress.costUsd,
-          event_seq: progress.eventSeq,
-          updated_at: progress.updatedAt,
-        })
-        .where('tenant_id', '=', tenantId)
-        .where('run_id', '=', runId)
-        .executeTakeFirst();
-      if (result.numUpdatedRows === 0n)
-        throw new PipewrightError({
-          code: 'workflow.run_not_found',
-          message: `no run ${runId} for tenant ${tenantId}`,
-          param: 'runId',
-        });
-    }
-    for (const node of commit.nodes ?? []) {
-      checkOwner(node, tenantId, runId, 'node');
-      const row = toNodeRow(node);
-      const { tenant_id: _tenant, run_id: _run, node_id: _node, ...update } = row;
-      await transaction
-        .insertInto('workflow_nodes')
-        .values(row)
-        .onConflict((conflict) => conflict.columns(['tenant_id', 'run_id', 'node_id']).doUpdateSet(update))
-        .execute();
-    }
-    for (const blob of commit.blobs ?? []) {
-      await transaction
-        .insertInto('workflow_blobs')
-        .values({
-          tenant_id: tenantId,
-          hash: blob.hash,
-          content: blob.content,
-          size: Buffer.byteLength(blob.content),
-        })
-        .onConflict((conflict) => conflict.columns(['tenant_id', 'hash']).doNothing())
-        .execute();
-    }
-    const writes = commit.contextWrites ?? [];
-    writes.forEach((record) => checkOwner(record, tenantId, runId, 'context write'));
-    for (let start = 0; start < writes.length; start += rowsPerStatement) {
-      await transaction
-        .insertInto('workflow_context')
-        .values(writes.slice(start, start + rowsPerStatement).map(toContextRow))
-        .execute();
-    }
-    for (const gone of commit.deleteContext ?? []) {
-      await transaction
-        .deleteFrom('workflow_context')
-        .where('tenant_id', '=', tenantId)
-        .where('run_id', '=', runId)
-        .where('field', '=', gone.field)
-        .where('version', '=', gone.version)
-        .execute();
-    }
-    const events = commit.events ?? [];
-    events.forEach((event) => checkOwner(event, tenantId, runId, 'event'));
-    for (let start = 0; start < events.length; start += rowsPerStatement) {
-      await transaction
-        .insertInto('workflow_events')
-        .values(events.slice(start, start + rowsPerStatement).map(toEventRow))
-        .execute();
-    }
-    if (commit.clearModelCalls === true) {
-      await transaction
-        .deleteFrom('workflow_model_calls')
-        .where('tenant_id', '=', tenantId)
-        .where('run_id', '=', runId)
-        .execute();
-    }
-  }
+  return {
+    ...createRunWrites(db),
+    ...createRunReads(db),
+    ...createRunContentReads(db),
+    ...createModelCallMethods(db),
+  };
+}
 
+type Database = Kysely<WorkflowDatabase>;
+type WorkflowTransaction = Transaction<WorkflowDatabase>;
+
+/** Creating a run and committing a transition, each in one transaction. */
+function createRunWrites(db: Database): Pick<WorkflowStore, 'createRun' | 'commit'> {
   return {
     async createRun(run, commit = {}) {
       checkTenant(run.tenantId);
@@ -223,7 +145,7 @@ export function createKyselyWorkflowStore(db: Kysely<WorkflowDatabase>): Workflo
               message: `run ${run.runId} already exists`,
               param: 'runId',
             });
-          await write(transaction, run.tenantId, run.runId, { ...commit, run });
+          await writeCommit(transaction, run.tenantId, run.runId, { ...commit, run });
         });
       } catch (error) {
         throw toStoreError(error, `creation of run ${run.runId}`);
@@ -233,12 +155,155 @@ export function createKyselyWorkflowStore(db: Kysely<WorkflowDatabase>): Workflo
     async commit(tenantId, runId, commit) {
       checkTenant(tenantId);
       try {
-        await db.transaction().execute((transaction) => write(transaction, tenantId, runId, commit));
+        await db.transaction().execute((transaction) => writeCommit(transaction, tenantId, runId, commit));
       } catch (error) {
         throw toStoreError(error, `commit of run ${runId}`);
       }
     },
+  };
+}
 
+/** Every part of one commit, in this order, inside the caller's transaction. */
+async function writeCommit(
+  transaction: WorkflowTransaction,
+  tenantId: string,
+  runId: string,
+  commit: WorkflowCommit,
+): Promise<void> {
+  await writeRun(transaction, tenantId, runId, commit);
+  await writeNodes(transaction, tenantId, runId, commit.nodes ?? []);
+  await writeBlobs(transaction, tenantId, commit.blobs ?? []);
+  await writeContext(transaction, tenantId, runId, commit);
+  await writeEvents(transaction, tenantId, runId, commit.events ?? []);
+  if (commit.clearModelCalls === true) {
+    await transaction
+      .deleteFrom('workflow_model_calls')
+      .where('tenant_id', '=', tenantId)
+      .where('run_id', '=', runId)
+      .execute();
+  }
+}
+
+/** The whole run row (inserted or replaced), or only its progress counters (the run must exist). */
+async function writeRun(
+  transaction: WorkflowTransaction,
+  tenantId: string,
+  runId: string,
+  commit: WorkflowCommit,
+): Promise<void> {
+  if (commit.run !== undefined) {
+    checkOwner(commit.run, tenantId, runId, 'run');
+    const row = toRunRow(commit.run);
+    const { tenant_id: _tenant, run_id: _run, created_at: _created, ...update } = row;
+    await transaction
+      .insertInto('workflow_runs')
+      .values(row)
+      .onConflict((conflict) => conflict.columns(['tenant_id', 'run_id']).doUpdateSet(update))
+      .execute();
+  } else if (commit.runProgress !== undefined) {
+    const progress = commit.runProgress;
+    const result = await transaction
+      .updateTable('workflow_runs')
+      .set({
+        context_version: progress.contextVersion,
+        cost_usd: progress.costUsd,
+        event_seq: progress.eventSeq,
+        updated_at: progress.updatedAt,
+      })
+      .where('tenant_id', '=', tenantId)
+      .where('run_id', '=', runId)
+      .executeTakeFirst();
+    if (result.numUpdatedRows === 0n)
+      throw new PipewrightError({
+        code: 'workflow.run_not_found',
+        message: `no run ${runId} for tenant ${tenantId}`,
+        param: 'runId',
+      });
+  }
+}
+
+async function writeNodes(
+  transaction: WorkflowTransaction,
+  tenantId: string,
+  runId: string,
+  nodes: readonly WorkflowNodeRecord[],
+): Promise<void> {
+  for (const node of nodes) {
+    checkOwner(node, tenantId, runId, 'node');
+    const row = toNodeRow(node);
+    const { tenant_id: _tenant, run_id: _run, node_id: _node, ...update } = row;
+    await transaction
+      .insertInto('workflow_nodes')
+      .values(row)
+      .onConflict((conflict) => conflict.columns(['tenant_id', 'run_id', 'node_id']).doUpdateSet(update))
+      .execute();
+  }
+}
+
+/** Content-addressed: a blob already stored under its hash is kept. */
+async function writeBlobs(
+  transaction: WorkflowTransaction,
+  tenantId: string,
+  blobs: NonNullable<WorkflowCommit['blobs']>,
+): Promise<void> {
+  for (const blob of blobs) {
+    await transaction
+      .insertInto('workflow_blobs')
+      .values({
+        tenant_id: tenantId,
+        hash: blob.hash,
+        content: blob.content,
+        size: Buffer.byteLength(blob.content),
+      })
+      .onConflict((conflict) => conflict.columns(['tenant_id', 'hash']).doNothing())
+      .execute();
+  }
+}
+
+/** New context versions (in batches), then the versions the commit drops. */
+async function writeContext(
+  transaction: WorkflowTransaction,
+  tenantId: string,
+  runId: string,
+  commit: WorkflowCommit,
+): Promise<void> {
+  const writes = commit.contextWrites ?? [];
+  writes.forEach((record) => checkOwner(record, tenantId, runId, 'context write'));
+  for (let start = 0; start < writes.length; start += rowsPerStatement) {
+    await transaction
+      .insertInto('workflow_context')
+      .values(writes.slice(start, start + rowsPerStatement).map(toContextRow))
+      .execute();
+  }
+  for (const gone of commit.deleteContext ?? []) {
+    await transaction
+      .deleteFrom('workflow_context')
+      .where('tenant_id', '=', tenantId)
+      .where('run_id', '=', runId)
+      .where('field', '=', gone.field)
+      .where('version', '=', gone.version)
+      .execute();
+  }
+}
+
+async function writeEvents(
+  transaction: WorkflowTransaction,
+  tenantId: string,
+  runId: string,
+  events: readonly WorkflowEventRecord[],
+): Promise<void> {
+  events.forEach((event) => checkOwner(event, tenantId, runId, 'event'));
+  for (let start = 0; start < events.length; start += rowsPerStatement) {
+    await transaction
+      .insertInto('workflow_events')
+      .values(events.slice(start, start + rowsPerStatement).map(toEventRow))
+      .execute();
+  }
+}
+
+/** One run, a tenant's runs, and the tenants that have runs. */
+function createRunReads(db: Database): Pick<WorkflowStore, 'getRun' | 'listRuns' | 'listTenants'> {
+  return {
     async getRun(tenantId, runId) {
       checkTenant(tenantId);
       try {
@@ -281,7 +346,14 @@ export function createKyselyWorkflowStore(db: Kysely<WorkflowDatabase>): Workflo
         throw toStoreError(error, 'list of tenants with runs');
       }
     },
+  };
+}
 
+/** What a run holds: its nodes, its context versions, its blobs and its events. */
+function createRunContentReads(
+  db: Database,
+): Pick<WorkflowStore, 'listNodes' | 'listContext' | 'getBlob' | 'listEvents'> {
+  return {
     async listNodes(tenantId, runId) {
       checkTenant(tenantId);
       try {
@@ -348,7 +420,12 @@ export function createKyselyWorkflowStore(db: Kysely<WorkflowDatabase>): Workflo
         throw toStoreError(error, `list of events of run ${runId}`);
       }
     },
+  };
+}
 
+/** Model-call answers kept by idempotency key, so a resumed run does not pay for a call twice. */
+function createModelCallMethods(db: Database): Pick<WorkflowStore, 'saveModelCall' | 'getModelCall'> {
+  return {
     async saveModelCall(record) {
       checkTenant(record.tenantId);
       if (typeof record.idempotencyKey !== 'string' || record.idempotencyKey.length === 0) {
