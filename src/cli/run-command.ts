@@ -3,7 +3,8 @@ import { dirname } from 'node:path';
 import { loadConfigFile, parseConfig, type PipewrightConfig } from '../config/index.ts';
 import { PipewrightError } from '../core/index.ts';
 import type { Engine } from '../engine/index.ts';
-import { createEngine } from '../pipewright.ts';
+import { pino } from 'pino';
+import { createPipewright } from '../pipewright.ts';
 import { startSimServer, type SimServer } from '../providers/sim/index.ts';
 import {
   createSqliteStore,
@@ -12,9 +13,7 @@ import {
   type WorkflowRunRecord,
   type WorkflowStore,
 } from '../store/index.ts';
-import { createBatchingRecorder, type TelemetryRecorder } from '../telemetry/index.ts';
 import {
-  createWorkflowRunner,
   findUnknownModelReferences,
   listModelReferences,
   loadWorkflowFile,
@@ -169,7 +168,7 @@ export async function listRunsCommand(
   }
   const fileConfig = readFileConfig(options, io.env, undefined);
   const storePath = options.store ?? fileConfig?.config.store.path ?? defaultStorePath;
-  const tenantId = options.tenant ?? fileConfig?.config.defaultTenant ?? 'default';
+  const tenantId = options.tenant ?? (fileConfig?.config ?? parseConfig({})).defaultTenant;
   if (storePath !== ':memory:' && !existsSync(storePath)) {
     io.stdout.write(options.json === true ? '[]\n' : `No runs yet (no store at ${storePath}).\n`);
     return 0;
@@ -283,7 +282,7 @@ async function openRuntime(
   try {
     const fileConfig = readFileConfig(options, io.env, sim);
     const storePath = options.store ?? fileConfig?.config.store.path ?? defaultStorePath;
-    const tenantId = options.tenant ?? fileConfig?.config.defaultTenant ?? 'default';
+    const tenantId = options.tenant ?? (fileConfig?.config ?? parseConfig({})).defaultTenant;
     if (storePath !== ':memory:') mkdirSync(dirname(storePath), { recursive: true });
     store = await createSqliteStore({ path: storePath });
     const definition = await definitionOf(store.workflows, tenantId, storePath);
@@ -291,28 +290,23 @@ async function openRuntime(
       fileConfig?.config ?? (sim === undefined ? parseConfig({}) : createSimConfig(sim.url, definition));
     const configSource = fileConfig?.path ?? (sim === undefined ? 'none' : 'built-in (--sim)');
     const opened = store;
-    const recorder: TelemetryRecorder = createBatchingRecorder({
-      sink: opened.callRecords,
-      flushIntervalMs: config.telemetry.flushIntervalMs,
-      maxBatch: config.telemetry.maxBatch,
-      onError: (error) =>
-        io.stderr.write(`pipewright: telemetry write failed: ${(error as Error).message}\n`),
+    // The same composition root as the library and the gateway, over the store opened above.
+    const pipewright = await createPipewright({
+      config,
+      store: opened,
+      logger: pino({ level: 'warn' }, io.stderr),
     });
-    const engine = createEngine({ config, recorder });
-    const runner = createWorkflowRunner({ engine, store: opened.workflows });
     return {
       config,
       configSource,
       storePath,
       tenantId,
       store: opened,
-      engine,
-      runner,
+      engine: pipewright,
+      runner: pipewright.runner,
       sim,
       async close() {
-        await runner.close();
-        await engine.close();
-        await recorder.close();
+        await pipewright.close();
         await opened.close();
         await sim?.close();
       },
