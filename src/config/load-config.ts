@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
-import { ConfigError } from '../core/index.ts';
+import { ConfigError, parseYamlBounded } from '../core/index.ts';
 import { formatPath } from '../spec/index.ts';
 import { configSchema, type PipewrightConfig } from './config-schema.ts';
 import { expandEnv } from './expand-env.ts';
@@ -139,16 +138,15 @@ export function loadConfigFile(
       cause: error,
     });
   }
-  const document = parseDocument(text, { prettyErrors: true });
-  if (document.errors.length > 0) {
-    const first = document.errors[0];
-    throw new ConfigError({
-      message: `${path}: invalid YAML: ${first?.message ?? 'parse error'}`,
-      cause: first,
-    });
+  let value: unknown;
+  try {
+    // Bounded like every YAML Pipewright reads (depth, aliases; a config may be larger than a request).
+    value = parseYamlBounded(text, { param: path, code: 'config.invalid', limits: { maxBytes: 16_777_216 } });
+  } catch (error) {
+    throw new ConfigError({ message: (error as Error).message, cause: error });
   }
   try {
-    return parseConfig(document.toJS(), env);
+    return parseConfig(value, env);
   } catch (error) {
     if (error instanceof ConfigError) {
       throw new ConfigError({

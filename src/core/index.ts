@@ -4,5 +4,6 @@ export * from './provider-error.ts';
 export * from './clock.ts';
 export * from './ids.ts';
 export * from './hash.ts';
+export * from './parse-yaml-bounded.ts';
 export * from './redis-connection.ts';
 export * from './tenant.ts';
