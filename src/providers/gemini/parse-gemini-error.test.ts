@@ -146,7 +146,7 @@ describe('readGeminiErrorInfo', () => {
     );
   });
 
-  it('keeps the status as sent as the upstream code, and reads what it can of an odd body', () => {
+  it('keeps the status as sent as the upstream type, and reads what it can of an odd body', () => {
     const error = parse(
       400,
       googleError(
@@ -156,8 +156,8 @@ describe('readGeminiErrorInfo', () => {
       ),
     );
     assert.equal(error.kind, 'context_length_exceeded');
-    assert.equal(error.upstreamCode, 'INVALID_ARGUMENT');
-    assert.equal(error.upstreamType, undefined);
+    assert.equal(error.upstreamType, 'INVALID_ARGUMENT');
+    assert.equal(error.upstreamCode, undefined, 'a gRPC status is not an OpenAI-style code');
     const odd = parse(
       429,
       JSON.stringify({
@@ -165,7 +165,7 @@ describe('readGeminiErrorInfo', () => {
       }),
     );
     assert.equal(odd.kind, 'rate_limited');
-    assert.equal(odd.upstreamCode, 'RESOURCE_EXHAUSTED');
+    assert.equal(odd.upstreamType, 'RESOURCE_EXHAUSTED');
     assert.equal(odd.retryAfterMs, 2000);
   });
 });

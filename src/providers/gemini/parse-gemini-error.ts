@@ -153,7 +153,7 @@ export function parseGeminiError(
     kind: classifyGeminiError(info, failure.status),
     message: info.message ?? (failure.body.trim() === '' ? undefined : previewText(failure.body)),
     providerCode: info.reason ?? info.status,
-    upstreamCode: info.status,
+    upstreamType: info.status,
     now: now(),
     bodyRetryAfterMs: info.retryDelayMs,
   });
@@ -185,7 +185,7 @@ export function createGeminiEmbeddedError(
     kind: classifyGeminiError(info, undefined),
     message: info.message,
     providerCode: info.reason ?? info.status,
-    upstreamCode: info.status,
+    upstreamType: info.status,
     bodyRetryAfterMs: info.retryDelayMs,
     inBand,
   });

@@ -220,7 +220,7 @@ describe('parseGeminiResponse', () => {
       (error: unknown) =>
         ProviderError.isProviderError(error) &&
         error.kind === 'rate_limited' &&
-        error.upstreamCode === 'RESOURCE_EXHAUSTED' &&
+        error.upstreamType === 'RESOURCE_EXHAUSTED' &&
         /^gemini error in a 200 response: /.test(error.message),
     );
   });

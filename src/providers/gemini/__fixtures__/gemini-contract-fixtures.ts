@@ -314,7 +314,7 @@ export const geminiContractFixtures: ProviderContractFixtures = {
         kind: 'authentication',
         retryable: false,
         providerCode: 'API_KEY_INVALID',
-        upstreamCode: 'INVALID_ARGUMENT',
+        upstreamType: 'INVALID_ARGUMENT',
       },
     ),
     notFound: failure(
@@ -347,7 +347,7 @@ export const geminiContractFixtures: ProviderContractFixtures = {
         helpLink,
         retryInfo('3s'),
       ]),
-      { kind: 'quota_exhausted', retryable: false, upstreamCode: 'RESOURCE_EXHAUSTED' },
+      { kind: 'quota_exhausted', retryable: false, upstreamType: 'RESOURCE_EXHAUSTED' },
     ),
     contextLengthExceeded: failure(
       '400 input token count exceeds the maximum',
@@ -357,7 +357,7 @@ export const geminiContractFixtures: ProviderContractFixtures = {
         'INVALID_ARGUMENT',
         'The input token count (1048577) exceeds the maximum number of tokens allowed (1048576).',
       ),
-      { kind: 'context_length_exceeded', retryable: false, upstreamCode: 'INVALID_ARGUMENT' },
+      { kind: 'context_length_exceeded', retryable: false, upstreamType: 'INVALID_ARGUMENT' },
     ),
     serverError: failure(
       '500 INTERNAL',
@@ -417,6 +417,6 @@ export const geminiContractFixtures: ProviderContractFixtures = {
         { data: googleError(503, 'UNAVAILABLE', 'The model is overloaded. Please try again later.') },
       ],
     },
-    expect: { kind: 'overloaded', upstreamCode: 'UNAVAILABLE' },
+    expect: { kind: 'overloaded', upstreamType: 'UNAVAILABLE' },
   },
 };
