@@ -255,7 +255,7 @@ export function analyzeText(text: string, normalizer: ConceptNormalizer): TextAn
   const content = new Set<string>();
   let afterNumber = false;
   for (const token of tokens) {
-    const wasAfterNumber = afterNumber;
+    const wasAfterNumber: boolean = afterNumber;
     afterNumber = false;
     const unit = units.get(token);
     if (unit !== undefined && (wasAfterNumber || !unitsAfterNumbersOnly.has(token))) {

@@ -14,8 +14,17 @@ const url = 'redis://127.0.0.1:6379';
 const raw = new Redis({ host: '127.0.0.1', port: 6379, maxRetriesPerRequest: 1 });
 const opened: { close(): Promise<void> }[] = [];
 
+// Where timeouts are not under test, none a stall of a loaded machine could reach.
+const patientTimeoutMs = 30_000;
+
 function backend(options: Partial<RedisCacheBackendOptions> = {}) {
-  const created = createRedisCacheBackend({ url, keyPrefix: prefix, clock: createSystemClock(), ...options });
+  const created = createRedisCacheBackend({
+    url,
+    keyPrefix: prefix,
+    clock: createSystemClock(),
+    commandTimeoutMs: patientTimeoutMs,
+    ...options,
+  });
   opened.push(created);
   return created;
 }
@@ -29,7 +38,8 @@ after(async () => {
 
 runCacheBackendContract({
   name: 'redis',
-  createBackend: (clock) => createRedisCacheBackend({ url, keyPrefix: prefix, clock }),
+  createBackend: (clock) =>
+    createRedisCacheBackend({ url, keyPrefix: prefix, clock, commandTimeoutMs: patientTimeoutMs }),
 });
 
 function recordingLogger() {
@@ -184,7 +194,6 @@ test('Redis going away and coming back: calls never fail, one log line for each,
     logger,
     probeIntervalMs: 0,
     maxReconnectDelayMs: 20,
-    commandTimeoutMs: 200,
   });
   const entry = cacheEntry(clock.now());
   await cache.set('restart', entry);
@@ -195,7 +204,8 @@ test('Redis going away and coming back: calls never fail, one log line for each,
   assert.equal(cache.degraded(), true);
 
   await proxy.start();
-  const deadline = Date.now() + 3_000;
+  // Bounded only so that a broken reconnection fails the test instead of hanging it.
+  const deadline = Date.now() + 30_000;
   let found = await cache.get('restart');
   while (found === undefined && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -212,8 +222,10 @@ test('Redis going away and coming back: calls never fail, one log line for each,
   await proxy.stop();
 });
 
-test('the first calls after start wait for a slow connection: a write is not dropped when connecting takes longer than the command timeout', async () => {
-  // The proxy holds every connection until released: the connection is slower than a command may be.
+test('the first calls after start wait for a slow connection: a write is not dropped when connecting takes longer than the command timeout', async (t) => {
+  // Timeouts run on mocked timers: time passes only when the test says so, however slow the machine.
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  // The proxy holds every connection until released: connecting is slower than a command may be.
   const proxy = await startRedisProxy({ hold: true });
   const commandTimeoutMs = 20;
   const clock = createManualClock();
@@ -223,9 +235,9 @@ test('the first calls after start wait for a slow connection: a write is not dro
     const writing = cache.set('slow-connect', entry);
     const reading = cache.get('slow-connect-unknown');
     await proxy.connected;
-    // Held for longer than the command timeout (its timer, set before this one, fires first).
-    // Before the fix, the write was dropped here; the outcome does not depend on how long the hold is.
-    await Promise.race([writing, new Promise((resolve) => setTimeout(resolve, commandTimeoutMs * 5))]);
+    // Five command timeouts pass while connecting (before the fix, the write was dropped here).
+    t.mock.timers.tick(commandTimeoutMs * 5);
+    await new Promise((resolve) => setImmediate(resolve));
     proxy.release();
     await writing;
     assert.equal(await reading, undefined);
@@ -234,19 +246,32 @@ test('the first calls after start wait for a slow connection: a write is not dro
     assert.equal(cache.degraded(), false);
 
     // Once connected, the command timeout applies: a Redis that stops answering costs a call its
-    // timeout (without one this call would never end), and the write is dropped, not queued.
+    // timeout (without one this call would never end).
     proxy.freeze();
-    assert.equal(await cache.get('slow-connect'), undefined);
+    const frozen = cache.get('slow-connect');
+    let settled = false;
+    void frozen.finally(() => (settled = true));
+    for (let turn = 0; turn < 100 && !settled; turn += 1) {
+      await new Promise((resolve) => setImmediate(resolve));
+      t.mock.timers.tick(commandTimeoutMs);
+    }
+    assert.equal(await frozen, undefined);
     assert.equal(cache.degraded(), true);
   } finally {
-    await cache.close();
+    t.mock.timers.reset();
     await proxy.stop();
+    await cache.close();
   }
 });
 
 test('after close, calls miss and store nothing, without reconnecting', async () => {
   const clock = createManualClock();
-  const cache = createRedisCacheBackend({ url, keyPrefix: prefix, clock });
+  const cache = createRedisCacheBackend({
+    url,
+    keyPrefix: prefix,
+    clock,
+    commandTimeoutMs: patientTimeoutMs,
+  });
   await cache.set('closed', cacheEntry(clock.now()));
   await cache.close();
   assert.equal(await cache.get('closed'), undefined);
