@@ -191,6 +191,7 @@ export function extractSemanticQuery(
  * const result = await semantic.lookup(scope, request, { threshold: 0.85, guard: true, multiTurn: false });
  * if (!result.hit) await semantic.store(scope, request, answer, avoided, { ttlMs: 3_600_000, multiTurn: false, ...(result.vector ? { vector: result.vector } : {}) });
  */
+// eslint-disable-next-line max-lines-per-function -- a factory: nine functions (lookup 59 lines, restore 47, insert 37, the rest under 30) sharing the namespace, entry and tenant tables
 export function createSemanticCache(options: SemanticCacheOptions): SemanticCache {
   const { embedder, clock } = options;
   const normalizer = options.normalizer ?? createConceptNormalizer();
