@@ -189,86 +189,106 @@ function createYamlGuard(limits: YamlLimits): { see(lexeme: string): Exceeded | 
     lineStart = start + lastNewline + 1;
   };
 
-  function see(lexeme: string): Exceeded | undefined {
-    const start = offset;
-    const column = start - lineStart;
-    if (atScalar) {
-      // The scalar's own text (after the lexer's scalar marker): content, whatever it starts with.
-      atScalar = false;
-      content(column);
-      advance(lexeme);
-      return undefined;
-    }
-    const type = CST.tokenType(lexeme);
-    let result: Exceeded | undefined;
-    switch (type) {
-      case 'scalar':
-        atScalar = true;
-        return undefined; // a marker, not source text
-      case 'doc-mode':
-      case 'flow-error-end':
-        return undefined; // markers, not source text
-      case 'newline':
-        advance(lexeme);
-        if (flowDepth === 0) {
-          atLineStart = true;
-          keyColumn = undefined;
-        }
-        return undefined;
-      case 'doc-start':
-      case 'doc-end':
-      case 'directive-line':
+  /** What a token does to the structure, at `column` on its line. */
+  function apply(role: TokenRole, column: number): Exceeded | undefined {
+    switch (role) {
+      case 'document':
         blocks.length = 0;
         flowDepth = 0;
         atLineStart = true;
         keyColumn = undefined;
-        break;
-      case 'seq-item-ind':
-        if (flowDepth === 0) result = sequenceEntry(column);
-        break;
-      case 'explicit-key-ind':
-        if (flowDepth === 0) result = mappingEntry(column);
-        break;
-      case 'map-value-ind':
-        if (flowDepth === 0) result = mappingEntry(keyColumn ?? column);
-        break;
-      case 'flow-map-start':
-      case 'flow-seq-start':
+        return undefined;
+      case 'sequence-entry':
+        return flowDepth === 0 ? sequenceEntry(column) : undefined;
+      case 'explicit-key':
+        return flowDepth === 0 ? mappingEntry(column) : undefined;
+      case 'map-value':
+        return flowDepth === 0 ? mappingEntry(keyColumn ?? column) : undefined;
+      case 'open':
         content(column);
         flowDepth += 1;
-        result = checkDepth(column);
-        break;
-      case 'flow-map-end':
-      case 'flow-seq-end':
+        return checkDepth(column);
+      case 'close':
         flowDepth = Math.max(0, flowDepth - 1);
-        break;
+        return undefined;
       case 'alias':
         aliases += 1;
-        if (aliases > limits.maxAliasCount)
-          result = exceeded(
-            column,
-            `has more than ${limits.maxAliasCount} aliases (maxAliasCount)`,
-            'maxAliasCount',
-          );
         content(column);
-        break;
-      case 'space':
-      case 'comment':
-      case 'comma':
-      case 'byte-order-mark':
-      case null:
-        break;
-      case 'anchor':
-      case 'tag':
-      case 'block-scalar-header':
-      case 'single-quoted-scalar':
-      case 'double-quoted-scalar':
+        return aliases > limits.maxAliasCount
+          ? exceeded(column, `has more than ${limits.maxAliasCount} aliases (maxAliasCount)`, 'maxAliasCount')
+          : undefined;
+      case 'content':
         content(column);
-        break;
+        return undefined;
+      case 'none':
+      case 'marker':
+      case 'scalar-marker':
+      case 'newline':
+        return undefined;
     }
+  }
+
+  function see(lexeme: string): Exceeded | undefined {
+    const column = offset - lineStart;
+    // The text after the lexer's scalar marker is a scalar's, whatever it starts with.
+    const role: TokenRole = atScalar ? 'content' : roleOf(lexeme);
+    atScalar = role === 'scalar-marker';
+    if (role === 'marker' || role === 'scalar-marker') return undefined; // not source text
+    const result = apply(role, column);
     advance(lexeme);
+    if (role === 'newline' && flowDepth === 0) {
+      atLineStart = true;
+      keyColumn = undefined;
+    }
     return result;
   }
 
   return { see };
+}
+
+/** What the guard makes of a token. */
+type TokenRole =
+  | 'marker'
+  | 'scalar-marker'
+  | 'newline'
+  | 'document'
+  | 'sequence-entry'
+  | 'explicit-key'
+  | 'map-value'
+  | 'open'
+  | 'close'
+  | 'alias'
+  | 'content'
+  | 'none';
+
+const tokenRoles: Record<CST.TokenType, TokenRole> = {
+  scalar: 'scalar-marker',
+  'doc-mode': 'marker',
+  'flow-error-end': 'marker',
+  newline: 'newline',
+  'doc-start': 'document',
+  'doc-end': 'document',
+  'directive-line': 'document',
+  'seq-item-ind': 'sequence-entry',
+  'explicit-key-ind': 'explicit-key',
+  'map-value-ind': 'map-value',
+  'flow-map-start': 'open',
+  'flow-seq-start': 'open',
+  'flow-map-end': 'close',
+  'flow-seq-end': 'close',
+  alias: 'alias',
+  anchor: 'content',
+  tag: 'content',
+  'block-scalar-header': 'content',
+  'single-quoted-scalar': 'content',
+  'double-quoted-scalar': 'content',
+  space: 'none',
+  comment: 'none',
+  comma: 'none',
+  'byte-order-mark': 'none',
+};
+
+function roleOf(lexeme: string): TokenRole {
+  const type = CST.tokenType(lexeme);
+  return type === null ? 'none' : tokenRoles[type];
 }

@@ -98,15 +98,7 @@ export function createContextManager(options: ContextManagerOptions): ContextMan
     return value;
   }
 
-  function checkVersion(at: number): void {
-    if (at < oldestVersion || at > version) {
-      throw createWorkflowError(
-        'workflow.context_version_gone',
-        `context version ${at} of run ${options.runId} is not readable (readable: ${oldestVersion}..${version})`,
-        { details: { version: at, oldestVersion, latestVersion: version } },
-      );
-    }
-  }
+  const checkVersion = (at: number) => checkReadable(options.runId, at, oldestVersion, version);
 
   async function snapshot(at = version): Promise<Record<string, unknown>> {
     checkVersion(at);
@@ -118,11 +110,8 @@ export function createContextManager(options: ContextManagerOptions): ContextMan
     return values;
   }
 
-  function minimumPinned(): number {
-    let minimum = Number.POSITIVE_INFINITY;
-    for (const pinned of pins.keys()) minimum = Math.min(minimum, pinned);
-    return minimum;
-  }
+  /** The oldest version a running node still reads (Infinity when none). */
+  const minimumPinned = () => Math.min(...pins.keys());
 
   return {
     get version() {
@@ -304,6 +293,16 @@ function listTruncated(
       truncated.push({ field, version: (list[index] as Stored).version });
   }
   return truncated;
+}
+
+function checkReadable(runId: string, at: number, oldestVersion: number, latestVersion: number): void {
+  if (at < oldestVersion || at > latestVersion) {
+    throw createWorkflowError(
+      'workflow.context_version_gone',
+      `context version ${at} of run ${runId} is not readable (readable: ${oldestVersion}..${latestVersion})`,
+      { details: { version: at, oldestVersion, latestVersion } },
+    );
+  }
 }
 
 /** The write of a field visible at version `at`: its latest at or below it. */
