@@ -103,24 +103,6 @@ const layerRules = [
   },
 ];
 
-/** A cycle that is known and tolerated until its owner removes it: the files of the cycle. */
-const knownCycle = (files, comment) => ({
-  type: 'cycle',
-  rule: { name: 'no-circular', severity: 'error' },
-  from: files[0],
-  to: files[1],
-  cycle: files.map((name) => ({ name, dependencyTypes: [] })),
-  comment,
-});
-/** A dependency that breaks `rule`, known and tolerated until its owner removes it. */
-const knownDependency = (rule, from, to, comment) => ({
-  type: 'dependency',
-  rule: { name: rule, severity: 'error' },
-  from,
-  to,
-  comment,
-});
-
 /**
  * The violations that existed when the check was introduced. Each is ignored by the check and
  * reported by `npm run check:layers`; the check fails once one of them no longer occurs, so this
