@@ -105,15 +105,12 @@ export function createProviderClient(options: ProviderClientOptions = {}): Provi
       const transformer = adapter.createStreamTransformer(context);
       return {
         meta: metaOf(response),
-        chunks: releaseWhenAbandoned(
-          streamChunks(response.body, transformer, {
-            adapter,
-            deployment,
-            status: response.status,
-            signal: callOptions?.signal,
-          }),
-          response.body,
-        ),
+        chunks: streamChunks(response.body, transformer, {
+          adapter,
+          deployment,
+          status: response.status,
+          signal: callOptions?.signal,
+        }),
       };
     },
 
@@ -229,35 +226,6 @@ function metaOf(response: TransportResponse): UpstreamMeta {
   return { status: response.status, headers: response.headers };
 }
 
-/**
- * A generator's `finally` never runs if it was never started, so `return()` before the first
- * `next()` would leave the upstream socket open until its body timeout. This wrapper closes it.
- */
-function releaseWhenAbandoned(
-  generator: AsyncGenerator<ChatChunk, void, undefined>,
-  body: TransportBody,
-): AsyncGenerator<ChatChunk, void, undefined> {
-  let started = false;
-  const wrapper: AsyncGenerator<ChatChunk, void, undefined> = {
-    next() {
-      started = true;
-      return generator.next();
-    },
-    return(value) {
-      if (!started) body.destroy();
-      return generator.return(value);
-    },
-    throw(error: unknown) {
-      if (!started) body.destroy();
-      return generator.throw(error);
-    },
-    [Symbol.asyncIterator]() {
-      return wrapper;
-    },
-  };
-  return wrapper;
-}
-
 interface StreamContext {
   adapter: ProviderAdapter;
   deployment: Deployment;
@@ -267,14 +235,18 @@ interface StreamContext {
 
 /**
  * Body bytes → SSE events → the adapter's transformer → canonical chunks. The upstream body
- * is destroyed whenever iteration stops before the end (consumer `return()`, an error, an
- * abort), which closes the upstream socket.
+ * is destroyed whenever iteration stops before the end (consumer `return()` — even before the
+ * first read —, an error, an abort), which closes the upstream socket.
+ *
+ * A hand-written iterator rather than an async generator: the chunks of one network read are
+ * queued and handed out with one resolved promise each, and the body is read only when the queue
+ * is empty (a generator pays several promise hops per chunk, which was most of a stream's CPU).
  */
-async function* streamChunks(
+function streamChunks(
   body: TransportBody,
   transformer: StreamTransformer,
   context: StreamContext,
-): AsyncGenerator<ChatChunk, void, undefined> {
+): AsyncIterableIterator<ChatChunk> {
   const { adapter, deployment } = context;
   const pending: SseEvent[] = [];
   let parseFailure: Error | undefined;
@@ -290,13 +262,26 @@ async function* streamChunks(
     maxBufferSize: maxSseBufferChars,
   });
   const decoder = new TextDecoder();
-  const iterator = body[Symbol.asyncIterator]();
-  let finished = false;
-  try {
-    for (;;) {
+  const source = body[Symbol.asyncIterator]();
+  const queue: ChatChunk[] = [];
+  let head = 0;
+  /** A failure met while chunks read before it were still queued: thrown once they are handed out. */
+  let failure: unknown;
+  /** No more chunks will be queued: the body ended (and was transformed whole), failed, or was dropped. */
+  let closed = false;
+
+  const close = (destroy: boolean): void => {
+    if (closed) return;
+    closed = true;
+    if (destroy) body.destroy();
+  };
+
+  /** Reads the body until at least one chunk is queued or it ends. */
+  async function fill(): Promise<void> {
+    while (head === queue.length && !closed) {
       let step: IteratorResult<Uint8Array>;
       try {
-        step = await iterator.next();
+        step = await source.next();
       } catch (error) {
         throw mapTransportError(error, {
           signal: context.signal,
@@ -305,7 +290,12 @@ async function* streamChunks(
           phase: 'stream',
         });
       }
-      if (step.done === true) break;
+      if (closed) return;
+      if (step.done === true) {
+        queue.push(...finishStream(parser, decoder, pending, transformer, context));
+        close(false);
+        return;
+      }
       parser.feed(decoder.decode(step.value, { stream: true }));
       if (parseFailure !== undefined) {
         throw createMalformedResponseError(
@@ -313,46 +303,97 @@ async function* streamChunks(
           `SSE event larger than ${maxSseBufferChars} characters`,
         );
       }
-      if (pending.length === 0) continue;
-      for (const event of pending.splice(0)) {
-        const chunks = pushEvent(transformer, event, context);
-        for (const chunk of chunks) yield chunk;
-      }
-    }
-    // The body ended. A last event without its blank line still counts, but if it cannot be
-    // parsed the cause is the cut, not the provider's JSON.
-    // Two line ends dispatch a last event that lacked its blank line (and are a no-op otherwise).
-    parser.feed(`${decoder.decode()}\n\n`);
-    const tail: ChatChunk[] = [];
-    for (const event of pending.splice(0)) {
       try {
-        tail.push(...pushEvent(transformer, event, context));
-      } catch (error) {
-        if (
-          ProviderError.isProviderError(error) &&
-          error.kind === 'malformed_response' &&
-          !transformer.done
-        ) {
-          throw new ProviderError({
-            ...error.toOptions(),
-            kind: 'stream_cut',
-            message: `${adapter.name} stream ended mid-event: ${error.message}`,
-            deployment: deployment.id,
-          });
-        }
-        throw error;
+        for (const event of pending) queue.push(...pushEvent(transformer, event, context));
+      } finally {
+        pending.length = 0;
       }
     }
-    try {
-      tail.push(...transformer.finish());
-    } catch (error) {
-      throw toTransformError(error, context);
-    }
-    finished = true;
-    for (const chunk of tail) yield chunk;
-  } finally {
-    if (!finished) body.destroy();
   }
+
+  /** Reads more, or fails; an event that fails after good ones of the same read fails once they are handed out. */
+  async function fillOrDefer(): Promise<void> {
+    try {
+      await fill();
+    } catch (error) {
+      if (head === queue.length) throw error;
+      failure = error;
+    }
+  }
+
+  const take = (): IteratorResult<ChatChunk> => {
+    if (head === queue.length) return { done: true, value: undefined };
+    const value = queue[head] as ChatChunk;
+    head += 1;
+    if (head === queue.length) {
+      queue.length = 0;
+      head = 0;
+    }
+    return { done: false, value };
+  };
+
+  const iterator: AsyncIterableIterator<ChatChunk> = {
+    next(): Promise<IteratorResult<ChatChunk>> {
+      if (head < queue.length || (closed && failure === undefined)) return Promise.resolve(take());
+      const ready = failure === undefined ? fillOrDefer() : Promise.reject(failure);
+      return ready.then(take, (error: unknown) => {
+        close(true);
+        failure = undefined; // thrown once; the iterator is done after it
+        queue.length = 0;
+        head = 0;
+        throw error;
+      });
+    },
+    return(): Promise<IteratorResult<ChatChunk>> {
+      close(true);
+      queue.length = 0;
+      head = 0;
+      return Promise.resolve({ done: true, value: undefined });
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}
+
+/**
+ * The body ended. A last event without its blank line still counts, but if it cannot be parsed
+ * the cause is the cut, not the provider's JSON. Returns the last chunks, the transformer's
+ * closing ones included.
+ */
+function finishStream(
+  parser: ReturnType<typeof createParser>,
+  decoder: InstanceType<typeof TextDecoder>,
+  pending: SseEvent[],
+  transformer: StreamTransformer,
+  context: StreamContext,
+): ChatChunk[] {
+  const { adapter, deployment } = context;
+  // Two line ends dispatch a last event that lacked its blank line (and are a no-op otherwise).
+  parser.feed(`${decoder.decode()}\n\n`);
+  const tail: ChatChunk[] = [];
+  for (const event of pending.splice(0)) {
+    try {
+      tail.push(...pushEvent(transformer, event, context));
+    } catch (error) {
+      if (ProviderError.isProviderError(error) && error.kind === 'malformed_response' && !transformer.done) {
+        throw new ProviderError({
+          ...error.toOptions(),
+          kind: 'stream_cut',
+          message: `${adapter.name} stream ended mid-event: ${error.message}`,
+          deployment: deployment.id,
+        });
+      }
+      throw error;
+    }
+  }
+  try {
+    tail.push(...transformer.finish());
+  } catch (error) {
+    throw toTransformError(error, context);
+  }
+  return tail;
 }
 
 function pushEvent(transformer: StreamTransformer, event: SseEvent, context: StreamContext): ChatChunk[] {
