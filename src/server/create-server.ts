@@ -10,7 +10,7 @@ import { createGatewayApp, type GatewayLifecycle } from './create-gateway-app.ts
 import { isServerFault, toErrorResponse } from './error-response.ts';
 import { registerEngineStateRoutes, registerOperationalRoutes } from './operational-routes.ts';
 import { jsonObjectBody } from './parse-json-body.ts';
-import { waitForDrain, writeSseData, writeSseEvent } from './write-sse.ts';
+import { createSseWriter } from './write-sse.ts';
 import { registerWorkflowRoutes, type WorkflowRoutesOptions } from './workflow-routes.ts';
 
 export interface ServerDependencies {
@@ -120,22 +120,22 @@ export function createServer(dependencies: ServerDependencies): FastifyInstance 
         'cache-control': 'no-cache',
         connection: 'keep-alive',
       });
+      const sse = createSseWriter(raw);
+      let last: string | undefined;
       try {
         for await (const chunk of stream.chunks) {
           if (raw.destroyed) break;
-          // A promise only when the client reads slowly, not one per chunk.
-          if (!writeSseEvent(raw, JSON.stringify(chunk))) await waitForDrain(raw);
+          if (!sse.write(JSON.stringify(chunk))) await sse.drained();
         }
-        if (!raw.destroyed) raw.write('data: [DONE]\n\n');
+        last = '[DONE]';
       } catch (error) {
         // A stream that fails after it started ends with an explicit error event, never [DONE].
         const failure = toPipewrightError(error);
         if (isServerFault(failure.status))
           logger?.warn({ err: failure, requestId: request.id }, 'stream failed after start');
-        if (!raw.destroyed)
-          await writeSseData(raw, JSON.stringify(toErrorResponse(failure).body)).catch(() => undefined);
+        last = JSON.stringify(toErrorResponse(failure).body);
       } finally {
-        raw.end();
+        sse.end(raw.destroyed ? undefined : last);
         // A hijacked reply skips Fastify's onResponse hook, so it is observed here.
         metrics?.observeHttpRequest({
           route: '/v1/chat/completions',
