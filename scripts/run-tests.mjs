@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// Collects every *.test.ts under src/ and test/ and runs them with node's test runner.
+// Collects every *.test.ts under src/, test/ and bench/ (not bench/.tmp/) and runs them with node's test runner.
 // Fails when no test file is found, so CI can never pass by running nothing.
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
-const roots = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['src', 'test'];
+const roots = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['src', 'test', 'bench'];
 
 function collect(dir, out) {
   let entries;
