@@ -234,34 +234,31 @@ export function createAttemptModel(dependencies: AttemptModelDependencies): Mode
 
     // A hand-written iterator rather than an async generator: one promise per chunk, not several.
     let index = 0;
+    const ended = (): IteratorResult<ChatChunk> => {
+      finish(null, true);
+      return { done: true, value: undefined };
+    };
     const relay: AsyncIterableIterator<ChatChunk> = {
-      async next(): Promise<IteratorResult<ChatChunk>> {
-        if (finished) return { done: true, value: undefined };
+      // Not async: a chunk costs the upstream's promise and one `then`, nothing more.
+      next(): Promise<IteratorResult<ChatChunk>> {
+        if (finished) return Promise.resolve({ done: true, value: undefined });
         const buffered = buffer[index];
         if (buffered !== undefined) {
           index += 1;
-          return { done: false, value: observe(buffered) };
+          return Promise.resolve({ done: false, value: observe(buffered) });
         }
-        if (opened.value.ended) {
-          finish(null, true);
-          return { done: true, value: undefined };
-        }
-        let step: IteratorResult<ChatChunk>;
-        try {
-          step = await guard.step(iterator.next());
-        } catch (error) {
-          const failure = withAttempts(
-            failedLastAttempt(attempts, attemptError(scope, error, deployment)),
-            attempts,
-          );
-          finish(failure, false);
-          throw failure;
-        }
-        if (step.done === true) {
-          finish(null, true);
-          return { done: true, value: undefined };
-        }
-        return { done: false, value: observe(step.value) };
+        if (opened.value.ended) return Promise.resolve(ended());
+        return guard.step(iterator.next()).then(
+          (step) => (step.done === true ? ended() : { done: false, value: observe(step.value) }),
+          (error: unknown) => {
+            const failure = withAttempts(
+              failedLastAttempt(attempts, attemptError(scope, error, deployment)),
+              attempts,
+            );
+            finish(failure, false);
+            throw failure;
+          },
+        );
       },
       async return(): Promise<IteratorResult<ChatChunk>> {
         finish(null, false);
