@@ -1,4 +1,4 @@
-import { ProviderError, type Clock, type PipewrightError } from '../core/index.ts';
+import type { Clock } from '../core/index.ts';
 import type { ChatStreamResult, Deployment, ProviderClient, UpstreamMeta } from '../providers/index.ts';
 import { type AttemptGuard, type Deadline, type Resilience } from '../resilience/index.ts';
 import {
@@ -9,7 +9,7 @@ import {
   type TokenUsage,
 } from '../spec/index.ts';
 import type { PriceCatalog } from '../telemetry/index.ts';
-import { createAttemptLoop, withAttempts, type Answered, type AttemptScope } from './attempt-loop.ts';
+import { createAttemptLoop, type Answered, type AttemptScope } from './attempt-loop.ts';
 import type { CallContext } from './call-context.ts';
 import type { CallAttempt, CallMeta } from './engine-types.ts';
 import type { ModelCatalog } from './model-catalog.ts';
@@ -20,9 +20,9 @@ import type {
   ModelStream,
   OperationRequests,
   OperationResponses,
-  StreamEnd,
 } from './model.ts';
 import { hasContent } from './chat-stream.ts';
+import { relayStream, type OpenedStream } from './relay-stream.ts';
 import { estimateTokens } from './estimate-tokens.ts';
 
 export interface AttemptModelDependencies {
@@ -83,7 +83,6 @@ const wires: { [Operation in CallOperation]: OperationWire<Operation> } = {
  * bulkheads and limits, retries, fallback chains) sending the call through the provider client,
  * then pricing what the answer used. It needs the deadline the admission layer started.
  */
-// eslint-disable-next-line max-lines-per-function -- a factory: generate, stream and four helpers sharing the attempt loop; stream (101 lines) is the long one, TODO(issue 9): split it by its owner
 export function createAttemptModel(dependencies: AttemptModelDependencies): Model {
   const { catalog, client, clock, resilience, prices } = dependencies;
   const { execute, attemptError } = createAttemptLoop({ catalog, clock, resilience });
@@ -181,95 +180,15 @@ export function createAttemptModel(dependencies: AttemptModelDependencies): Mode
         ),
       ignoreLastDeployment,
     );
-    const { deployment, attempts, guard } = opened;
-    const { iterator, buffer } = opened.value;
-    resilience.observeHeaders(deployment.id, opened.value.upstream.headers);
-    const headerMs = opened.upstreamMs;
-    const firstTokenMs = opened.value.firstTokenMs;
-    const streamStart = clock.monotonic();
-    let usage: TokenUsage = { ...emptyUsage };
-    let resolveEnd: (end: StreamEnd) => void = () => undefined;
-    const end = new Promise<StreamEnd>((resolve) => {
-      resolveEnd = resolve;
+    resilience.observeHeaders(opened.deployment.id, opened.value.upstream.headers);
+    return relayStream({
+      opened,
+      clock,
+      cancelSignal: scope.deadline.signal,
+      failureOf: (error) => attemptError(scope, error, opened.deployment),
+      metaOf: (usage, upstreamMs) =>
+        metaOf(context, opened.deployment, opened.attempts, usage, upstreamMs, opened.value.firstTokenMs),
     });
-    const cancelSignal = scope.deadline.signal;
-    let finished = false;
-
-    /** Settles the breaker and the deployment's slot and resolves `end`: once, however the stream ends. */
-    function finish(failure: PipewrightError | null, completed: boolean): void {
-      if (finished) return;
-      finished = true;
-      cancelSignal?.removeEventListener('abort', onCancel);
-      if (!completed) void Promise.resolve(iterator.return?.()).catch(() => undefined);
-      let error = failure;
-      const tokens = usage.inputTokens + usage.outputTokens;
-      if (completed) {
-        opened.settle({ outcome: 'success', latencyMs: clock.monotonic() - streamStart + headerMs, tokens });
-      } else if (failure !== null && ProviderError.isProviderError(failure) && failure.kind !== 'aborted') {
-        opened.settle({ outcome: 'failure', error: failure });
-      } else {
-        opened.settle({ outcome: 'neutral' });
-        error ??= withAttempts(
-          new ProviderError({
-            kind: 'aborted',
-            message: 'the stream was cancelled before it ended',
-            provider: deployment.provider,
-            deployment: deployment.id,
-          }),
-          attempts,
-        );
-      }
-      const upstreamMs = headerMs + (clock.monotonic() - streamStart);
-      resolveEnd({ meta: metaOf(context, deployment, attempts, usage, upstreamMs, firstTokenMs), error });
-    }
-    // The one cancellation mechanism: the consumer went away, the caller aborted or the deadline passed.
-    const onCancel = (): void => finish(null, false);
-    if (cancelSignal?.aborted === true) onCancel();
-    else cancelSignal?.addEventListener('abort', onCancel, { once: true });
-
-    const observe = (chunk: ChatChunk): ChatChunk => {
-      if (chunk.usage !== undefined && chunk.usage !== null) usage = normalizeUsage(chunk.usage);
-      return chunk;
-    };
-
-    // A hand-written iterator rather than an async generator: one promise per chunk, not several.
-    let index = 0;
-    const ended = (): IteratorResult<ChatChunk> => {
-      finish(null, true);
-      return { done: true, value: undefined };
-    };
-    const relay: AsyncIterableIterator<ChatChunk> = {
-      // Not async: a chunk costs the upstream's promise and one `then`, nothing more.
-      next(): Promise<IteratorResult<ChatChunk>> {
-        if (finished) return Promise.resolve({ done: true, value: undefined });
-        const buffered = buffer[index];
-        if (buffered !== undefined) {
-          index += 1;
-          return Promise.resolve({ done: false, value: observe(buffered) });
-        }
-        if (opened.value.ended) return Promise.resolve(ended());
-        return guard.step(iterator.next()).then(
-          (step) => (step.done === true ? ended() : { done: false, value: observe(step.value) }),
-          (error: unknown) => {
-            const failure = withAttempts(
-              failedLastAttempt(attempts, attemptError(scope, error, deployment)),
-              attempts,
-            );
-            finish(failure, false);
-            throw failure;
-          },
-        );
-      },
-      async return(): Promise<IteratorResult<ChatChunk>> {
-        finish(null, false);
-        return { done: true, value: undefined };
-      },
-      [Symbol.asyncIterator]() {
-        return relay;
-      },
-    };
-    const meta = metaOf(context, deployment, attempts, { ...emptyUsage }, headerMs, firstTokenMs);
-    return { meta, chunks: relay, end };
   }
 
   /** Reads a started stream until its first content chunk, buffering what came before (role, usage). */
@@ -309,28 +228,3 @@ export function createAttemptModel(dependencies: AttemptModelDependencies): Mode
 
 /** Telemetry finds the last deployment called in the attempts an error lists. */
 const ignoreLastDeployment = (): void => undefined;
-
-/**
- * A stream that failed after its first content chunk: its deployment's attempt, recorded as a
- * success when the stream opened, now carries the error that cut it.
- */
-function failedLastAttempt(attempts: CallAttempt[], error: PipewrightError): PipewrightError {
-  const last = attempts.at(-1);
-  if (last !== undefined && last.errorCode === null) {
-    last.errorCode = error.code;
-    last.errorKind = ProviderError.isProviderError(error) ? error.kind : null;
-  }
-  return error;
-}
-
-/** A stream opened up to its first content chunk. */
-interface OpenedStream {
-  /** The upstream's status and headers (rate-limit headers feed the resilience layer). */
-  upstream: UpstreamMeta;
-  iterator: AsyncIterator<ChatChunk>;
-  /** Chunks read before (and including) the first content chunk. */
-  buffer: ChatChunk[];
-  /** The stream ended before any content. */
-  ended: boolean;
-  firstTokenMs: number | null;
-}
