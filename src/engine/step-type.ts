@@ -1,6 +1,7 @@
 import type { Ajv } from 'ajv';
 import { z } from 'zod';
 import type { PipewrightError } from '../core/index.ts';
+import type { StepTypeSettings } from './engine-settings.ts';
 import {
   jsonOutputSchema,
   renderTemplate,
@@ -71,16 +72,7 @@ export function normalizeStepType<Input, Output>(
 
 /** A step type from YAML configuration: templates for the prompt, JSON Schema for the output. */
 export function createConfiguredStepType(
-  config: {
-    name: string;
-    modelGroup: string;
-    description?: string | undefined;
-    system?: string | undefined;
-    prompt: string;
-    outputSchema?: Record<string, unknown> | undefined;
-    temperature?: number | undefined;
-    maxTokens?: number | undefined;
-  },
+  config: StepTypeSettings,
   ajv: Ajv,
   where: string,
 ): RegisteredStepType<Record<string, unknown>, unknown> {
